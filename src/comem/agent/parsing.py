@@ -1,0 +1,126 @@
+"""Turn a model answer into (thought, tool call).
+
+Small models rarely emit native `tool_calls` through llama.cpp, so three formats are accepted, in order:
+native tool calls, a JSON object in the text (bare or in a code fence), and the XML-ish
+`<function=NAME><parameter=KEY>VALUE</parameter></function>` format of the original scaffold.
+The parser never raises: when nothing parses it returns a format error for the model to read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from comem.environment.base import ToolCall
+from comem.llm.base import Completion
+
+_XML_BLOCK = re.compile(r"<function\s*=\s*([^>]+)>(.*?)</function>", re.DOTALL)
+_XML_PARAM = re.compile(r"<parameter\s*=\s*([^>]+)>(.*?)</parameter>", re.DOTALL)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+_NAME_KEYS = ("name", "tool", "function", "tool_name", "action")
+_ARG_KEYS = ("arguments", "parameters", "args", "input", "params")
+
+FORMAT_ERROR = (
+    "Your last message contained no valid tool call. Reply with a short thought and then exactly one "
+    'tool call as a JSON object, for example: {"name": "bash", "arguments": {"command": "ls"}}. '
+    "Valid tools: {tools}."
+)
+
+
+@dataclass(frozen=True)
+class ParsedAction:
+    thought: str
+    call: ToolCall | None
+    error: str | None = None  # a message for the model when `call` is None
+
+
+def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]) -> ParsedAction:
+    """Extract the first tool call. Unknown tool names still parse; the environment explains them."""
+    text = completion.text or ""
+    if completion.tool_calls:
+        return ParsedAction(thought=text.strip(), call=completion.tool_calls[0])
+    for finder in (_find_xml, _find_json):
+        found = finder(text)
+        if found is not None:
+            call, start = found
+            return ParsedAction(thought=text[:start].strip(), call=call)
+    return ParsedAction(
+        thought=text.strip(), call=None, error=FORMAT_ERROR.format(tools=", ".join(tool_names))
+    )
+
+
+def _find_xml(text: str) -> tuple[ToolCall, int] | None:
+    m = _XML_BLOCK.search(text)
+    if not m or not m.group(1).strip():
+        return None
+    args = {k.strip(): v.strip() for k, v in _XML_PARAM.findall(m.group(2))}
+    return ToolCall(name=m.group(1).strip(), arguments=args), m.start()
+
+
+def _find_json(text: str) -> tuple[ToolCall, int] | None:
+    """The first JSON object (fenced blocks first) that names a tool."""
+    candidates: list[tuple[str, int]] = [(m.group(1), m.start()) for m in _FENCE.finditer(text)]
+    candidates += _brace_objects(text)
+    for chunk, start in candidates:
+        obj = _loads(chunk.strip())
+        call = _call_from_obj(obj)
+        if call is not None:
+            return call, start
+    return None
+
+
+def _brace_objects(text: str) -> list[tuple[str, int]]:
+    """Top-level `{...}` spans, found by bracket matching that respects JSON strings."""
+    spans, depth, start, in_str, esc = [], 0, -1, False, False
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"' and depth > 0:
+            in_str = True
+        elif ch == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((text[start : i + 1], start))
+    return spans
+
+
+def _loads(chunk: str) -> Any:
+    try:
+        return json.loads(chunk)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _call_from_obj(obj: Any) -> ToolCall | None:
+    if isinstance(obj, list) and obj:
+        obj = obj[0]
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("function"), dict):  # OpenAI shape: {"function": {"name", "arguments"}}
+        obj = obj["function"]
+    name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str) and obj[k].strip()), None)
+    if name is None:
+        return None
+    args: Any = next((obj[k] for k in _ARG_KEYS if k in obj), {})
+    if isinstance(args, str):  # arguments as a JSON string, as in the OpenAI wire format
+        args = _loads(args) if args.strip() else {}
+    if not isinstance(args, dict):
+        args = {}
+    return ToolCall(name=name.strip(), arguments=args)
+
+
+def to_xml(call: ToolCall) -> str:
+    """The canonical text form of an action (METHOD §2.1), used in memory inputs and training data."""
+    params = "".join(f"\n  <parameter={k}>{v}</parameter>" for k, v in call.arguments.items())
+    return f"<function={call.name}>{params}\n</function>"

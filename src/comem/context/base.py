@@ -1,0 +1,126 @@
+"""The small interface every context strategy implements, and the registry that names them.
+
+A strategy decides, at the top of each agent iteration, which messages the agent sees. The system prompt and
+the task statement are pinned: every strategy sends them first, unchanged. Steps are rendered as whole
+assistant/observation pairs, so a cut can never separate a tool call from its result.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from comem.agent.trajectory import MemoryRecord, Step
+from comem.errors import ComemError
+from comem.llm.base import LLM, Message
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """The two messages no strategy may drop or summarise away."""
+
+    system: str
+    task: str
+
+
+@dataclass
+class AgentContext:
+    """What the agent is shown at one iteration, and how it was built."""
+
+    messages: list[Message]
+    raw_from: int  # steps raw_from..n-1 are verbatim
+    summary_id: int | None = None
+    memory_wait_s: float = 0.0
+
+    @property
+    def chars(self) -> int:
+        return sum(len(m.content) for m in self.messages)
+
+    @property
+    def tokens_est(self) -> int:
+        return sum(estimate_tokens(m.content) for m in self.messages)
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate (~4 bytes/token) for triggers only; measured counts come from the server."""
+    return (len(text.encode("utf-8")) + 3) // 4
+
+
+def step_messages(step: Step, observation: str | None = None) -> list[Message]:
+    """A step as native chat turns. Native tool calls keep their id and a `tool` reply."""
+    obs = step.observation if observation is None else observation
+    if step.action is not None and step.action.id:
+        return [
+            Message(role="assistant", content=step.response, tool_calls=[step.action]),
+            Message(role="tool", content=obs, tool_call_id=step.action.id),
+        ]
+    return [Message(role="assistant", content=step.response), Message(role="user", content=obs)]
+
+
+@dataclass
+class Clock:
+    """Seconds since the episode started; shared by the loop and the strategy so records line up."""
+
+    t0: float = field(default_factory=time.perf_counter)
+
+    def now(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+class ContextStrategy(ABC):
+    """Builds the agent's context. Memory strategies also own their background memory calls."""
+
+    name: ClassVar[str]
+
+    def __init__(self, config: BaseModel, pinned: Pinned, clock: Clock, memory_llm: LLM | None = None,
+                 on_memory: Callable[[MemoryRecord], None] | None = None) -> None:
+        self.config = config
+        self.memory_llm = memory_llm
+        self.pinned = pinned
+        self.clock = clock
+        self.on_memory = on_memory or (lambda record: None)
+
+    def head(self) -> list[Message]:
+        return [Message(role="system", content=self.pinned.system), Message(role="user", content=self.pinned.task)]
+
+    def full_history(self, steps: list[Step]) -> AgentContext:
+        messages = self.head()
+        for step in steps:
+            messages += step_messages(step)
+        return AgentContext(messages=messages, raw_from=0)
+
+    @abstractmethod
+    async def context(self, steps: list[Step]) -> AgentContext:
+        """The agent's context for iteration n = len(steps). May wait for (or launch) memory work."""
+
+    async def close(self) -> None:
+        """Cancel background work at episode end. Default: nothing to cancel."""
+        return None
+
+
+_REGISTRY: dict[str, tuple[type[ContextStrategy], type[BaseModel]]] = {}
+
+
+def register(config_cls: type[BaseModel]) -> Callable[[type[ContextStrategy]], type[ContextStrategy]]:
+    """Class decorator: make a strategy available by its `name` with its config class."""
+
+    def wrap(cls: type[ContextStrategy]) -> type[ContextStrategy]:
+        _REGISTRY[cls.name] = (cls, config_cls)
+        return cls
+
+    return wrap
+
+
+def strategy_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def lookup(name: str) -> tuple[type[ContextStrategy], type[BaseModel]]:
+    if name not in _REGISTRY:
+        raise ComemError(f"Unknown context strategy {name!r}.", fix=f"use one of: {', '.join(strategy_names())}.")
+    return _REGISTRY[name]

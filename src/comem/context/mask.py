@@ -1,0 +1,37 @@
+"""`mask`: observation masking ("The Complexity Trap" baseline).
+
+The last `keep_last` observations stay verbatim; older ones become a one-line placeholder. Thoughts and
+actions are kept, so the agent still knows what it did, just not every output it read.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from comem.agent.trajectory import Step
+from comem.context.base import AgentContext, ContextStrategy, register, step_messages
+
+
+class MaskConfig(BaseModel):
+    name: Literal["mask"] = "mask"
+    keep_last: int = Field(default=3, ge=0)
+    placeholder: str = "[Output of step {step} omitted to save context ({lines} lines).]"
+
+
+@register(MaskConfig)
+class ObservationMasking(ContextStrategy):
+    name = "mask"
+    config: MaskConfig
+
+    async def context(self, steps: list[Step]) -> AgentContext:
+        messages = self.head()
+        first_kept = len(steps) - self.config.keep_last
+        for step in steps:
+            masked = None
+            if step.index < first_kept:
+                lines = step.observation.count("\n") + 1
+                masked = self.config.placeholder.format(step=step.index + 1, lines=lines)
+            messages += step_messages(step, observation=masked)
+        return AgentContext(messages=messages, raw_from=0)

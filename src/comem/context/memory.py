@@ -1,0 +1,171 @@
+"""What `sync` and `kso` share: the memory model call, its input format, and summary bookkeeping.
+
+Invariant kept by every memory strategy: the installed summary stands for steps [0, L) and the agent sees
+steps L..n-1 verbatim, so every step is seen exactly once, in the summary or raw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, model_validator
+
+from comem.agent.parsing import to_xml
+from comem.agent.trajectory import MemoryRecord, Step
+from comem.context.base import AgentContext, ContextStrategy, Message, estimate_tokens, step_messages
+from comem.errors import ComemError
+from comem.llm.base import LLM, LLMError
+
+
+class MemorySettings(BaseModel):
+    """Settings shared by every strategy that summarises with a memory model."""
+
+    k: int | None = 2  # period in steps; None = token trigger only
+    trigger_tokens: int | None = None  # also summarise once the agent context estimate exceeds this
+    memory_input: Literal["from_scratch", "incremental"] = "from_scratch"
+    memory_prompt: Path | None = None  # template with {conversation}; default: the paper's v5 prompt
+    memory_max_tokens: int = 512
+    memory_timeout_s: float = 300.0
+    memory_obs_chars: int = 4000  # observations are cut to head+tail of this size in the memory input
+
+    @model_validator(mode="after")
+    def _check(self) -> MemorySettings:
+        if self.k is None and self.trigger_tokens is None:
+            raise ValueError("set k (a step period) or trigger_tokens, or both")
+        if self.k is not None and self.k < 1:
+            raise ValueError("k must be >= 1")
+        return self
+
+
+def load_prompt(name_or_path: str | Path) -> str:
+    """A bundled prompt by file name, or a user's template file."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    bundled = resources.files("comem.prompts") / str(name_or_path)
+    if bundled.is_file():
+        return bundled.read_text(encoding="utf-8")
+    raise ComemError(f"Prompt template {name_or_path} not found.", fix="pass an existing file path.")
+
+
+def fill(template: str, **fields: str) -> str:
+    """Substitute only the named `{field}`s, so literal braces (JSON examples) survive."""
+    for key, value in fields.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def clip_middle(text: str, limit: int) -> str:
+    if limit <= 0 or len(text) <= limit:
+        return text
+    half = limit // 2
+    return text[:half] + "\n... [truncated] ...\n" + text[-half:]
+
+
+class MemoryModel:
+    """Formats histories for the memory LLM (METHOD §4.1) and calls it with a timeout."""
+
+    def __init__(self, llm: LLM, settings: MemorySettings) -> None:
+        self.llm = llm
+        self.settings = settings
+        self.template = load_prompt(settings.memory_prompt or "memory_v5.txt")
+        if "{conversation}" not in self.template:
+            raise ComemError("The memory prompt has no {conversation} field.", fix="add {conversation} to it.")
+
+    def conversation(self, system: str, task: str, steps: list[Step], previous: str | None) -> str:
+        parts = [f"SYSTEM PROMPT:\n```\n{system}\n```\n", f"INITIAL USER PROMPT:\n```\n{task}\n```\n"]
+        if previous is not None:
+            parts.append(f"SUMMARY OF EARLIER STEPS:\n```\n{previous}\n```\n")
+        for step in steps:
+            action = to_xml(step.action) if step.action else ""
+            obs = clip_middle(step.observation, self.settings.memory_obs_chars)
+            parts.append(
+                f"THOUGHT:\n```\n{step.thought}\n```\nACTION:\n```\n{action}\n```\n\nOBSERVATION:\n```\n{obs}\n```\n"
+            )
+        return "".join(parts)
+
+    def prompt(self, conversation: str) -> str:
+        return fill(self.template, conversation=conversation)
+
+
+class MemoryStrategy(ContextStrategy):
+    """Base of `sync` and `kso`: launches summaries, installs them, renders summary + raw steps."""
+
+    config: MemorySettings
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.memory_llm is None:
+            raise ComemError(f"Strategy {self.name!r} needs a memory model.",
+                             fix="pass --memory-model or --memory-url.")
+        self.memory = MemoryModel(self.memory_llm, self.config)
+        self.summary_block = load_prompt("summary_block.txt")
+        self.installed: MemoryRecord | None = None
+        self._next_id = 0
+
+    @property
+    def covered(self) -> int:
+        """L: the installed summary stands for steps [0, L)."""
+        return self.installed.covers[1] if self.installed else 0
+
+    def over_token_budget(self, steps: list[Step]) -> bool:
+        budget = self.config.trigger_tokens
+        return budget is not None and self.render(steps, 0.0).tokens_est > budget
+
+    def launch(self, steps: list[Step], end: int, n: int) -> tuple[MemoryRecord, asyncio.Task[MemoryRecord]]:
+        """Start summarising steps [0, end) in the background."""
+        incremental = self.config.memory_input == "incremental" and self.installed is not None
+        start = self.covered if incremental else 0
+        previous = self.installed.summary if incremental and self.installed else None
+        text = self.memory.conversation(self.pinned.system, self.pinned.task, steps[start:end], previous)
+        record = MemoryRecord(
+            id=self._next_id, strategy=self.name, mode="incremental" if incremental else "from_scratch",
+            covers=(start, end), launch_step=n, input_chars=len(text), launched_s=self.clock.now(),
+            covered_tokens_est=sum(estimate_tokens(s.response + s.observation) for s in steps[:end]),
+        )
+        self._next_id += 1
+        return record, asyncio.create_task(self._run(record, self.memory.prompt(text)))
+
+    async def _run(self, record: MemoryRecord, prompt: str) -> MemoryRecord:
+        """Call the memory model; never raises — a failure is recorded and the agent falls back."""
+        try:
+            done = await asyncio.wait_for(
+                self.memory.llm.chat([Message(role="user", content=prompt)],
+                                     max_tokens=self.config.memory_max_tokens, temperature=0.0),
+                timeout=self.config.memory_timeout_s,
+            )
+            summary = done.text.strip()
+            if not summary:
+                raise LLMError("the memory model returned an empty summary")
+            record.summary, record.status = summary, "ok"
+            record.input_tokens, record.summary_tokens = done.prompt_tokens, done.completion_tokens
+        except (LLMError, TimeoutError) as exc:
+            record.status = "error"
+            record.error = str(exc) or f"timed out after {self.config.memory_timeout_s} s"
+        record.finished_s = self.clock.now()
+        return record
+
+    def settle(self, record: MemoryRecord, n: int, waited_s: float) -> None:
+        """A finished update: install it if it succeeded (the agent falls back otherwise), then log it."""
+        record.exposed_wait_s += waited_s
+        if record.status == "ok":
+            record.installed_step = n
+            self.installed = record
+        self.on_memory(record)
+
+    def render(self, steps: list[Step], waited_s: float) -> AgentContext:
+        """Summary + raw steps L..n-1; before the first summary, the full native history."""
+        if self.installed is None:
+            ctx = self.full_history(steps)
+            ctx.memory_wait_s = waited_s
+            return ctx
+        L = self.covered
+        block = fill(self.summary_block, covered=str(L), summary=self.installed.summary)
+        messages = [Message(role="system", content=self.pinned.system),
+                    Message(role="user", content=self.pinned.task + block)]
+        for step in steps[L:]:
+            messages += step_messages(step)
+        return AgentContext(messages=messages, raw_from=L, summary_id=self.installed.id, memory_wait_s=waited_s)

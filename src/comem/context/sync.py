@@ -1,0 +1,46 @@
+"""`sync`: coupled summarisation — when the trigger fires, the agent stops and waits for the summary.
+
+The summary covers steps [0, n - retain) and those raw steps are dropped from the prompt (the original's sync
+ablation kept them through a slicing bug, METHOD §7.2). The raw window cycles retain..retain+k-1 steps, like
+`kso`'s 1..k, so the two differ only in waiting versus staleness.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from comem.agent.trajectory import Step
+from comem.context.base import AgentContext, register
+from comem.context.memory import MemorySettings, MemoryStrategy
+
+
+class SyncConfig(MemorySettings):
+    name: Literal["sync"] = "sync"
+    retain: int = Field(default=1, ge=0)  # most recent steps always kept raw
+
+
+@register(SyncConfig)
+class SyncMemory(MemoryStrategy):
+    name = "sync"
+    config: SyncConfig
+
+    def should_summarise(self, steps: list[Step]) -> bool:
+        n, end = len(steps), len(steps) - self.config.retain
+        if end <= self.covered:
+            return False
+        k = self.config.k
+        due = k is not None and n - self.covered >= k + self.config.retain
+        return due or self.over_token_budget(steps)
+
+    async def context(self, steps: list[Step]) -> AgentContext:
+        waited = 0.0
+        if self.should_summarise(steps):
+            n = len(steps)
+            record, task = self.launch(steps, end=n - self.config.retain, n=n)
+            t = self.clock.now()
+            await task
+            waited = self.clock.now() - t
+            self.settle(record, n, waited)
+        return self.render(steps, waited)
