@@ -1,0 +1,125 @@
+"""k-step-off memory: the METHOD §5.2 schedules, the coverage invariant, late and failed summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from comem.llm.base import LLMError
+from comem.llm.scripted import ScriptedLLM
+from tests.context.helpers import PINNED, build, drive, raw_steps, summarised_steps
+
+
+def expected_launches(k: int, total: int) -> list[int]:
+    return [n for n in range(1, total) if (n + 1) % k == 0]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_schedule_matches_method(k: int, memory: ScriptedLLM) -> None:
+    total = 14
+    strategy, records = build("kso", memory, k=k)
+    seen = drive(strategy, total)
+    launches = expected_launches(k, total)
+    assert [r.launch_step for r in records] == launches
+    for n, ctx in enumerate(seen):
+        earlier = [launch for launch in launches if launch < n]
+        if not earlier:  # before the first summary is installed: full native history
+            assert ctx.summary_id is None and ctx.raw_from == 0 and raw_steps(ctx) == list(range(n))
+            continue
+        L = earlier[-1]  # noqa: N806
+        assert ctx.raw_from == L
+        assert summarised_steps(ctx) == list(range(L)), (k, n)
+        assert raw_steps(ctx) == list(range(L, n)), (k, n)
+        assert 1 <= n - L <= k  # the raw window cycles 1..k
+    first_install = max(k, 2)
+    assert seen[first_install].summary_id is not None and seen[first_install - 1].summary_id is None
+
+
+def test_k2_examples_from_the_paper(memory: ScriptedLLM) -> None:
+    seen = drive(build("kso", memory, k=2)[0], 6)
+    assert (summarised_steps(seen[2]), raw_steps(seen[2])) == ([0], [1])
+    assert (summarised_steps(seen[3]), raw_steps(seen[3])) == ([0], [1, 2])
+    assert (summarised_steps(seen[4]), raw_steps(seen[4])) == ([0, 1, 2], [3])
+
+
+@pytest.mark.parametrize("mode", ["from_scratch", "incremental"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_every_step_seen_exactly_once(k: int, mode: str, memory: ScriptedLLM) -> None:
+    for n, ctx in enumerate(drive(build("kso", memory, k=k, memory_input=mode)[0], 12)):
+        seen = summarised_steps(ctx) + raw_steps(ctx)
+        assert sorted(seen) == list(range(n)) and len(seen) == n
+
+
+def test_pinned_messages_and_pair_safe_cuts(memory: ScriptedLLM) -> None:
+    for ctx in drive(build("kso", memory, k=2)[0], 9):
+        assert ctx.messages[0].role == "system" and ctx.messages[0].content == PINNED.system
+        assert ctx.messages[1].role == "user" and ctx.messages[1].content.startswith(PINNED.task)
+        body = ctx.messages[2:]
+        assert len(body) % 2 == 0
+        for call, result in zip(body[::2], body[1::2], strict=True):
+            assert call.role == "assistant" and result.role in ("user", "tool")
+            assert call.content.split("-")[1] == result.content.split("-")[1]  # same step
+
+
+def test_incremental_input_is_bounded(memory: ScriptedLLM) -> None:
+    strategy, records = build("kso", memory, k=2, memory_input="incremental")
+    drive(strategy, 12)
+    assert records[0].mode == "from_scratch"
+    assert all(r.mode == "incremental" for r in records[1:])
+    assert [r.covers for r in records[1:3]] == [(1, 3), (3, 5)]
+    sizes = [r.input_chars for r in records[1:]]
+    assert max(sizes) - min(sizes) < 200  # does not grow with the history
+    last_prompt = memory.requests[-1][-1].content
+    assert "SUMMARY OF EARLIER STEPS" in last_prompt and "output-0" not in last_prompt
+
+
+def test_wait_policy_exposes_the_late_part_only() -> None:
+    slow = ScriptedLLM(["the summary"], cycle=True, delay_s=0.3)
+    strategy, records = build("kso", slow, k=2)
+    seen = drive(strategy, 3, agent_s=0.1)
+    assert seen[2].summary_id == 0
+    assert 0.12 < seen[2].memory_wait_s < 0.3  # 0.3 s memory minus 0.1 s of agent work ran hidden
+    assert records[0].exposed_wait_s == pytest.approx(seen[2].memory_wait_s)
+    assert records[0].hidden_s > 0.05
+
+
+def test_stale_policy_keeps_acting_on_the_previous_summary() -> None:
+    slow = ScriptedLLM(["the summary"], cycle=True, delay_s=0.5)
+    strategy, records = build("kso", slow, k=1, late_policy="stale", max_wait_s=0.0)
+    seen = drive(strategy, 4, agent_s=0.05)
+    assert all(ctx.summary_id is None for ctx in seen)  # never blocked, nothing arrived in time
+    assert all(ctx.memory_wait_s < 0.05 for ctx in seen)
+    assert [r.status for r in records] == ["superseded"]  # the one in flight at episode end
+    assert all(sorted(raw_steps(c)) == list(range(n)) for n, c in enumerate(seen))
+
+
+def test_memory_error_falls_back_and_is_recorded() -> None:
+    flaky = ScriptedLLM(["first summary", LLMError("boom"), "third summary"], cycle=False)
+    strategy, records = build("kso", flaky, k=2)
+    seen = drive(strategy, 7)
+    assert [r.status for r in records] == ["ok", "error", "ok"]
+    assert "boom" in records[1].error
+    assert seen[4].summary_id == 0 and seen[4].raw_from == 1  # fell back: previous summary + more raw steps
+    assert raw_steps(seen[4]) == [1, 2, 3]
+    assert seen[6].summary_id == 2 and seen[6].raw_from == 5
+
+
+def test_memory_timeout_is_an_error_not_a_crash() -> None:
+    slow = ScriptedLLM(["late"], cycle=True, delay_s=5.0)
+    strategy, records = build("kso", slow, k=2, memory_timeout_s=0.05)
+    seen = drive(strategy, 4, agent_s=0.01)
+    assert records[0].status == "error" and "timed out" in records[0].error
+    assert seen[2].summary_id is None and raw_steps(seen[3]) == [0, 1, 2]
+
+
+def test_token_trigger_without_period(memory: ScriptedLLM) -> None:
+    strategy, records = build("kso", memory, k=None, trigger_tokens=30)
+    seen = drive(strategy, 8)
+    assert records, "the token budget must fire"
+    assert all(summarised_steps(c) + raw_steps(c) == list(range(n)) for n, c in enumerate(seen))
+
+
+def test_kso_without_memory_model_is_a_clear_error() -> None:
+    from comem.errors import ComemError
+
+    with pytest.raises(ComemError, match="memory model"):
+        build("kso", None, k=2)
