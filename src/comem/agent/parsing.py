@@ -47,7 +47,7 @@ def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]
             call, start = found
             return ParsedAction(thought=text[:start].strip(), call=call)
     return ParsedAction(
-        thought=text.strip(), call=None, error=FORMAT_ERROR.format(tools=", ".join(tool_names))
+        thought=text.strip(), call=None, error=FORMAT_ERROR.replace("{tools}", ", ".join(tool_names))
     )
 
 
