@@ -1,0 +1,192 @@
+"""The `comem` command line. Every command turns a ComemError into one line naming the fix, and exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from comem.agent.trajectory import EpisodeEnd, Step
+from comem.context import lookup, strategy_names
+from comem.errors import ComemError
+
+app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def friendly(fn):
+    """Bad input ends with one clear line and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ComemError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}" + (f"\n[bold]fix:[/] {exc.fix}" if exc.fix else ""))
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _strategy_flags(arms: list[str] | None, flags: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """`--arms full,kso --k 4`: each flag goes to the arms whose strategy has that option."""
+    if arms is None and not any(v is not None for v in flags.values()):
+        return None
+    out = []
+    for name in arms or ["full", "kso"]:
+        _, config_cls = lookup(name)
+        out.append({"name": name, **{k: v for k, v in flags.items() if v is not None and k in config_cls.model_fields}})
+    return out
+
+
+def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            value = _drop_none(value)
+            if value:
+                out[key] = value
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+@app.command()
+@friendly
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML run config (see README); flags override it.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Task dir or SWE-bench-style JSONL; default: bundled.")] = None,
+    task_ids: Annotated[str | None, typer.Option(help="Comma-separated instance_ids to run.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Run only the first N tasks.")] = None,
+    arms: Annotated[str | None, typer.Option(help=f"Comma-separated strategies: {', '.join(strategy_names())}. "
+                                             "Default: full,kso.")] = None,
+    k: Annotated[int | None, typer.Option(help="Memory period in steps (sync, kso). Default 2.")] = None,
+    keep_last: Annotated[int | None, typer.Option(help="mask: observations kept verbatim. Default 3.")] = None,
+    retain: Annotated[int | None, typer.Option(help="sync: recent steps kept raw. Default 1.")] = None,
+    trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
+                                                       "exceeds this many tokens.")] = None,
+    memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental.")] = None,
+    late_policy: Annotated[str | None, typer.Option(help="kso: wait (paper) or stale.")] = None,
+    max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary.")] = None,
+    memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
+    memory_max_tokens: Annotated[int | None, typer.Option(help="Summary length budget. Default 512.")] = None,
+    agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
+                                                    "served model name with --agent-url.")] = None,
+    memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model.")] = None,
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent (vLLM, SGLang, "
+                                                  "llama.cpp server). Env: COMEM_AGENT_URL.",
+                                                  envvar="COMEM_AGENT_URL")] = None,
+    memory_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the memory model. "
+                                                   "Env: COMEM_MEMORY_URL.", envvar="COMEM_MEMORY_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads per embedded server. Default 2.")] = None,
+    n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. Default 16384.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. Default 20.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. Default 512.")] = None,
+    native_tools: Annotated[bool | None, typer.Option(help="Send OpenAI `tools` (servers with a tool parser).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "
+                                             "it.")] = None,
+    grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
+) -> None:
+    """Run the agent on coding tasks under each context strategy and print success and latency side by side."""
+    from comem.run.config import load_config
+    from comem.run.report import summarise, to_table, write_summary
+    from comem.run.runner import run as run_all
+    from comem.run.runner import select_tasks
+
+    models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
+    memory = {**models, "model": memory_model, "url": memory_url}
+    overrides = _drop_none({
+        "tasks": tasks, "task_ids": _csv(task_ids), "limit": limit, "out_dir": out, "grade": grade,
+        "agent": models, "memory": memory,
+        "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools},
+    })
+    arm_list = _strategy_flags(_csv(arms), {
+        "k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
+        "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
+        "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens,
+    })
+    if arm_list is not None:
+        overrides["arms"] = arm_list
+    cfg = load_config(config, overrides)
+    task_list = select_tasks(cfg)
+    run_dir = cfg.resolved_out_dir()
+    console.print(f"[bold]comem run[/] {len(task_list)} tasks x {len(cfg.arms)} arms "
+                  f"({', '.join(a.key for a in cfg.arms)}) -> {run_dir}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("starting models", total=len(task_list) * len(cfg.arms))
+
+        def on_event(arm: str, task: str, event: Step | EpisodeEnd | None) -> None:
+            if isinstance(event, Step):
+                bar.update(job, description=f"{arm} · {task} · step {event.index + 1}")
+            else:
+                bar.advance(job)
+                if isinstance(event, EpisodeEnd):
+                    verdict = {True: "[green]resolved", False: "[red]unresolved", None: "[dim]not graded"}
+                    bar.console.print(f"  {arm:>8} {task}: {verdict[event.resolved]}[/] after {event.steps} steps, "
+                                      f"{event.wall_s:.0f} s ({event.exit_reason})")
+
+        try:
+            asyncio.run(run_all(cfg, run_dir, task_list, on_event))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished episodes are kept in {run_dir}; rerun with --out {run_dir} to resume.")
+            raise typer.Exit(130) from None
+    rows = summarise(run_dir, [a.key for a in cfg.arms])
+    write_summary(run_dir, rows)
+    console.print(to_table(rows))
+    console.print(f"results: {run_dir}")
+
+
+@app.command()
+@friendly
+def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run`.")]) -> None:
+    """Re-print the per-arm table of a run directory (also rewrites summary.json/.md)."""
+    from comem.run.report import summarise, to_table, write_summary
+
+    if not run_dir.is_dir():
+        raise ComemError(f"{run_dir} is not a directory.", fix="pass the run directory printed by `comem run`.")
+    rows = summarise(run_dir)
+    if not rows:
+        raise ComemError(f"{run_dir} holds no finished episodes.", fix="pass a directory written by `comem run`.")
+    write_summary(run_dir, rows)
+    console.print(to_table(rows))
+
+
+@app.command()
+@friendly
+def models() -> None:
+    """List the bundled models and whether their packages are installed."""
+    from comem.llm.models import list_models
+
+    for spec in list_models():
+        state = "installed" if spec.is_installed() else f"missing: {spec.install_command()}"
+        console.print(f"{spec.name:<22} {spec.summary}  [{state}]")
+
+
+@app.command(name="tasks")
+@friendly
+def list_tasks(source: Annotated[str | None, typer.Argument(help="Task dir or JSONL; default: bundled.")] = None)\
+        -> None:
+    """List the tasks in a suite."""
+    from comem.tasks.task import load_tasks
+
+    for task in load_tasks(source):
+        first = task.problem_statement.strip().splitlines()[0][:80]
+        console.print(f"{task.instance_id:<32} {task.difficulty or '-':<7} {first}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,39 @@
+"""Open the agent and memory models: embedded llama.cpp servers, or remote OpenAI-compatible URLs.
+
+The agent and the memory model always get separate server instances (decoupled, as in the method), even
+when they are the same bundled model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from comem.llm.base import LLM
+from comem.llm.embedded import EmbeddedServer
+from comem.llm.models import resolve_model
+from comem.llm.openai_http import OpenAIChatClient
+from comem.run.config import ModelConfig
+
+
+@contextlib.asynccontextmanager
+async def open_model(spec: ModelConfig, role: str, log_dir: Path) -> AsyncIterator[LLM]:
+    """Yield a ready client; an embedded server is stopped on exit, whatever happens."""
+    if spec.url:
+        client = OpenAIChatClient(spec.url, spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
+                                  max_retries=spec.max_retries)
+        try:
+            await client.health()
+            yield client
+        finally:
+            await client.aclose()
+        return
+    path = resolve_model(spec.model)
+    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).stem}", n_ctx=spec.n_ctx, n_threads=spec.threads,
+                        log_path=log_dir / f"{role}-server.log") as server:
+        client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries)
+        try:
+            yield client
+        finally:
+            await client.aclose()

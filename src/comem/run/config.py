@@ -1,0 +1,135 @@
+"""Run configuration: which tasks, which arms (context strategies), which models. YAML or CLI.
+
+A YAML file holds the same fields as this model, e.g.
+
+    tasks: null            # the bundled suite; or a task directory / SWE-bench-style JSONL
+    arms:
+      - {name: full}
+      - {name: kso, k: 2}
+      - {name: kso, k: 4, label: kso-k4, late_policy: stale, max_wait_s: 5}
+    agent: {model: qwen2.5-coder-0.5b, threads: 2}
+    memory: {model: qwen2.5-coder-0.5b, threads: 2}
+    loop: {max_steps: 20}
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from comem.agent.loop import AgentConfig
+from comem.context import lookup
+from comem.errors import ComemError
+
+
+class ModelConfig(BaseModel):
+    """A model served embedded (bundled name or GGUF path) or reached at an OpenAI-compatible URL."""
+
+    model: str = "qwen2.5-coder-0.5b"
+    url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
+    api_key: str | None = None  # default: $OPENAI_API_KEY, else "EMPTY"
+    n_ctx: int = 16384
+    threads: int = 2
+    timeout_s: float = 600.0
+    max_retries: int = 3
+
+
+class ArmConfig(BaseModel):
+    """One arm: a strategy name, its options, and a label for tables and directories."""
+
+    name: str
+    label: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_options(cls, data: Any) -> Any:
+        """Accept flat YAML ({name: kso, k: 4}) as well as {name, options: {...}}."""
+        if isinstance(data, str):
+            return {"name": data}
+        if isinstance(data, dict):
+            extra = {k: v for k, v in data.items() if k not in ("name", "label", "options")}
+            return {"name": data.get("name"), "label": data.get("label"),
+                    "options": {**data.get("options", {}), **extra}}
+        return data
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+    def strategy_config(self) -> BaseModel:
+        _, config_cls = lookup(self.name)
+        try:
+            return config_cls(name=self.name, **self.options)
+        except ValidationError as exc:
+            raise ComemError(f"Bad options for arm {self.key!r}: {_first_error(exc)}.",
+                             fix=f"check the {self.name} options in your config or flags.") from exc
+
+    def needs_memory(self) -> bool:
+        return "k" in type(self.strategy_config()).model_fields
+
+
+class RunConfig(BaseModel):
+    tasks: str | None = None  # None: the bundled suite
+    task_ids: list[str] | None = None
+    limit: int | None = None  # first N tasks
+    arms: list[ArmConfig] = Field(default_factory=lambda: [ArmConfig(name="full"), ArmConfig(name="kso")])
+    agent: ModelConfig = Field(default_factory=ModelConfig)
+    memory: ModelConfig = Field(default_factory=ModelConfig)
+    loop: AgentConfig = Field(default_factory=lambda: AgentConfig(max_steps=20))
+    out_dir: Path | None = None  # default: runs/<timestamp>
+    grade: bool = True
+    bash_timeout_s: float = 60.0
+
+    @model_validator(mode="after")
+    def _check(self) -> RunConfig:
+        keys = [arm.key for arm in self.arms]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"arm labels must be unique, got {keys}; add `label:` to repeated strategies")
+        if not self.arms:
+            raise ValueError("at least one arm is needed")
+        return self
+
+    def resolved_out_dir(self) -> Path:
+        return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:
+    """YAML file (optional) + CLI overrides (dotted keys already nested) -> a validated RunConfig."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
+        if not isinstance(data, dict):
+            raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
+    merged = _deep_merge(data, overrides)
+    try:
+        config = RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ComemError(f"Invalid run configuration: {_first_error(exc)}.",
+                         fix="see `comem run --help` and the example in the README.") from exc
+    for arm in config.arms:
+        arm.strategy_config()  # unknown names and bad options fail now, before any model starts
+    return config
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))

@@ -1,0 +1,82 @@
+"""One episode: a task in a fresh workspace, one arm's context strategy, the agent loop, then grading.
+
+The trajectory file gets a line per step and per memory update as they happen; the episode's result line
+is written last, so a crash mid-episode leaves a readable partial trajectory and no result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from comem.agent.loop import Agent, AgentConfig
+from comem.agent.trajectory import EpisodeEnd, EpisodeStart, MemoryRecord, Step, TrajectoryWriter
+from comem.context import Pinned, lookup
+from comem.context.base import Clock
+from comem.context.memory import fill, load_prompt
+from comem.environment.tools import usage
+from comem.environment.workspace import Workspace
+from comem.llm.base import LLM
+from comem.run.config import ArmConfig
+from comem.tasks.grading import grade
+from comem.tasks.task import Task
+
+
+def describe_tools(specs: list[dict[str, Any]]) -> str:
+    return "\n".join(f"- {usage(specs, s['function']['name'])}: {s['function']['description']}" for s in specs)
+
+
+def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]]) -> Pinned:
+    system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs))
+    return Pinned(system=system, task=fill(load_prompt("agent_task.txt"), problem_statement=task.problem_statement))
+
+
+async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
+                      trajectory_path: Path, *, bash_timeout_s: float = 60.0, do_grade: bool = True,
+                      on_step: Callable[[Step], None] | None = None) -> EpisodeEnd:
+    trajectory_path.unlink(missing_ok=True)  # a rerun of an unfinished episode starts clean
+    writer = TrajectoryWriter(trajectory_path)
+    workspace = Workspace.create(task.repo_dir, bash_timeout_s=bash_timeout_s)
+    clock = Clock()
+    try:
+        pinned = pinned_prompts(task, workspace.tool_specs)
+        strategy_config = arm.strategy_config()
+        writer.write(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
+            "strategy": strategy_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"),
+            "agent_model": agent_llm.model, "memory_model": memory_llm.model if memory_llm else None,
+        }, system_prompt=pinned.system, task_prompt=pinned.task))
+        strategy_cls, _ = lookup(arm.name)
+        memory_records: list[MemoryRecord] = []
+
+        def remember(record: MemoryRecord) -> None:
+            memory_records.append(record)
+            writer.write(record)
+
+        strategy = strategy_cls(strategy_config, pinned, clock, memory_llm=memory_llm, on_memory=remember)
+
+        def record(step: Step) -> None:
+            writer.write(step)
+            if on_step:
+                on_step(step)
+
+        outcome = await Agent(agent_llm, workspace, strategy, loop, clock, on_step=record).run()
+        wall_s = clock.now()
+        patch = workspace.diff()
+        result = await asyncio.to_thread(grade, task, workspace.root) if do_grade else None
+        steps = outcome.steps
+        end = EpisodeEnd(
+            instance_id=task.instance_id, strategy=arm.key, exit_reason=outcome.exit_reason, error=outcome.error,
+            steps=len(steps), resolved=result.resolved if result else None,
+            grade_error=result.error if result else None, patch=patch, wall_s=wall_s,
+            agent_s=sum(s.agent_total_s for s in steps), tool_s=sum(s.tool_s for s in steps),
+            memory_wait_s=sum(s.memory_wait_s for s in steps),
+            max_prompt_tokens=max((s.prompt_tokens for s in steps), default=0),
+            memory_updates=sum(r.status == "ok" for r in memory_records),
+        )
+        writer.write(end)
+        return end
+    finally:
+        writer.close()
+        workspace.close()
