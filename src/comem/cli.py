@@ -80,7 +80,7 @@ def run(
     late_policy: Annotated[str | None, typer.Option(help="kso: wait (paper) or stale.")] = None,
     max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary.")] = None,
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
-    memory_max_tokens: Annotated[int | None, typer.Option(help="Summary length budget. Default 512.")] = None,
+    memory_max_tokens: Annotated[int | None, typer.Option(help="Summary length budget. Default 256.")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model.")] = None,
@@ -90,7 +90,9 @@ def run(
     memory_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the memory model. "
                                                    "Env: COMEM_MEMORY_URL.", envvar="COMEM_MEMORY_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads per embedded server. Default 2.")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads per embedded server. Default: all cores, or "
+                                                  "cores-1 for the agent and 1 for the memory model when both "
+                                                  "are embedded.")] = None,
     n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. Default 16384.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. Default 20.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. Default 512.")] = None,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from comem.agent.parsing import parse_action
 from comem.agent.trajectory import ExitReason, Step
 from comem.context.base import Clock, ContextStrategy
-from comem.environment.base import Environment, ToolResult
+from comem.environment.base import Environment, ToolCall, ToolResult
 from comem.llm.base import LLM, LLMError
 
 
@@ -76,7 +76,8 @@ class Agent:
             format_errors = 0 if parsed.call else format_errors + 1
             step = Step(
                 index=n, thought=parsed.thought, response=done.text, action=parsed.call,
-                observation=result.output + self._steps_left_note(n), format_error=parsed.call is None,
+                observation=result.output + self._repeat_note(steps, parsed.call) + self._steps_left_note(n),
+                format_error=parsed.call is None,
                 prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
                 cached_tokens=done.cached_tokens, agent_ttft_s=done.ttft_s, agent_total_s=done.total_s,
                 tool_s=result.elapsed_s, memory_wait_s=ctx.memory_wait_s, context_messages=len(ctx.messages),
@@ -89,6 +90,16 @@ class Agent:
                 return Outcome("submitted", steps)
             if format_errors >= cfg.max_format_errors:
                 return Outcome("format_errors", steps, f"{format_errors} replies in a row had no tool call")
+
+    @staticmethod
+    def _repeat_note(steps: list[Step], call: ToolCall | None) -> str:
+        """Small models loop on one failing action; say so plainly (the history keeps it)."""
+        if call is None or not steps or steps[-1].action is None:
+            return ""
+        last = steps[-1].action
+        if (last.name, last.arguments) == (call.name, call.arguments):
+            return "\n\n[You already ran this exact action in the previous step. Try something different.]"
+        return ""
 
     def _steps_left_note(self, n: int) -> str:
         left = self.config.max_steps - (n + 1)

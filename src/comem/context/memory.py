@@ -27,7 +27,7 @@ class MemorySettings(BaseModel):
     trigger_tokens: int | None = None  # also summarise once the agent context estimate exceeds this
     memory_input: Literal["from_scratch", "incremental"] = "from_scratch"
     memory_prompt: Path | None = None  # template with {conversation}; default: the paper's v5 prompt
-    memory_max_tokens: int = 512
+    memory_max_tokens: int = 256
     memory_timeout_s: float = 300.0
     memory_obs_chars: int = 4000  # observations are cut to head+tail of this size in the memory input
 

@@ -18,7 +18,7 @@ from comem.run.config import ModelConfig
 
 
 @contextlib.asynccontextmanager
-async def open_model(spec: ModelConfig, role: str, log_dir: Path) -> AsyncIterator[LLM]:
+async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int) -> AsyncIterator[LLM]:
     """Yield a ready client; an embedded server is stopped on exit, whatever happens."""
     if spec.url:
         client = OpenAIChatClient(spec.url, spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
@@ -30,7 +30,7 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path) -> AsyncIterat
             await client.aclose()
         return
     path = resolve_model(spec.model)
-    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).stem}", n_ctx=spec.n_ctx, n_threads=spec.threads,
+    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).stem}", n_ctx=spec.n_ctx, n_threads=threads,
                         log_path=log_dir / f"{role}-server.log") as server:
         client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries)
         try:

@@ -14,6 +14,7 @@ A YAML file holds the same fields as this model, e.g.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class ModelConfig(BaseModel):
     url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
     api_key: str | None = None  # default: $OPENAI_API_KEY, else "EMPTY"
     n_ctx: int = 16384
-    threads: int = 2
+    threads: int | None = None  # embedded only; default: see RunConfig.thread_plan
     timeout_s: float = 600.0
     max_retries: int = 3
 
@@ -93,6 +94,19 @@ class RunConfig(BaseModel):
         if not self.arms:
             raise ValueError("at least one arm is needed")
         return self
+
+    def thread_plan(self, need_memory: bool) -> tuple[int, int]:
+        """CPU threads for the embedded (agent, memory) servers.
+
+        llama.cpp threads spin; two servers that each take every core slow each other down many times over.
+        So when both run here, the memory model gets its own core and the agent the rest — the CPU analogue
+        of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay comparable.
+        """
+        cores = os.cpu_count() or 2
+        both = need_memory and not self.agent.url and not self.memory.url
+        memory = self.memory.threads or (max(1, cores // 4) if both else cores)
+        agent = self.agent.threads or (max(1, cores - memory) if both else cores)
+        return agent, memory
 
     def resolved_out_dir(self) -> Path:
         return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -28,9 +28,20 @@ def describe_tools(specs: list[dict[str, Any]]) -> str:
     return "\n".join(f"- {usage(specs, s['function']['name'])}: {s['function']['description']}" for s in specs)
 
 
-def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]]) -> Pinned:
+def list_files(root: Path, limit: int = 200) -> str:
+    """The repository's files, so a small model need not guess paths."""
+    files = sorted(
+        str(p.relative_to(root)) for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
+    )
+    more = f"\n... and {len(files) - limit} more" if len(files) > limit else ""
+    return "\n".join(files[:limit]) + more
+
+
+def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> Pinned:
     system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs))
-    return Pinned(system=system, task=fill(load_prompt("agent_task.txt"), problem_statement=task.problem_statement))
+    user = fill(load_prompt("agent_task.txt"), problem_statement=task.problem_statement.strip(), files=list_files(root))
+    return Pinned(system=system, task=user)
 
 
 async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
@@ -41,7 +52,7 @@ async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LL
     workspace = Workspace.create(task.repo_dir, bash_timeout_s=bash_timeout_s)
     clock = Clock()
     try:
-        pinned = pinned_prompts(task, workspace.tool_specs)
+        pinned = pinned_prompts(task, workspace.tool_specs, workspace.root)
         strategy_config = arm.strategy_config()
         writer.write(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
             "strategy": strategy_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"),

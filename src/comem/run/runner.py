@@ -55,9 +55,10 @@ async def run(config: RunConfig, out: Path, tasks: list[Task], progress: Progres
     notify = progress or (lambda arm, task, event: None)
     need_memory = any(arm.needs_memory() for arm in config.arms)
     async with contextlib.AsyncExitStack() as stack:
-        agent = await stack.enter_async_context(open_model(config.agent, "agent", out / "logs"))
-        memory = await stack.enter_async_context(open_model(config.memory, "memory", out / "logs")) \
-            if need_memory else None
+        agent_threads, memory_threads = config.thread_plan(need_memory)
+        agent = await stack.enter_async_context(open_model(config.agent, "agent", out / "logs", agent_threads))
+        memory = await stack.enter_async_context(
+            open_model(config.memory, "memory", out / "logs", memory_threads)) if need_memory else None
         for task in tasks:
             for arm in config.arms:
                 results = out / arm.key / "results.jsonl"

@@ -1,0 +1,104 @@
+"""The agent loop with a scripted model against a real workspace: actions run, steps are recorded and
+written as they happen, limits and errors end episodes with the right exit reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from comem.agent.loop import Agent, AgentConfig
+from comem.agent.trajectory import Step, TrajectoryWriter, read_records
+from comem.context import lookup
+from comem.context.base import Clock, Pinned
+from comem.environment.workspace import Workspace
+from comem.llm.base import LLMError
+from comem.llm.scripted import ScriptedLLM
+
+
+def call(name: str, **arguments) -> str:
+    return "Next step.\n" + json.dumps({"name": name, "arguments": arguments})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    return root
+
+
+def run_agent(repo: Path, script: list, strategy: str = "full", memory: ScriptedLLM | None = None,
+              log: Path | None = None, **config) -> tuple:
+    async def go():
+        with Workspace.create(repo) as ws:
+            cls, config_cls = lookup(strategy)
+            writer = TrajectoryWriter(log) if log else None
+            strat = cls(config_cls(), Pinned("sys", "task"), Clock(), memory_llm=memory,
+                        on_memory=writer.write if writer else None)
+            agent = Agent(ScriptedLLM(script), ws, strat, AgentConfig(**config), Clock(),
+                          on_step=writer.write if writer else None)
+            outcome = await agent.run()
+            return outcome, ws.diff()
+
+    return asyncio.run(go())
+
+
+def test_fix_and_submit(repo: Path, tmp_path: Path) -> None:
+    log = tmp_path / "traj.jsonl"
+    outcome, diff = run_agent(repo, [
+        call("file_editor", command="view", path="calc.py"),
+        call("file_editor", command="str_replace", path="calc.py", old_str="a - b", new_str="a + b"),
+        call("bash", command="python -c 'import calc; print(calc.add(2, 3))'"),
+        call("submit"),
+    ], log=log)
+    assert outcome.exit_reason == "submitted" and len(outcome.steps) == 4
+    assert "5" in outcome.steps[2].observation and "+    return a + b" in diff
+    steps = [r for r in read_records(log) if isinstance(r, Step)]
+    assert [s.index for s in steps] == [0, 1, 2, 3]  # every step was written as it happened
+    assert steps[0].action.name == "file_editor" and steps[0].thought == "Next step."
+    assert all(s.finished_s >= s.started_s >= 0 for s in steps)
+
+
+def test_unparsable_replies_get_a_format_error_then_end(repo: Path) -> None:
+    outcome, _ = run_agent(repo, ["I am not sure."] * 3, max_format_errors=3)
+    assert outcome.exit_reason == "format_errors"
+    assert all(s.format_error and "no valid tool call" in s.observation for s in outcome.steps)
+
+
+def test_step_limit_and_warnings(repo: Path) -> None:
+    outcome, _ = run_agent(repo, [call("bash", command=f"echo {i}") for i in range(4)], max_steps=4,
+                           steps_left_warning=2)
+    assert outcome.exit_reason == "step_limit" and len(outcome.steps) == 4
+    assert "2 steps left" in outcome.steps[1].observation and "1 step left" in outcome.steps[2].observation
+
+
+def test_repeated_action_is_pointed_out(repo: Path) -> None:
+    outcome, _ = run_agent(repo, [call("bash", command="ls")] * 2 + [call("submit")])
+    assert "already ran this exact action" not in outcome.steps[0].observation
+    assert "already ran this exact action" in outcome.steps[1].observation
+
+
+def test_llm_error_ends_with_its_reason(repo: Path) -> None:
+    outcome, _ = run_agent(repo, [call("bash", command="ls"), LLMError("server gone")])
+    assert outcome.exit_reason == "llm_error" and "server gone" in outcome.error and len(outcome.steps) == 1
+
+
+def test_token_limit_stops_before_sending(repo: Path) -> None:
+    outcome, _ = run_agent(repo, [call("bash", command="python -c \"print('x' * 4000)\"")] * 5, max_prompt_tokens=800)
+    assert outcome.exit_reason == "token_limit" and 1 <= len(outcome.steps) < 5
+
+
+def test_memory_runs_while_the_tool_runs(repo: Path, tmp_path: Path) -> None:
+    """kso: the summary launched at n=1 overlaps the agent's 1-second tool call, so nothing is exposed."""
+    log = tmp_path / "traj.jsonl"
+    memory = ScriptedLLM(["a summary"], cycle=True, delay_s=0.5)
+    outcome, _ = run_agent(repo, [call("bash", command="true"), call("bash", command="sleep 1"), call("submit")],
+                           strategy="kso", memory=memory, log=log)
+    assert outcome.exit_reason == "submitted"
+    third = outcome.steps[2]
+    assert third.summary_id == 0 and third.raw_from == 1 and third.memory_wait_s < 0.2
+    memory_records = [r for r in read_records(log) if r.type == "memory"]
+    assert memory_records[0].status == "ok" and memory_records[0].hidden_s > 0.4
