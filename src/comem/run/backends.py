@@ -30,7 +30,7 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int) 
             await client.aclose()
         return
     path = resolve_model(spec.model)
-    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).stem}", n_ctx=spec.n_ctx, n_threads=threads,
+    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).name}", n_ctx=spec.n_ctx, n_threads=threads,
                         log_path=log_dir / f"{role}-server.log") as server:
         client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries)
         try:

@@ -72,30 +72,34 @@ def summarise(run_dir: Path, arm_order: list[str] | None = None) -> list[ArmSumm
     return rows
 
 
-COLUMNS = [
-    ("arm", "arm"), ("success", "success"), ("mean steps", "mean_steps"), ("step lat. mean s", "step_latency_mean_s"),
-    ("step lat. p90 s", "step_latency_p90_s"), ("mem wait s", "memory_wait_s"), ("end-to-end s", "e2e_s"),
-    ("max prompt tok", "max_prompt_tokens"), ("mem updates", "memory_updates"), ("speedup/step", "speedup_step"),
-    ("speedup e2e", "speedup_e2e"),
+COLUMNS = [  # (header, field); headers are short so the table fits an 80-column terminal
+    ("arm", "arm"), ("solved", "success"), ("steps", "mean_steps"), ("lat s", "step_latency_mean_s"),
+    ("p90 s", "step_latency_p90_s"), ("wait s", "memory_wait_s"), ("e2e s", "e2e_s"),
+    ("max tok", "max_prompt_tokens"), ("mem", "memory_updates"), ("x/step", "speedup_step"), ("x e2e", "speedup_e2e"),
 ]
+LEGEND = ("solved: resolved/episodes · steps: mean per episode · lat/p90: agent latency per step (model call + "
+          "exposed memory wait) · wait: total exposed memory wait · e2e: summed episode wall time · max tok: "
+          "largest agent prompt · mem: memory updates · x/step, x e2e: speedup vs full")
 
 
 def cells(row: ArmSummary) -> list[str]:
     def fmt(key: str) -> str:
         if key == "success":
-            return f"{row.resolved}/{row.episodes} ({row.success_rate:.0%})"
+            return f"{row.resolved}/{row.episodes}"
         value = getattr(row, key)
         if value is None:
             return "-"
         if key.startswith("speedup"):
             return f"{value:.2f}x"
-        return f"{value:.2f}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            return f"{value:.1f}" if key in ("mean_steps", "e2e_s", "memory_wait_s") else f"{value:.2f}"
+        return str(value)
 
     return [fmt(key) for _, key in COLUMNS]
 
 
 def to_table(rows: list[ArmSummary]) -> Table:
-    table = Table(title="comem run")
+    table = Table(title="comem run", caption=LEGEND)
     for title, _ in COLUMNS:
         table.add_column(title, justify="left" if title == "arm" else "right")
     for row in rows:
@@ -105,7 +109,7 @@ def to_table(rows: list[ArmSummary]) -> Table:
 
 def to_markdown(rows: list[ArmSummary]) -> str:
     head = "| " + " | ".join(t for t, _ in COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    return head + "".join("| " + " | ".join(cells(r)) + " |\n" for r in rows)
+    return head + "".join("| " + " | ".join(cells(r)) + " |\n" for r in rows) + f"\n{LEGEND}\n"
 
 
 def write_summary(run_dir: Path, rows: list[ArmSummary]) -> None:

@@ -1,0 +1,222 @@
+"""The `file_editor` tool: view / create / str_replace / insert / undo_edit, as in SWE-agent's editor.
+
+Files are read and written as bytes decoded with `surrogateescape`, so line endings and stray
+non-UTF-8 bytes survive an edit unchanged; only what is shown to the model is made valid UTF-8.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from comem.environment.output import cap_line, split_lines
+from comem.environment.tools import (
+    FILE_EDITOR_COMMANDS,
+    ToolArgumentError,
+    ToolError,
+    display_path,
+    int_arg,
+    range_arg,
+    resolve_in_root,
+    text_arg,
+)
+
+MAX_RESPONSE_CHARS = 16_000
+SNIPPET_LINES = 4
+BINARY_SNIFF_BYTES = 8192
+CLIPPED_NOTE = (
+    "<response clipped><NOTE>Only part of this output is shown to save context. Use `view_range` "
+    "to view a part of the file, or the `search` tool to find line numbers first.</NOTE>"
+)
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        raise ToolError(f"{path.name} looks like a binary file; file_editor only handles text.")
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+
+
+def _shown(text: str) -> str:
+    """Text safe to show: undecodable bytes kept by surrogateescape become U+FFFD."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_RESPONSE_CHARS else text[:MAX_RESPONSE_CHARS] + "\n" + CLIPPED_NOTE
+
+
+def _numbered(text: str, first_line: int = 1) -> str:
+    """`cat -n` layout: right-aligned line number, a tab, the line."""
+    return "\n".join(
+        f"{number:6}\t{cap_line(line)}" for number, line in enumerate(split_lines(_shown(text)), start=first_line)
+    )
+
+
+def _snippet(text: str, first_changed: int, changed_lines: int) -> str:
+    """Numbered lines around an edit, so the model can check it without another view."""
+    lines = split_lines(text)
+    start = max(1, first_changed - SNIPPET_LINES)
+    end = min(len(lines), first_changed + changed_lines - 1 + SNIPPET_LINES)
+    return _numbered("\n".join(lines[start - 1 : end]), start)
+
+
+class FileEditor:
+    """Stateful only for undo: each path keeps a stack of its contents before each edit."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._history: dict[Path, list[str | None]] = {}  # None: the file did not exist
+
+    def run(self, args: dict[str, Any]) -> str:
+        command = (text_arg(args, "command", required=True) or "").strip().lower()
+        if command not in FILE_EDITOR_COMMANDS:
+            raise ToolArgumentError(f"Unknown command `{command}`. Valid commands: {', '.join(FILE_EDITOR_COMMANDS)}.")
+        path = resolve_in_root(self.root, text_arg(args, "path", required=True) or "")
+        if command == "view":
+            return self._view(path, range_arg(args, "view_range"))
+        if command == "create":
+            return self._create(path, text_arg(args, "file_text", required=True) or "")
+        if command == "undo_edit":
+            return self._undo(path)
+        text = self._read_file(path)
+        new_str = text_arg(args, "new_str", required=command == "insert", default="") or ""
+        if command == "str_replace":
+            return self._str_replace(path, text, text_arg(args, "old_str", required=True) or "", new_str)
+        insert_line = int_arg(args, "insert_line")
+        if insert_line is None:
+            raise ToolArgumentError("Missing required argument `insert_line`.")
+        return self._insert(path, text, insert_line, new_str)
+
+    def _name(self, path: Path) -> str:
+        return display_path(self.root, path)
+
+    def _read_file(self, path: Path) -> str:
+        if not path.exists():
+            raise ToolError(f"The path {self._name(path)} does not exist.")
+        if path.is_dir():
+            raise ToolError(f"The path {self._name(path)} is a directory; this command needs a file.")
+        return _read(path)
+
+    def _save(self, path: Path, old: str | None, new: str) -> None:
+        _write(path, new)
+        self._history.setdefault(path, []).append(old)
+
+    def _view(self, path: Path, view_range: tuple[int, int] | None) -> str:
+        if path.is_dir():
+            if view_range is not None:
+                raise ToolArgumentError("`view_range` only applies to files, not directories.")
+            return self._list_dir(path)
+        text = self._read_file(path)
+        if view_range is None:
+            return _clip(f"Here's the result of running `cat -n` on {self._name(path)}:\n{_numbered(text)}")
+        lines = split_lines(text)
+        start, end = view_range
+        if not 1 <= start <= max(1, len(lines)):
+            raise ToolArgumentError(
+                f"Invalid view_range {list(view_range)}: start must be between 1 and {len(lines)}, "
+                f"the file's line count."
+            )
+        if end == -1 or end > len(lines):
+            end = max(len(lines), start)
+        if end < start:
+            raise ToolArgumentError(
+                f"Invalid view_range {list(view_range)}: end must be >= start, or -1 for the end of the file."
+            )
+        body = _numbered("\n".join(lines[start - 1 : end]), start)
+        return _clip(f"Here's the result of running `cat -n` on {self._name(path)} (lines {start}-{end}):\n{body}")
+
+    def _list_dir(self, path: Path) -> str:
+        entries = [self._name(path)]
+        for entry in self._visible(path):
+            entries.append(self._name(entry) + ("/" if entry.is_dir() else ""))
+            if entry.is_dir() and not entry.is_symlink():
+                entries.extend(self._name(child) + ("/" if child.is_dir() else "") for child in self._visible(entry))
+        header = (
+            f"Here are the files and directories up to 2 levels deep in {self._name(path)}, "
+            "excluding hidden items and __pycache__:"
+        )
+        return _clip(header + "\n" + "\n".join(entries))
+
+    @staticmethod
+    def _visible(directory: Path) -> list[Path]:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return []
+        return [directory / name for name in names if not name.startswith(".") and name != "__pycache__"]
+
+    def _create(self, path: Path, file_text: str) -> str:
+        if path.exists():
+            raise ToolError(
+                f"File already exists at {self._name(path)}; `create` never overwrites. "
+                "Use `str_replace` to change it, or remove it with bash first."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._save(path, None, file_text)
+        return f"File created successfully at: {self._name(path)}"
+
+    def _str_replace(self, path: Path, text: str, old_str: str, new_str: str) -> str:
+        if not old_str:
+            raise ToolArgumentError("`old_str` must not be empty; to add text use `insert`.")
+        count = text.count(old_str)
+        if count == 0:
+            raise ToolError(
+                f"No replacement was performed: old_str did not appear verbatim in {self._name(path)}. "
+                "Check whitespace and indentation, or view the file first."
+            )
+        if count > 1:
+            starts, index = [], text.find(old_str)
+            while index != -1:
+                starts.append(text.count("\n", 0, index) + 1)
+                index = text.find(old_str, index + 1)
+            raise ToolError(
+                f"No replacement was performed: old_str occurs {count} times in {self._name(path)}, "
+                f"starting at lines {starts}. Include more surrounding lines to make it unique."
+            )
+        first_changed = text.count("\n", 0, text.find(old_str)) + 1
+        new_text = text.replace(old_str, new_str, 1)
+        self._save(path, text, new_text)
+        return self._edited(path, new_text, first_changed, new_str.count("\n") + 1)
+
+    def _insert(self, path: Path, text: str, insert_line: int, new_str: str) -> str:
+        lines = split_lines(text)
+        if not 0 <= insert_line <= len(lines):
+            raise ToolArgumentError(
+                f"Invalid insert_line {insert_line}: it must be between 0 and {len(lines)}, "
+                "the file's line count (0 inserts at the top)."
+            )
+        new_lines = split_lines(new_str) or [""]
+        lines[insert_line:insert_line] = new_lines
+        final_newline = text == "" or text.endswith("\n")
+        new_text = "\n".join(lines) + ("\n" if final_newline else "")
+        self._save(path, text, new_text)
+        return self._edited(path, new_text, insert_line + 1, len(new_lines))
+
+    def _edited(self, path: Path, new_text: str, first_changed: int, changed_lines: int) -> str:
+        name = self._name(path)
+        return _clip(
+            f"The file {name} has been edited. Here's the result of running `cat -n` on a snippet of "
+            f"{name}:\n{_snippet(new_text, first_changed, changed_lines)}\n"
+            "Review the changes and make sure they are as expected. Edit the file again if necessary."
+        )
+
+    def _undo(self, path: Path) -> str:
+        history = self._history.get(path)
+        if not history:
+            raise ToolError(f"No edit history found for {self._name(path)}.")
+        previous = history.pop()
+        name = self._name(path)
+        if previous is None:
+            path.unlink(missing_ok=True)
+            return f"Last edit to {name} undone successfully: the file it created was removed."
+        _write(path, previous)
+        return _clip(
+            f"Last edit to {name} undone successfully. Here's the result of running `cat -n` on {name}:\n"
+            f"{_numbered(previous)}"
+        )

