@@ -23,7 +23,7 @@ class AgentConfig(BaseModel):
     max_prompt_tokens: int | None = 16000  # stop before sending a prompt estimated above this
     max_wall_s: float | None = None
     max_tokens: int = Field(default=512, ge=1)  # completion budget per agent call
-    temperature: float = 0.0
+    temperature: float = 0.7  # the paper's agents sampled (0.7-1.0); greedy small models loop on one action
     max_format_errors: int = Field(default=5, ge=1)  # consecutive unparsable replies before giving up
     native_tools: bool = False  # send OpenAI `tools` (servers with a tool-call parser, e.g. vLLM)
     steps_left_warning: int = 3  # tell the agent how many steps remain once this few are left
