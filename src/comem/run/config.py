@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from comem.agent.loop import AgentConfig
 from comem.context import lookup
+from comem.context.memory import MemoryStrategy
 from comem.errors import ComemError
 
 
@@ -71,7 +72,7 @@ class ArmConfig(BaseModel):
                              fix=f"check the {self.name} options in your config or flags.") from exc
 
     def needs_memory(self) -> bool:
-        return "k" in type(self.strategy_config()).model_fields
+        return issubclass(lookup(self.name)[0], MemoryStrategy)
 
 
 class RunConfig(BaseModel):
