@@ -1,0 +1,28 @@
+"""The pinned prompts of an episode: real file list and task-aware examples, so small models copy real names."""
+
+from __future__ import annotations
+
+import json
+
+from comem.environment.tools import build_tool_specs
+from comem.run.episode import example_calls, pinned_prompts, repo_files
+from comem.tasks.task import load_tasks
+
+
+def test_examples_use_names_from_the_issue_and_real_files() -> None:
+    statement = "`Version.bump_minor()` is wrong; see the ```python\nVersion.parse('1.0.0')\n``` example."
+    files = ["README.md", "pkg/__init__.py", "pkg/version.py", "tests/test_version.py"]
+    calls = [json.loads(line) for line in example_calls(statement, files).splitlines()]
+    assert calls == [
+        {"name": "search", "arguments": {"search_term": "bump_minor"}},
+        {"name": "file_editor", "arguments": {"command": "view", "path": "pkg/version.py"}},
+    ]
+
+
+def test_pinned_prompts_list_the_repository_and_keep_the_issue() -> None:
+    task = load_tasks(ids=["semver-bump-minor"])[0]
+    pinned = pinned_prompts(task, build_tool_specs(60), task.repo_dir)
+    assert task.problem_statement.strip() in pinned.task
+    assert all(f in pinned.task for f in repo_files(task.repo_dir))
+    assert '"search_term": "bump_minor"' in pinned.system and "file_editor(" in pinned.system
+    assert "{" + "tools}" not in pinned.system and "{" + "examples}" not in pinned.system
