@@ -21,6 +21,11 @@ from comem.context.base import AgentContext, register
 from comem.context.memory import MemorySettings, MemoryStrategy
 
 
+def launch_due(n: int, k: int | None) -> bool:
+    """The k-step-off schedule (METHOD §5.2): launch at iteration n when n > 0 and (n + 1) % k == 0."""
+    return k is not None and n > 0 and (n + 1) % k == 0
+
+
 class KsoConfig(MemorySettings):
     name: Literal["kso"] = "kso"
     late_policy: Literal["wait", "stale"] = "wait"
@@ -57,9 +62,7 @@ class KStepOffMemory(MemoryStrategy):
     def should_launch(self, steps: list[Step], n: int) -> bool:
         if self.pending is not None or n <= self.last_launch:
             return False
-        k = self.config.k
-        due = k is not None and (n + 1) % k == 0
-        return due or self.over_token_budget(steps)
+        return launch_due(n, self.config.k) or self.over_token_budget(steps)
 
     async def context(self, steps: list[Step]) -> AgentContext:
         n = len(steps)

@@ -14,6 +14,11 @@ from comem.agent.trajectory import Step
 from comem.context.base import AgentContext, ContextStrategy, register, step_messages
 
 
+def is_masked(index: int, n: int, keep_last: int) -> bool:
+    """At iteration n, step `index`'s observation is replaced by a placeholder unless it is among the last few."""
+    return index < n - keep_last
+
+
 class MaskConfig(BaseModel):
     name: Literal["mask"] = "mask"
     keep_last: int = Field(default=3, ge=0)
@@ -27,10 +32,9 @@ class ObservationMasking(ContextStrategy):
 
     async def context(self, steps: list[Step]) -> AgentContext:
         messages = self.head()
-        first_kept = len(steps) - self.config.keep_last
         for step in steps:
             masked = None
-            if step.index < first_kept:
+            if is_masked(step.index, len(steps), self.config.keep_last):
                 lines = step.observation.count("\n") + 1
                 masked = self.config.placeholder.format(step=step.index + 1, lines=lines)
             messages += step_messages(step, observation=masked)

@@ -16,6 +16,11 @@ from comem.context.base import AgentContext, register
 from comem.context.memory import MemorySettings, MemoryStrategy
 
 
+def summarise_due(n: int, covered: int, k: int | None, retain: int) -> bool:
+    """Coupled schedule: summarise [0, n - retain) once k steps beyond the retained ones are unsummarised."""
+    return k is not None and n - retain > covered and n - covered >= k + retain
+
+
 class SyncConfig(MemorySettings):
     name: Literal["sync"] = "sync"
     retain: int = Field(default=1, ge=0)  # most recent steps always kept raw
@@ -27,12 +32,10 @@ class SyncMemory(MemoryStrategy):
     config: SyncConfig
 
     def should_summarise(self, steps: list[Step]) -> bool:
-        n, end = len(steps), len(steps) - self.config.retain
-        if end <= self.covered:
+        n, retain = len(steps), self.config.retain
+        if n - retain <= self.covered:
             return False
-        k = self.config.k
-        due = k is not None and n - self.covered >= k + self.config.retain
-        return due or self.over_token_budget(steps)
+        return summarise_due(n, self.covered, self.config.k, retain) or self.over_token_budget(steps)
 
     async def context(self, steps: list[Step]) -> AgentContext:
         waited = 0.0
