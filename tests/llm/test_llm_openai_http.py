@@ -154,6 +154,13 @@ def test_api_key_from_env_and_passthrough_fields(stub: Any, monkeypatch: pytest.
     assert req["json"]["tools"] == tools and req["json"]["response_format"] == fmt
 
 
+def test_extra_body_goes_with_every_request(stub: Any) -> None:
+    server = stub(Reply(body=sse(delta("ok"))))
+    _chat(OpenAIChatClient(server.url, "m", extra_body={"ignore_eos": True, "cache_prompt": False}))
+    body = server.requests[0]["json"]
+    assert body["ignore_eos"] is True and body["cache_prompt"] is False and body["model"] == "m"
+
+
 def test_messages_serialise_to_openai_shape(stub: Any) -> None:
     server = stub(Reply(body=sse(delta("ok"))))
     messages = [

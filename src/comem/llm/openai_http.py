@@ -158,8 +158,10 @@ class OpenAIChatClient:
         timeout_s: float = 600.0,
         max_retries: int = 3,
         backoff_s: float = 1.0,
+        extra_body: dict[str, Any] | None = None,
     ) -> None:
         self.base_url = normalise_base_url(base_url)
+        self.extra_body = dict(extra_body or {})  # engine options sent with every request, e.g. ignore_eos
         self.model = model
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -195,6 +197,7 @@ class OpenAIChatClient:
             "temperature": temperature,
             "stream": True,
             "stream_options": {"include_usage": True},
+            **self.extra_body,
         }
         if tools is not None:
             payload["tools"] = tools

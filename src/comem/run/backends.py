@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from comem.llm.base import LLM
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.models import resolve_model
 from comem.llm.openai_http import OpenAIChatClient
@@ -18,11 +18,16 @@ from comem.run.config import ModelConfig
 
 
 @contextlib.asynccontextmanager
-async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int) -> AsyncIterator[LLM]:
-    """Yield a ready client; an embedded server is stopped on exit, whatever happens."""
+async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, *, n_parallel: int = 1,
+                     extra_body: dict[str, Any] | None = None) -> AsyncIterator[OpenAIChatClient]:
+    """Yield a ready client; an embedded server is stopped on exit, whatever happens.
+
+    `n_parallel` sizes an embedded server for that many concurrent requests; `extra_body` goes with every
+    request (e.g. `ignore_eos` to force output lengths in benchmarks).
+    """
     if spec.url:
         client = OpenAIChatClient(spec.url, spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
-                                  max_retries=spec.max_retries)
+                                  max_retries=spec.max_retries, extra_body=extra_body)
         try:
             await client.health()
             yield client
@@ -31,8 +36,8 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int) 
         return
     path = resolve_model(spec.model)
     with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).name}", n_ctx=spec.n_ctx, n_threads=threads,
-                        log_path=log_dir / f"{role}-server.log") as server:
-        client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries)
+                        n_parallel=n_parallel, log_path=log_dir / f"{role}-server.log") as server:
+        client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries, extra_body=extra_body)
         try:
             yield client
         finally:

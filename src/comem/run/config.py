@@ -35,7 +35,7 @@ class ModelConfig(BaseModel):
     url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
     api_key: str | None = None  # default: $OPENAI_API_KEY, else "EMPTY"
     n_ctx: int = 16384
-    threads: int | None = None  # embedded only; default: see RunConfig.thread_plan
+    threads: int | None = None  # embedded only; default: see thread_plan
     timeout_s: float = 600.0
     max_retries: int = 3
 
@@ -100,20 +100,24 @@ class RunConfig(BaseModel):
         return self
 
     def thread_plan(self, need_memory: bool) -> tuple[int, int]:
-        """CPU threads for the embedded (agent, memory) servers.
-
-        llama.cpp threads spin; two servers that each take every core slow each other down many times over.
-        So when both run here, the memory model gets its own core and the agent the rest — the CPU analogue
-        of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay comparable.
-        """
-        cores = os.cpu_count() or 2
-        both = need_memory and not self.agent.url and not self.memory.url
-        memory = self.memory.threads or (max(1, cores // 4) if both else cores)
-        agent = self.agent.threads or (max(1, cores - memory) if both else cores)
-        return agent, memory
+        return thread_plan(self.agent, self.memory, need_memory)
 
     def resolved_out_dir(self) -> Path:
         return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int]:
+    """CPU threads for the embedded (agent, memory) servers.
+
+    llama.cpp threads spin; two servers that each take every core slow each other down many times over.
+    So when both run here, the memory model gets its own core and the agent the rest — the CPU analogue
+    of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay comparable.
+    """
+    cores = os.cpu_count() or 2
+    both = need_memory and not agent.url and not memory.url
+    memory_threads = memory.threads or (max(1, cores // 4) if both else cores)
+    agent_threads = agent.threads or (max(1, cores - memory_threads) if both else cores)
+    return agent_threads, memory_threads
 
 
 def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from comem.agent.trajectory import EpisodeEnd, Step, read_records
+from comem.tables import markdown_table, rich_table
 
 
 class ArmSummary(BaseModel):
@@ -99,17 +100,11 @@ def cells(row: ArmSummary) -> list[str]:
 
 
 def to_table(rows: list[ArmSummary]) -> Table:
-    table = Table(title="comem run", caption=LEGEND)
-    for title, _ in COLUMNS:
-        table.add_column(title, justify="left" if title == "arm" else "right")
-    for row in rows:
-        table.add_row(*cells(row))
-    return table
+    return rich_table("comem run", [t for t, _ in COLUMNS], [cells(r) for r in rows], LEGEND)
 
 
 def to_markdown(rows: list[ArmSummary]) -> str:
-    head = "| " + " | ".join(t for t, _ in COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    return head + "".join("| " + " | ".join(cells(r)) + " |\n" for r in rows) + f"\n{LEGEND}\n"
+    return markdown_table([t for t, _ in COLUMNS], [cells(r) for r in rows], LEGEND)
 
 
 def write_summary(run_dir: Path, rows: list[ArmSummary]) -> None:

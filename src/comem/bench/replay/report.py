@@ -1,0 +1,140 @@
+"""The replay's figures as a table (terminal + Markdown), CSV/JSON files, and three plots.
+
+Plots: median agent-call latency by step index; speedup versus concurrency; and a timeline of one
+trajectory (agent calls, tool time, exposed memory wait, memory-model calls), like the paper's k-step-off
+figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from rich.table import Table
+
+from comem.bench.metrics import ArmFigures, figures
+from comem.bench.records import MemoryTiming, RunTiming, StepTiming
+from comem.tables import markdown_table, rich_table
+
+HEADERS = ["arm", "conc", "steps", "med s", "p90 s", "ttft s", "dec s", "prompt", "reuse", "X/wall",
+           "x step", "x e2e", "S*", "eta"]
+LEGEND = ("med/p90: agent call latency per step · ttft/dec: medians · prompt: median prompt tokens · reuse: "
+          "prompt tokens served from the prefix cache · X/wall: exposed memory wait / trajectory wall time · "
+          "x step: median step latency of full / arm · x e2e: summed trajectory wall time of full / arm · "
+          "S*: ideal bound Σ(T_full+τ)/Σ(T_arm+τ) · eta: x e2e / S*")
+
+
+def cells(f: ArmFigures) -> list[str]:
+    def ratio(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    return [f.arm, str(f.concurrency), str(f.steps), f"{f.step_median_s:.2f}", f"{f.step_p90_s:.2f}",
+            f"{f.ttft_median_s:.2f}", f"{f.decode_median_s:.2f}", f"{f.prompt_median_tokens:.0f}",
+            "-" if f.cache_reuse is None else f"{f.cache_reuse:.0%}", f"{f.exposed_share:.1%}",
+            ratio(f.s_step), ratio(f.s_e2e), ratio(f.s_star), ratio(f.eta)]
+
+
+def to_table(figs: list[ArmFigures]) -> Table:
+    return rich_table("comem bench replay", HEADERS, [cells(f) for f in figs], LEGEND)
+
+
+def write_report(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], runs: list[RunTiming]) -> \
+        list[ArmFigures]:
+    figs = figures(steps)
+    (out / "summary.md").write_text(markdown_table(HEADERS, [cells(f) for f in figs], LEGEND), encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps({
+        "figures": [{**f.model_dump(), "eta": f.eta, "exposed_share": f.exposed_share} for f in figs],
+        "runs": [r.model_dump() for r in runs],
+    }, indent=2), encoding="utf-8")
+    _csv(out / "steps.csv", [s.model_dump() for s in steps])
+    _csv(out / "figures.csv", [{**f.model_dump(), "eta": f.eta, "exposed_share": f.exposed_share} for f in figs])
+    plot_all(out, steps, memory, figs)
+    return figs
+
+
+def _csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], figs: list[ArmFigures]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    if not steps:
+        return
+    lowest = min(s.concurrency for s in steps)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    by_arm: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for s in steps:
+        if s.concurrency == lowest:
+            by_arm[s.arm][s.step].append(s.total_s + s.memory_wait_s)
+    for arm, per_step in sorted(by_arm.items()):
+        xs = sorted(per_step)
+        ax.plot([x + 1 for x in xs], [statistics.median(per_step[x]) for x in xs], marker="o", ms=3, label=arm)
+    ax.set(xlabel="step", ylabel="latency per step (s): agent call + exposed memory wait",
+           title=f"Latency by step index (concurrency {lowest})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "latency_by_step.png", dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    arms = sorted({f.arm for f in figs if f.arm != "full" and f.s_e2e is not None})
+    for arm in arms:
+        pts = sorted((f.concurrency, f.s_e2e, f.s_step) for f in figs if f.arm == arm and f.s_e2e is not None)
+        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{arm} e2e")
+        ax.plot([p[0] for p in pts], [p[2] for p in pts], marker="x", ls="--", color=line.get_color(),
+                label=f"{arm} step")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="concurrent agents", ylabel="speedup vs full", title="Speedup versus concurrency")
+    if arms:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "speedup_vs_concurrency.png", dpi=120)
+    plt.close(fig)
+    plot_timeline(out / "timeline.png", steps, memory, plt)
+
+
+def timeline_arm(steps: list[StepTiming], memory: list[MemoryTiming]) -> str:
+    """The arm shown in the timeline: kso with k=2 if replayed, else any arm with memory calls, else the first."""
+    arms = sorted({s.arm for s in steps})
+    with_memory = sorted({m.arm for m in memory})
+    return "kso-k2" if "kso-k2" in arms else (with_memory or arms)[0]
+
+
+def plot_timeline(path: Path, steps: list[StepTiming], memory: list[MemoryTiming], plt) -> None:
+    arm = timeline_arm(steps, memory)
+    lowest = min(s.concurrency for s in steps if s.arm == arm)
+    mine = [s for s in steps if (s.arm, s.concurrency, s.repeat, s.agent) == (arm, lowest, 0, 0)]
+    mem = [m for m in memory if (m.arm, m.concurrency, m.repeat, m.agent) == (arm, lowest, 0, 0)]
+    fig, ax = plt.subplots(figsize=(10, 3))
+    lanes = {"memory model": 0, "memory wait": 1, "tool": 2, "agent call": 3}
+    colors = {"memory model": "tab:purple", "memory wait": "tab:red", "tool": "tab:grey", "agent call": "tab:blue"}
+    bars: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for s in mine:
+        call_start = s.finished_s - s.tool_s - s.total_s
+        bars["agent call"].append((call_start, s.total_s))
+        bars["tool"].append((s.finished_s - s.tool_s, s.tool_s))
+        if s.memory_wait_s > 0:
+            bars["memory wait"].append((s.started_s, s.memory_wait_s))
+    for m in mem:
+        if m.finished_s is not None:
+            bars["memory model"].append((m.launched_s, m.finished_s - m.launched_s))
+    for lane, spans in bars.items():
+        ax.broken_barh(spans, (lanes[lane] - 0.4, 0.8), color=colors[lane], edgecolor="white", linewidth=0.5)
+    ax.set_yticks(list(lanes.values()), list(lanes))
+    ax.set(xlabel="seconds since the run started", title=f"Timeline: {arm}, {mine[0].trajectory if mine else ''}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

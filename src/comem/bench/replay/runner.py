@@ -1,0 +1,230 @@
+"""`comem bench replay`: every arm, at every concurrency, replays the same recorded trajectories.
+
+N agents run in closed loop on one shared agent engine (and one memory engine): each agent replays its
+trajectory step by step, sleeping the recorded tool time between calls. Arm order is shuffled per repeat
+(seeded) and every (arm, repeat, agent) has its own cache session, so no arm inherits another's warm cache.
+Rows are appended when a run (one arm at one concurrency) completes; rerunning into the same directory
+skips completed runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from comem.bench.records import MemoryTiming, RecordedTrajectory, RunTiming, StepTiming
+from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
+from comem.bench.replay.driver import replay_trajectory
+from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
+from comem.context.base import Clock, estimate_tokens
+from comem.errors import ComemError
+from comem.llm.openai_http import OpenAIChatClient
+from comem.run.backends import open_model
+from comem.run.config import ModelConfig, thread_plan
+
+RESULT_FILES = ("steps.jsonl", "memory.jsonl", "runs.jsonl")
+
+
+def _cpu_model() -> ModelConfig:
+    return ModelConfig(model="smollm2-135m", n_ctx=8192)
+
+
+class ReplayConfig(BaseModel):
+    source: str | None = None  # a `comem run` dir, trajectory file, SWE-agent .traj, R2E-Gym JSONL; None: sample
+    trajectories: int = Field(default=2, ge=1)  # how many to load (or generate)
+    steps: int | None = Field(default=None, ge=1)  # replay only the first N steps of each
+    arms: list[str] = Field(default_factory=lambda: list(DEFAULT_ARMS))
+    concurrency: list[int] = Field(default_factory=lambda: [1])
+    repeats: int = Field(default=1, ge=1)
+    output_tokens: int | None = Field(default=None, ge=1)  # forced agent output per call; None: recorded length
+    memory_max_tokens: int = Field(default=64, ge=1)  # forced summary length
+    memory_input: Literal["from_scratch", "incremental"] = "from_scratch"
+    keep_last: int = Field(default=3, ge=0)
+    tool_scale: float = Field(default=1.0, ge=0.0)
+    tool_time_s: float | None = Field(default=None, ge=0.0)  # replace every recorded tool time
+    agent: ModelConfig = Field(default_factory=_cpu_model)
+    memory: ModelConfig = Field(default_factory=_cpu_model)
+    seed: int = 0
+
+    def replay_arms(self) -> list[ReplayArm]:
+        options = {"memory_max_tokens": self.memory_max_tokens, "memory_input": self.memory_input,
+                   "keep_last": self.keep_last}
+        arms = [parse_arm(spec, options) for spec in self.arms]
+        if len({a.label for a in arms}) != len(arms):
+            raise ComemError(f"Arms repeat: {self.arms}.", fix="name each arm once.")
+        return arms
+
+    def workload_key(self) -> dict[str, object]:
+        """Settings that must match for rows of two invocations to be comparable."""
+        return self.model_dump(mode="json", exclude={"arms", "concurrency", "repeats"})
+
+
+def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:
+    if config.source is None:
+        from comem.bench.replay.sample import sample_trajectories
+
+        recs = sample_trajectories(n=config.trajectories, steps=config.steps or 16, seed=config.seed)
+    else:
+        from comem.bench.replay.sources import load_recorded
+
+        recs = load_recorded(config.source, limit=config.trajectories)
+    if config.steps is not None:
+        recs = [r.model_copy(update={"steps": r.steps[: config.steps]}) for r in recs]
+    return recs
+
+
+def check_context(recs: list[RecordedTrajectory], config: ReplayConfig) -> None:
+    """The full-history arms must fit the engine's context; say how to fix it before any engine starts."""
+    for rec in recs:
+        history = estimate_tokens(rec.system + rec.task) + sum(
+            estimate_tokens(s.response + s.observation) + 16 for s in rec.steps)
+        need = history + (config.output_tokens or 512)
+        if need > config.agent.n_ctx:
+            raise ComemError(
+                f"Trajectory {rec.name!r} grows to about {need} tokens, above the agent context "
+                f"({config.agent.n_ctx}).",
+                fix="replay fewer steps (--steps) or raise --n-ctx (the model must support it).")
+
+
+def completed_runs(out: Path) -> set[tuple[str, int, int]]:
+    path = out / "runs.jsonl"
+    if not path.exists():
+        return set()
+    done = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError, ValidationError):
+            run = RunTiming.model_validate_json(line)
+            done.add((run.arm, run.concurrency, run.repeat))
+    return done
+
+
+def prepare_out_dir(out: Path, config: ReplayConfig) -> None:
+    """A new directory gets config.json; an existing one must hold the same workload, or rows would mix."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config.json"
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ComemError(f"{path} is not valid JSON.", fix="pass a new --out directory.") from exc
+        if previous.get("workload") != config.workload_key():
+            raise ComemError(f"{out} holds a replay of a different workload.",
+                             fix="pass a new --out directory, or the same settings to resume.")
+    path.write_text(json.dumps({"workload": config.workload_key(), "arms": config.arms,
+                                "concurrency": config.concurrency, "repeats": config.repeats}, indent=2))
+
+
+def _append(path: Path, rows: list[BaseModel]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(row.model_dump_json() + "\n" for row in rows)
+
+
+def arm_order(arms: list[ReplayArm], concurrency: int, repeat: int, seed: int) -> list[ReplayArm]:
+    order = list(arms)
+    random.Random(seed * 1_000_003 + concurrency * 1009 + repeat).shuffle(order)
+    return order
+
+
+async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency: int, repeat: int,
+                     agent: OpenAIChatClient, memory: OpenAIChatClient | None, config: ReplayConfig,
+                     on_step: Callable[[StepTiming], None] | None = None,
+                     ) -> tuple[list[StepTiming], list[MemoryTiming], RunTiming]:
+    """One arm at one concurrency: agent i replays trajectory i mod T; all start together."""
+    needs_memory = arm.strategy.needs_memory()
+    before = await read_prefix_counters(agent.base_url)
+    clock = Clock()
+    results = await asyncio.gather(*(
+        replay_trajectory(recs[i % len(recs)], arm, agent, memory if needs_memory else None, clock, agent=i,
+                          concurrency=concurrency, repeat=repeat, output_tokens=config.output_tokens,
+                          tool_scale=config.tool_scale, tool_time_s=config.tool_time_s, on_step=on_step)
+        for i in range(concurrency)))
+    wall = clock.now()
+    steps = [row for rows, _ in results for row in rows]
+    memory_rows = [row for _, rows in results for row in rows]
+    reported = [s for s in steps if s.cached_tokens is not None]
+    spans = {}
+    for s in steps:
+        first, last = spans.get(s.agent, (s.started_s, s.finished_s))
+        spans[s.agent] = (min(first, s.started_s), max(last, s.finished_s))
+    run = RunTiming(
+        arm=arm.label, concurrency=concurrency, repeat=repeat, wall_s=wall, steps=len(steps),
+        trajectory_wall_s=sum(b - a for a, b in spans.values()), prompt_tokens=sum(s.prompt_tokens for s in steps),
+        cached_tokens=sum(s.cached_tokens or 0 for s in reported) if reported else None,
+        engine_cache_hit_rate=hit_rate(before, await read_prefix_counters(agent.base_url)),
+    )
+    return steps, memory_rows, run
+
+
+async def run_replay(config: ReplayConfig, out: Path,
+                     progress: Callable[[str, int, int], None] | None = None) -> None:
+    """All (concurrency, repeat, arm) runs not yet in `out`; `progress(label, steps_done, steps_total)`."""
+    arms = config.replay_arms()
+    recs = load_trajectories(config)
+    check_context(recs, config)
+    prepare_out_dir(out, config)
+    done = completed_runs(out)
+    prune_incomplete(out)
+    plan = [(c, r, arm) for c in config.concurrency for r in range(config.repeats)
+            for arm in arm_order(arms, c, r, config.seed) if (arm.label, c, r) not in done]
+    total = sum(sum(len(recs[i % len(recs)].steps) for i in range(c)) for c, _, _ in plan)
+    if not plan:
+        return
+    need_memory = any(a.strategy.needs_memory() for _, _, a in plan)
+    agent_threads, memory_threads = thread_plan(config.agent, config.memory, need_memory)
+    width = max(config.concurrency)
+    forced = {"ignore_eos": True}  # exact output lengths: the recorded ones, the same in every arm
+    async with contextlib.AsyncExitStack() as stack:
+        agent = await stack.enter_async_context(open_model(
+            config.agent, "agent", out / "logs", agent_threads, n_parallel=width, extra_body=forced))
+        memory = await stack.enter_async_context(open_model(
+            config.memory, "memory", out / "logs", memory_threads, n_parallel=width, extra_body=forced,
+        )) if need_memory else None
+        finished = 0
+        for c, r, arm in plan:
+            label = f"{arm.label} x{c}" + (f" r{r}" if config.repeats > 1 else "")
+
+            def tick(row: StepTiming, label: str = label) -> None:
+                nonlocal finished
+                finished += 1
+                if progress:
+                    progress(f"{label} · {row.trajectory} step {row.step + 1}", finished, total)
+
+            steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick)
+            _append(out / "steps.jsonl", steps)
+            _append(out / "memory.jsonl", memory_rows)
+            _append(out / "runs.jsonl", [run])
+
+
+def prune_incomplete(out: Path) -> None:
+    """Drop rows of a run that was interrupted before its runs.jsonl line, so its rerun does not double them."""
+    steps, memory, _ = read_rows(out)
+    for name, rows in (("steps.jsonl", steps), ("memory.jsonl", memory)):
+        path = out / name
+        if path.exists():
+            path.write_text("".join(row.model_dump_json() + "\n" for row in rows), encoding="utf-8")
+
+
+def read_rows(out: Path) -> tuple[list[StepTiming], list[MemoryTiming], list[RunTiming]]:
+    """Rows of completed runs only (a run's rows are written together, its runs.jsonl line last)."""
+    def load(name: str, model: type[BaseModel]) -> list:
+        path = out / name
+        if not path.exists():
+            return []
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, ValidationError):
+                rows.append(model.model_validate_json(line))
+        return rows
+
+    runs = load("runs.jsonl", RunTiming)
+    keep = {(r.arm, r.concurrency, r.repeat) for r in runs}
+    steps = [s for s in load("steps.jsonl", StepTiming) if (s.arm, s.concurrency, s.repeat) in keep]
+    memory = [m for m in load("memory.jsonl", MemoryTiming) if (m.arm, m.concurrency, m.repeat) in keep]
+    return steps, memory, runs
