@@ -190,5 +190,15 @@ def list_tasks(source: Annotated[str | None, typer.Argument(help="Task dir or JS
         console.print(f"{task.instance_id:<32} {task.difficulty or '-':<7} {first}")
 
 
+def _register_bench() -> None:
+    """`comem bench replay|simulate|calibrate`, each wrapped like the other commands."""
+    from comem.bench.commands import bench_app, replay
+
+    bench_app.command()(friendly(replay))
+    app.add_typer(bench_app, name="bench")
+
+
+_register_bench()
+
 if __name__ == "__main__":
     app()

@@ -48,11 +48,11 @@ def forced_tokens(step: Step, fixed: int | None) -> int:
 
 async def replay_trajectory(
     rec: RecordedTrajectory, arm: ReplayArm, agent_llm: LLM, memory_llm: LLM | None, clock: Clock, *,
-    agent: int = 0, concurrency: int = 1, repeat: int = 0, output_tokens: int | None = None,
+    agent: int = 0, concurrency: int = 1, repeat: int = 0, job: int = 0, output_tokens: int | None = None,
     tool_scale: float = 1.0, tool_time_s: float | None = None, on_step: Callable[[StepTiming], None] | None = None,
 ) -> tuple[list[StepTiming], list[MemoryTiming]]:
     """Run the recorded steps through `arm`'s strategy; `clock` is the run's, so rows of all agents line up."""
-    session = f"{arm.label}/r{repeat}/a{agent}"
+    session = f"{arm.label}/r{repeat}/a{agent}/j{job}"
     agent_llm = SaltedLLM(agent_llm, session if arm.reuse_cache else None)
     memory = SaltedLLM(memory_llm, session) if memory_llm is not None else None
     memory_rows: list[MemoryRecord] = []

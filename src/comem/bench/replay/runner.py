@@ -19,13 +19,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from comem.bench.metrics import trajectory_walls
 from comem.bench.records import MemoryTiming, RecordedTrajectory, RunTiming, StepTiming
 from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
 from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
 from comem.context.base import Clock, estimate_tokens
 from comem.errors import ComemError
-from comem.llm.openai_http import OpenAIChatClient
+from comem.llm.base import LLM
 from comem.run.backends import open_model
 from comem.run.config import ModelConfig, thread_plan
 
@@ -63,7 +64,8 @@ class ReplayConfig(BaseModel):
 
     def workload_key(self) -> dict[str, object]:
         """Settings that must match for rows of two invocations to be comparable."""
-        return self.model_dump(mode="json", exclude={"arms", "concurrency", "repeats"})
+        return self.model_dump(mode="json", exclude={"arms": True, "concurrency": True, "repeats": True,
+                                                     "agent": {"api_key"}, "memory": {"api_key"}})
 
 
 def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:
@@ -133,31 +135,42 @@ def arm_order(arms: list[ReplayArm], concurrency: int, repeat: int, seed: int) -
 
 
 async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency: int, repeat: int,
-                     agent: OpenAIChatClient, memory: OpenAIChatClient | None, config: ReplayConfig,
-                     on_step: Callable[[StepTiming], None] | None = None,
+                     agent: LLM, memory: LLM | None, config: ReplayConfig,
+                     on_step: Callable[[StepTiming], None] | None = None, counters_url: str | None = None,
                      ) -> tuple[list[StepTiming], list[MemoryTiming], RunTiming]:
-    """One arm at one concurrency: agent i replays trajectory i mod T; all start together."""
+    """One arm at one concurrency: N agents in closed loop share the trajectories.
+
+    There are max(T, N) jobs, job j replaying trajectory j mod T; agent i runs jobs i, i + N, … one after
+    another, so one agent replays every trajectory and N >= T agents replay one each, all starting together.
+    `counters_url`: the agent engine's base URL, to read its prefix-cache counters (vLLM) around the run.
+    """
     needs_memory = arm.strategy.needs_memory()
-    before = await read_prefix_counters(agent.base_url)
+    before = await read_prefix_counters(counters_url) if counters_url else None
     clock = Clock()
-    results = await asyncio.gather(*(
-        replay_trajectory(recs[i % len(recs)], arm, agent, memory if needs_memory else None, clock, agent=i,
-                          concurrency=concurrency, repeat=repeat, output_tokens=config.output_tokens,
-                          tool_scale=config.tool_scale, tool_time_s=config.tool_time_s, on_step=on_step)
-        for i in range(concurrency)))
+    jobs = max(len(recs), concurrency)
+
+    async def agent_loop(i: int) -> tuple[list[StepTiming], list[MemoryTiming]]:
+        steps: list[StepTiming] = []
+        memory_rows: list[MemoryTiming] = []
+        for j in range(i, jobs, concurrency):
+            s, m = await replay_trajectory(
+                recs[j % len(recs)], arm, agent, memory if needs_memory else None, clock, agent=i,
+                concurrency=concurrency, repeat=repeat, job=j, output_tokens=config.output_tokens,
+                tool_scale=config.tool_scale, tool_time_s=config.tool_time_s, on_step=on_step)
+            steps += s
+            memory_rows += m
+        return steps, memory_rows
+
+    results = await asyncio.gather(*(agent_loop(i) for i in range(concurrency)))
     wall = clock.now()
     steps = [row for rows, _ in results for row in rows]
     memory_rows = [row for _, rows in results for row in rows]
     reported = [s for s in steps if s.cached_tokens is not None]
-    spans = {}
-    for s in steps:
-        first, last = spans.get(s.agent, (s.started_s, s.finished_s))
-        spans[s.agent] = (min(first, s.started_s), max(last, s.finished_s))
     run = RunTiming(
         arm=arm.label, concurrency=concurrency, repeat=repeat, wall_s=wall, steps=len(steps),
-        trajectory_wall_s=sum(b - a for a, b in spans.values()), prompt_tokens=sum(s.prompt_tokens for s in steps),
+        trajectory_wall_s=sum(trajectory_walls(steps)), prompt_tokens=sum(s.prompt_tokens for s in steps),
         cached_tokens=sum(s.cached_tokens or 0 for s in reported) if reported else None,
-        engine_cache_hit_rate=hit_rate(before, await read_prefix_counters(agent.base_url)),
+        engine_cache_hit_rate=hit_rate(before, await read_prefix_counters(counters_url) if counters_url else None),
     )
     return steps, memory_rows, run
 
@@ -173,7 +186,7 @@ async def run_replay(config: ReplayConfig, out: Path,
     prune_incomplete(out)
     plan = [(c, r, arm) for c in config.concurrency for r in range(config.repeats)
             for arm in arm_order(arms, c, r, config.seed) if (arm.label, c, r) not in done]
-    total = sum(sum(len(recs[i % len(recs)].steps) for i in range(c)) for c, _, _ in plan)
+    total = sum(sum(len(recs[j % len(recs)].steps) for j in range(max(len(recs), c))) for c, _, _ in plan)
     if not plan:
         return
     need_memory = any(a.strategy.needs_memory() for _, _, a in plan)
@@ -196,7 +209,8 @@ async def run_replay(config: ReplayConfig, out: Path,
                 if progress:
                     progress(f"{label} · {row.trajectory} step {row.step + 1}", finished, total)
 
-            steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick)
+            steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick,
+                                                       counters_url=agent.base_url)
             _append(out / "steps.jsonl", steps)
             _append(out / "memory.jsonl", memory_rows)
             _append(out / "runs.jsonl", [run])

@@ -1,0 +1,102 @@
+"""`comem bench …`: replay on real engines, simulate at GPU scale, calibrate the simulator to replays."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from comem.errors import ComemError
+
+bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
+                        no_args_is_help=True)
+console = Console()
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _ints(value: str | None, flag: str) -> list[int] | None:
+    try:
+        return [int(v) for v in _csv(value)] if value else None
+    except ValueError:
+        raise ComemError(f"{flag} takes comma-separated integers, got {value!r}.", fix=f"e.g. {flag} 1,2,4") from None
+
+
+def replay(
+    source: Annotated[str | None, typer.Option("--from", help="Trajectories to replay: a `comem run` directory or "
+                                               "trajectory file, SWE-agent .traj, or R2E-Gym JSONL. Default: "
+                                               "sample trajectories made with the real tools on bundled tasks.")]
+    = None,
+    trajectories: Annotated[int, typer.Option(help="How many trajectories to load or make.")] = 2,
+    steps: Annotated[int | None, typer.Option(help="Replay only the first N steps of each.")] = None,
+    arms: Annotated[str | None, typer.Option(help="Comma-separated arms. Default: full,full-nocache,mask,sync-k2,"
+                                             "kso-k1,kso-k2,kso-k4.")] = None,
+    concurrency: Annotated[str | None, typer.Option(help="Comma-separated numbers of agents in closed loop. "
+                                                    "Default 1.")] = None,
+    repeats: Annotated[int, typer.Option(help="Runs per arm and concurrency (arm order shuffled per repeat).")] = 1,
+    output_tokens: Annotated[int | None, typer.Option(help="Force every agent call to this many output tokens. "
+                                                      "Default: the recorded reply length.")] = None,
+    memory_max_tokens: Annotated[int, typer.Option(help="Forced summary length in tokens.")] = 64,
+    memory_input: Annotated[str, typer.Option(help="from_scratch (paper) or incremental.")] = "from_scratch",
+    tool_scale: Annotated[float, typer.Option(help="Multiply recorded tool times.")] = 1.0,
+    tool_time: Annotated[float | None, typer.Option(help="Use this tool time (s) for every step instead.")] = None,
+    agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name "
+                                             "with --agent-url.")] = "smollm2-135m",
+    memory_model: Annotated[str, typer.Option(help="Same, for the memory model.")] = "smollm2-135m",
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (vLLM, SGLang, llama.cpp).",
+                                                  envvar="COMEM_AGENT_URL")] = None,
+    memory_url: Annotated[str | None, typer.Option(help="Same, for the memory model.", envvar="COMEM_MEMORY_URL")]
+    = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
+    n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")] = 8192,
+    seed: Annotated[int, typer.Option(help="Seed for the arm order.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/replay-<time>); reusing one "
+                                             "resumes it.")] = None,
+) -> None:
+    """Replay recorded trajectories step by step on a real engine under each context strategy, and report
+    per-step latency, end-to-end speedup, the ideal bound S*, pipeline efficiency and exposed memory time."""
+    from comem.bench.replay.report import to_table, write_report
+    from comem.bench.replay.runner import ReplayConfig, read_rows, run_replay
+    from comem.run.config import ModelConfig
+
+    agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx)
+    memory = ModelConfig(model=memory_model, url=memory_url, api_key=api_key, n_ctx=n_ctx)
+    try:
+        config = ReplayConfig(
+            source=source, trajectories=trajectories, steps=steps, repeats=repeats, output_tokens=output_tokens,
+            memory_max_tokens=memory_max_tokens, memory_input=memory_input, tool_scale=tool_scale,
+            tool_time_s=tool_time, agent=agent, memory=memory, seed=seed,
+            **{k: v for k, v in {"arms": _csv(arms), "concurrency": _ints(concurrency, "--concurrency")}.items()
+               if v is not None})
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ComemError(f"Invalid replay settings: {str(exc).splitlines()[-1].strip()}",
+                         fix="see `comem bench replay --help`.") from None
+    if any(c < 1 for c in config.concurrency):
+        raise ComemError("--concurrency values must be at least 1.", fix="e.g. --concurrency 1,2,4")
+    run_dir = out or Path("runs") / datetime.now().strftime("replay-%Y%m%d-%H%M%S")
+    console.print(f"[bold]comem bench replay[/] arms {', '.join(config.arms)} · concurrency "
+                  f"{', '.join(map(str, config.concurrency))} -> {run_dir}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("starting engines", total=None)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(job, description=label, completed=done, total=total)
+
+        try:
+            asyncio.run(run_replay(config, run_dir, progress))
+        except KeyboardInterrupt:
+            console.print(f"interrupted: completed runs are kept in {run_dir}; rerun with --out {run_dir} to resume.")
+            raise typer.Exit(130) from None
+    rows = read_rows(run_dir)
+    if not rows[0]:
+        raise ComemError(f"{run_dir} holds no completed replay runs.", fix="run without --out to start a new one.")
+    console.print(to_table(write_report(run_dir, *rows)))
+    console.print(f"results: {run_dir} (summary.md, steps.csv, figures.csv, *.png)")

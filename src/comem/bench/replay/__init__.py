@@ -1,0 +1,1 @@
+"""Replay inputs: recorded trajectories loaded from runs and other agents' logs, or sampled on bundled tasks."""
