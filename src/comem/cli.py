@@ -193,8 +193,10 @@ def list_tasks(source: Annotated[str | None, typer.Argument(help="Task dir or JS
 def _register_bench() -> None:
     """`comem bench replay|simulate|calibrate`, each wrapped like the other commands."""
     from comem.bench.commands import bench_app, replay
+    from comem.bench.sim.commands import calibrate, simulate
 
-    bench_app.command()(friendly(replay))
+    for command in (replay, simulate, calibrate):
+        bench_app.command()(friendly(command))
     app.add_typer(bench_app, name="bench")
 
 

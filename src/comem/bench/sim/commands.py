@@ -1,0 +1,116 @@
+"""`comem bench simulate` and `comem bench calibrate`, as plain functions the CLI registers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from comem.bench.sim.calibrate import calibrate as run_calibration
+from comem.bench.sim.config import load_config
+from comem.bench.sim.presets import DEPLOYMENTS
+from comem.bench.sim.report import PAPER_E2E, table, write
+from comem.bench.sim.simulate import sweep
+from comem.bench.sim.workload import read_memory, read_steps
+from comem.errors import ComemError
+
+console = Console()
+if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+    console.width = 180
+_DEPLOYMENTS = ", ".join(DEPLOYMENTS)
+_SET_HELP = (
+    "Override any setting, repeatable: key=value with a dotted key, e.g. agent.hardware.n_gpu=4, "
+    "agent.hardware=h100, agent.model=deepswe-32b, agent.efficiency.bw=0.6, agent.max_num_batched_tokens=4096, "
+    "memory.kv_tokens=200000, placement=shared, settings.summary_tokens=500, settings.memory_input=incremental, "
+    "workload.distribution.steps.median=60, workload.distribution.steps.sigma=0, offload_gib=250, max_model_len=32000."
+)
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise ComemError(f"Bad {what} list {text!r}.", fix="give positive integers separated by commas, e.g. 1,8,64.")
+    return values
+
+
+def simulate(
+    deployment: Annotated[str, typer.Option(help=f"Preset: {_DEPLOYMENTS}.")] = "glm-4.7-h200",
+    arms: Annotated[str, typer.Option(help="Arms, comma-separated: full, full-nocache, mask, sync[-kN], "
+                                           "kso[-kN] (no -kN: the deployment's k).")] = "full,kso",
+    concurrency: Annotated[str, typer.Option(help="Agent counts, comma-separated.")] = "1,8,16,32,64,128,256",
+    offload: Annotated[str, typer.Option(help="CPU KV offload tier: off, on, or both (side by side).")] = "both",
+    steps: Annotated[int | None, typer.Option(help="Steps per trajectory, fixed (default: drawn, 30-100).")] = None,
+    replay: Annotated[Path | None, typer.Option(help="Take trajectory shapes from a replay's steps.jsonl "
+                                                     "(its full arm) instead of drawing them.")] = None,
+    calibration: Annotated[Path | None, typer.Option(help="Efficiencies from `comem bench calibrate`.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
+    seed: Annotated[int, typer.Option(help="Workload seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output dir (default: runs/sim-<deployment>-<time>).")] = None,
+) -> None:
+    """Simulate N closed-loop agents on a vLLM-like engine at paper scale: speedup of each arm over `full`."""
+    modes = {"off": [False], "on": [True], "both": [False, True]}.get(offload)
+    if modes is None:
+        raise ComemError(f"Bad --offload {offload!r}.", fix="use off, on or both.")
+    counts = _ints(concurrency, "--concurrency")
+    pre: list[str] = [f"workload.seed={seed}"]
+    if steps is not None:
+        pre += [f"workload.distribution.steps.median={steps}", "workload.distribution.steps.sigma=0"]
+    if replay is not None:
+        pre.append(f"workload.replay={replay}")
+    config = load_config(deployment, pre + list(set_ or []), calibration,
+                         arms=[a.strip() for a in arms.split(",") if a.strip()])
+    out = out or Path("runs") / f"sim-{deployment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    t0 = time.perf_counter()
+    with console.status("simulating") as status:
+        result = sweep(config, counts, modes, progress=lambda msg: status.update(f"simulating {msg}"))
+    flat = write(result, config, out)
+    a, m = config.agent, config.memory
+    console.print(table(flat, f"{deployment}: {a.model.name} on {a.hardware.n_gpu}x {a.hardware.name}, memory "
+                              f"{m.model.name} on " + ("the agent's engine" if config.placement == "shared" else
+                                                       f"{m.hardware.n_gpu}x {m.hardware.name}")))
+    console.print(f"S_step = median step latency ratio vs full; S_e2e = summed trajectory wall ratio; +off = with CPU "
+                  f"KV offload; S* = ideal-overlap bound; eta = S_e2e/S*; X/wall = exposed memory wait.\n"
+                  f"Paper: {PAPER_E2E[0]}-{PAPER_E2E[1]}x end-to-end on SWE-bench Verified.")
+    console.print(f"wrote {out}/summary.csv, summary.json, steps-*.jsonl ({time.perf_counter() - t0:.1f} s)")
+
+
+def calibrate(
+    replay: Annotated[Path, typer.Argument(help="A `comem bench replay` output dir, or its steps.jsonl.")],
+    deployment: Annotated[str, typer.Option(help=f"The replayed engine's preset: {_DEPLOYMENTS}.")
+                          ] = "cpu-qwen2.5-coder",
+    set_: Annotated[list[str] | None, typer.Option("--set", help=_SET_HELP)] = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="Also simulate the replayed workload and "
+                                                                     "compare step by step.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Calibration file (default: <replay dir>/calibration.json).")
+                   ] = None,
+) -> None:
+    """Fit the roofline efficiencies to replay measurements; report held-out and simulator-vs-replay errors."""
+    rows = read_steps(replay)
+    config = load_config(deployment, list(set_ or []))
+    result = run_calibration(rows, config, read_memory(replay), check=check)
+    path = out or (replay if replay.is_dir() else replay.parent) / "calibration.json"
+    result.write(path)
+    eff = result.efficiency
+    console.print(f"{result.model} on {result.hardware}: bw={eff.bw:.3f} kv_bw={eff.kv_bw:.3f} mfu={eff.mfu:.3f} "
+                  f"attn={eff.attn:.3f} t_fixed={eff.t_fixed_s * 1e3:.2f} ms t_request={eff.t_request_s * 1e3:.1f} ms "
+                  f"contention={result.contention:.2f}x")
+    console.print(f"per-step latency MAPE, analytic: fit {result.mape_fit:.1%} ({result.fit_rows} steps), "
+                  f"held-out {result.mape_held_out:.1%} ({result.held_out_rows} steps)")
+    if result.validation:
+        t = Table(title="simulator vs replay, per step", title_justify="left")
+        for col in ("arm", "agents", "steps", "MAPE total", "MAPE ttft", "MAPE decode", "median sim/replay"):
+            t.add_column(col, justify="left" if col == "arm" else "right")
+        for c in result.validation:
+            t.add_row(c.arm, str(c.concurrency), str(c.steps), f"{c.mape_total:.1%}", f"{c.mape_ttft:.1%}",
+                      f"{c.mape_decode:.1%}", f"{c.median_ratio:.2f}")
+        console.print(t)
+        verdict = "meets" if result.mape_sim is not None and result.mape_sim <= 0.15 else "misses"
+        console.print(f"simulator per-step MAPE {result.mape_sim:.1%} ({verdict} the 15% goal)")
+    console.print(f"wrote {path}; use it with `comem bench simulate --calibration {path}`")

@@ -1,0 +1,138 @@
+"""Run the simulation: N agents per arm on fresh engines, and the concurrency x offload sweep.
+
+Every arm at a given concurrency gets the same trajectories (agent i runs shape i), on engines started empty,
+so differences between arms are the serving system's alone (METHOD's "matched replay").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import simpy
+
+from comem.bench.records import MemoryTiming, StepTiming, TrajectoryShape
+from comem.bench.sim.agents import Agent, Arm
+from comem.bench.sim.config import SimConfig
+from comem.bench.sim.engine import Engine, EngineStats
+from comem.bench.sim.metrics import ArmSummary, summarize
+from comem.bench.sim.workload import (
+    cap_context,
+    read_recorded,
+    read_steps,
+    shapes_from_distribution,
+    shapes_from_recorded,
+    shapes_from_replay,
+)
+from comem.errors import ComemError
+
+DEFAULT_CONCURRENCY = (1, 8, 16, 32, 64, 128, 256)
+
+
+@dataclass
+class ArmRun:
+    """One arm at one concurrency."""
+
+    arm: str
+    concurrency: int
+    offload: bool
+    steps: list[StepTiming]
+    memory: list[MemoryTiming]
+    wall_s: float  # until the last agent finished
+    agent_stats: EngineStats
+    memory_stats: EngineStats | None  # None when the memory model shares the agent's engine
+
+
+@dataclass
+class SimResult:
+    runs: list[ArmRun] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[StepTiming]:
+        return [s for r in self.runs for s in r.steps]
+
+    def summaries(self, offload: bool = False) -> list[ArmSummary]:
+        return summarize(s for r in self.runs if r.offload == offload for s in r.steps)
+
+
+def workload(config: SimConfig, n: int) -> list[TrajectoryShape]:
+    """n trajectory shapes for n agents (recorded/replayed ones are reused round-robin), cut at max_model_len."""
+    w = config.workload
+    if w.replay is not None:
+        pool = shapes_from_replay(read_steps(w.replay))
+    elif w.recorded is not None:
+        pool = shapes_from_recorded(read_recorded(w.recorded))
+    else:
+        pool = shapes_from_distribution(w.distribution, n, w.seed)
+    return [cap_context(pool[i % len(pool)], config.max_model_len) for i in range(n)]
+
+
+def engine_specs(config: SimConfig):
+    """The agent and memory engine specs with the CPU KV tier switched on or off."""
+    gib = config.offload_gib if config.offload else 0.0
+    return (config.agent.model_copy(update={"cpu_offload_gib": gib}),
+            config.memory.model_copy(update={"cpu_offload_gib": gib}))
+
+
+def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
+            hook: Callable[[Engine], None] | None = None, slots: Sequence[Sequence[int]] | None = None) -> ArmRun:
+    """Agents on fresh engines until every trajectory is done: one per shape, or `slots[a]` = the shapes agent a
+    runs one after another (a replay where agents took several tasks)."""
+    slots = [[i] for i in range(len(shapes))] if slots is None else slots
+    env = simpy.Environment()
+    agent_spec, memory_spec = engine_specs(config)
+    engine = Engine(env, agent_spec, "agent", check=config.check)
+    memory = engine if config.placement == "shared" else Engine(env, memory_spec, "memory", check=config.check)
+    if memory is not engine and config.contention > 1.0:
+        engine.colocate(memory, config.contention)
+    for e in {id(engine): engine, id(memory): memory}.values():
+        e.on_iteration = hook
+    agents = [Agent(env, arm, i, shape, engine, memory, config.settings, len(slots)) for i, shape in enumerate(shapes)]
+    for a, members in enumerate(slots):
+        for i in members:
+            agents[i].slot = a
+
+    def client(members: Sequence[int]):
+        for i in members:
+            yield from agents[i].run()
+
+    done = [env.process(client(members)) for members in slots]
+    env.run(until=simpy.AllOf(env, done))
+    engine.stats.evicted_blocks = engine.cache.evicted
+    if memory is not engine:
+        memory.stats.evicted_blocks = memory.cache.evicted
+    return ArmRun(
+        arm=arm.name, concurrency=len(slots), offload=config.offload,
+        steps=[s for a in agents for s in a.steps], memory=[m for a in agents for m in a.memory],
+        wall_s=env.now, agent_stats=engine.stats, memory_stats=None if memory is engine else memory.stats,
+    )
+
+
+def arms_of(config: SimConfig) -> list[Arm]:
+    arms = [Arm.parse(a, config.k) for a in config.arms]
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise ComemError(f"Arms repeat: {', '.join(names)}.", fix="list each arm once.")
+    return arms
+
+
+def simulate(config: SimConfig, shapes: Sequence[TrajectoryShape] | None = None) -> SimResult:
+    """Every arm of the config at `config.concurrency` agents."""
+    shapes = list(shapes) if shapes is not None else workload(config, config.concurrency)
+    return SimResult([run_arm(config, arm, shapes) for arm in arms_of(config)])
+
+
+def sweep(config: SimConfig, concurrencies: Sequence[int] = DEFAULT_CONCURRENCY,
+          offload: Sequence[bool] = (False, True),
+          progress: Callable[[str], None] | None = None) -> SimResult:
+    """Every arm at every concurrency, with and without the CPU KV tier."""
+    result = SimResult()
+    pool = workload(config, max(concurrencies))
+    for off in offload:
+        for c in concurrencies:
+            cfg = config.model_copy(update={"offload": off, "concurrency": c})
+            for arm in arms_of(cfg):
+                if progress is not None:
+                    progress(f"offload={'on' if off else 'off'} concurrency={c} arm={arm.name}")
+                result.runs.append(run_arm(cfg, arm, pool[:c]))
+    return result

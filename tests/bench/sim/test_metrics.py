@@ -1,0 +1,53 @@
+"""Speedup metrics (PERFORMANCE §5.0) on hand-made rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from comem.bench.records import StepTiming
+from comem.bench.sim.metrics import peak_step_ratio, summarize, trajectory_walls
+
+
+def traj(arm: str, agent: int, calls: list[float], tool: float, waits: list[float] | None = None) -> list[StepTiming]:
+    rows, t = [], 0.0
+    waits = waits or [0.0] * len(calls)
+    for step, (call, wait) in enumerate(zip(calls, waits, strict=True)):
+        start = t
+        t += wait + call
+        rows.append(StepTiming(arm=arm, concurrency=2, agent=agent, trajectory=f"t{agent}", step=step,
+                               prompt_tokens=100, cached_tokens=50, completion_tokens=10, ttft_s=call / 2,
+                               decode_s=call / 2, total_s=call, tool_s=tool, memory_wait_s=wait, started_s=start,
+                               finished_s=t))
+        t += tool
+    return rows
+
+
+def test_walls_run_from_first_start_to_last_tool_end() -> None:
+    assert trajectory_walls(traj("full", 0, [1.0, 2.0], tool=0.5)) == {(0, 0, "t0"): 4.0}
+
+
+def test_speedups_by_hand() -> None:
+    rows = traj("full", 0, [4.0, 4.0], 1.0) + traj("full", 1, [6.0, 6.0], 1.0)
+    rows += traj("kso-k2", 0, [2.0, 2.0], 1.0, waits=[0.0, 1.0]) + traj("kso-k2", 1, [3.0, 3.0], 1.0)
+    by = {s.arm: s for s in summarize(rows)}
+    full, kso = by["full"], by["kso-k2"]
+    assert full.s_step == 1.0 and full.s_e2e == 1.0 and full.eta == 1.0
+    assert kso.median_step_s == pytest.approx(3.0)  # T = wait + call: 2, 3, 3, 3
+    assert kso.s_step == pytest.approx(5.0 / 3.0)
+    assert kso.s_e2e == pytest.approx((10 + 14) / (7 + 8))
+    assert kso.s_star == pytest.approx((10 + 14) / (6 + 8))  # the memory wait removed
+    assert kso.eta == pytest.approx(kso.s_e2e / kso.s_star)
+    assert kso.exposed_share == pytest.approx(1.0 / 15)
+    assert kso.hit_rate == pytest.approx(0.5)
+    assert (kso.s_step_peak, kso.s_step_peak_at) == (pytest.approx(2.0), 0)
+
+
+def test_no_baseline_no_ratios() -> None:
+    [only] = summarize(traj("mask", 0, [1.0], 0.0))
+    assert only.s_step is None and only.s_e2e is None and only.median_step_s == 1.0
+
+
+def test_peak_needs_enough_agents() -> None:
+    base, arm = traj("full", 0, [4.0], 0.0), traj("kso-k2", 0, [1.0], 0.0)
+    assert peak_step_ratio(base, arm, min_agents=2) is None
+    assert peak_step_ratio(base, arm) == (4.0, 0)
