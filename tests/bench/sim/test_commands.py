@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from comem.bench.sim.commands import calibrate, simulate
+from comem.bench.sim.commands import calibrate, replay_deployment, simulate
 from comem.errors import ComemError
 from tests.bench.sim.test_calibrate import replay
 
@@ -62,3 +62,9 @@ def test_calibrate_then_simulate_with_it(tmp_path: Path) -> None:
 def test_calibrate_needs_replay_data(tmp_path: Path) -> None:
     result = runner.invoke(app, ["calibrate", str(tmp_path)])
     assert isinstance(result.exception, ComemError)
+
+
+def test_calibrate_picks_the_replayed_model(tmp_path: Path) -> None:
+    assert replay_deployment(tmp_path) == "cpu-qwen2.5-coder"
+    (tmp_path / "config.json").write_text(json.dumps({"workload": {"agent": {"model": "smollm2-135m"}}}))
+    assert replay_deployment(tmp_path) == "cpu-smollm2" == replay_deployment(tmp_path / "steps.jsonl")
