@@ -130,7 +130,7 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:
             raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
         if not isinstance(data, dict):
             raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
-    merged = _deep_merge(data, overrides)
+    merged = deep_merge(data, overrides)
     try:
         config = RunConfig.model_validate(merged)
     except ValidationError as exc:
@@ -141,11 +141,12 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:
     return config
 
 
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`, recursing into nested mappings (YAML config + CLI overrides)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out

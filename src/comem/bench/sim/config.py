@@ -21,6 +21,7 @@ from comem.bench.sim.engine import EngineSpec
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.workload import DistributionSpec
 from comem.errors import ComemError
+from comem.run.config import deep_merge
 
 
 class WorkloadSpec(BaseModel):
@@ -92,10 +93,10 @@ def load_config(deployment: str | None, overrides: list[str] | None = None, cali
     if deployment is not None and deployment not in DEPLOYMENTS:
         raise ComemError(f"Unknown deployment {deployment!r}.", fix=f"use one of: {', '.join(DEPLOYMENTS)}.")
     tree: dict[str, Any] = copy.deepcopy(DEPLOYMENTS[deployment]) if deployment else {}
-    tree = _merge(tree, {"deployment": deployment or "custom"})
+    tree = deep_merge(tree, {"deployment": deployment or "custom"})
     if "summary_tokens" in tree:
-        tree = _merge(tree, {"settings": {"summary_tokens": tree.pop("summary_tokens")}})
-    tree = _merge(tree, {k: v for k, v in fields.items() if v is not None})
+        tree = deep_merge(tree, {"settings": {"summary_tokens": tree.pop("summary_tokens")}})
+    tree = deep_merge(tree, {k: v for k, v in fields.items() if v is not None})
     # Expand defaults first, so that an override of one field keeps its siblings (without a preset the tree is
     # incomplete until the overrides come in).
     with contextlib.suppress(ValidationError):
@@ -120,15 +121,6 @@ def apply_calibration(tree: dict[str, Any], path: Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ComemError(f"{path} is not a calibration file ({exc}).",
                          fix="pass a file written by `comem bench calibrate`.") from None
-    tree = _merge(tree, {engine: {"efficiency": efficiency} for engine in engines})
-    return _merge(tree, {"contention": data["contention"]}) if data.get("contention") else tree
+    tree = deep_merge(tree, {engine: {"efficiency": efficiency} for engine in engines})
+    return deep_merge(tree, {"contention": data["contention"]}) if data.get("contention") else tree
 
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
