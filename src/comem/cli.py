@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comem.agent.trajectory import EpisodeEnd, Step
@@ -29,7 +30,8 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except ComemError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}" + (f"\n[bold]fix:[/] {exc.fix}" if exc.fix else ""))
+            message, fix = escape(exc.message), escape(exc.fix or "")  # `pip install 'x[extra]'` is not markup
+            err.print(f"[bold red]error:[/] {message}" + (f"\n[bold]fix:[/] {fix}" if fix else ""))
             raise typer.Exit(2) from None
 
     return wrapper

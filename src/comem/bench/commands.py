@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,14 @@ from comem.errors import ComemError
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
                         no_args_is_help=True)
 console = Console()
+
+
+def require_bench_extra(modules: tuple[str, ...] = ("simpy", "numpy", "matplotlib")) -> None:
+    """The benchmarks' own dependencies live in the `bench` extra; say so instead of a ModuleNotFoundError."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ComemError(f"`comem bench` needs {', '.join(missing)}, which is not installed.",
+                         fix="pip install -e '.[bench]' (or pip install 'comem[bench]').")
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -62,6 +71,7 @@ def replay(
 ) -> None:
     """Replay recorded trajectories step by step on a real engine under each context strategy, and report
     per-step latency, end-to-end speedup, the ideal bound S*, pipeline efficiency and exposed memory time."""
+    require_bench_extra(("matplotlib",))
     from comem.bench.replay.report import to_table, write_report
     from comem.bench.replay.runner import ReplayConfig, read_rows, run_replay
     from comem.run.config import ModelConfig

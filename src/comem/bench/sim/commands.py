@@ -11,18 +11,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from comem.bench.sim.calibrate import calibrate as run_calibration
-from comem.bench.sim.config import load_config
-from comem.bench.sim.presets import DEPLOYMENTS
-from comem.bench.sim.report import PAPER_E2E, table, write
-from comem.bench.sim.simulate import sweep
-from comem.bench.sim.workload import read_memory, read_steps
+from comem.bench.commands import require_bench_extra
 from comem.errors import ComemError
 
 console = Console()
 if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
     console.width = 180
-_DEPLOYMENTS = ", ".join(DEPLOYMENTS)
+try:  # the simulator needs the `bench` extra; without it the commands still register and say what to install
+    from comem.bench.sim.presets import DEPLOYMENTS
+
+    _DEPLOYMENTS = ", ".join(DEPLOYMENTS)
+except ModuleNotFoundError:
+    _DEPLOYMENTS = "(install comem[bench] to list them)"
 _SET_HELP = (
     "Override any setting, repeatable: key=value with a dotted key, e.g. agent.hardware.n_gpu=4, "
     "agent.hardware=h100, agent.model=deepswe-32b, agent.efficiency.bw=0.6, agent.max_num_batched_tokens=4096, "
@@ -56,6 +56,11 @@ def simulate(
     out: Annotated[Path | None, typer.Option(help="Output dir (default: runs/sim-<deployment>-<time>).")] = None,
 ) -> None:
     """Simulate N closed-loop agents on a vLLM-like engine at paper scale: speedup of each arm over `full`."""
+    require_bench_extra()
+    from comem.bench.sim.config import load_config
+    from comem.bench.sim.report import PAPER_E2E, table, write
+    from comem.bench.sim.simulate import sweep
+
     modes = {"off": [False], "on": [True], "both": [False, True]}.get(offload)
     if modes is None:
         raise ComemError(f"Bad --offload {offload!r}.", fix="use off, on or both.")
@@ -105,6 +110,11 @@ def calibrate(
                    ] = None,
 ) -> None:
     """Fit the roofline efficiencies to replay measurements; report held-out and simulator-vs-replay errors."""
+    require_bench_extra()
+    from comem.bench.sim.calibrate import calibrate as run_calibration
+    from comem.bench.sim.config import load_config
+    from comem.bench.sim.workload import read_memory, read_steps
+
     rows = read_steps(replay)
     config = load_config(deployment or replay_deployment(replay), list(set_ or []))
     result = run_calibration(rows, config, read_memory(replay), check=check)
