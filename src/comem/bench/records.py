@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from comem.agent.trajectory import Step
-
-
-class RecordedTrajectory(BaseModel):
-    """One trajectory to replay: the pinned prompts and the recorded steps (actions + observations)."""
-
-    name: str
-    system: str
-    task: str
-    steps: list[Step]
-
 
 class StepTiming(BaseModel):
     """One replayed agent call. Times in seconds; `started_s`/`finished_s` since the run started."""

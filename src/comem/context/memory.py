@@ -15,9 +15,9 @@ from pydantic import BaseModel, model_validator
 
 from comem.agent.parsing import to_xml
 from comem.agent.trajectory import MemoryRecord, Step
-from comem.context.base import AgentContext, ContextStrategy, Message, estimate_tokens, step_messages
+from comem.context.base import AgentContext, ContextStrategy, Message, Pinned, estimate_tokens, step_messages
 from comem.errors import ComemError
-from comem.llm.base import LLM, LLMError
+from comem.llm.base import LLMError
 
 
 class MemorySettings(BaseModel):
@@ -65,11 +65,10 @@ def clip_middle(text: str, limit: int) -> str:
     return text[:half] + "\n... [truncated] ...\n" + text[-half:]
 
 
-class MemoryModel:
-    """Formats histories for the memory LLM (METHOD §4.1) and calls it with a timeout."""
+class MemoryInput:
+    """Formats histories for the memory model (METHOD §4.1). No I/O: training data builds the same prompts."""
 
-    def __init__(self, llm: LLM, settings: MemorySettings) -> None:
-        self.llm = llm
+    def __init__(self, settings: MemorySettings) -> None:
         self.settings = settings
         self.template = load_prompt(settings.memory_prompt or "memory_v5.txt")
         if "{conversation}" not in self.template:
@@ -91,6 +90,16 @@ class MemoryModel:
         return fill(self.template, conversation=conversation)
 
 
+def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step]) -> list[Message]:
+    """What the agent sees once a summary of steps [0, covered) is installed: the pinned system prompt, the task
+    with the summary block appended, then the raw steps after it. Training rewards show the agent exactly this."""
+    block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary)
+    messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task + block)]
+    for step in raw_steps:
+        messages += step_messages(step)
+    return messages
+
+
 class MemoryStrategy(ContextStrategy):
     """Base of `sync` and `kso`: launches summaries, installs them, renders summary + raw steps."""
 
@@ -101,8 +110,7 @@ class MemoryStrategy(ContextStrategy):
         if self.memory_llm is None:
             raise ComemError(f"Strategy {self.name!r} needs a memory model.",
                              fix="pass --memory-model or --memory-url.")
-        self.memory = MemoryModel(self.memory_llm, self.config)
-        self.summary_block = load_prompt("summary_block.txt")
+        self.memory = MemoryInput(self.config)
         self.installed: MemoryRecord | None = None
         self._next_id = 0
 
@@ -133,7 +141,7 @@ class MemoryStrategy(ContextStrategy):
         """Call the memory model; never raises — a failure is recorded and the agent falls back."""
         try:
             done = await asyncio.wait_for(
-                self.memory.llm.chat([Message(role="user", content=prompt)],
+                self.memory_llm.chat([Message(role="user", content=prompt)],
                                      max_tokens=self.config.memory_max_tokens, temperature=0.0),
                 timeout=self.config.memory_timeout_s,
             )
@@ -163,9 +171,5 @@ class MemoryStrategy(ContextStrategy):
             ctx.memory_wait_s = waited_s
             return ctx
         L = self.covered
-        block = fill(self.summary_block, covered=str(L), summary=self.installed.summary)
-        messages = [Message(role="system", content=self.pinned.system),
-                    Message(role="user", content=self.pinned.task + block)]
-        for step in steps[L:]:
-            messages += step_messages(step)
+        messages = summary_messages(self.pinned, self.installed.summary, L, steps[L:])
         return AgentContext(messages=messages, raw_from=L, summary_id=self.installed.id, memory_wait_s=waited_s)

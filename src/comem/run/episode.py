@@ -1,4 +1,4 @@
-"""One episode: a task in a fresh workspace, one arm's context strategy, the agent loop, then grading.
+"""One episode: a task in a fresh environment (its harness), one arm's context strategy, the agent loop, grading.
 
 The trajectory file gets a line per step and per memory update as they happen; the episode's result line
 is written last, so a crash mid-episode leaves a readable partial trajectory and no result.
@@ -6,7 +6,6 @@ is written last, so a crash mid-episode leaves a readable partial trajectory and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -19,10 +18,9 @@ from comem.context import Pinned, lookup
 from comem.context.base import Clock
 from comem.context.memory import fill, load_prompt
 from comem.environment.tools import usage
-from comem.environment.workspace import Workspace
 from comem.llm.base import LLM
 from comem.run.config import ArmConfig
-from comem.tasks.grading import grade
+from comem.run.harness import harness_for
 from comem.tasks.task import Task
 
 
@@ -66,15 +64,16 @@ def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> 
     return Pinned(system=system, task=user)
 
 
-async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
+async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
                       trajectory_path: Path, *, bash_timeout_s: float = 60.0, do_grade: bool = True,
                       on_step: Callable[[Step], None] | None = None) -> EpisodeEnd:
     trajectory_path.unlink(missing_ok=True)  # a rerun of an unfinished episode starts clean
     writer = TrajectoryWriter(trajectory_path)
-    workspace = Workspace.create(task.repo_dir, bash_timeout_s=bash_timeout_s)
+    harness = harness_for(task)
+    env = harness.open(task, bash_timeout_s=bash_timeout_s)
     clock = Clock()
     try:
-        pinned = pinned_prompts(task, workspace.tool_specs, workspace.root)
+        pinned = harness.pinned(task, env)
         strategy_config = arm.strategy_config()
         writer.write(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
             "strategy": strategy_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"),
@@ -94,10 +93,10 @@ async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LL
             if on_step:
                 on_step(step)
 
-        outcome = await Agent(agent_llm, workspace, strategy, loop, clock, on_step=record).run()
+        outcome = await Agent(agent_llm, env, strategy, loop, clock, on_step=record).run()
         wall_s = clock.now()
-        patch = workspace.diff()
-        result = await asyncio.to_thread(grade, task, workspace.root) if do_grade else None
+        patch = env.diff()
+        result = await harness.grade(task, env, outcome) if do_grade else None
         steps = outcome.steps
         end = EpisodeEnd(
             instance_id=task.instance_id, strategy=arm.key, exit_reason=outcome.exit_reason, error=outcome.error,
@@ -112,4 +111,4 @@ async def run_episode(task: Task, arm: ArmConfig, agent_llm: LLM, memory_llm: LL
         return end
     finally:
         writer.close()
-        workspace.close()
+        env.close()

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from comem.agent.parsing import parse_action
-from comem.bench.records import RecordedTrajectory
+from comem.agent.sources import RecordedTrajectory
 from comem.bench.replay.sample import history_tokens, sample_trajectories
 from comem.errors import ComemError
 from comem.llm.base import Completion

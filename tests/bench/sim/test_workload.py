@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from comem.agent.sources import RecordedTrajectory
 from comem.agent.trajectory import Step
-from comem.bench.records import RecordedTrajectory, StepTiming
+from comem.bench.records import StepTiming
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.simulate import run_arm
 from comem.bench.sim.workload import (

@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from comem.agent.sources import RecordedTrajectory
 from comem.agent.trajectory import MemoryRecord, Step
-from comem.bench.records import MemoryTiming, RecordedTrajectory, StepTiming
+from comem.bench.records import MemoryTiming, StepTiming
 from comem.bench.replay.arms import ReplayArm
 from comem.context import Pinned, lookup
 from comem.context.base import Clock, estimate_tokens

@@ -19,8 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from comem.agent.sources import RecordedTrajectory
 from comem.bench.metrics import trajectory_walls
-from comem.bench.records import MemoryTiming, RecordedTrajectory, RunTiming, StepTiming
+from comem.bench.records import MemoryTiming, RunTiming, StepTiming
 from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
 from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
@@ -74,7 +75,7 @@ def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:
 
         recs = sample_trajectories(n=config.trajectories, steps=config.steps or 16, seed=config.seed)
     else:
-        from comem.bench.replay.sources import load_recorded
+        from comem.agent.sources import load_recorded
 
         recs = load_recorded(config.source, limit=config.trajectories)
     if config.steps is not None:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from comem.agent.sources import RecordedTrajectory
 from comem.agent.trajectory import Step
-from comem.bench.records import RecordedTrajectory
 from comem.context.base import estimate_tokens
 from comem.environment.base import ToolCall
 from comem.environment.workspace import Workspace

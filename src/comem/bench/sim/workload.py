@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from comem.bench.records import MemoryTiming, RecordedTrajectory, StepShape, StepTiming, TrajectoryShape
+from comem.agent.sources import RecordedTrajectory
+from comem.bench.records import MemoryTiming, StepShape, StepTiming, TrajectoryShape
 from comem.context.base import estimate_tokens
 from comem.errors import ComemError
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from comem.agent.loop import AgentConfig
+from comem.agent.sources import load_recorded
 from comem.agent.trajectory import EpisodeStart, Step, read_records
-from comem.bench.replay.sources import load_recorded
 from comem.environment.base import ToolCall
 from comem.errors import ComemError
 from comem.llm.scripted import ScriptedLLM

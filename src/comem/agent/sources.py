@@ -1,4 +1,4 @@
-"""Trajectories to replay, loaded from `comem run` output, SWE-agent `.traj` files or R2E-Gym-style JSONL.
+"""Recorded trajectories, for replay and training data: `comem run` output, SWE-agent `.traj`, R2E-Gym JSONL.
 
 `load_recorded(source)` detects the format and returns `RecordedTrajectory`s (pinned prompts + steps):
 
@@ -42,14 +42,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from comem.agent.parsing import parse_action
 from comem.agent.trajectory import EpisodeStart, Step, read_records
-from comem.bench.records import RecordedTrajectory
 from comem.environment.base import ToolCall
 from comem.errors import ComemError
 from comem.llm.base import Completion
+
+
+class RecordedTrajectory(BaseModel):
+    """One trajectory to replay: the pinned prompts and the recorded steps (actions + observations)."""
+
+    name: str
+    system: str
+    task: str
+    steps: list[Step]
+
 
 DEFAULT_ARM = "full"
 _COMEM_TYPES = {"episode_start", "step", "memory", "episode_end"}
