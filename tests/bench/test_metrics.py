@@ -1,46 +1,66 @@
-"""Speedup figures on hand-made rows whose answers are known."""
+"""Speedup figures (PERFORMANCE §5.0) on hand-made rows whose answers are known."""
 
 from __future__ import annotations
 
 import pytest
 
-from comem.bench.metrics import figures, percentile, trajectory_walls
+from comem.bench.metrics import figures, peak_step_ratio, percentile, trajectory_walls
 from comem.bench.records import StepTiming
 
 
-def row(arm: str, step: int, total: float, tool: float = 1.0, wait: float = 0.0, start: float | None = None,
-        cached: int | None = 50, agent: int = 0) -> StepTiming:
-    start = step * 10.0 if start is None else start
-    return StepTiming(arm=arm, concurrency=1, agent=agent, trajectory="t", step=step, prompt_tokens=100,
-                      cached_tokens=cached, completion_tokens=8, ttft_s=total / 2, decode_s=total / 2,
-                      total_s=total, tool_s=tool, memory_wait_s=wait, started_s=start,
-                      finished_s=start + wait + total + tool)
+def traj(arm: str, agent: int, calls: list[float], tool: float, waits: list[float] | None = None,
+         cached: int | None = 50) -> list[StepTiming]:
+    """One trajectory of back-to-back iterations: wait, call, tool."""
+    rows, t = [], 0.0
+    waits = waits or [0.0] * len(calls)
+    for step, (call, wait) in enumerate(zip(calls, waits, strict=True)):
+        start = t
+        t += wait + call + tool
+        rows.append(StepTiming(arm=arm, concurrency=2, agent=agent, trajectory=f"t{agent}", step=step,
+                               prompt_tokens=100, cached_tokens=cached, completion_tokens=10, ttft_s=call / 2,
+                               decode_s=call / 2, total_s=call, tool_s=tool, memory_wait_s=wait, started_s=start,
+                               finished_s=t))
+    return rows
 
 
-def test_speedups_bound_and_efficiency() -> None:
-    full = [row("full", 0, 4.0), row("full", 1, 4.0)]  # each step: 4 s call + 1 s tool
-    kso = [row("kso-k2", 0, 1.0, wait=0.0), row("kso-k2", 1, 1.0, wait=2.0)]
-    by_arm = {f.arm: f for f in figures(full + kso)}
-    base, arm = by_arm["full"], by_arm["kso-k2"]
-    assert (base.s_step, base.s_e2e, base.s_star, base.eta) == (1.0, 1.0, 1.0, 1.0)
-    assert arm.s_step == pytest.approx(4.0)
-    assert arm.s_star == pytest.approx(10.0 / 4.0)  # Σ(T_full+τ) / Σ(T_arm+τ)
-    # walls: full from 0 to 15 (step 1 starts at 10, takes 5); kso from 0 to 10 + 2 + 1 + 1 = 14
-    assert arm.wall_s == pytest.approx(14.0) and base.wall_s == pytest.approx(15.0)
-    assert arm.s_e2e == pytest.approx(15.0 / 14.0)
-    assert arm.eta == pytest.approx((15.0 / 14.0) / 2.5)
-    assert arm.exposed_share == pytest.approx(2.0 / 14.0)
-    assert arm.cache_reuse == pytest.approx(0.5)
+def test_a_step_knows_its_latency_and_call_span() -> None:
+    [row] = traj("kso-k2", 0, [2.0], tool=1.0, waits=[0.5])
+    assert row.latency_s == 2.5 and row.call_span == (0.5, 2.5)
+
+
+def test_walls_run_from_first_start_to_last_tool_end() -> None:
+    assert trajectory_walls(traj("full", 0, [1.0, 2.0], tool=0.5)) == {(0, 0, "t0"): 4.0}
+
+
+def test_speedups_by_hand() -> None:
+    rows = traj("full", 0, [4.0, 4.0], 1.0) + traj("full", 1, [6.0, 6.0], 1.0)
+    rows += traj("kso-k2", 0, [2.0, 2.0], 1.0, waits=[0.0, 1.0]) + traj("kso-k2", 1, [3.0, 3.0], 1.0)
+    by = {f.arm: f for f in figures(rows)}
+    full, kso = by["full"], by["kso-k2"]
+    assert (full.s_step, full.s_e2e, full.s_star, full.eta) == (1.0, 1.0, 1.0, 1.0)
+    assert kso.step_median_s == pytest.approx(3.0)  # T = wait + call: 2, 3, 3, 3
+    assert kso.s_step == pytest.approx(5.0 / 3.0)
+    assert kso.s_e2e == pytest.approx((10 + 14) / (7 + 8))
+    assert kso.s_star == pytest.approx((10 + 14) / (6 + 8))  # the memory wait removed
+    assert kso.eta == pytest.approx(kso.s_e2e / kso.s_star)
+    assert kso.exposed_share == pytest.approx(1.0 / 15)
+    assert kso.cache_reuse == pytest.approx(0.5)
+    assert (kso.s_step_peak, kso.s_step_peak_at) == (pytest.approx(2.0), 0)
+    assert kso.model_dump()["eta"] == kso.eta  # computed fields travel into summary files
 
 
 def test_no_baseline_no_ratios_and_unreported_cache() -> None:
-    (only,) = figures([row("mask", 0, 2.0, cached=None)])
-    assert only.s_step is None and only.s_e2e is None and only.eta is None
+    [only] = figures(traj("mask", 0, [1.0], 0.0, cached=None))
+    assert only.s_step is None and only.s_e2e is None and only.eta is None and only.step_median_s == 1.0
     assert only.cache_reuse is None
 
 
-def test_walls_are_per_agent_and_percentile_is_nearest_rank() -> None:
-    rows = [row("full", 0, 1.0, agent=0, start=0.0), row("full", 0, 1.0, agent=1, start=5.0)]
-    assert sorted(trajectory_walls(rows)) == [2.0, 2.0]
+def test_peak_needs_enough_agents() -> None:
+    base, arm = traj("full", 0, [4.0], 0.0), traj("kso-k2", 0, [1.0], 0.0)
+    assert peak_step_ratio(base, arm, min_agents=2) is None
+    assert peak_step_ratio(base, arm) == (4.0, 0)
+
+
+def test_percentile_is_nearest_rank() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.9) == 5.0
     assert percentile([3.0], 0.9) == 3.0

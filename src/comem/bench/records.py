@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 
 class StepTiming(BaseModel):
-    """One replayed agent call. Times in seconds; `started_s`/`finished_s` since the run started."""
+    """One agent iteration, replayed or simulated. Times in seconds since the run started: the iteration runs
+    from `started_s` through the memory wait, the agent call and the tool, and ends at `finished_s`."""
 
     arm: str
     concurrency: int
@@ -26,10 +27,21 @@ class StepTiming(BaseModel):
     total_s: float  # the agent call: request sent -> last token
     tool_s: float  # replayed tool time after the call
     memory_wait_s: float = 0.0  # X_t: time blocked on the memory model before this call (exposed)
-    started_s: float  # includes the memory wait, i.e. when the iteration began
-    finished_s: float
+    started_s: float  # when the iteration began (before the memory wait)
+    finished_s: float  # when its tool call ended
     raw_from: int = 0
     summary_id: int | None = None
+
+    @property
+    def latency_s(self) -> float:
+        """T (PERFORMANCE §5.0): what the agent waits for this step, memory wait included, tool excluded."""
+        return self.memory_wait_s + self.total_s
+
+    @property
+    def call_span(self) -> tuple[float, float]:
+        """When the agent call ran: (request sent, last token)."""
+        end = self.finished_s - self.tool_s
+        return end - self.total_s, end
 
 
 class MemoryTiming(BaseModel):

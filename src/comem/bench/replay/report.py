@@ -21,10 +21,10 @@ from comem.tables import markdown_table, rich_table
 
 HEADERS = ["arm", "conc", "steps", "med s", "p90 s", "ttft s", "dec s", "prompt", "reuse", "X/wall",
            "x step", "x e2e", "S*", "eta"]
-LEGEND = ("med/p90: agent call latency per step · ttft/dec: medians · prompt: median prompt tokens · reuse: "
-          "prompt tokens served from the prefix cache · X/wall: exposed memory wait / trajectory wall time · "
-          "x step: median step latency of full / arm · x e2e: summed trajectory wall time of full / arm · "
-          "S*: ideal bound Σ(T_full+τ)/Σ(T_arm+τ) · eta: x e2e / S*")
+LEGEND = ("med/p90: step latency T = memory wait + agent call · ttft/dec: medians · prompt: median prompt "
+          "tokens · reuse: prompt tokens served from the prefix cache · X/wall: exposed memory wait / "
+          "trajectory wall time · x step: median T of full / arm · x e2e: summed trajectory wall time of "
+          "full / arm · S*: ideal bound Σ(T_full+τ)/Σ(call_arm+τ) · eta: x e2e / S*")
 
 
 def cells(f: ArmFigures) -> list[str]:
@@ -46,11 +46,11 @@ def write_report(out: Path, steps: list[StepTiming], memory: list[MemoryTiming],
     figs = figures(steps)
     (out / "summary.md").write_text(markdown_table(HEADERS, [cells(f) for f in figs], LEGEND), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({
-        "figures": [{**f.model_dump(), "eta": f.eta, "exposed_share": f.exposed_share} for f in figs],
+        "figures": [f.model_dump() for f in figs],
         "runs": [r.model_dump() for r in runs],
     }, indent=2), encoding="utf-8")
     _csv(out / "steps.csv", [s.model_dump() for s in steps])
-    _csv(out / "figures.csv", [{**f.model_dump(), "eta": f.eta, "exposed_share": f.exposed_share} for f in figs])
+    _csv(out / "figures.csv", [f.model_dump() for f in figs])
     plot_all(out, steps, memory, figs)
     return figs
 
@@ -123,9 +123,9 @@ def plot_timeline(path: Path, steps: list[StepTiming], memory: list[MemoryTiming
     colors = {"memory model": "tab:purple", "memory wait": "tab:red", "tool": "tab:grey", "agent call": "tab:blue"}
     bars: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for s in mine:
-        call_start = s.finished_s - s.tool_s - s.total_s
+        call_start, call_end = s.call_span
         bars["agent call"].append((call_start, s.total_s))
-        bars["tool"].append((s.finished_s - s.tool_s, s.tool_s))
+        bars["tool"].append((call_end, s.tool_s))
         if s.memory_wait_s > 0:
             bars["memory wait"].append((s.started_s, s.memory_wait_s))
     for m in mem:

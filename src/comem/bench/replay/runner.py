@@ -169,7 +169,7 @@ async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency
     reported = [s for s in steps if s.cached_tokens is not None]
     run = RunTiming(
         arm=arm.label, concurrency=concurrency, repeat=repeat, wall_s=wall, steps=len(steps),
-        trajectory_wall_s=sum(trajectory_walls(steps)), prompt_tokens=sum(s.prompt_tokens for s in steps),
+        trajectory_wall_s=sum(trajectory_walls(steps).values()), prompt_tokens=sum(s.prompt_tokens for s in steps),
         cached_tokens=sum(s.cached_tokens or 0 for s in reported) if reported else None,
         engine_cache_hit_rate=hit_rate(before, await read_prefix_counters(counters_url) if counters_url else None),
     )

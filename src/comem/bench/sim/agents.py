@@ -198,16 +198,16 @@ class Agent:
                           cacheable=arm.kind != "full-nocache")
             yield self.engine.submit(req)
             assert req.first_token_s is not None and req.finished_s is not None
+            if shape.tool_s > 0:
+                yield env.timeout(shape.tool_s)
             self.steps.append(StepTiming(
                 arm=arm.name, concurrency=self.concurrency, agent=self.client, trajectory=self.shape.name, step=n,
                 prompt_tokens=req.prompt_tokens, cached_tokens=req.cached_tokens,
                 completion_tokens=shape.output_tokens, ttft_s=req.first_token_s - req.submitted_s,
                 decode_s=req.finished_s - req.first_token_s, total_s=req.finished_s - req.submitted_s,
-                tool_s=shape.tool_s, memory_wait_s=waited, started_s=began, finished_s=req.finished_s,
+                tool_s=shape.tool_s, memory_wait_s=waited, started_s=began, finished_s=env.now,
                 raw_from=installed.covers if installed else 0, summary_id=installed.id if installed else None,
             ))
-            if shape.tool_s > 0:
-                yield env.timeout(shape.tool_s)
         if pending is not None:  # episode over: the update in flight is cancelled (kso.close)
             self.memory_engine.abort(pending.request)
             pending.timing.status = "superseded"

@@ -115,8 +115,8 @@ def overlaps(rows: list[StepTiming], memory: list[MemoryTiming]) -> np.ndarray:
             spans[(m.arm, m.concurrency, m.repeat)].append((m.launched_s, m.finished_s))
     out = np.zeros(2 * len(rows))
     for i, r in enumerate(rows):
-        start = r.finished_s - r.total_s
-        bounds = ((start, start + r.ttft_s), (start + r.ttft_s, r.finished_s))
+        start, end = r.call_span
+        bounds = ((start, start + r.ttft_s), (start + r.ttft_s, end))
         for j, (lo, hi) in enumerate(bounds):
             if hi <= lo:
                 continue

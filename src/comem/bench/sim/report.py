@@ -13,8 +13,8 @@ from typing import Any
 
 from rich.table import Table
 
+from comem.bench.metrics import BASELINE, ArmFigures
 from comem.bench.sim.config import SimConfig
-from comem.bench.sim.metrics import BASELINE, ArmSummary
 from comem.bench.sim.simulate import SimResult
 
 PAPER_BATCH = {32: 0.86, 64: 1.05, 128: 2.08, 256: 2.52}  # GLM-4.7, CoMem vs full context, by batch size
@@ -39,14 +39,14 @@ def rows(result: SimResult) -> list[dict[str, Any]]:
         for run in result.runs:
             if run.offload != offload:
                 continue
-            s: ArmSummary = summaries[(run.concurrency, run.arm)]
+            s: ArmFigures = summaries[(run.concurrency, run.arm)]
             mem = run.memory_stats
             out.append({
                 "offload": offload, "concurrency": run.concurrency, "arm": run.arm,
                 "s_step": s.s_step, "s_step_peak": s.s_step_peak, "s_step_peak_at": s.s_step_peak_at,
                 "s_e2e": s.s_e2e, "s_star": s.s_star, "eta": s.eta, "exposed_share": s.exposed_share,
-                "median_step_s": s.median_step_s, "mean_step_s": s.mean_step_s, "trajectory_wall_s": s.wall_s,
-                "run_wall_s": run.wall_s, "steps": s.steps, "prompt_tokens_mean": s.prompt_tokens_mean,
+                "median_step_s": s.step_median_s, "mean_step_s": s.step_mean_s, "trajectory_wall_s": s.wall_s,
+                "run_wall_s": run.wall_s, "steps": s.steps, "prompt_tokens_mean": s.prompt_mean_tokens,
                 "hit_rate": run.agent_stats.hit_rate, "preemptions": run.agent_stats.preemptions,
                 "peak_kv": run.agent_stats.peak_kv_fraction, "reload_tokens": run.agent_stats.reload_tokens,
                 "memory_preemptions": mem.preemptions if mem else None,

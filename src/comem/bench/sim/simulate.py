@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from comem.bench.metrics import ArmFigures, figures
 from comem.bench.records import MemoryTiming, StepTiming, TrajectoryShape
 from comem.bench.sim.agents import Agent, Arm
 from comem.bench.sim.config import SimConfig
 from comem.bench.sim.engine import Engine, EngineStats
-from comem.bench.sim.metrics import ArmSummary, summarize
 from comem.bench.sim.workload import (
     cap_context,
     read_recorded,
@@ -51,8 +51,8 @@ class SimResult:
     def steps(self) -> list[StepTiming]:
         return [s for r in self.runs for s in r.steps]
 
-    def summaries(self, offload: bool = False) -> list[ArmSummary]:
-        return summarize(s for r in self.runs if r.offload == offload for s in r.steps)
+    def summaries(self, offload: bool = False) -> list[ArmFigures]:
+        return figures(s for r in self.runs if r.offload == offload for s in r.steps)
 
 
 def workload(config: SimConfig, n: int) -> list[TrajectoryShape]:
