@@ -51,6 +51,13 @@ def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]
     )
 
 
+def parse_xml_action(text: str) -> ToolCall | None:
+    """XML only (METHOD §8.4.1): the first complete `<function=..>...</function>` block, as stored reference
+    actions are written; None when there is none or its name is empty."""
+    found = _find_xml(text)
+    return found[0] if found else None
+
+
 def _find_xml(text: str) -> tuple[ToolCall, int] | None:
     m = _XML_BLOCK.search(text)
     if not m or not m.group(1).strip():

@@ -1,0 +1,252 @@
+"""The frozen-agent reward (METHOD §8.3 steps 4-5): show the agent a candidate summary, ask it greedily for its
+next action, and score that action against the recorded one with `action_consistency`.
+
+`ActionConsistencyReward` is a TRL reward function. TRL calls it synchronously, sometimes from a thread whose
+event loop is running, so the agent calls run on a private event loop in a worker thread that lives as long as
+the object; the agent client's connection pool stays bound to that one loop across batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Coroutine, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from comem.agent.parsing import parse_action
+from comem.agent.trajectory import Step
+from comem.context.base import Pinned
+from comem.context.memory import summary_messages
+from comem.environment.base import ToolCall
+from comem.environment.tools import TOOL_NAMES
+from comem.errors import ComemError
+from comem.llm.base import LLM, LLMError, Message
+from comem.llm.openai_http import OpenAIChatClient
+from comem.train.reward.action_match import Variant, action_consistency
+
+log = logging.getLogger("comem.train.reward")
+
+# The dataset columns the reward reads (one row per reference step; the GRPO data builder writes them).
+REWARD_COLUMNS = ("system_prompt", "task_prompt", "covered", "raw_steps", "last_observation", "reference_action",
+                  "variant")
+# With no raw steps (retain=0, the original's training setting) the last observation is the current query.
+CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
+
+T = TypeVar("T")
+
+
+def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: int, raw_steps: list[Step], *,
+                   last_observation: str | None) -> list[Message]:
+    """What the agent sees once the summary of steps [0, covered) is installed (the same as at evaluation).
+
+    When `raw_steps` is empty, the verbatim `last_observation` (that of step covered-1) is appended to the user
+    message as the current query, as the original's training framing did (METHOD §8.3 step 4); with raw steps
+    it is ignored, since the last raw step already ends with it.
+    """
+    messages = summary_messages(Pinned(system=system_prompt, task=task_prompt), summary, covered, raw_steps)
+    if raw_steps or not last_observation:
+        return messages
+    last = messages[-1]
+    query = CURRENT_QUERY.replace("{observation}", last_observation)
+    return [*messages[:-1], last.model_copy(update={"content": last.content + query})]
+
+
+@dataclass(frozen=True)
+class AgentTurn:
+    """The agent's parsed action and what it cost; `failure` says why there is no reply at all."""
+
+    call: ToolCall | None
+    completion_tokens: int = 0
+    failure: Literal["timeout", "error"] | None = None
+
+
+async def agent_turn(agent: LLM, messages: list[Message], *, tool_names: Sequence[str], max_tokens: int,
+                     timeout_s: float, tools: list[dict[str, Any]] | None = None) -> AgentTurn:
+    """One greedy agent call; the reply's message text (and native tool calls) are parsed, never the response
+    object (the original's DeepSWE bug). A timeout or failed call is logged and yields no action."""
+    try:
+        done = await asyncio.wait_for(
+            agent.chat(messages, max_tokens=max_tokens, temperature=0.0, tools=tools), timeout=timeout_s
+        )
+    except TimeoutError:
+        log.warning("agent %s did not answer within %g s; reward 0", agent.model, timeout_s)
+        return AgentTurn(call=None, failure="timeout")
+    except LLMError as exc:
+        log.warning("agent %s call failed (%s); reward 0", agent.model, exc)
+        return AgentTurn(call=None, failure="error")
+    return AgentTurn(call=parse_action(done, tuple(tool_names)).call, completion_tokens=done.completion_tokens)
+
+
+async def agent_action(agent: LLM, messages: list[Message], *, tool_names: Sequence[str], max_tokens: int,
+                       timeout_s: float, tools: list[dict[str, Any]] | None = None) -> ToolCall | None:
+    """The agent's next action at temperature 0, or None (no parsable action, timeout, or LLMError)."""
+    turn = await agent_turn(agent, messages, tool_names=tool_names, max_tokens=max_tokens, timeout_s=timeout_s,
+                            tools=tools)
+    return turn.call
+
+
+class RewardRow(BaseModel):
+    """One dataset row, decoded: JSON-string columns become Steps and a ToolCall."""
+
+    system_prompt: str
+    task_prompt: str
+    covered: int
+    raw_steps: list[Step]
+    last_observation: str | None = None
+    reference_action: ToolCall | None
+    variant: Variant = "swe"
+
+    @field_validator("raw_steps", "reference_action", mode="before")
+    @classmethod
+    def _decode_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else None
+        return value
+
+
+def rows_from_columns(n: int, columns: dict[str, Any]) -> list[RewardRow]:
+    """Rows from TRL's per-column lists; a missing column or a malformed row is a ComemError."""
+    missing = [c for c in REWARD_COLUMNS if c not in columns]
+    if missing:
+        raise ComemError(f"The action-consistency reward needs dataset columns {', '.join(missing)}.",
+                         fix=f"build the GRPO data with the columns {', '.join(REWARD_COLUMNS)}.")
+    short = [c for c in REWARD_COLUMNS if len(columns[c]) != n]
+    if short:
+        raise ComemError(f"Reward columns {', '.join(short)} do not have one value per completion ({n}).",
+                         fix="pass the dataset columns repeated per completion, as TRL does.")
+    rows = []
+    for i in range(n):
+        try:
+            rows.append(RewardRow.model_validate({c: columns[c][i] for c in REWARD_COLUMNS}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ComemError(f"Reward row {i} is malformed at {where}: {first['msg']}.",
+                             fix="rebuild the GRPO data; raw_steps and reference_action must be JSON "
+                             "(a list of Step dicts, a ToolCall dict or null).") from exc
+    return rows
+
+
+def completion_text(completion: Any) -> str:
+    """The summary from a TRL completion: a string, or a conversational list of message dicts."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        content = completion[-1].get("content") or ""
+        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+            return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content)
+    raise ComemError(f"Cannot read a summary from a completion of type {type(completion).__name__}.",
+                     fix="pass completions as strings or [{'role': 'assistant', 'content': ...}] lists.")
+
+
+@dataclass
+class RewardStats:
+    """Running totals for logging. `no_action`: replies without a parsable tool call."""
+
+    calls: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    no_action: int = 0
+    scored: int = 0
+    reward_sum: float = 0.0
+
+    @property
+    def mean_reward(self) -> float:
+        return self.reward_sum / self.scored if self.scored else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {**asdict(self), "mean_reward": self.mean_reward}
+
+
+class ActionConsistencyReward:
+    """TRL reward function: for each summary, the frozen agent's action consistency with the reference, in [0, 10].
+
+    Pass an `agent` LLM, or `base_url` + `model` to build an OpenAI-compatible client (then owned and closed by
+    `close()`). At most `max_concurrency` agent calls run at once; one over `timeout_s` scores 0. Optionally
+    `length_penalty` × the agent's completion tokens is subtracted (floored at 0), as in METHOD §8.4.
+    """
+
+    def __init__(self, agent: LLM | None = None, *, base_url: str | None = None, model: str | None = None,
+                 api_key: str | None = None, max_concurrency: int = 8, timeout_s: float = 180.0,
+                 max_tokens: int = 512, tool_names: Sequence[str] = TOOL_NAMES,
+                 tool_specs: list[dict[str, Any]] | None = None, length_penalty: float = 0.0,
+                 name: str = "action_consistency") -> None:
+        if (agent is None) == (base_url is None):
+            raise ComemError("The reward needs exactly one agent.", fix="pass agent=LLM or base_url=... and model=....")
+        if agent is None and not model:
+            raise ComemError(f"No agent model name given for {base_url}.", fix="pass model= (the served model name).")
+        if max_concurrency < 1 or timeout_s <= 0 or max_tokens < 1 or length_penalty < 0:
+            raise ComemError("The reward's limits must be positive.",
+                             fix="use max_concurrency >= 1, timeout_s > 0, max_tokens >= 1, length_penalty >= 0.")
+        self._owns_agent = agent is None
+        self.agent: LLM = agent or OpenAIChatClient(str(base_url), str(model), api_key=api_key, timeout_s=timeout_s)
+        self.max_concurrency, self.timeout_s, self.max_tokens = max_concurrency, timeout_s, max_tokens
+        self.tool_names, self.tool_specs, self.length_penalty = tuple(tool_names), tool_specs, length_penalty
+        self.__name__ = self.name = name
+        self.stats = RewardStats()
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"{name}-loop", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def __call__(self, completions: list[Any], **kwargs: Any) -> list[float]:
+        rows = rows_from_columns(len(completions), kwargs)
+        summaries = [completion_text(c) for c in completions]
+        before = RewardStats(**asdict(self.stats))
+        rewards = self._run(self._score_batch(summaries, rows))
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric):
+            log_metric(f"{self.name}/timeouts", float(self.stats.timeouts - before.timeouts))
+            log_metric(f"{self.name}/no_action", float(self.stats.no_action - before.no_action))
+        return rewards
+
+    async def _score_batch(self, summaries: list[str], rows: list[RewardRow]) -> list[float]:
+        return list(await asyncio.gather(*(self._score_one(s, r) for s, r in zip(summaries, rows, strict=True))))
+
+    async def _score_one(self, summary: str, row: RewardRow) -> float:
+        reward = 0.0
+        if row.reference_action is not None and row.reference_action.name.strip():  # else 0 whatever the agent does
+            messages = agent_messages(row.system_prompt, row.task_prompt, summary, row.covered, row.raw_steps,
+                                      last_observation=row.last_observation)
+            async with self._semaphore:
+                self.stats.calls += 1
+                turn = await agent_turn(self.agent, messages, tool_names=self.tool_names, max_tokens=self.max_tokens,
+                                        timeout_s=self.timeout_s, tools=self.tool_specs)
+            self.stats.timeouts += turn.failure == "timeout"
+            self.stats.errors += turn.failure == "error"
+            self.stats.no_action += turn.failure is None and turn.call is None
+            reward = action_consistency(turn.call, row.reference_action, row.variant)
+            reward = max(reward - self.length_penalty * turn.completion_tokens, 0.0)
+        self.stats.scored += 1
+        self.stats.reward_sum += reward
+        return reward
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise ComemError("This reward function was closed.", fix="create a new ActionConsistencyReward.")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def close(self) -> None:
+        """Close an owned agent client and stop the private loop. Idempotent."""
+        if self._closed:
+            return
+        if self._owns_agent:
+            self._run(self.agent.aclose())
+        self._closed = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> ActionConsistencyReward:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

