@@ -104,5 +104,6 @@ class Agent:
     def _steps_left_note(self, n: int) -> str:
         left = self.config.max_steps - (n + 1)
         if 0 < left <= self.config.steps_left_warning:
-            return f"\n\n[{left} step{'s' if left > 1 else ''} left. Call submit once the fix is in place.]"
+            finish = next((n for n in ("submit", "submit_answer") if n in self.tool_names), "submit")
+            return f"\n\n[{left} step{'s' if left > 1 else ''} left. Call {finish} once you are done.]"
         return ""

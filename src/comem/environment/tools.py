@@ -24,7 +24,8 @@ class ToolArgumentError(ToolError):
     """The call's arguments are missing or malformed; the observation also shows the tool's usage."""
 
 
-def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
+def function_tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
+    """One OpenAI function-tool schema; every environment builds its tools with it."""
     return {
         "type": "function",
         "function": {
@@ -43,7 +44,7 @@ def _function(name: str, description: str, properties: dict[str, Any], required:
 def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
     """OpenAI function-tool schemas for the four tools, in TOOL_NAMES order."""
     return [
-        _function(
+        function_tool(
             "bash",
             "Run a bash command in the repository root and return its exit code and output. Each call "
             "is a fresh non-interactive shell (no state is kept between calls; stdin is empty); "
@@ -51,7 +52,7 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             {"command": {"type": "string", "description": "The command, e.g. `python -m pytest -q tests`."}},
             ["command"],
         ),
-        _function(
+        function_tool(
             "file_editor",
             "View, create and edit files. `view`: a file with line numbers, or a directory listing 2 "
             "levels deep. `create`: write a new file (never overwrites). `str_replace`: replace old_str, "
@@ -88,7 +89,7 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             },
             ["command", "path"],
         ),
-        _function(
+        function_tool(
             "search",
             "Find a literal string (not a regex; case-sensitive) in the text files under a directory, "
             "or in one file. Prints `path:line: text` for up to 100 matches.",
@@ -101,7 +102,7 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             },
             ["search_term"],
         ),
-        _function(
+        function_tool(
             "submit",
             "Finish the task. Call this once your changes are complete; the repository as it is then is your answer.",
             {},

