@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
-from comem.agent.trajectory import EpisodeEnd, Step
 from comem.context import lookup, strategy_names
 from comem.errors import ComemError
 
@@ -106,9 +105,7 @@ def run(
 ) -> None:
     """Run the agent on coding tasks under each context strategy and print success and latency side by side."""
     from comem.run.config import load_config
-    from comem.run.report import summarise, to_table, write_summary
     from comem.run.runner import run as run_all
-    from comem.run.runner import select_tasks
 
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
     memory = {**models, "model": memory_model, "url": memory_url}
@@ -124,49 +121,22 @@ def run(
     })
     if arm_list is not None:
         overrides["arms"] = arm_list
-    cfg = load_config(config, overrides)
-    task_list = select_tasks(cfg)
-    run_dir = cfg.resolved_out_dir()
-    console.print(f"[bold]comem run[/] {len(task_list)} tasks x {len(cfg.arms)} arms "
-                  f"({', '.join(a.key for a in cfg.arms)}) -> {run_dir}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("starting models", total=len(task_list) * len(cfg.arms))
-
-        def on_event(arm: str, task: str, event: Step | EpisodeEnd | None) -> None:
-            if isinstance(event, Step):
-                bar.update(job, description=f"{arm} · {task} · step {event.index + 1}")
-            else:
-                bar.advance(job)
-                if isinstance(event, EpisodeEnd):
-                    verdict = {True: "[green]resolved", False: "[red]unresolved", None: "[dim]not graded"}
-                    bar.console.print(f"  {arm:>8} {task}: {verdict[event.resolved]}[/] after {event.steps} steps, "
-                                      f"{event.wall_s:.0f} s ({event.exit_reason})")
-
-        try:
-            asyncio.run(run_all(cfg, run_dir, task_list, on_event))
-        except KeyboardInterrupt:
-            err.print(f"interrupted: finished episodes are kept in {run_dir}; rerun with --out {run_dir} to resume.")
-            raise typer.Exit(130) from None
-    rows = summarise(run_dir, [a.key for a in cfg.arms])
-    write_summary(run_dir, rows)
-    console.print(to_table(rows))
-    console.print(f"results: {run_dir}")
+    run_all(load_config(config, overrides))
 
 
 @app.command()
 @friendly
-def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run`.")]) -> None:
-    """Re-print the per-arm table of a run directory (also rewrites summary.json/.md)."""
-    from comem.run.report import summarise, to_table, write_summary
+def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run` or `comem eval`.")]) \
+        -> None:
+    """Print the per-arm report of a run directory and (re)write summary.md, summary.json and the PNGs there."""
+    from comem.report.commands import write_report
+    from comem.report.tables import to_table
 
-    if not run_dir.is_dir():
-        raise ComemError(f"{run_dir} is not a directory.", fix="pass the run directory printed by `comem run`.")
-    rows = summarise(run_dir)
-    if not rows:
-        raise ComemError(f"{run_dir} holds no finished episodes.", fix="pass a directory written by `comem run`.")
-    write_summary(run_dir, rows)
+    rows, note = write_report(run_dir)
     console.print(to_table(rows))
+    if note:
+        console.print(escape(note))
+    console.print(f"written: {run_dir}/summary.md, summary.json" + ("" if note else ", *.png"))
 
 
 @app.command()
@@ -180,16 +150,46 @@ def models() -> None:
         console.print(f"{spec.name:<22} {spec.summary}  [{state}]")
 
 
-@app.command(name="tasks")
+class _TasksGroup(TyperGroup):
+    """`comem tasks [SOURCE]` lists a suite, `comem tasks synth ...` runs the subcommand: a first word that
+    names a subcommand is never taken for SOURCE (click would otherwise bind it to the optional argument)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            return super().parse_args(ctx, args)
+        super().parse_args(ctx, [])
+        setattr(ctx, "_protected_args" if hasattr(ctx, "_protected_args") else "protected_args", args[:1])
+        ctx.args = args[1:]
+        return ctx.args
+
+
+tasks_app = typer.Typer(cls=_TasksGroup)
+
+
+@tasks_app.callback(invoke_without_command=True)
 @friendly
-def list_tasks(source: Annotated[str | None, typer.Argument(help="Task dir or JSONL; default: bundled.")] = None)\
+def list_tasks(ctx: typer.Context,
+               source: Annotated[str | None, typer.Argument(help="Task dir or JSONL; default: bundled.")] = None)\
         -> None:
-    """List the tasks in a suite."""
+    """List the tasks in a suite; `comem tasks synth` makes new ones from a real package."""
+    if ctx.invoked_subcommand is not None:
+        return
     from comem.tasks.task import load_tasks
 
     for task in load_tasks(source):
         first = task.problem_statement.strip().splitlines()[0][:80]
         console.print(f"{task.instance_id:<32} {task.difficulty or '-':<7} {first}")
+
+
+def _register_tasks() -> None:
+    """`comem tasks [SOURCE]` and `comem tasks synth`, wrapped like the other commands."""
+    from comem.tasks.synth.commands import synth
+
+    tasks_app.command()(friendly(synth))
+    app.add_typer(tasks_app, name="tasks")
+
+
+_register_tasks()
 
 
 def _register_bench() -> None:
@@ -203,6 +203,16 @@ def _register_bench() -> None:
 
 
 _register_bench()
+
+
+def _register_eval() -> None:
+    """`comem eval CONFIG`, wrapped like the other commands."""
+    from comem.eval.commands import eval_command
+
+    app.command(name="eval")(friendly(eval_command))
+
+
+_register_eval()
 
 if __name__ == "__main__":
     app()

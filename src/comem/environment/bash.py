@@ -153,6 +153,15 @@ class _CaptureProtocol(asyncio.SubprocessProtocol):
             self.exited.set_result(None)
 
 
+def timed_out_run(output: str, timeout_s: float) -> BashRun:
+    """The result of a command killed at its time limit: what it printed, then why it stopped."""
+    note = (
+        f"Command timed out after {timeout_s:g} s; it and its child processes were killed. "
+        "Run a narrower or faster command."
+    )
+    return BashRun(output=f"{output}\n{note}" if output else note, exit_code=TIMEOUT_EXIT_CODE)
+
+
 async def run_bash(command: str, cwd: Path, env: dict[str, str], limits: BashLimits) -> BashRun:
     """Run `bash -c command`; return merged stdout+stderr, bounded in memory and in lines."""
     loop = asyncio.get_running_loop()
@@ -185,11 +194,6 @@ async def run_bash(command: str, cwd: Path, env: dict[str, str], limits: BashLim
 
     output = capture.render(limits.max_output_lines)
     if timed_out or returncode is None:
-        note = (
-            f"Command timed out after {limits.timeout_s:g} s; it and its child processes were killed. "
-            "Run a narrower or faster command."
-        )
-        output = f"{output}\n{note}" if output else note
-        return BashRun(output=output, exit_code=TIMEOUT_EXIT_CODE)
+        return timed_out_run(output, limits.timeout_s)
     exit_code = 128 - returncode if returncode < 0 else returncode
     return BashRun(output=output, exit_code=exit_code)

@@ -18,10 +18,10 @@ import time
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from comem.environment.base import ToolCall, ToolResult
-from comem.environment.bash import BashLimits, child_env, refusal, run_bash
+from comem.environment.bash import BashLimits, BashRun, child_env, refusal, run_bash
 from comem.environment.file_editor import FileEditor
 from comem.environment.search import search
 from comem.environment.tools import (
@@ -37,7 +37,7 @@ from comem.errors import ComemError
 
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".git")
 # Tool caches the agent's commands create (HOME is the workspace) are not part of its patch.
-_GIT_EXCLUDES = """\
+GIT_EXCLUDES = """\
 __pycache__/
 *.py[co]
 .pytest_cache/
@@ -100,7 +100,7 @@ class Workspace:
             shutil.copytree(repo_dir, root, symlinks=True, ignore=_COPY_IGNORE)
             _git(root, "init", "-q")
             (root / ".git" / "info").mkdir(parents=True, exist_ok=True)
-            (root / ".git" / "info" / "exclude").write_text(_GIT_EXCLUDES)
+            (root / ".git" / "info" / "exclude").write_text(GIT_EXCLUDES)
             _git(root, "add", "-A")
             _git(root, "commit", "-q", "--no-verify", "--allow-empty", "-m", "base")
             base_commit = _git(root, "rev-parse", "HEAD").strip()
@@ -117,48 +117,16 @@ class Workspace:
         return cls(tmp_dir, root, base_commit, limits)
 
     async def execute(self, call: ToolCall) -> ToolResult:
-        start = time.monotonic()
-        result = await self._dispatch(call)
-        result.elapsed_s = time.monotonic() - start
-        return result
+        return await dispatch(call, self.tool_specs, self)
 
-    async def _dispatch(self, call: ToolCall) -> ToolResult:
-        name, args = call.name, call.arguments
-        if name not in TOOL_NAMES:
-            return ToolResult(output=f"Unknown tool `{name}`. {valid_tools(self.tool_specs)}", exit_code=1)
-        try:
-            if name == "bash":
-                return await self._bash(args)
-            if name == "file_editor":
-                output = self._editor.run(args)
-            elif name == "search":
-                term = text_arg(args, "search_term", required=True) or ""
-                path = text_arg(args, "path", required=False, default=".") or "."
-                output = await asyncio.to_thread(search, self.root, term, path)
-            else:
-                return ToolResult(output="<<< Finished >>>", exit_code=0, done=True)
-        except ToolArgumentError as error:
-            output = f"ERROR: {error}\nUsage: {usage(self.tool_specs, name)}"
-        except ToolError as error:
-            output = f"ERROR: {error}"
-        except OSError as error:  # e.g. a file the agent made unreadable
-            output = f"ERROR: {error.strerror or error}: {error.filename or ''}".rstrip(": ")
-        else:
-            return ToolResult(output=f"Execution output of [{name}]:\n{output}", exit_code=0)
-        return ToolResult(output=f"Execution output of [{name}]:\n{output}", exit_code=1)
+    async def bash(self, command: str) -> BashRun:
+        return await run_bash(command, self.root, self._env, self._limits)
 
-    async def _bash(self, args: dict[str, Any]) -> ToolResult:
-        command = (text_arg(args, "command", required=True) or "").strip()
-        if not command:
-            raise ToolArgumentError("`command` is empty.")
-        reason = refusal(command)
-        if reason:
-            raise ToolError(reason)
-        run = await run_bash(command, self.root, self._env, self._limits)
-        output = run.output or "(no output)"
-        return ToolResult(
-            output=f"Exit code: {run.exit_code}\nExecution output of [bash]:\n{output}", exit_code=run.exit_code
-        )
+    async def file_editor(self, args: dict[str, Any]) -> str:
+        return self._editor.run(args)
+
+    async def search(self, search_term: str, path: str) -> str:
+        return await asyncio.to_thread(search, self.root, search_term, path)
 
     def diff(self) -> str:
         """The agent's changes against the base commit, new untracked files included."""
@@ -182,6 +150,64 @@ class Workspace:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class Tools(Protocol):
+    """Where the four tools run: on the host for a workspace, inside a container for a Docker environment."""
+
+    async def bash(self, command: str) -> BashRun: ...
+
+    async def file_editor(self, args: dict[str, Any]) -> str: ...
+
+    async def search(self, search_term: str, path: str) -> str: ...
+
+
+async def dispatch(call: ToolCall, specs: list[dict[str, Any]], tools: Tools) -> ToolResult:
+    """Run one tool call; every model mistake becomes an observation saying what a valid call looks like."""
+    start = time.monotonic()
+    result = await _dispatch(call, specs, tools)
+    result.elapsed_s = time.monotonic() - start
+    return result
+
+
+async def _dispatch(call: ToolCall, specs: list[dict[str, Any]], tools: Tools) -> ToolResult:
+    name, args = call.name, call.arguments
+    if name not in TOOL_NAMES:
+        return ToolResult(output=f"Unknown tool `{name}`. {valid_tools(specs)}", exit_code=1)
+    try:
+        if name == "bash":
+            return await _bash(args, tools)
+        if name == "file_editor":
+            output = await tools.file_editor(args)
+        elif name == "search":
+            term = text_arg(args, "search_term", required=True) or ""
+            path = text_arg(args, "path", required=False, default=".") or "."
+            output = await tools.search(term, path)
+        else:
+            return ToolResult(output="<<< Finished >>>", exit_code=0, done=True)
+    except ToolArgumentError as error:
+        output = f"ERROR: {error}\nUsage: {usage(specs, name)}"
+    except ToolError as error:
+        output = f"ERROR: {error}"
+    except OSError as error:  # e.g. a file the agent made unreadable
+        output = f"ERROR: {error.strerror or error}: {error.filename or ''}".rstrip(": ")
+    else:
+        return ToolResult(output=f"Execution output of [{name}]:\n{output}", exit_code=0)
+    return ToolResult(output=f"Execution output of [{name}]:\n{output}", exit_code=1)
+
+
+async def _bash(args: dict[str, Any], tools: Tools) -> ToolResult:
+    command = (text_arg(args, "command", required=True) or "").strip()
+    if not command:
+        raise ToolArgumentError("`command` is empty.")
+    reason = refusal(command)
+    if reason:
+        raise ToolError(reason)
+    run = await tools.bash(command)
+    output = run.output or "(no output)"
+    return ToolResult(
+        output=f"Exit code: {run.exit_code}\nExecution output of [bash]:\n{output}", exit_code=run.exit_code
+    )
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -106,6 +106,9 @@ class RunConfig(BaseModel):
         return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+C = TypeVar("C", bound=RunConfig)
+
+
 def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int]:
     """CPU threads for the embedded (agent, memory) servers.
 
@@ -120,8 +123,9 @@ def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> t
     return agent_threads, memory_threads
 
 
-def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:
-    """YAML file (optional) + CLI overrides (dotted keys already nested) -> a validated RunConfig."""
+def load_config(path: Path | None, overrides: dict[str, Any], model: type[C] = RunConfig) -> C:
+    """YAML file (optional) + CLI overrides (dotted keys already nested) -> a validated `model` (RunConfig or a
+    subclass such as comem.eval's EvalConfig)."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -132,7 +136,7 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> RunConfig:
             raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
     merged = deep_merge(data, overrides)
     try:
-        config = RunConfig.model_validate(merged)
+        config = model.model_validate(merged)
     except ValidationError as exc:
         raise ComemError(f"Invalid run configuration: {_first_error(exc)}.",
                          fix="see `comem run --help` and the example in the README.") from exc

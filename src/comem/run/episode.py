@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from comem.agent.loop import Agent, AgentConfig
-from comem.agent.trajectory import EpisodeEnd, EpisodeStart, MemoryRecord, Step, TrajectoryWriter
+from comem.agent.trajectory import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step, TrajectoryWriter
 from comem.context import Pinned, lookup
 from comem.context.base import Clock
 from comem.context.memory import fill, load_prompt
@@ -56,12 +56,30 @@ def example_calls(problem_statement: str, files: list[str]) -> str:
 
 
 def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> Pinned:
-    files = repo_files(root)
+    return repo_prompts(task.problem_statement, tool_specs, repo_files(root))
+
+
+def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str]) -> Pinned:
+    """The repository-task prompts from the file list, wherever the repository lives (local dir, container)."""
     system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs),
-                  examples=example_calls(task.problem_statement, files))
-    user = fill(load_prompt("agent_task.txt"), problem_statement=task.problem_statement.strip(),
+                  examples=example_calls(problem_statement, files))
+    user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
                 files=format_files(files))
     return Pinned(system=system, task=user)
+
+
+def episode_end(instance_id: str, arm: str, exit_reason: ExitReason, steps: list[Step],
+                memory_records: list[MemoryRecord], *, wall_s: float, error: str | None = None,
+                resolved: bool | None = None, grade_error: str | None = None, patch: str = "") -> EpisodeEnd:
+    """The result line of an episode from its steps and memory updates (also for one cut off by a time limit)."""
+    return EpisodeEnd(
+        instance_id=instance_id, strategy=arm, exit_reason=exit_reason, error=error, steps=len(steps),
+        resolved=resolved, grade_error=grade_error, patch=patch, wall_s=wall_s,
+        agent_s=sum(s.agent_total_s for s in steps), tool_s=sum(s.tool_s for s in steps),
+        memory_wait_s=sum(s.memory_wait_s for s in steps),
+        max_prompt_tokens=max((s.prompt_tokens for s in steps), default=0),
+        memory_updates=sum(r.status == "ok" for r in memory_records),
+    )
 
 
 async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
@@ -97,16 +115,9 @@ async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM
         wall_s = clock.now()
         patch = env.diff()
         result = await harness.grade(task, env, outcome) if do_grade else None
-        steps = outcome.steps
-        end = EpisodeEnd(
-            instance_id=task.instance_id, strategy=arm.key, exit_reason=outcome.exit_reason, error=outcome.error,
-            steps=len(steps), resolved=result.resolved if result else None,
-            grade_error=result.error if result else None, patch=patch, wall_s=wall_s,
-            agent_s=sum(s.agent_total_s for s in steps), tool_s=sum(s.tool_s for s in steps),
-            memory_wait_s=sum(s.memory_wait_s for s in steps),
-            max_prompt_tokens=max((s.prompt_tokens for s in steps), default=0),
-            memory_updates=sum(r.status == "ok" for r in memory_records),
-        )
+        end = episode_end(task.instance_id, arm.key, outcome.exit_reason, outcome.steps, memory_records,
+                          wall_s=wall_s, error=outcome.error, resolved=result.resolved if result else None,
+                          grade_error=result.error if result else None, patch=patch)
         writer.write(end)
         return end
     finally:

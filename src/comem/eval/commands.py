@@ -1,0 +1,140 @@
+"""`comem eval` (and the execution half of `comem run`): plan, run with a live per-arm progress display, report."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from comem.errors import ComemError
+
+if TYPE_CHECKING:
+    from comem.agent.trajectory import Step
+    from comem.eval.engine import Events
+    from comem.eval.results import EpisodeResult
+    from comem.eval.suite import Episode, EvalConfig
+
+console = Console()
+err = Console(stderr=True)
+VERDICT = {True: "[green]resolved", False: "[red]unresolved", None: "[dim]not graded"}
+
+
+class EpisodeProgress:
+    """One bar per arm (done/total, elapsed, ETA) and one line per finished episode."""
+
+    def __init__(self, arms: list[str], episodes: list[Episode]) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+        self.totals = Counter(e.arm.key for e in episodes)
+        self.width = max(map(len, arms), default=4)
+        self.bars = {arm: self.progress.add_task(arm.rjust(self.width), total=self.totals[arm]) for arm in arms}
+        self.resumed: Counter[str] = Counter()
+
+    def __enter__(self) -> EpisodeProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def events(self) -> Events:
+        from comem.eval.engine import Events
+
+        return Events(done=self.done, step=self.step)
+
+    def step(self, episode: Episode, step: Step) -> None:
+        self.progress.update(self.bars[episode.arm.key],
+                             description=f"{episode.arm.key.rjust(self.width)} · {episode.task_id} · step "
+                                         f"{step.index + 1}")
+
+    def done(self, episode: Episode, result: EpisodeResult, skipped: bool) -> None:
+        arm = episode.arm.key
+        if skipped:  # earlier results: shown as done, but kept out of the speed behind the ETA
+            self.resumed[arm] += 1
+            self.progress.reset(self.bars[arm], total=self.totals[arm], completed=self.resumed[arm])
+            return
+        self.progress.update(self.bars[arm], advance=1, description=arm.rjust(self.width))
+        seed = f" seed {episode.seed}" if episode.seed else ""
+        self.progress.console.print(
+            f"  {arm.rjust(self.width)} {escape(episode.task_id)}{seed}: {VERDICT[result.resolved]}[/] after "
+            f"{result.steps} steps, {result.wall_s:.0f} s ({result.exit_reason})")
+
+
+def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
+    """Run the configured suite with progress, then write and print the report. Returns the run directory."""
+    from comem.eval.engine import Executor, Interrupted, run_suite
+    from comem.eval.suite import plan, select_tasks
+    from comem.report.commands import write_report
+    from comem.report.tables import to_table
+
+    if executor not in ("local", "ray"):
+        raise ComemError(f"Unknown executor {executor!r}.", fix="use --executor local or --executor ray.")
+    tasks = select_tasks(config)
+    episodes = plan(config, tasks)
+    run_dir = config.resolved_out_dir()
+    arms = [a.key for a in config.arms]
+    console.print(f"[bold]{title}[/] {len(tasks)} tasks x {len(arms)} arms ({', '.join(arms)}) x "
+                  f"{len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''} = {len(episodes)} episodes, "
+                  f"{config.concurrency} at a time ({executor}) -> {run_dir}")
+    with EpisodeProgress(arms, episodes) as progress:
+        try:
+            asyncio.run(run_suite(config, run_dir, episodes, progress.events(), executor=cast(Executor, executor),
+                                  ray_address=ray_address))
+        except (KeyboardInterrupt, Interrupted):
+            err.print(f"interrupted: finished episodes are kept in {run_dir}; rerun with --out {run_dir} to resume.")
+            raise typer.Exit(130) from None
+    rows, note = write_report(run_dir)
+    console.print(to_table(rows, title))
+    if note:
+        console.print(escape(note))
+    console.print(f"results: {run_dir} (summary.md, summary.json, *.png)")
+    return run_dir
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def eval_command(
+    config: Annotated[Path, typer.Argument(help="YAML eval config: tasks (sources), arms, seeds, concurrency, "
+                                                "episode_timeout_s, agent, memory, loop (see comem/eval/README.md).")],
+    out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "
+                                                  "it.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated task sources: bundled, a task dir, a .jsonl, "
+                                                   "or prefix:ARGS for registered loaders.")] = None,
+    task_ids: Annotated[str | None, typer.Option(help="Comma-separated instance_ids to run.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Run only the first N tasks.")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds; each is a separate episode.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Episodes in flight.")] = None,
+    episode_timeout_s: Annotated[float | None, typer.Option(help="Hard time limit per episode.")] = None,
+    executor: Annotated[str, typer.Option(help="local (asyncio in this process) or ray (tasks on a Ray "
+                                               "cluster).")] = "local",
+    ray_address: Annotated[str, typer.Option(help="Ray cluster address (auto: the one on this machine).")] = "auto",
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent.",
+                                                  envvar="COMEM_AGENT_URL")] = None,
+    memory_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the memory model.",
+                                                   envvar="COMEM_MEMORY_URL")] = None,
+    grade: Annotated[bool | None, typer.Option(help="Run the grader after each episode.")] = None,
+) -> None:
+    """Evaluate at scale: task sources x arms x seeds, concurrent and resumable, locally or on Ray; then report."""
+    from comem.eval.suite import EvalConfig
+    from comem.run.config import load_config
+
+    try:
+        seed_list = [int(s) for s in _csv(seeds)] if seeds else None
+    except ValueError:
+        raise ComemError(f"--seeds takes comma-separated integers, got {seeds!r}.", fix="e.g. --seeds 0,1,2") from None
+    overrides = {key: value for key, value in {
+        "out_dir": out, "tasks": _csv(tasks), "task_ids": _csv(task_ids), "limit": limit, "seeds": seed_list,
+        "concurrency": concurrency, "episode_timeout_s": episode_timeout_s, "grade": grade,
+        "agent": {"url": agent_url} if agent_url else None, "memory": {"url": memory_url} if memory_url else None,
+    }.items() if value is not None}
+    if not config.is_file():
+        raise ComemError(f"Eval config {config} does not exist.", fix="pass a YAML file (see comem/eval/README.md).")
+    execute(load_config(config, overrides, EvalConfig), "comem eval", executor=executor, ray_address=ray_address)

@@ -1,0 +1,204 @@
+"""The one engine behind `comem run` and `comem eval`: resume, open the models, run the episodes, record them.
+
+Layout of a run directory:
+    config.yaml                                 the resolved configuration (arms of earlier runs kept)
+    logs/{agent,memory}-server.log              embedded server logs
+    <arm>/trajectories/<task>[.seed<N>].jsonl   steps + memory updates, appended as they happen
+    <arm>/results.jsonl                         one EpisodeResult (EpisodeEnd + seed) per finished episode
+A rerun into the same directory skips the (task, seed) pairs that have a result and runs the others from
+scratch. SIGTERM stops like Ctrl-C: episodes in flight are cancelled (their tools killed, their environments
+closed), embedded servers are stopped, finished results stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from comem.agent.trajectory import Step
+from comem.errors import ComemError
+from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, RunLock, read_results, trajectory_path
+from comem.eval.scheduler import run_one, schedule
+from comem.eval.suite import Episode, EvalConfig
+from comem.llm.base import LLM
+from comem.llm.openai_http import OpenAIChatClient
+from comem.run.backends import open_model
+from comem.run.config import ArmConfig, ModelConfig
+
+Executor = Literal["local", "ray"]
+
+
+class Interrupted(Exception):
+    """SIGTERM arrived; the run stopped cleanly (the CLI treats it like Ctrl-C)."""
+
+
+class Endpoint(BaseModel):
+    """How to reach a model server, picklable so Ray workers can open their own clients."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout_s: float = 600.0
+    max_retries: int = 3
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, client: OpenAIChatClient, spec: ModelConfig) -> Endpoint:
+        return cls(base_url=client.base_url, model=client.model, api_key=spec.api_key or os.environ.get(
+            "OPENAI_API_KEY"), timeout_s=client.timeout_s, max_retries=client.max_retries,
+            extra_body=client.extra_body)
+
+    def client(self, seed: int | None = None) -> OpenAIChatClient:
+        """A client of its own; with `seed`, every request carries it (vLLM, SGLang and llama.cpp honour it)."""
+        extra = {**self.extra_body, **({"seed": seed} if seed is not None else {})}
+        return OpenAIChatClient(self.base_url, self.model, api_key=self.api_key, timeout_s=self.timeout_s,
+                                max_retries=self.max_retries, extra_body=extra)
+
+
+@dataclass
+class Events:
+    """What a progress display hears. `done(..., skipped=True)` reports a result found from an earlier run."""
+
+    done: Callable[[Episode, EpisodeResult, bool], None] = lambda episode, result, skipped: None
+    step: Callable[[Episode, Step], None] = lambda episode, step: None
+
+
+@dataclass
+class LocalExecutor:
+    """Episodes as asyncio tasks in this process. `agent_for(seed)` gives the episode its own agent client."""
+
+    config: EvalConfig
+    out: Path
+    agent_for: Callable[[int], LLM]
+    memory: LLM | None
+    events: Events = field(default_factory=Events)
+
+    async def __call__(self, episode: Episode) -> EpisodeResult:
+        agent = self.agent_for(episode.seed)
+        path = trajectory_path(self.out / episode.arm.key, episode.task_id, episode.seed)
+        try:
+            return await run_one(episode, agent, self.memory, self.config, path,
+                                 on_step=lambda step: self.events.step(episode, step))
+        finally:
+            await agent.aclose()
+
+
+async def drive(config: EvalConfig, out: Path, todo: list[Episode], run: Callable[[Episode], Any],
+                events: Events) -> None:
+    """Schedule `todo` and append each result to its arm's results file the moment it lands."""
+    files = {arm.key: ResultsFile(out / arm.key / RESULTS_FILE) for arm in config.arms}
+
+    def record(episode: Episode, result: EpisodeResult) -> None:
+        files[episode.arm.key].append(result)
+        events.done(episode, result, False)
+
+    await schedule(todo, run, config.concurrency, record)
+
+
+def prepare(config: EvalConfig, out: Path, episodes: list[Episode], events: Events) -> list[Episode]:
+    """Write config.yaml (after checking a resumed directory ran the same settings); return what is left to do."""
+    write_config(out, config)
+    finished = {arm.key: {r.key: r for r in read_results(out / arm.key / RESULTS_FILE)} for arm in config.arms}
+    todo = []
+    for episode in episodes:
+        found = finished[episode.arm.key].get((episode.task_id, episode.seed))
+        if found is None:
+            todo.append(episode)
+        else:
+            events.done(episode, found, True)
+    return todo
+
+
+def write_config(out: Path, config: EvalConfig) -> None:
+    """Refuse to mix results made with other settings under one arm name; keep the arms of earlier runs."""
+    path = out / "config.yaml"
+    data = config.model_dump(mode="json")
+    if path.exists():
+        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        old_arms = {arm.key: arm for arm in map(ArmConfig.model_validate, old.get("arms") or [])}
+        for arm in config.arms:
+            if arm.key in old_arms and old_arms[arm.key].options != arm.options:
+                raise ComemError(f"Arm {arm.key!r} in {out} ran with {old_arms[arm.key].options}, now {arm.options}.",
+                                 fix="give the new settings their own `label:`, or use a new --out directory.")
+        changed = {k: (v, data["loop"][k]) for k, v in (old.get("loop") or {}).items()
+                   if k in data["loop"] and data["loop"][k] != v}  # settings added since then are no change
+        if changed:
+            what = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in changed.items())
+            raise ComemError(f"{out} ran with other loop settings ({what}).",
+                             fix="rerun with the same settings, or use a new --out directory.")
+        new = {arm.key: arm for arm in config.arms}  # earlier arms keep their place; new ones go last
+        merged = [new.pop(key, arm) for key, arm in old_arms.items()] + list(new.values())
+        data["arms"] = [arm.model_dump(mode="json") for arm in merged]
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+@contextlib.asynccontextmanager
+async def open_models(config: EvalConfig, out: Path, todo: list[Episode]) -> AsyncIterator[
+        tuple[Endpoint, Endpoint | None, LLM | None]]:
+    """Start or reach the agent and (if an arm needs it) the memory model, sized for `concurrency` requests."""
+    need_memory = any(e.arm.needs_memory() for e in todo)
+    agent_threads, memory_threads = config.thread_plan(need_memory)
+    async with contextlib.AsyncExitStack() as stack:
+        agent = await stack.enter_async_context(
+            open_model(config.agent, "agent", out / "logs", agent_threads, n_parallel=config.concurrency))
+        memory = await stack.enter_async_context(
+            open_model(config.memory, "memory", out / "logs", memory_threads, n_parallel=config.concurrency)
+        ) if need_memory else None
+        yield (Endpoint.of(agent, config.agent), Endpoint.of(memory, config.memory) if memory else None, memory)
+
+
+async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], events: Events | None = None, *,
+                    executor: Executor = "local", ray_address: str | None = "auto") -> None:
+    """Run every episode of `episodes` that has no result in `out` yet (see the module docstring)."""
+    events = events or Events()
+    with RunLock(out), _sigterm_interrupts(), contextlib.ExitStack() as stack:
+        todo = prepare(config, out, episodes, events)
+        if not todo:
+            return
+        if executor == "ray":  # connect first: a missing cluster should fail before models load
+            from comem.eval import ray_executor
+
+            ray = stack.enter_context(ray_executor.connect(ray_address))
+            used = [config.agent, *([config.memory] if any(e.arm.needs_memory() for e in todo) else [])]
+            ray_executor.check_reachable(ray, [m.model for m in used if not m.url])
+        async with open_models(config, out, todo) as (agent, memory_endpoint, memory):
+            run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint) if executor == "ray"
+                   else LocalExecutor(config, out, agent.client, memory, events))
+            await drive(config, out, todo, run, events)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Turn SIGTERM into a cancellation of the running suite, so every cleanup runs (as on Ctrl-C)."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    hit: list[bool] = []
+
+    def stop() -> None:
+        hit.append(True)
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if hit and task is not None:
+            task.uncancel()  # handled here: it becomes Interrupted, not a cancellation of the caller
+            raise Interrupted("SIGTERM") from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)

@@ -1,0 +1,80 @@
+"""Episodes in flight: at most `concurrency` at once, started in plan order, each under a hard time limit.
+
+The time limit covers the whole episode (environment, agent loop, grading). When it strikes, the episode is
+cancelled — its tool processes are killed and its environment closed by the episode's own cleanup — and its
+result is an EpisodeEnd with exit reason `time_limit`, built from the steps the trajectory file recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from comem.agent.trajectory import EpisodeEnd, MemoryRecord, Step, TrajectoryWriter, read_records
+from comem.eval.results import EpisodeResult
+from comem.eval.suite import Episode, EvalConfig
+from comem.llm.base import LLM
+from comem.run.episode import episode_end, run_episode
+
+R = TypeVar("R")
+
+
+async def schedule(episodes: Iterable[Episode], run: Callable[[Episode], Awaitable[R]], concurrency: int,
+                   on_done: Callable[[Episode, R], None]) -> None:
+    """Run `run(episode)` for every episode, `concurrency` at a time; `on_done` sees each result as it lands.
+
+    The first episode that raises stops the rest (they are cancelled) and its exception propagates as is:
+    finished results are already recorded, so a rerun picks up from there.
+    """
+    pending = iter(episodes)
+
+    async def worker() -> None:
+        for episode in pending:  # workers share one iterator, so episodes start in plan order
+            on_done(episode, await run(episode))
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(worker())
+    except BaseExceptionGroup as grouped:
+        raise grouped.exceptions[0] from None
+
+
+async def run_one(episode: Episode, agent: LLM, memory: LLM | None, config: EvalConfig, path: Path,
+                  on_step: Callable[[Step], None] | None = None) -> EpisodeResult:
+    """One episode into the trajectory file `path` (rewritten from scratch), under `config.episode_timeout_s`."""
+    started = time.monotonic()
+    timeout = asyncio.timeout(config.episode_timeout_s)
+    try:
+        async with timeout:
+            end = await run_episode(
+                episode.task, episode.arm, agent, memory if episode.arm.needs_memory() else None, config.loop, path,
+                bash_timeout_s=config.bash_timeout_s, do_grade=config.grade, on_step=on_step,
+            )
+    except TimeoutError:
+        if not timeout.expired():
+            raise  # a TimeoutError of the episode's own making is a bug to see, not a time limit
+        end = _timed_out(episode, config, path, time.monotonic() - started)
+    return EpisodeResult(**end.model_dump(), seed=episode.seed)
+
+
+def _timed_out(episode: Episode, config: EvalConfig, path: Path, wall_s: float) -> EpisodeEnd:
+    """The end record of an episode cut off by the time limit; also appended to its trajectory."""
+    records = read_records(path) if path.exists() else []
+    limit = config.episode_timeout_s
+    end = episode_end(
+        episode.task_id, episode.arm.key, "time_limit",
+        [r for r in records if isinstance(r, Step)], [r for r in records if isinstance(r, MemoryRecord)],
+        wall_s=wall_s, error=f"episode time limit of {limit:g} s reached",
+        resolved=False if config.grade else None,
+        grade_error="not graded: the episode hit its time limit" if config.grade else None,
+    )
+    writer = TrajectoryWriter(path)
+    try:
+        writer.write(end)
+    finally:
+        writer.close()
+    return end

@@ -1,0 +1,1 @@
+"""Reports of run directories: per-arm success with bootstrap intervals, latency, speedups, memory, retention."""

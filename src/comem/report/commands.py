@@ -1,0 +1,23 @@
+"""`comem report RUN_DIR`, also run at the end of `comem run` and `comem eval`: summary.json, summary.md, PNGs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from comem.errors import ComemError
+from comem.report import plots
+from comem.report.summary import ArmReport, summarise
+from comem.report.tables import to_markdown
+
+
+def write_report(run_dir: Path, seed: int = 0) -> tuple[list[ArmReport], str | None]:
+    """Compute the report of `run_dir` and write it there; returns the rows and a note (figures skipped)."""
+    rows = summarise(run_dir, seed)
+    if not rows:
+        raise ComemError(f"{run_dir} holds no finished episodes.",
+                         fix="pass a directory written by `comem run` or `comem eval`.")
+    figures, note = (plots.write_plots(rows, run_dir), None) if plots.available() else ([], plots.MISSING)
+    (run_dir / "summary.json").write_text(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+    (run_dir / "summary.md").write_text(to_markdown(rows, figures, note))
+    return rows, note

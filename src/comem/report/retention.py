@@ -1,0 +1,165 @@
+"""Identifier retention: how many of the concrete names in a summarised span survive into its summary.
+
+A summary that keeps "fixed the parser" but drops `semverlite/version.py`, `test_bump_minor` and `1.3.0` leaves
+the agent to rediscover them. For each successful memory update, identifiers are extracted from the steps it
+covers (`covers = [start, end)`; observations cut to `memory_obs_chars` exactly as the memory model saw them),
+in five categories:
+
+paths     tokens of path characters (`[\\w./-]`) that contain a `/` between two names, or end in a common
+          source or data file extension (.py, .md, .json, ...); a leading `./` and a trailing `/` are dropped.
+commands  the program of each bash command (actions only): the first word of every `;`, `&&`, `||`, `|`, `&`
+          or newline separated part, after `VAR=value` assignments, `sudo`/`env`/`time`/... prefixes and
+          `if`/`do`/`while`/... keywords, without its directory (parts opening with `for`/`case`/`done`/...
+          name no program).
+errors    observation lines `[E ]Name: ...` or `[E ]Name` where Name ends in Error/Exception/Warning/Exit/
+          Interrupt (the identifier is the class name, without its module), and `FAILED id` / `ERROR id` lines
+          of pytest (the identifier is the test id up to ` - `).
+numbers   numbers with at least two digits or with a dot (`42`, `3.14`, `1.3.0`), not glued to a word.
+names     function, class or module names in single backticks in thoughts and observations (`bump_minor`,
+          `Version.parse()`), without the call parentheses.
+
+An identifier is retained if the summary contains it as a whole token. Paths also count as retained through
+their file name (`version.py` for `src/semverlite/version.py`); dotted names and test ids through their last
+part (`parse` for `Version.parse`, `test_bump` for `tests/test_v.py::test_bump`). Per update the score is
+kept / found over all categories; an arm's score is the mean over updates that found any identifier, and a
+category's score the mean over updates that found one of that category.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from pydantic import BaseModel
+
+from comem.agent.trajectory import MemoryRecord, Step
+from comem.context.memory import MemorySettings, clip_middle
+
+CATEGORIES = ("paths", "commands", "errors", "numbers", "names")
+EXTENSIONS = frozenset({
+    "py", "pyi", "pyx", "ipynb", "txt", "md", "rst", "json", "jsonl", "yaml", "yml", "toml", "cfg", "ini", "conf",
+    "sh", "bash", "js", "ts", "jsx", "tsx", "c", "h", "cc", "cpp", "hpp", "rs", "go", "java", "kt", "rb", "php",
+    "html", "css", "scss", "csv", "tsv", "sql", "xml", "diff", "patch", "lock", "log"})
+_SHELL_PREFIXES = frozenset({"sudo", "env", "time", "command", "builtin", "exec", "nice", "nohup", "if", "then",
+                             "else", "elif", "do", "while", "until", "!", "{"})
+_NO_PROGRAM = frozenset({"for", "case", "select", "function", "done", "fi", "esac", "}", "in"})
+
+_PATH_CANDIDATE = re.compile(r"[\w./-]+")
+_SEPARATORS = re.compile(r"&&|\|\||[;|&\n]")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+_ERROR_LINE = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)))"
+                         r"(?::|\s*$)")
+_PYTEST_LINE = re.compile(r"^\s*(?:FAILED|ERROR)\s+(\S+?)(?:\s+-\s|\s*$)")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+|\d{2,})(?![\w])(?!\.\d)")
+_BACKTICK = re.compile(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)")
+
+
+class UpdateRetention(BaseModel):
+    """One memory update: identifiers found in its span and kept in its summary, per category."""
+
+    record_id: int
+    found: dict[str, int]
+    kept: dict[str, int]
+    missing: dict[str, list[str]]
+
+    @property
+    def score(self) -> float | None:
+        total = sum(self.found.values())
+        return sum(self.kept.values()) / total if total else None
+
+    def category_score(self, category: str) -> float | None:
+        return self.kept[category] / self.found[category] if self.found[category] else None
+
+
+def paths(text: str) -> set[str]:
+    out = set()
+    for token in _PATH_CANDIDATE.findall(text):
+        token = token.removeprefix("./").rstrip(".-/")  # `./x`, a sentence's full stop, a directory's slash
+        if token.startswith("//") or not re.search(r"[A-Za-z]", token):
+            continue  # the rest of a URL, or a number such as 1.2.3
+        name = PurePosixPath(token).name
+        has_slash = re.search(r"\w/\w", token) is not None
+        if has_slash or ("." in name and name.rsplit(".", 1)[1].lower() in EXTENSIONS and name.rsplit(".", 1)[0]):
+            out.add(token)
+    return out
+
+
+def commands(command: str) -> set[str]:
+    out = set()
+    for part in _SEPARATORS.split(command):
+        words = [w for w in part.strip().strip("()").split() if w]
+        while words and (words[0] in _SHELL_PREFIXES or _ASSIGNMENT.match(words[0])):
+            words.pop(0)
+        if words and words[0] not in _NO_PROGRAM and re.fullmatch(r"[\w./+-]+", words[0]):
+            program = PurePosixPath(words[0]).name
+            if program and re.search(r"[A-Za-z]", program):
+                out.add(program)
+    return out
+
+
+def errors(text: str) -> set[str]:
+    out = set()
+    for line in text.splitlines():
+        if found := _PYTEST_LINE.match(line):
+            out.add(found.group(1))
+        elif found := _ERROR_LINE.match(line):
+            out.add(found.group(2))
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    return set(_NUMBER.findall(text))
+
+
+def names(text: str) -> set[str]:
+    return set(_BACKTICK.findall(text))
+
+
+def _command_of(step: Step) -> str | None:
+    if step.action is None or step.action.name not in ("bash", "execute_bash"):
+        return None
+    value = step.action.arguments.get("command", step.action.arguments.get("cmd"))
+    return value if isinstance(value, str) else None
+
+
+def extract(steps: Iterable[Step], obs_chars: int = MemorySettings().memory_obs_chars) -> dict[str, set[str]]:
+    """Identifiers of a span of steps, per category (see the module docstring)."""
+    found: dict[str, set[str]] = {c: set() for c in CATEGORIES}
+    for step in steps:
+        observation = clip_middle(step.observation, obs_chars)
+        action = " ".join(str(v) for v in step.action.arguments.values()) if step.action else ""
+        everything = "\n".join((step.thought, action, observation))
+        found["paths"] |= paths(everything)
+        if (command := _command_of(step)) is not None:
+            found["commands"] |= commands(command)
+        found["errors"] |= errors(observation)
+        found["numbers"] |= numbers(everything)
+        found["names"] |= names(step.thought + "\n" + observation)
+    return found
+
+
+def _contains(summary: str, token: str) -> bool:
+    return re.search(rf"(?<![\w./-]){re.escape(token)}(?![\w/-])", summary) is not None
+
+
+def is_retained(category: str, identifier: str, summary: str) -> bool:
+    if _contains(summary, identifier):
+        return True
+    if category == "paths":
+        name = PurePosixPath(identifier).name
+        return "." in name and _contains(summary, name)
+    if category == "errors" and "::" in identifier:
+        return _contains(summary, identifier.rsplit("::", 1)[1])
+    if category == "names" and "." in identifier:
+        return _contains(summary, identifier.rsplit(".", 1)[1])
+    return False
+
+
+def score_update(record: MemoryRecord, steps: list[Step], obs_chars: int) -> UpdateRetention:
+    """Retention of one successful update over the steps it covers."""
+    span = [s for s in steps if record.covers[0] <= s.index < record.covers[1]]
+    found = extract(span, obs_chars)
+    missing = {c: sorted(i for i in ids if not is_retained(c, i, record.summary)) for c, ids in found.items()}
+    return UpdateRetention(record_id=record.id, found={c: len(ids) for c, ids in found.items()},
+                           kept={c: len(found[c]) - len(missing[c]) for c in CATEGORIES}, missing=missing)

@@ -1,0 +1,32 @@
+"""`comem eval` through its real entry point: bad input gives one clear line and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from comem.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("yaml_text", "flags", "message"), [
+    ("arms: [full]\n", ["--executor", "slurm"], "Unknown executor 'slurm'"),
+    ("arms: [full]\n", ["--seeds", "0,x"], "--seeds takes comma-separated integers"),
+    ("arms: [full]\nconcurency: 4\n", [], "concurency"),
+    ("tasks: [nosuch:thing]\narms: [full]\n", [], "Unknown task source prefix 'nosuch'"),
+    ("arms: [full]\n", ["--executor", "ray", "--ray-address", "127.0.0.1:1"], "Cannot connect to a Ray cluster"),
+])
+def test_bad_input_is_one_clear_error(yaml_text: str, flags: list[str], message: str, tmp_path: Path) -> None:
+    config = tmp_path / "eval.yaml"
+    config.write_text(yaml_text + "task_ids: [semver-bump-minor]\ngrade: false\n")
+    result = runner.invoke(app, ["eval", str(config), "--out", str(tmp_path / "out"), *flags])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "fix:" in result.output and "Traceback" not in result.output
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "nope.yaml" in result.output and "fix:" in result.output

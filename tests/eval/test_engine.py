@@ -1,0 +1,91 @@
+"""The engine: hostile tool output through real workspaces, resume, settings guard, seeds on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from comem.agent.trajectory import Step, read_records
+from comem.errors import ComemError
+from comem.eval.engine import Events, LocalExecutor, drive, prepare, run_suite, write_config
+from comem.eval.results import read_results, trajectory_path
+from comem.eval.suite import EvalConfig, plan, select_tasks
+from comem.llm.scripted import ScriptedLLM
+from tests.eval.standin import StandInServer, model_config
+
+
+def call(name: str, **arguments: str) -> str:
+    return json.dumps({"name": name, "arguments": arguments})
+
+
+HOSTILE = {  # seed -> the command of that episode's first step
+    0: "sleep 60",
+    1: "head -c 100000000 /dev/zero | tr '\\0' x",
+    2: "printf 'ok \\xff\\xfe\\xc3( bad\\n'",
+}
+
+
+def test_hanging_huge_and_invalid_utf8_tool_output_neither_hangs_nor_crashes_the_run(tmp_path: Path) -> None:
+    config = EvalConfig(tasks=["bundled"], task_ids=["semver-bump-minor"], arms=["full"], seeds=list(HOSTILE),
+                        concurrency=3, bash_timeout_s=2, grade=False, episode_timeout_s=60)
+    episodes = plan(config, select_tasks(config))
+    events = Events()
+    todo = prepare(config, tmp_path, episodes, events)
+
+    def agent_for(seed: int) -> ScriptedLLM:
+        return ScriptedLLM([call("bash", command=HOSTILE[seed]), call("submit")])
+
+    asyncio.run(asyncio.wait_for(drive(config, tmp_path, todo, LocalExecutor(config, tmp_path, agent_for, None),
+                                       events), timeout=120))
+    results = {r.seed: r for r in read_results(tmp_path / "full" / "results.jsonl")}
+    assert sorted(results) == [0, 1, 2] and {r.exit_reason for r in results.values()} == {"submitted"}
+    observation = {seed: next(r for r in read_records(trajectory_path(tmp_path / "full", "semver-bump-minor", seed))
+                              if isinstance(r, Step)).observation for seed in HOSTILE}
+    assert "timed out after 2 s" in observation[0] and results[0].tool_s < 10
+    assert len(observation[1]) < 200_000 and "xxxxxxxx" in observation[1]
+    assert "\ufffd" in observation[2] and "ok " in observation[2] and "bad" in observation[2]
+
+
+def test_prepare_skips_finished_episodes_and_reports_them(tmp_path: Path) -> None:
+    config = EvalConfig(task_ids=["semver-bump-minor", "daterange-len"], arms=["full"], grade=False)
+    episodes = plan(config, select_tasks(config))
+    agent = lambda seed: ScriptedLLM([call("submit")])  # noqa: E731
+    first = prepare(config, tmp_path, episodes[:1], Events())
+    asyncio.run(drive(config, tmp_path, first, LocalExecutor(config, tmp_path, agent, None), Events()))
+    seen: list[tuple[str, bool]] = []
+    todo = prepare(config, tmp_path, episodes, Events(done=lambda e, r, skipped: seen.append((e.task_id, skipped))))
+    assert [e.task_id for e in todo] == ["daterange-len"] and seen == [("semver-bump-minor", True)]
+
+
+def arm_names_in(out: Path) -> list[str]:
+    return [a["name"] for a in yaml.safe_load((out / "config.yaml").read_text())["arms"]]
+
+
+def test_a_resumed_directory_must_keep_each_arms_settings(tmp_path: Path) -> None:
+    write_config(tmp_path, EvalConfig(arms=[{"name": "kso", "k": 2}, "full"]))
+    write_config(tmp_path, EvalConfig(arms=["full", "mask"]))  # other arms are fine; kso stays on record
+    assert arm_names_in(tmp_path) == ["kso", "full", "mask"]
+    with pytest.raises(ComemError, match="'kso'"):
+        write_config(tmp_path, EvalConfig(arms=[{"name": "kso", "k": 4}]))
+    with pytest.raises(ComemError, match="loop"):
+        write_config(tmp_path, EvalConfig(arms=["full"], loop={"max_steps": 3}))
+    write_config(tmp_path, EvalConfig(arms=[{"name": "kso", "k": 4, "label": "kso-k4"}]))
+
+
+def test_each_seed_reaches_the_agent_server_and_concurrent_episodes_share_it(tmp_path: Path) -> None:
+    server = StandInServer(delay_s=0.05)
+    try:
+        config = EvalConfig(task_ids=["semver-bump-minor"], arms=["full", {"name": "kso", "k": 1}], seeds=[0, 5],
+                            concurrency=4, grade=False, **model_config(server))
+        asyncio.run(run_suite(config, tmp_path, plan(config, select_tasks(config))))
+    finally:
+        server.close()
+    assert {q["seed"] for q in server.requests if q["model"] == "agent"} == {0, 5}
+    assert {q["seed"] for q in server.requests if q["model"] == "memory"} == {None}
+    for arm in ("full", "kso"):
+        assert sorted(r.seed for r in read_results(tmp_path / arm / "results.jsonl")) == [0, 5]
+    assert trajectory_path(tmp_path / "kso", "semver-bump-minor", 5).exists()

@@ -1,0 +1,139 @@
+"""Episodes as Ray tasks on a real local cluster (`ray start --head`), models at a loopback stand-in server:
+same files as a local run, written by the driver, and a rerun that resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from comem.agent.trajectory import EpisodeEnd, EpisodeStart, read_records
+from comem.errors import ComemError
+from comem.eval.engine import run_suite
+from comem.eval.ray_executor import check_reachable
+from comem.eval.results import read_results, trajectory_path
+from comem.eval.suite import EvalConfig, plan, select_tasks
+from tests.eval.standin import StandInServer, model_config
+
+RAY = Path(sys.executable).with_name("ray")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes of the session the cluster was started in (ray start's own children)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A one-node cluster with 2 CPUs on ports of its own; stopped by signalling only the processes it started."""
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    port = free_port()
+    ports = {flag: free_port() for flag in ("ray-client-server-port", "dashboard-agent-listen-port",
+                                            "dashboard-agent-grpc-port", "runtime-env-agent-port",
+                                            "metrics-export-port", "node-manager-port", "object-manager-port")}
+    cmd = [str(RAY), "start", "--head", "--block", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+           "--disable-usage-stats", f"--temp-dir={temp}", *(f"--{flag}={value}" for flag, value in ports.items())]
+    with open(Path(temp) / "ray-start.log", "wb") as log:
+        head = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not listening(port):
+            assert head.poll() is None and time.monotonic() < deadline, (Path(temp) / "ray-start.log").read_text()
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` stops its processes on exit (our `ray stop`)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        deadline = time.monotonic() + 10
+        while (left := session_members(head.pid)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_episodes_run_as_ray_tasks_and_resume(ray_cluster: str, tmp_path: Path) -> None:
+    server = StandInServer(delay_s=0.02)
+    try:
+        config = EvalConfig(task_ids=["semver-bump-minor", "daterange-len"], arms=["full", {"name": "kso", "k": 1}],
+                            concurrency=2, grade=False, episode_timeout_s=60, **model_config(server))
+        episodes = plan(config, select_tasks(config))
+        asyncio.run(run_suite(config, tmp_path, episodes, executor="ray", ray_address=ray_cluster))
+        requests = len(server.requests)
+        asyncio.run(run_suite(config, tmp_path, episodes, executor="ray", ray_address=ray_cluster))
+        assert len(server.requests) == requests  # all finished: the rerun ran nothing
+    finally:
+        server.close()
+    assert {q["seed"] for q in server.requests if q["model"] == "agent"} == {0}
+    for arm in ("full", "kso"):
+        results = read_results(tmp_path / arm / "results.jsonl")
+        assert sorted(r.instance_id for r in results) == ["daterange-len", "semver-bump-minor"]
+        assert len((tmp_path / arm / "results.jsonl").read_text().splitlines()) == 2
+        for r in results:
+            assert r.exit_reason == "submitted" and r.strategy == arm
+            records = read_records(trajectory_path(tmp_path / arm, r.instance_id, r.seed))
+            assert isinstance(records[0], EpisodeStart) and isinstance(records[-1], EpisodeEnd)
+            assert records[-1].steps == r.steps == 3
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_embedded_models_need_every_node_on_this_machine() -> None:
+    class FakeRay:  # the two facts check_reachable reads from a cluster
+        class util:
+            @staticmethod
+            def get_node_ip_address() -> str:
+                return "10.0.0.1"
+
+        @staticmethod
+        def nodes() -> list[dict]:
+            return [{"NodeManagerAddress": "10.0.0.1", "Alive": True}, {"NodeManagerAddress": "10.0.0.2",
+                                                                       "Alive": True}]
+
+    check_reachable(FakeRay, [])  # URL endpoints: any cluster
+    with pytest.raises(ComemError, match="10.0.0.2"):
+        check_reachable(FakeRay, ["qwen2.5-coder-0.5b"])
+
+
+def test_no_cluster_at_the_address_is_one_clear_error_in_seconds(tmp_path: Path) -> None:
+    config = EvalConfig(task_ids=["semver-bump-minor"], arms=["full"], grade=False)
+    t0 = time.monotonic()
+    with pytest.raises(ComemError, match="Cannot connect to a Ray cluster") as caught:
+        asyncio.run(run_suite(config, tmp_path, plan(config, select_tasks(config)), executor="ray",
+                              ray_address=f"127.0.0.1:{free_port()}"))
+    assert "ray start --head" in caught.value.fix and time.monotonic() - t0 < 30

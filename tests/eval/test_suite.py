@@ -1,0 +1,111 @@
+"""Suite configuration: task sources (local and registered prefixes), selection, seeds, episode order."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import comem.tasks
+from comem.errors import ComemError
+from comem.eval import suite
+from comem.eval.suite import EvalConfig, load_source, plan, register_source, select_tasks
+from comem.run.config import RunConfig, load_config
+from comem.tasks.task import bundled_tasks_dir, load_tasks
+
+ARMS = [{"name": "full"}, {"name": "kso", "k": 2}]
+
+
+@pytest.fixture
+def clean_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(suite, "_SOURCES", dict(suite._SOURCES))
+
+
+def test_local_sources_bundled_and_task_dir(tmp_path: Path) -> None:
+    bundled = load_source("bundled")
+    assert [t.instance_id for t in bundled] == [t.instance_id for t in load_tasks()]
+    shutil.copytree(bundled_tasks_dir() / "semver-bump-minor", tmp_path / "semver-bump-minor")
+    assert [t.instance_id for t in load_source(str(tmp_path))] == ["semver-bump-minor"]
+
+
+def test_registered_prefix_gets_the_rest_of_the_string(clean_registry: None) -> None:
+    seen: list[str] = []
+    tasks = load_tasks(ids=["semver-bump-minor"])
+
+    def loader(rest: str) -> list:
+        seen.append(rest)
+        return tasks
+
+    register_source("mine", loader)
+    assert load_source("mine:/data/x.jsonl|mini") == tasks and seen == ["/data/x.jsonl|mini"]
+
+
+def test_a_prefix_module_under_comem_tasks_registers_itself_when_first_used(
+        clean_registry: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "demo_source.py").write_text(
+        "from comem.eval.suite import register_source\n"
+        "from comem.tasks.task import load_tasks\n"
+        "register_source('demo-source', lambda rest: load_tasks(ids=[rest]))\n")
+    monkeypatch.setattr(comem.tasks, "__path__", [*comem.tasks.__path__, str(tmp_path)])
+    monkeypatch.delitem(__import__("sys").modules, "comem.tasks.demo_source", raising=False)
+    assert [t.instance_id for t in load_source("demo-source:unitconv-fahrenheit")] == ["unitconv-fahrenheit"]
+
+
+def test_unknown_prefix_and_empty_source_are_clear_errors(clean_registry: None) -> None:
+    with pytest.raises(ComemError, match="Unknown task source prefix 'nosuch'"):
+        load_source("nosuch:whatever")
+    register_source("empty", lambda rest: [])
+    with pytest.raises(ComemError, match="holds no tasks"):
+        load_source("empty:x")
+
+
+def test_selection_across_sources_ids_limit_and_duplicates(clean_registry: None) -> None:
+    register_source("one", lambda rest: load_tasks(ids=[rest]))
+    config = EvalConfig(tasks=["one:semver-bump-minor", "one:daterange-len"], arms=ARMS)
+    assert [t.instance_id for t in select_tasks(config)] == ["semver-bump-minor", "daterange-len"]
+    config = EvalConfig(tasks=["bundled"], task_ids=["unitconv-fahrenheit", "daterange-len"], limit=1, arms=ARMS)
+    assert [t.instance_id for t in select_tasks(config)] == ["unitconv-fahrenheit"]
+    with pytest.raises(ComemError, match="appears in"):
+        select_tasks(EvalConfig(tasks=["bundled", "one:semver-bump-minor"], arms=ARMS))
+    with pytest.raises(ComemError, match="'nope'"):
+        select_tasks(EvalConfig(tasks=["bundled"], task_ids=["nope"], arms=ARMS))
+
+
+def test_config_validation(tmp_path: Path) -> None:
+    assert EvalConfig(tasks="bundled").tasks == ["bundled"] and EvalConfig(tasks=None).tasks == ["bundled"]
+    path = tmp_path / "eval.yaml"
+    path.write_text("tasks: [bundled]\nseed: [0, 1]\n")
+    with pytest.raises(ComemError, match="seed"):  # a typo is an error, not a silently ignored key
+        load_config(path, {}, EvalConfig)
+    path.write_text("seeds: [1, 1]\n")
+    with pytest.raises(ComemError, match="distinct"):
+        load_config(path, {}, EvalConfig)
+    path.write_text("seeds: [3, 4]\nconcurrency: 4\nepisode_timeout_s: 30\narms: [full]\n")
+    config = load_config(path, {"concurrency": 2}, EvalConfig)
+    assert (config.seeds, config.concurrency, config.episode_timeout_s) == ([3, 4], 2, 30.0)
+
+
+def test_comem_run_is_one_source_seed_zero_one_at_a_time() -> None:
+    run = RunConfig(tasks=None, limit=2, arms=ARMS, loop={"max_steps": 3})
+    config = EvalConfig.from_run(run)
+    assert (config.tasks, config.seeds, config.concurrency, config.limit) == (["bundled"], [0], 1, 2)
+    assert config.loop.max_steps == 3 and [a.key for a in config.arms] == ["full", "kso"]
+    assert config.arms[1].options == {"k": 2}
+
+
+def test_plan_keeps_arms_adjacent_task_major_or_seeded_shuffle() -> None:
+    tasks = load_tasks(ids=["semver-bump-minor", "daterange-len", "unitconv-fahrenheit"])
+    config = EvalConfig(arms=ARMS, seeds=[0, 1])
+    episodes = plan(config, tasks)
+    assert [(e.task_id, e.seed, e.arm.key) for e in episodes[:4]] == [
+        ("semver-bump-minor", 0, "full"), ("semver-bump-minor", 0, "kso"),
+        ("semver-bump-minor", 1, "full"), ("semver-bump-minor", 1, "kso")]
+    shuffled = plan(config.model_copy(update={"order": "shuffle", "order_seed": 7}), tasks)
+    again = plan(config.model_copy(update={"order": "shuffle", "order_seed": 7}), tasks)
+    assert [e.key for e in shuffled] == [e.key for e in again] != [e.key for e in episodes]
+    assert Counter(e.key for e in shuffled) == Counter(e.key for e in episodes)
+    pairs = [shuffled[i:i + 2] for i in range(0, len(shuffled), 2)]
+    assert all(a.task_id == b.task_id and a.seed == b.seed and (a.arm.key, b.arm.key) == ("full", "kso")
+               for a, b in pairs)
