@@ -110,3 +110,22 @@ def test_tool_specs_are_openai_function_schemas(workspace: Workspace) -> None:
     file_editor = workspace.tool_specs[1]["function"]["parameters"]
     assert file_editor["required"] == ["command", "path"]
     assert file_editor["properties"]["command"]["enum"] == ["view", "create", "str_replace", "insert", "undo_edit"]
+
+
+def test_a_deleted_workspace_diffs_empty_and_is_graded_unresolved(tmp_path: Path) -> None:
+    import shutil
+
+    from comem.agent.loop import Outcome
+    from comem.run.harness import LocalRepoHarness
+    from comem.tasks.task import load_tasks
+
+    task = load_tasks()[0]
+    harness = LocalRepoHarness()
+    env = harness.open(task, bash_timeout_s=5)
+    try:
+        shutil.rmtree(env.root)
+        assert env.diff() == ""
+        verdict = asyncio.run(harness.grade(task, env, Outcome("submitted")))
+        assert verdict.resolved is False and "deleted" in verdict.error
+    finally:
+        env.close()

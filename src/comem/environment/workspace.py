@@ -129,7 +129,10 @@ class Workspace:
         return await asyncio.to_thread(search, self.root, search_term, path)
 
     def diff(self) -> str:
-        """The agent's changes against the base commit, new untracked files included."""
+        """The agent's changes against the base commit, new untracked files included; "" if the agent deleted the
+        workspace itself (the grader then reports it unresolved)."""
+        if not self.root.is_dir():
+            return ""
         with tempfile.TemporaryDirectory(prefix="comem-index-") as scratch:
             # A scratch index: staging everything must not disturb the repository the agent sees.
             index = Path(scratch) / "index"
@@ -218,6 +221,9 @@ def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
         "GIT_CONFIG_GLOBAL": os.devnull,
         **(env or {}),
     }
+    if not root.is_dir():
+        raise ComemError(f"The workspace {root} no longer exists.",
+                         fix="the agent's commands deleted it; rerun the task.")
     try:
         done = subprocess.run(["git", *args], cwd=root, env=full_env, capture_output=True, check=False)
     except FileNotFoundError as error:

@@ -69,6 +69,8 @@ class LocalRepoHarness:
     async def grade(self, task: Any, env: Environment, outcome: Outcome) -> Verdict:
         from comem.tasks.grading import grade
 
+        if not env.root.is_dir():
+            return Verdict(resolved=False, error="the agent deleted its workspace")
         result = await asyncio.to_thread(grade, task, env.root)
         return Verdict(resolved=result.resolved, error=result.error,
                        detail={"fail_to_pass": result.fail_to_pass, "pass_to_pass": result.pass_to_pass})
