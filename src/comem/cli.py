@@ -214,5 +214,25 @@ def _register_eval() -> None:
 
 _register_eval()
 
+
+def _register_train() -> None:
+    """`comem train sft|grpo|export-verl`, `comem train data grpo|sft` and `comem eval-memory`."""
+    from comem.train.data.commands import data_app
+    from comem.train.data.commands import grpo as data_grpo
+    from comem.train.data.commands import sft as data_sft
+    from comem.train.eval_memory import eval_memory_command
+    from comem.train.trainers.commands import export_verl, grpo, sft, train_app
+
+    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl)):
+        train_app.command(name)(friendly(command))
+    for name, command in (("grpo", data_grpo), ("sft", data_sft)):
+        data_app.command(name)(friendly(command))
+    train_app.add_typer(data_app, name="data")
+    app.add_typer(train_app, name="train")
+    app.command(name="eval-memory")(friendly(eval_memory_command))
+
+
+_register_train()
+
 if __name__ == "__main__":
     app()

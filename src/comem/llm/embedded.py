@@ -75,20 +75,10 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         if self._proc is not None:
             return self
-        if importlib.util.find_spec("xllamacpp") is None:
-            raise ComemError(
-                "the embedded model runtime (xllamacpp) is not installed.",
-                fix=f"pip install --no-deps {XLLAMACPP_REQUIREMENT}, or pass --agent-url to use a running server.",
-            )
+        self._check_runtime()
         self._open_log()
         read_fd, write_fd = os.pipe()
-        cmd = [
-            sys.executable, "-m", "comem.llm.embedded_worker",
-            "--model", str(self.model_path), "--alias", self.alias,
-            "--n-ctx", str(self.n_ctx), "--threads", str(self.n_threads),
-            "--n-parallel", str(self.n_parallel), "--port", str(self.port or 0),
-            "--ready-fd", str(write_fd), "--parent-pid", str(os.getpid()),
-        ]  # fmt: skip
+        cmd = self._command(write_fd)
         try:
             # Own session: a terminal Ctrl-C reaches only the parent, which then stops servers in order.
             self._proc = subprocess.Popen(
@@ -140,6 +130,26 @@ class EmbeddedServer:
     ) -> None:
         self.stop()
 
+    # What a subclass serving another model format (comem.llm.hf_server.HFServer) changes: the runtime it needs,
+    # the child it starts (same --ready-fd/--parent-pid protocol), and the fix a load failure names.
+    load_fix = "check that the file is a complete GGUF model that llama.cpp can load"
+
+    def _check_runtime(self) -> None:
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise ComemError(
+                "the embedded model runtime (xllamacpp) is not installed.",
+                fix=f"pip install --no-deps {XLLAMACPP_REQUIREMENT}, or pass --agent-url to use a running server.",
+            )
+
+    def _command(self, ready_fd: int) -> list[str]:
+        return [
+            sys.executable, "-m", "comem.llm.embedded_worker",
+            "--model", str(self.model_path), "--alias", self.alias,
+            "--n-ctx", str(self.n_ctx), "--threads", str(self.n_threads),
+            "--n-parallel", str(self.n_parallel), "--port", str(self.port or 0),
+            "--ready-fd", str(ready_fd), "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+
     def _open_log(self) -> None:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +190,7 @@ class EmbeddedServer:
         code = self._proc.poll() if self._proc is not None else None
         status = f" (server exited with code {code})" if code is not None else ""
         tail = _tail(self._log) if self._log is not None else ""
-        fix = "check that the file is a complete GGUF model that llama.cpp can load"
+        fix = self.load_fix
         if self.log_path is not None:
             fix += f"; see {self.log_path}"
         return ComemError(f"{what}: {self.model_path}{status}.\n{tail}", fix=fix + ".")

@@ -1,4 +1,4 @@
-"""Open the agent and memory models: embedded llama.cpp servers, or remote OpenAI-compatible URLs.
+"""Open the agent and memory models: embedded servers (llama.cpp for GGUF, transformers for `hf:DIR`) or URLs.
 
 The agent and the memory model always get separate server instances (decoupled, as in the method), even
 when they are the same bundled model.
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from comem.llm.embedded import EmbeddedServer
+from comem.llm.hf_server import HF_PREFIX, HFServer
 from comem.llm.models import resolve_model
 from comem.llm.openai_http import OpenAIChatClient
 from comem.run.config import ModelConfig
@@ -34,9 +35,13 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
         finally:
             await client.aclose()
         return
-    path = resolve_model(spec.model)
-    with EmbeddedServer(path, alias=f"{role}:{Path(spec.model).name}", n_ctx=spec.n_ctx, n_threads=threads,
-                        n_parallel=n_parallel, log_path=log_dir / f"{role}-server.log") as server:
+    name = spec.model.removeprefix(HF_PREFIX)
+    if name != spec.model:  # a trained HF checkpoint, served by transformers (one request at a time)
+        path, server_cls = Path(name).expanduser(), HFServer
+    else:
+        path, server_cls = resolve_model(name), EmbeddedServer
+    with server_cls(path, alias=f"{role}:{Path(name).name}", n_ctx=spec.n_ctx, n_threads=threads,
+                    n_parallel=n_parallel, log_path=log_dir / f"{role}-server.log") as server:
         client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries, extra_body=extra_body)
         try:
             yield client

@@ -1,0 +1,112 @@
+"""`comem train sft|grpo|export-verl`: train the memory model with TRL, or export the GRPO data for verl.
+
+The command functions are plain; cli.py registers them on `train_app` wrapped in `friendly` (as for `bench`):
+`sft`, `grpo`, and `export_verl` under the name `export-verl`. Multi-GPU runs go through accelerate, e.g.
+`accelerate launch --config_file <trainers>/accelerate/zero3_8gpu.yaml -m comem.cli train grpo ...` (README.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from comem.llm.models import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from comem.train.trainers.common import TrainResult
+
+train_app = typer.Typer(help="Train the memory model (SFT warm-up, GRPO with the frozen agent's reward) and "
+                        "export data for verl.", no_args_is_help=True)
+console = Console()
+
+BaseOpt = Annotated[str, typer.Option("--model", help="Base model: a bundled name (dequantised from its GGUF once) "
+                                      "or a Hugging Face checkpoint dir, e.g. the `final/` of `comem train sft`.")]
+OutOpt = Annotated[Path | None, typer.Option(help="Output dir (checkpoints, metrics.jsonl, final/). "
+                                             "Default: runs/train/<kind>-<timestamp>.")]
+PresetOpt = Annotated[str, typer.Option(help="Settings preset: auto (gpu when CUDA is there), cpu, gpu, or a YAML "
+                                        "file with sft:/grpo: sections.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a preset key, e.g. --set max_steps=5 "
+                                                  "--set lora.r=8 --set trl.report_to=wandb (repeatable).")]
+LoraOpt = Annotated[bool | None, typer.Option(help="Train LoRA adapters (PEFT) and merge them into final/. "
+                                              "Default: the preset's lora.enabled.")]
+
+
+def sft(
+    data: Annotated[Path, typer.Option(help="sft.parquet from `comem train data sft`, or its directory.")],
+    model: BaseOpt = DEFAULT_MODEL,
+    out: OutOpt = None,
+    preset: PresetOpt = "auto",
+    set_: SetOpt = None,
+    lora: LoraOpt = None,
+) -> None:
+    """SFT warm-up on teacher summaries (TRL SFTTrainer; loss on the summary only)."""
+    from comem.train.trainers.settings import load_settings
+    from comem.train.trainers.sft import train_sft
+
+    settings = load_settings("sft", preset, _with_lora(set_, lora))
+    target = out or _default_out("sft")
+    console.print(f"[bold]comem train sft[/] {model} on {data} -> {target}")
+    _report(train_sft(data, model, target, settings))
+
+
+def grpo(
+    data: Annotated[Path, typer.Option(help="train.parquet from `comem train data grpo`, or its directory.")],
+    model: BaseOpt = DEFAULT_MODEL,
+    out: OutOpt = None,
+    preset: PresetOpt = "auto",
+    set_: SetOpt = None,
+    lora: LoraOpt = None,
+    agent_model: Annotated[str, typer.Option(help="The frozen agent: a bundled model name or GGUF path (embedded), "
+                                             "or the served model name with --agent-url.")] = DEFAULT_MODEL,
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the frozen agent (vLLM, "
+                                                  "SGLang). Env: COMEM_AGENT_URL.", envvar="COMEM_AGENT_URL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for --agent-url (default $OPENAI_API_KEY).")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads of an embedded agent server.")] = 2,
+    n_ctx: Annotated[int, typer.Option(help="Context size of an embedded agent server.")] = 16384,
+) -> None:
+    """GRPO on the memory model; the reward is the frozen agent's action consistency (TRL GRPOTrainer)."""
+    from comem.run.config import ModelConfig
+    from comem.train.trainers.grpo import train_grpo
+    from comem.train.trainers.settings import load_settings
+
+    settings = load_settings("grpo", preset, _with_lora(set_, lora))
+    agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx,
+                        timeout_s=settings.agent_timeout_s)
+    target = out or _default_out("grpo")
+    console.print(f"[bold]comem train grpo[/] {model} on {data}, agent {agent_url or 'embedded'} {agent_model} "
+                  f"-> {target}")
+    _report(train_grpo(data, model, target, settings, agent, agent_threads=threads))
+
+
+def export_verl(
+    data: Annotated[Path, typer.Option(help="A `comem train data grpo` directory (train/eval.parquet) or one "
+                                       "parquet file.")],
+    out: Annotated[Path, typer.Option(help="Directory for verl's parquet files, reward module and launcher.")],
+) -> None:
+    """Write the GRPO data in verl's RL dataset shape, with a reward module and a GRPO launcher script."""
+    from comem.train.trainers.verl import export_verl as export
+
+    result = export(data, out)
+    for split, count in result.rows.items():
+        console.print(f"{split}: {count} rows -> {out / f'{split}.parquet'}")
+    console.print(f"reward: {result.reward_module} (compute_score / compute_score_batch)\nlauncher: {result.launcher}")
+
+
+def _with_lora(overrides: list[str] | None, lora: bool | None) -> list[str]:
+    return [*(overrides or []), *([f"lora.enabled={str(lora).lower()}"] if lora is not None else [])]
+
+
+def _default_out(kind: str) -> Path:
+    return Path("runs") / "train" / f"{kind}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def _report(result: TrainResult) -> None:
+    curve = result.curve
+    trend = f"{result.metric} {curve[0]:.4g} -> {curve[-1]:.4g} over {len(curve)} logged steps" if curve else \
+        f"no {result.metric} logged"
+    console.print(f"{result.steps} steps in {result.wall_s:.0f} s; {trend} ({result.out / 'metrics.jsonl'})")
+    console.print(f"model: {result.final}  (serve it with --memory-model hf:{result.final})")

@@ -1,0 +1,42 @@
+"""SFT warm-up of the memory model on teacher summaries (METHOD §8.1) with TRL's SFTTrainer.
+
+Rows are prompt-completion conversations (`comem train data sft`): the chat template renders the memory prompt as
+the user turn and the teacher's summary as the assistant turn, and the loss covers the completion only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from comem.train.data.records import SftRecord
+from comem.train.trainers.settings import SftSettings, trl_config
+from comem.train.trainers.weights import base_model_dir, require_train_extra
+
+if TYPE_CHECKING:
+    from comem.train.trainers.common import TrainResult
+
+
+def train_sft(data: Path, base: str, out: Path, settings: SftSettings) -> TrainResult:
+    """Fine-tune `base` (a bundled model name or an HF checkpoint dir) on `data` (sft.parquet or its dir)."""
+    require_train_extra()
+    from trl import SFTTrainer
+
+    from comem.train.trainers.common import MetricsLog, load_records, lora_config, run_training
+
+    dataset = load_records(data, SftRecord, "sft.parquet", columns=("prompt", "completion"))
+    base_dir = base_model_dir(base)
+    config = sft_config(settings, out)
+    trainer = SFTTrainer(model=str(base_dir), args=config, train_dataset=dataset,
+                         peft_config=lora_config(settings.lora), callbacks=[MetricsLog(out)])
+    manifest = {"kind": "sft", "base": base, "base_dir": base_dir, "data": data, "records": len(dataset),
+                "settings": settings.model_dump()}
+    return run_training(trainer, out, manifest, settings, base_dir, metric="loss")
+
+
+def sft_config(settings: SftSettings, out: Path, processes: int | None = None) -> Any:
+    """TRL's SFTConfig: prompt-completion rows, loss on the completion, long rows cut at the end, no packing."""
+    from trl import SFTConfig
+
+    return trl_config(SFTConfig, settings, out, processes=processes, max_length=settings.max_length,
+                      truncation_mode="keep_start", completion_only_loss=True, packing=False)

@@ -1,0 +1,86 @@
+"""`comem train sft` on the tiny random model: a few real TRL steps, a logged loss, a loadable final checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from comem.errors import ComemError
+from comem.train.trainers.settings import load_settings
+from comem.train.trainers.weights import check_checkpoint
+from tests.train.trainers.helpers import cli_app, metrics, tiny_model, write_sft
+
+FAST = ["max_steps=2", "batch_size=2", "per_device_batch_size=2", "learning_rate=1e-3", "warmup_ratio=0",
+        "max_length=256"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model(tmp_path_factory)
+
+
+def _tensors(path: Path) -> dict[str, object]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_sft_cli_trains_logs_and_saves_a_loadable_checkpoint(tmp_path: Path, tiny: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    data, out = write_sft(tmp_path / "data"), tmp_path / "out"
+    args = ["sft", "--data", str(data), "--model", str(tiny), "--out", str(out), "--preset", "cpu"]
+    result = CliRunner().invoke(cli_app(), [*args, *(a for item in FAST for a in ("--set", item))])
+    assert result.exit_code == 0, result.output
+    assert f"hf:{out / 'final'}" in result.output.replace("\n", "")
+
+    rows = [r for r in metrics(out) if "loss" in r]
+    assert [r["step"] for r in rows] == [1, 2] and all(r["loss"] > 0 for r in rows)
+    manifest = json.loads((out / "train.json").read_text())
+    assert manifest["kind"] == "sft" and manifest["records"] == 4 and manifest["settings"]["max_steps"] == 2
+
+    final = check_checkpoint(out / "final")
+    before, after = _tensors(tiny), _tensors(final)
+    assert before.keys() == after.keys()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # the optimiser moved the weights
+    model = AutoModelForCausalLM.from_pretrained(final)
+    assert torch.isfinite(model(input_ids=torch.tensor([[1, 2, 3]])).logits).all()
+
+
+def test_sft_with_lora_merges_the_adapter_into_plain_weights(tmp_path: Path, tiny: Path) -> None:
+    import torch
+
+    from comem.train.trainers.sft import train_sft
+
+    data = write_sft(tmp_path / "data")
+    settings = load_settings("sft", "cpu", [*FAST, "lora.enabled=true", "lora.r=4", "learning_rate=5e-2"])
+    result = train_sft(data.parent, str(tiny), tmp_path / "out", settings)  # a directory holding sft.parquet
+    assert result.steps == 2 and len(result.curve) == 2
+    assert (result.out / "adapter" / "adapter_config.json").is_file()
+    before, after = _tensors(tiny), _tensors(check_checkpoint(result.final))
+    assert before.keys() == after.keys()  # merged: no lora_A/lora_B tensors, the base model's names only
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all("proj" in k for k in changed)  # only the adapted linear layers moved
+
+
+def test_sft_bad_input_is_one_clear_error(tmp_path: Path, tiny: Path) -> None:
+    from comem.train.trainers.sft import train_sft
+
+    settings = load_settings("sft", "cpu")
+    with pytest.raises(ComemError, match="does not exist"):
+        train_sft(tmp_path / "missing.parquet", str(tiny), tmp_path / "out", settings)
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ComemError, match="not a readable parquet"):
+        train_sft(tmp_path / "junk.parquet", str(tiny), tmp_path / "out", settings)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    with pytest.raises(ComemError, match="no model_type"):
+        train_sft(write_sft(tmp_path / "data"), str(broken), tmp_path / "out", settings)
+    result = CliRunner().invoke(cli_app(), ["sft", "--data", str(tmp_path / "data"), "--model", str(tiny),
+                                            "--set", "learning_rat=1"])
+    assert result.exit_code == 2 and "learning_rat" in result.output
