@@ -89,19 +89,19 @@ def grade(task: Task, workdir: Path, timeout_s: float = 300) -> GradeResult:
         log_parts: list[str] = []
         if task.test_patch.strip():
             _restore_test_files(task, repo)
-            ok, out = _git_apply(task.test_patch, repo, tmp_path)
+            ok, out = git_apply(task.test_patch, repo, tmp_path)
             if not ok:
                 return result({}, out, error="test_patch does not apply")
             if out.strip():
                 log_parts.append(out.strip())
 
-        env_overrides, cmd = _command(task.test_command)
-        env = _test_env(tmp_path)
+        env_overrides, cmd = command_argv(task.test_command)
+        env = grading_env(tmp_path)
         env.update(env_overrides)
         deadline = start + timeout_s
         out_file = tmp_path / "test-output.txt"
 
-        rc, timed_out, output = _run(cmd + _PYTEST_ARGS + tests, repo, env, deadline, out_file)
+        rc, timed_out, output = run_test_command(cmd + _PYTEST_ARGS + tests, repo, env, deadline, out_file)
         if not timed_out and rc == 4:
             # Usage error: some node id does not exist (the agent deleted or renamed a test), or a
             # test module failed to import ("found no collectors"). Run the test files instead so
@@ -109,7 +109,7 @@ def grade(task: Task, workdir: Path, timeout_s: float = 300) -> GradeResult:
             files = [f for f in dict.fromkeys(t.split("::")[0] for t in tests) if (repo / f).exists()]
             if files:
                 first = output
-                rc, timed_out, output = _run(cmd + _PYTEST_ARGS + files, repo, env, deadline, out_file)
+                rc, timed_out, output = run_test_command(cmd + _PYTEST_ARGS + files, repo, env, deadline, out_file)
                 output = first + "\n[comem] re-running whole test files\n" + output
 
         header = f"$ {shlex.join(cmd + _PYTEST_ARGS)} <{len(tests)} test ids>"
@@ -180,7 +180,7 @@ def _restore_test_files(task: Task, repo: Path) -> None:
             shutil.copy2(base, dest)
 
 
-def _git_apply(patch: str, repo: Path, tmp: Path) -> tuple[bool, str]:
+def git_apply(patch: str, repo: Path, tmp: Path) -> tuple[bool, str]:
     patch_file = tmp / "test_patch.diff"
     text = patch if patch.endswith("\n") else patch + "\n"
     patch_file.write_text(text, encoding="utf-8")
@@ -208,7 +208,7 @@ def _git_apply(patch: str, repo: Path, tmp: Path) -> tuple[bool, str]:
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
-def _command(test_command: str) -> tuple[dict[str, str], list[str]]:
+def command_argv(test_command: str) -> tuple[dict[str, str], list[str]]:
     """Split a test command into leading `NAME=value` environment assignments (as in a shell)
     and argv, with `python`/`python3` replaced by the interpreter running comem."""
     parts = shlex.split(test_command)
@@ -221,7 +221,7 @@ def _command(test_command: str) -> tuple[dict[str, str], list[str]]:
     return env, [sys.executable if p in ("python", "python3") else p for p in parts]
 
 
-def _test_env(tmp: Path) -> dict[str, str]:
+def grading_env(tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP"):
         env.pop(key, None)
@@ -245,7 +245,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def _run(
+def run_test_command(
     cmd: list[str], cwd: Path, env: dict[str, str], deadline: float, out_file: Path
 ) -> tuple[int | None, bool, str]:
     """Run cmd with output to a file (no pipe a stray grandchild could hold open).

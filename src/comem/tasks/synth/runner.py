@@ -16,7 +16,7 @@ from typing import Literal
 import pydantic
 
 from comem.errors import ComemError
-from comem.tasks.grading import _command, _run, _test_env
+from comem.tasks.grading import command_argv, grading_env, run_test_command
 from comem.tasks.synth.package import SourceTree
 from comem.tasks.synth.plugin import REPORT_ENV
 
@@ -67,16 +67,16 @@ def run_tests(repo: Path, command: str, node_ids: list[str] | None, timeout_s: f
               coverage_data: Path | None = None) -> SuiteRun:
     """Run the given node ids (None: the suite as the package's pytest config collects it) in `repo`."""
     start = time.monotonic()
-    env_overrides, cmd = _command(command)
+    env_overrides, cmd = command_argv(command)
     with tempfile.TemporaryDirectory(prefix="comem-synth-run-") as tmp:
         tmp_path = Path(tmp)
         report = tmp_path / "report.json"
-        env = _test_env(tmp_path)
+        env = grading_env(tmp_path)
         env.update(env_overrides)
         env[REPORT_ENV] = str(report)
         if coverage_data is not None:
             cmd = _under_coverage(cmd, repo, coverage_data, tmp_path)
-        _, timed_out, output = _run(cmd + _PYTEST_ARGS + (node_ids or []), repo, env, start + timeout_s,
+        _, timed_out, output = run_test_command(cmd + _PYTEST_ARGS + (node_ids or []), repo, env, start + timeout_s,
                                     tmp_path / "output.txt")
         data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
     return SuiteRun(

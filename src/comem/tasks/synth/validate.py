@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from comem.tasks.grading import _git_apply, grade
+from comem.tasks.grading import git_apply, grade
 from comem.tasks.synth.mutate import Mutation
 from comem.tasks.synth.runner import SuiteRun, run_tests
 from comem.tasks.task import load_tasks
@@ -79,7 +79,7 @@ def check_task(task_dir: Path, timeout_s: float) -> str | None:
     with tempfile.TemporaryDirectory(prefix="comem-synth-gold-") as tmp:
         fixed = Path(tmp) / "repo"
         shutil.copytree(task.repo_dir, fixed)
-        applied, output = _git_apply(task.patch, fixed, Path(tmp))
+        applied, output = git_apply(task.patch, fixed, Path(tmp))
         if not applied:
             return f"gold.patch does not apply: {output[-300:]}"
         result = grade(task, fixed, timeout_s=timeout_s)
