@@ -6,7 +6,6 @@ import functools
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -154,7 +153,7 @@ class _TasksGroup(TyperGroup):
     """`comem tasks [SOURCE]` lists a suite, `comem tasks synth ...` runs the subcommand: a first word that
     names a subcommand is never taken for SOURCE (click would otherwise bind it to the optional argument)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if not args or args[0] not in self.commands:
             return super().parse_args(ctx, args)
         super().parse_args(ctx, [])
