@@ -93,7 +93,7 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     console.print(to_table(rows, title))
     if note:
         console.print(escape(note))
-    console.print(f"results: {run_dir} (summary.md, summary.json, *.png)")
+    console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))
     return run_dir
 
 
