@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -90,19 +89,6 @@ class StubServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def stub() -> Iterator[Any]:
-    servers: list[StubServer] = []
-
-    def make(*replies: Reply) -> StubServer:
-        servers.append(StubServer(list(replies)))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def _chat(client: OpenAIChatClient, messages: list[Message] | None = None, **kw: Any) -> Completion:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,6 @@ from tests.llm.test_llm_openai_http import Reply, StubServer, delta, error_json,
 
 QUESTION = "Which fruit is celebrated at the Kelby Harbour fair?"
 
-
-@pytest.fixture
-def judge_server() -> Iterator[Callable[..., StubServer]]:
-    servers: list[StubServer] = []
-
-    def make(*replies: Reply) -> StubServer:
-        servers.append(StubServer(list(replies)))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def says(text: str) -> Reply:
@@ -90,10 +78,10 @@ def test_without_a_judge_only_a_match_counts() -> None:
     assert _judge("   ", "Quince", ScriptedLLM([])).correct is False
 
 
-def test_a_judge_server_is_asked_at_temperature_zero_under_a_schema(judge_server: Callable[..., StubServer]) -> None:
+def test_a_judge_server_is_asked_at_temperature_zero_under_a_schema(stub: Callable[..., StubServer]) -> None:
     reply = {"extracted_final_answer": "quinces", "reasoning": "Plural of the same fruit.", "correct": "yes",
              "confidence": 90}
-    server = judge_server(says(json.dumps(reply)))
+    server = stub(says(json.dumps(reply)))
     judgement = _judge("It is the quinces, I think (90% sure).", "Quince", OpenAIChatClient(server.url, "judge"))
     assert judgement == Judgement(correct=True, method="llm", extracted_answer="quinces",
                                   reasoning="Plural of the same fruit.", confidence=90, raw=json.dumps(reply))
@@ -103,17 +91,17 @@ def test_a_judge_server_is_asked_at_temperature_zero_under_a_schema(judge_server
     assert QUESTION in prompt and "It is the quinces, I think (90% sure)." in prompt and "Quince" in prompt
 
 
-def test_a_server_without_schema_support_is_asked_again_in_plain_text(judge_server: Callable[..., StubServer]) -> None:
+def test_a_server_without_schema_support_is_asked_again_in_plain_text(stub: Callable[..., StubServer]) -> None:
     lines = "**extracted_final_answer:** apple\n**reasoning:** A different fruit.\n**correct:** no\n**confidence:** 70%"
-    server = judge_server(error_json(400, "response_format is not supported"), says(lines))
+    server = stub(error_json(400, "response_format is not supported"), says(lines))
     judgement = _judge("apple", "Quince", OpenAIChatClient(server.url, "judge", max_retries=0))
     assert (judgement.correct, judgement.extracted_answer, judgement.confidence) == (False, "apple", 70)
     assert judgement.reasoning == "A different fruit."
     assert "response_format" in server.requests[0]["json"] and "response_format" not in server.requests[1]["json"]
 
 
-def test_an_unparsable_or_failed_judge_leaves_the_answer_ungraded(judge_server: Callable[..., StubServer]) -> None:
-    server = judge_server(says("I cannot decide."))
+def test_an_unparsable_or_failed_judge_leaves_the_answer_ungraded(stub: Callable[..., StubServer]) -> None:
+    server = stub(says("I cannot decide."))
     judgement = _judge("apple", "Quince", OpenAIChatClient(server.url, "judge"))
     assert judgement.correct is None and "no `correct: yes|no`" in (judgement.error or "")
     with socket.socket() as s:

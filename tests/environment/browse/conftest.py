@@ -10,7 +10,6 @@ import pytest
 from comem.environment.browse.index import CorpusIndex, open_index
 from comem.tasks.browsecomp import mini_suite_dir
 from tests.environment.browse.helpers import PageServer, Route
-from tests.llm.test_llm_openai_http import Reply, StubServer
 
 pytest.importorskip("bm25s")
 pytest.importorskip("bs4")
@@ -38,16 +37,3 @@ def page_server() -> Iterator[Callable[[dict[str, Route]], PageServer]]:
     for server in servers:
         server.close()
 
-
-@pytest.fixture
-def serper_stub() -> Iterator[Callable[..., StubServer]]:
-    """A stand-in that answers POSTs with the given replies in order (the last repeats) and records requests."""
-    servers: list[StubServer] = []
-
-    def make(*replies: Reply) -> StubServer:
-        servers.append(StubServer(list(replies)))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()

@@ -154,9 +154,9 @@ def test_a_slow_backend_times_out_as_an_observation(mini_index: CorpusIndex) -> 
     assert result.exit_code == 1 and "did not finish within 0.2 s" in result.output
 
 
-def test_web_search_through_serper(serper_stub: Callable[..., StubServer], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_web_search_through_serper(stub: Callable[..., StubServer], monkeypatch: pytest.MonkeyPatch) -> None:
     organic = {"organic": [{"title": "Quince", "link": "https://q.example/", "snippet": "A fruit."}]}
-    server = serper_stub(Reply(body=json.dumps(organic).encode(), content_type="application/json"),
+    server = stub(Reply(body=json.dumps(organic).encode(), content_type="application/json"),
                          Reply(502, b"down", "text/plain"))
     monkeypatch.setenv("SERPER_API_KEY", "k")
     env = open_browser(search="serper", serper_url=server.url, limits=BrowseLimits(tool_timeout_s=5))
