@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from comem.bench.metrics import figures, peak_step_ratio, percentile, trajectory_walls
-from comem.bench.records import StepTiming
+from comem.bench.metrics import figures, memory_figures, peak_step_ratio, percentile, trajectory_walls
+from comem.bench.records import MemoryTiming, StepTiming
 
 
 def traj(arm: str, agent: int, calls: list[float], tool: float, waits: list[float] | None = None,
@@ -64,3 +64,18 @@ def test_peak_needs_enough_agents() -> None:
 def test_percentile_is_nearest_rank() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.9) == 5.0
     assert percentile([3.0], 0.9) == 3.0
+
+
+def test_memory_figures_hidden_share_and_reuse() -> None:
+    def call(i: int, latency: float, wait: float, cached: int | None, status: str = "ok") -> MemoryTiming:
+        return MemoryTiming(arm="kso-k2", concurrency=1, agent=0, trajectory="t", id=i, launch_step=2 * i + 1,
+                            covers=(0, 2 * i + 1), status=status, input_tokens=100, cached_tokens=cached,
+                            summary_tokens=8, launched_s=10.0 * i, finished_s=10.0 * i + latency,
+                            exposed_wait_s=wait)
+
+    rows = [call(0, 4.0, 1.0, 0), call(1, 2.0, 0.0, 80), call(2, 6.0, 0.0, 90),
+            call(3, 0.0, 0.0, None, status="superseded").model_copy(update={"finished_s": None})]
+    [fig] = memory_figures(rows)
+    assert fig.updates == 3 and fig.latency_median_s == 4.0 and fig.input_median_tokens == 100
+    assert fig.hidden_share == pytest.approx(1 - 1.0 / 12.0)
+    assert fig.cache_reuse == pytest.approx(170 / 300)

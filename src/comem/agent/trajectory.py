@@ -58,6 +58,7 @@ class MemoryRecord(BaseModel):
     summary: str = ""
     input_chars: int = 0
     input_tokens: int = 0  # as reported by the memory server (0 if it reports none)
+    cached_tokens: int | None = None  # of those, served from its prefix cache (None: the server does not say)
     covered_tokens_est: int = 0  # estimated tokens of the raw steps the summary replaces
     summary_tokens: int = 0
     launched_s: float = 0.0

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, computed_field
 
-from comem.bench.records import StepTiming
+from comem.bench.records import MemoryTiming, StepTiming
 
 BASELINE = "full"
 
@@ -129,3 +129,34 @@ def figures(rows: Iterable[StepTiming], baseline: str = BASELINE) -> list[ArmFig
             fig.s_star = _ratio(sum(r.latency_s + r.tool_s for r in base), sum(r.total_s + r.tool_s for r in group))
         out.append(fig)
     return sorted(out, key=lambda f: (f.concurrency, f.arm != baseline, f.arm))
+
+
+class MemoryFigures(BaseModel):
+    """The memory model's side of one arm at one concurrency: is each update done within its slack?"""
+
+    arm: str
+    concurrency: int
+    updates: int  # finished calls (ok or error); superseded ones never finished
+    latency_median_s: float
+    input_median_tokens: float
+    cache_reuse: float | None  # Σ cached / Σ input tokens on the memory engine, where it reports them
+    hidden_share: float  # 1 − Σ exposed wait / Σ latency: the share of memory time the agent did not wait for
+
+
+def memory_figures(rows: Iterable[MemoryTiming]) -> list[MemoryFigures]:
+    groups: dict[tuple[str, int], list[MemoryTiming]] = defaultdict(list)
+    for r in rows:
+        if r.finished_s is not None and r.status in ("ok", "error"):
+            groups[(r.arm, r.concurrency)].append(r)
+    out = []
+    for (arm, concurrency), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        latencies = [r.finished_s - r.launched_s for r in group]
+        reported = [r for r in group if r.cached_tokens is not None]
+        inputs = sum(r.input_tokens for r in reported)
+        out.append(MemoryFigures(
+            arm=arm, concurrency=concurrency, updates=len(group), latency_median_s=statistics.median(latencies),
+            input_median_tokens=statistics.median(r.input_tokens for r in group),
+            cache_reuse=sum(r.cached_tokens or 0 for r in reported) / inputs if reported and inputs else None,
+            hidden_share=1 - sum(r.exposed_wait_s for r in group) / sum(latencies) if sum(latencies) > 0 else 1.0,
+        ))
+    return out

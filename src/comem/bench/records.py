@@ -57,6 +57,7 @@ class MemoryTiming(BaseModel):
     covers: tuple[int, int]
     status: str
     input_tokens: int
+    cached_tokens: int | None = None  # input tokens served from the memory engine's prefix cache
     summary_tokens: int
     launched_s: float
     finished_s: float | None

@@ -150,6 +150,7 @@ class MemoryStrategy(ContextStrategy):
                 raise LLMError("the memory model returned an empty summary")
             record.summary, record.status = summary, "ok"
             record.input_tokens, record.summary_tokens = done.prompt_tokens, done.completion_tokens
+            record.cached_tokens = done.cached_tokens
         except (LLMError, TimeoutError) as exc:
             record.status = "error"
             record.error = str(exc) or f"timed out after {self.config.memory_timeout_s} s"

@@ -145,8 +145,11 @@ def plan(config: EvalConfig, tasks: list[Any]) -> list[Episode]:
 
     `task` order: task 1 seed 0 under every arm, task 1 seed 1 ..., then task 2. `shuffle`: the (task, seed)
     groups in a seeded random order (a long run's early results then cover many tasks), arms still adjacent.
+    Within the g-th group the arms are rotated by g: the arm that starts a task pays the engine's cold prefill
+    of its prompt and the others reuse it from the prefix cache, so every arm must lead equally often.
     """
     groups = [(task, seed) for task in tasks for seed in config.seeds]
     if config.order == "shuffle":
         random.Random(config.order_seed).shuffle(groups)
-    return [Episode(task, arm, seed) for task, seed in groups for arm in config.arms]
+    arms, n = config.arms, len(config.arms)
+    return [Episode(task, arms[(g + i) % n], seed) for g, (task, seed) in enumerate(groups) for i in range(n)]

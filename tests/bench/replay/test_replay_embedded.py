@@ -1,13 +1,14 @@
-"""The real path: `comem bench replay` on the embedded llama.cpp engine with SmolLM2, 2 agents x 3 steps.
+"""The real path: `comem bench replay` on the embedded llama.cpp engine with SmolLM2, 2 agents x 4 steps.
 
 Invariants only (no wall-clock thresholds): forced output lengths are exact, the no-reuse control gets no
-cache hits while `full` does, kso's memory calls complete with the forced summary length, and the report
-files exist.
+cache hits while `full` does, kso's memory calls complete with the forced summary length and reuse their own
+earlier prompt from the memory engine's prefix cache, and the report files exist.
 """
 
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,13 @@ pytestmark = [
 
 def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     out = tmp_path / "replay"
-    args = ["bench", "replay", "--trajectories", "1", "--steps", "3", "--concurrency", "2",
+    args = ["bench", "replay", "--trajectories", "1", "--steps", "4", "--concurrency", "2",
             "--arms", "full,full-nocache,kso-k1", "--output-tokens", "8", "--memory-max-tokens", "8",
             "--tool-time", "0.2", "--n-ctx", "4096", "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     steps, memory, runs = read_rows(out)
-    assert sorted((r.arm, r.steps) for r in runs) == [("full", 6), ("full-nocache", 6), ("kso-k1", 6)]
+    assert sorted((r.arm, r.steps) for r in runs) == [("full", 8), ("full-nocache", 8), ("kso-k1", 8)]
     assert {s.completion_tokens for s in steps} == {8}  # ignore_eos: every call decodes exactly 8 tokens
     by_arm = {arm: [s for s in steps if s.arm == arm] for arm in ("full", "full-nocache", "kso-k1")}
     assert all((s.cached_tokens or 0) < 16 for s in by_arm["full-nocache"])  # only the chat template's start
@@ -39,10 +40,16 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     assert [m.summary_tokens for m in memory if m.status == "ok"] and all(
         m.summary_tokens == 8 for m in memory if m.status == "ok")
     assert all(m.arm == "kso-k1" for m in memory)
+    ok = sorted((m for m in memory if m.status == "ok"), key=lambda m: (m.agent, m.id))
+    assert all(m.cached_tokens is not None and 0 <= m.cached_tokens < m.input_tokens for m in ok)
+    later = [b for a, b in pairwise(ok) if a.agent == b.agent]  # from scratch, the history only grows
+    assert any(m.cached_tokens > m.input_tokens // 2 for m in later)
     assert all(s.memory_wait_s >= 0 and s.total_s >= s.ttft_s > 0 for s in steps)
     assert {s.agent for s in steps} == {0, 1}
     figures = json.loads((out / "summary.json").read_text())["figures"]
     assert {f["arm"] for f in figures} == {"full", "full-nocache", "kso-k1"}
+    [mem] = json.loads((out / "summary.json").read_text())["memory"]
+    assert mem["arm"] == "kso-k1" and mem["updates"] == len(ok) and 0 <= mem["hidden_share"] <= 1
     for name in ("summary.md", "steps.csv", "figures.csv", "latency_by_step.png", "speedup_vs_concurrency.png",
                  "timeline.png"):
         assert (out / name).stat().st_size > 0

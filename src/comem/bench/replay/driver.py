@@ -91,6 +91,6 @@ def _memory_row(r: MemoryRecord, arm: ReplayArm, agent: int, concurrency: int, r
     return MemoryTiming(
         arm=arm.label, concurrency=concurrency, repeat=repeat, agent=agent, trajectory=trajectory, id=r.id,
         launch_step=r.launch_step, covers=r.covers, status=r.status, input_tokens=r.input_tokens,
-        summary_tokens=r.summary_tokens, launched_s=r.launched_s, finished_s=r.finished_s,
-        exposed_wait_s=r.exposed_wait_s,
+        cached_tokens=r.cached_tokens, summary_tokens=r.summary_tokens, launched_s=r.launched_s,
+        finished_s=r.finished_s, exposed_wait_s=r.exposed_wait_s,
     )

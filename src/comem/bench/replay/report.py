@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from comem.bench.metrics import ArmFigures, figures
+from comem.bench.metrics import ArmFigures, MemoryFigures, figures, memory_figures
 from comem.bench.records import MemoryTiming, RunTiming, StepTiming
 from comem.tables import markdown_table, rich_table
 
@@ -37,16 +37,31 @@ def cells(f: ArmFigures) -> list[str]:
             ratio(f.s_step), ratio(f.s_e2e), ratio(f.s_star), ratio(f.eta)]
 
 
+MEMORY_HEADERS = ["arm", "conc", "updates", "mem med s", "input tok", "mem reuse", "hidden"]
+MEMORY_LEGEND = ("memory-model calls · mem med s: median call latency · input tok: median prompt tokens · "
+                 "mem reuse: input tokens served from the memory engine's prefix cache · hidden: 1 − Σ exposed "
+                 "wait / Σ memory latency")
+
+
+def memory_cells(f: MemoryFigures) -> list[str]:
+    return [f.arm, str(f.concurrency), str(f.updates), f"{f.latency_median_s:.2f}", f"{f.input_median_tokens:.0f}",
+            "-" if f.cache_reuse is None else f"{f.cache_reuse:.0%}", f"{f.hidden_share:.0%}"]
+
+
 def to_table(figs: list[ArmFigures]) -> Table:
     return rich_table("comem bench replay", HEADERS, [cells(f) for f in figs], LEGEND)
 
 
 def write_report(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], runs: list[RunTiming]) -> \
         list[ArmFigures]:
-    figs = figures(steps)
-    (out / "summary.md").write_text(markdown_table(HEADERS, [cells(f) for f in figs], LEGEND), encoding="utf-8")
+    figs, mem = figures(steps), memory_figures(memory)
+    text = markdown_table(HEADERS, [cells(f) for f in figs], LEGEND)
+    if mem:
+        text += "\n" + markdown_table(MEMORY_HEADERS, [memory_cells(f) for f in mem], MEMORY_LEGEND)
+    (out / "summary.md").write_text(text, encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({
         "figures": [f.model_dump() for f in figs],
+        "memory": [f.model_dump() for f in mem],
         "runs": [r.model_dump() for r in runs],
     }, indent=2), encoding="utf-8")
     _csv(out / "steps.csv", [s.model_dump() for s in steps])
