@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from comem.agent.trajectory import EpisodeEnd, EpisodeStart, read_records
 from comem.errors import ComemError
@@ -23,6 +24,7 @@ from comem.eval.engine import run_suite
 from comem.eval.ray_executor import check_reachable
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
+from tests.eval.eval_process import start, wait_for
 from tests.eval.standin import StandInServer, model_config
 
 RAY = Path(sys.executable).with_name("ray")
@@ -111,6 +113,30 @@ def test_episodes_run_as_ray_tasks_and_resume(ray_cluster: str, tmp_path: Path) 
             assert isinstance(records[0], EpisodeStart) and isinstance(records[-1], EpisodeEnd)
             assert records[-1].steps == r.steps == 3
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_sigterm_stops_a_ray_run_cleanly_and_it_resumes(ray_cluster: str, tmp_path: Path) -> None:
+    """ray.init installs a SIGTERM handler that dumps a stack and exits; ours must win and stop cleanly."""
+    server = StandInServer(delay_s=0.3)
+    config, out, arms = tmp_path / "eval.yaml", tmp_path / "run", ["full"]
+    tasks = ["semver-bump-minor", "daterange-len", "unitconv-fahrenheit", "money-minor-units"]
+    config.write_text(yaml.safe_dump({"task_ids": tasks, "arms": arms, "concurrency": 1, "grade": False,
+                                      "episode_timeout_s": 60, **model_config(server)}))
+    flags = ("--executor", "ray", "--ray-address", ray_cluster)
+    try:
+        proc = start(config, out, *flags)
+        wait_for(proc, out, arms, 1, timeout_s=120)
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0].decode()
+        assert proc.returncode == 130 and "interrupted" in output and "SIGTERM received" not in output, output
+        done = len(read_results(out / "full" / "results.jsonl"))
+        assert 1 <= done < len(tasks)
+        proc = start(config, out, *flags)
+        output = proc.communicate(timeout=120)[0].decode()
+        assert proc.returncode == 0, output
+    finally:
+        server.close()
+    assert sorted(r.instance_id for r in read_results(out / "full" / "results.jsonl")) == sorted(tasks)
 
 
 def test_embedded_models_need_every_node_on_this_machine() -> None:

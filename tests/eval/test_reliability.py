@@ -3,46 +3,21 @@ no duplicates, nothing finished lost, everything finished in the end, unfinished
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from comem.agent.trajectory import EpisodeEnd, EpisodeStart, Step, read_records
 from comem.eval.results import EpisodeResult, read_results
+from tests.eval.eval_process import result_lines, start, wait_for
 from tests.eval.standin import StandInServer, model_config
 
 TASKS = ["cronexpr-dom-dow", "daterange-len", "semver-bump-minor", "unitconv-fahrenheit", "money-minor-units"]
 ARMS = ["full", "kso"]
 SEEDS = [0, 1]
 TOTAL = len(TASKS) * len(ARMS) * len(SEEDS)  # 20
-
-
-def start(config: Path, out: Path) -> subprocess.Popen[bytes]:
-    """`comem eval` in a subprocess; its workspaces go under the test's tmp dir (a SIGKILL cannot clean them)."""
-    tmp = config.parent / "tmp"
-    tmp.mkdir(exist_ok=True)
-    return subprocess.Popen([sys.executable, "-m", "comem.cli", "eval", str(config), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "COLUMNS": "100", "TMPDIR": str(tmp)})
-
-
-def result_lines(out: Path) -> int:
-    return sum(len((out / arm / "results.jsonl").read_bytes().splitlines())
-               for arm in ARMS if (out / arm / "results.jsonl").exists())
-
-
-def wait_for(proc: subprocess.Popen[bytes], out: Path, lines: int) -> None:
-    deadline = time.monotonic() + 90
-    while result_lines(out) < lines:
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.01)
 
 
 def finished(out: Path) -> dict[tuple[str, str, int], bytes]:
@@ -74,7 +49,7 @@ def test_sigkill_sigterm_and_resume_lose_nothing_and_duplicate_nothing(tmp_path:
     try:
         # 1. SIGKILL once a seeded random number of episodes has finished, with others in flight.
         proc = start(config, out)
-        wait_for(proc, out, random.Random(20).randint(3, 12))
+        wait_for(proc, out, ARMS, random.Random(20).randint(3, 12))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         before_kill = finished(out)
@@ -83,7 +58,7 @@ def test_sigkill_sigterm_and_resume_lose_nothing_and_duplicate_nothing(tmp_path:
 
         # 2. Resume, then SIGTERM: a clean stop that keeps every finished result.
         proc = start(config, out)
-        wait_for(proc, out, len(before_kill) + 2)
+        wait_for(proc, out, ARMS, len(before_kill) + 2)
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=60)[0].decode()
         assert proc.returncode == 130 and "interrupted" in output, output
@@ -98,7 +73,7 @@ def test_sigkill_sigterm_and_resume_lose_nothing_and_duplicate_nothing(tmp_path:
         server.close()
 
     final = finished(out)
-    assert len(final) == TOTAL == result_lines(out)  # every episode once, no duplicate lines, no torn lines
+    assert len(final) == TOTAL == result_lines(out, ARMS)  # every episode once, no duplicate lines, no torn lines
     assert set(final) == {(a, t, s) for a in ARMS for t in TASKS for s in SEEDS}
     assert all(final[key] == line for key, line in before_term.items())  # finished results untouched
     for arm in ARMS:

@@ -223,6 +223,7 @@ def test_a_scripted_agent_solves_a_mini_question_end_to_end(harness: BrowseHarne
     path = tmp_path / "trajectories" / "mini-07.jsonl"
     end = asyncio.run(run_episode(task, ArmConfig(name="full"), agent, None, AgentConfig(max_steps=8), path))
     assert (end.exit_reason, end.steps, end.resolved, end.patch) == ("submitted", 5, True, "Sorrel Herder")
+    assert end.grade_detail["method"] == "match" and end.grade_detail["ground_truth"] == task.ground_truth
     records = read_records(path)
     start = records[0]
     assert isinstance(start, EpisodeStart) and task.question in start.task_prompt

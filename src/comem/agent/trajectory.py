@@ -97,6 +97,7 @@ class EpisodeEnd(BaseModel):
     steps: int
     resolved: bool | None = None  # None until graded
     grade_error: str | None = None
+    grade_detail: dict[str, Any] = {}  # what the grader said beyond yes/no (a judge's reasoning, test results)
     patch: str = ""
     wall_s: float
     agent_s: float

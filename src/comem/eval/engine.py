@@ -161,7 +161,7 @@ async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], even
                     executor: Executor = "local", ray_address: str | None = "auto") -> None:
     """Run every episode of `episodes` that has no result in `out` yet (see the module docstring)."""
     events = events or Events()
-    with RunLock(out), _sigterm_interrupts(), contextlib.ExitStack() as stack:
+    with RunLock(out), contextlib.ExitStack() as stack:
         todo = prepare(config, out, episodes, events)
         if not todo:
             return
@@ -171,6 +171,8 @@ async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], even
             ray = stack.enter_context(ray_executor.connect(ray_address))
             used = [config.agent, *([config.memory] if any(e.arm.needs_memory() for e in todo) else [])]
             ray_executor.check_reachable(ray, [m.model for m in used if not m.url])
+        # after ray.init, which installs a SIGTERM handler of its own (a stack dump and an abrupt exit)
+        stack.enter_context(_sigterm_interrupts())
         async with open_models(config, out, todo) as (agent, memory_endpoint, memory):
             run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint) if executor == "ray"
                    else LocalExecutor(config, out, agent.client, memory, events))

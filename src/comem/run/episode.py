@@ -70,11 +70,12 @@ def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files
 
 def episode_end(instance_id: str, arm: str, exit_reason: ExitReason, steps: list[Step],
                 memory_records: list[MemoryRecord], *, wall_s: float, error: str | None = None,
-                resolved: bool | None = None, grade_error: str | None = None, patch: str = "") -> EpisodeEnd:
+                resolved: bool | None = None, grade_error: str | None = None, patch: str = "",
+                grade_detail: dict[str, Any] | None = None) -> EpisodeEnd:
     """The result line of an episode from its steps and memory updates (also for one cut off by a time limit)."""
     return EpisodeEnd(
         instance_id=instance_id, strategy=arm, exit_reason=exit_reason, error=error, steps=len(steps),
-        resolved=resolved, grade_error=grade_error, patch=patch, wall_s=wall_s,
+        resolved=resolved, grade_error=grade_error, grade_detail=grade_detail or {}, patch=patch, wall_s=wall_s,
         agent_s=sum(s.agent_total_s for s in steps), tool_s=sum(s.tool_s for s in steps),
         memory_wait_s=sum(s.memory_wait_s for s in steps),
         max_prompt_tokens=max((s.prompt_tokens for s in steps), default=0),
@@ -117,7 +118,8 @@ async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM
         result = await harness.grade(task, env, outcome) if do_grade else None
         end = episode_end(task.instance_id, arm.key, outcome.exit_reason, outcome.steps, memory_records,
                           wall_s=wall_s, error=outcome.error, resolved=result.resolved if result else None,
-                          grade_error=result.error if result else None, patch=patch)
+                          grade_error=result.error if result else None, patch=patch,
+                          grade_detail=result.detail if result else None)
         writer.write(end)
         return end
     finally:
