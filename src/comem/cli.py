@@ -77,7 +77,8 @@ def run(
     trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
                                                        "exceeds this many tokens.")] = None,
     memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental.")] = None,
-    late_policy: Annotated[str | None, typer.Option(help="kso: wait (paper) or stale.")] = None,
+    late_policy: Annotated[str | None, typer.Option(
+        help="kso: wait (paper), deadline (k steps of slack) or stale.")] = None,
     max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary.")] = None,
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
     memory_max_tokens: Annotated[int | None, typer.Option(help="Summary length budget. Default 256.")] = None,

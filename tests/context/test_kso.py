@@ -6,7 +6,7 @@ import pytest
 
 from comem.llm.base import LLMError
 from comem.llm.scripted import ScriptedLLM
-from tests.context.helpers import PINNED, build, drive, raw_steps, summarised_steps
+from tests.context.helpers import PINNED, build, drive, echo_memory, raw_steps, summarised_steps
 
 
 def expected_launches(k: int, total: int) -> list[int]:
@@ -80,6 +80,26 @@ def test_wait_policy_exposes_the_late_part_only() -> None:
     assert 0.12 < seen[2].memory_wait_s < 0.3  # 0.3 s memory minus 0.1 s of agent work ran hidden
     assert records[0].exposed_wait_s == pytest.approx(seen[2].memory_wait_s)
     assert records[0].hidden_s > 0.05
+
+
+def test_deadline_policy_gives_the_memory_k_steps() -> None:
+    strategy, records = build("kso", echo_memory(delay_s=0.25), k=2, late_policy="deadline")
+    seen = drive(strategy, 6, agent_s=0.1)
+    assert seen[2].summary_id is None and seen[2].memory_wait_s < 0.05  # not in yet: no block, full history
+    assert seen[3].summary_id == 0 and raw_steps(seen[3]) == [1, 2]  # due again at n = 3: collected first
+    assert seen[3].memory_wait_s < 0.12  # 0.25 s of memory minus two agent steps, not minus one
+    assert [r.launch_step for r in records] == [1, 3, 5]
+    for n, ctx in enumerate(seen):
+        assert sorted(summarised_steps(ctx) + raw_steps(ctx)) == list(range(n))
+        assert ctx.summary_id is None or n - ctx.raw_from <= 3  # the raw window stays within 2k - 1
+
+
+@pytest.mark.parametrize("policy", ["wait", "deadline"])
+def test_deadline_with_k1_is_the_paper_schedule(policy: str) -> None:
+    slow = ScriptedLLM(["the summary"], cycle=True, delay_s=0.15)
+    seen = drive(build("kso", slow, k=1, late_policy=policy)[0], 5, agent_s=0.05)
+    assert [c.raw_from for c in seen] == [0, 0, 1, 2, 3]
+    assert all(c.memory_wait_s > 0.05 for c in seen[2:])
 
 
 def test_stale_policy_keeps_acting_on_the_previous_summary() -> None:

@@ -1,11 +1,18 @@
 """`kso`: CoMem's k-step-off asynchronous memory (METHOD §5.2).
 
-At iteration n: (1) collect the summary launched at an earlier iteration — waiting for it (`wait`, the paper's
-policy) or, with `stale`, for at most `max_wait_s` before acting on the previous summary; (2) if n > 0 and
-(n + 1) % k == 0 (or the context estimate passed `trigger_tokens`), launch a summary of steps [0, n) in the
-background; (3) the agent acts on summary(0..L-1) + raw steps L..n-1 while the memory model works.
+At iteration n: (1) collect the summary launched at an earlier iteration (see the late policies below);
+(2) if n > 0 and (n + 1) % k == 0 (or the context estimate passed `trigger_tokens`), launch a summary of steps
+[0, n) in the background; (3) the agent acts on summary(0..L-1) + raw steps L..n-1 while the memory model works.
 With k = 2 launches happen at n = 1, 3, 5, … and the raw window cycles 1, 2. A failed or timed-out summary
 never ends the episode: the previous summary stays installed and more raw steps are shown.
+
+Late policies, for a summary not finished when the agent is ready for its next step:
+- `wait` (the paper's): block at the next iteration. The memory model gets one agent step (+ tool) of slack,
+  whatever k is.
+- `deadline`: block only when the next launch is due (k steps after this one's); before that, act on the
+  previous summary with more raw steps (the window grows to at most 2k - 1). The memory model gets k steps of
+  slack — the "summary from step t - k" of PERFORMANCE.md §5.0. With k = 1 it is `wait`.
+- `stale`: never block longer than `max_wait_s`; a launch that falls due while one is in flight is skipped.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ def launch_due(n: int, k: int | None) -> bool:
 
 class KsoConfig(MemorySettings):
     name: Literal["kso"] = "kso"
-    late_policy: Literal["wait", "stale"] = "wait"
+    late_policy: Literal["wait", "deadline", "stale"] = "wait"
     max_wait_s: float = Field(default=0.0, ge=0.0)  # with `stale`: how long to wait before going on without it
 
 
@@ -42,32 +49,38 @@ class KStepOffMemory(MemoryStrategy):
         self.pending: tuple[MemoryRecord, asyncio.Task[MemoryRecord]] | None = None
         self.last_launch = 0
 
-    async def collect(self, n: int) -> float:
-        """Step (1): wait for the in-flight summary per the late policy; install it if it arrived."""
+    async def collect(self, n: int, due: bool) -> float:
+        """Step (1): wait for the in-flight summary as the late policy says; install it if it arrived."""
         if self.pending is None:
             return 0.0
         record, task = self.pending
-        timeout = None if self.config.late_policy == "wait" else self.config.max_wait_s
         t = self.clock.now()
         if not task.done():
-            await asyncio.wait({task}, timeout=timeout)
+            await asyncio.wait({task}, timeout=self.patience(due))
         waited = self.clock.now() - t
-        if not task.done():  # stale: go on with the previous summary, keep this one in flight
+        if not task.done():  # go on with the previous summary, keep this one in flight
             record.exposed_wait_s += waited
             return waited
         self.pending = None
         self.settle(record, n, waited)
         return waited
 
-    def should_launch(self, steps: list[Step], n: int) -> bool:
-        if self.pending is not None or n <= self.last_launch:
-            return False
-        return launch_due(n, self.config.k) or self.over_token_budget(steps)
+    def patience(self, due: bool) -> float | None:
+        """How long to wait for a late summary: None = until it arrives."""
+        policy = self.config.late_policy
+        if policy == "wait" or (policy == "deadline" and due):
+            return None
+        return self.config.max_wait_s if policy == "stale" else 0.0
+
+    def launch_due(self, steps: list[Step], n: int) -> bool:
+        """A new summary falls due at n (whether or not one is still in flight)."""
+        return n > self.last_launch and (launch_due(n, self.config.k) or self.over_token_budget(steps))
 
     async def context(self, steps: list[Step]) -> AgentContext:
         n = len(steps)
-        waited = await self.collect(n)
-        if self.should_launch(steps, n):
+        due = self.launch_due(steps, n)
+        waited = await self.collect(n, due)
+        if due and self.pending is None:
             self.pending = self.launch(steps, end=n, n=n)
             self.last_launch = n
         return self.render(steps, waited)

@@ -17,7 +17,15 @@ def test_every_default_arm_parses() -> None:
     assert by["sync-k2"].strategy.needs_memory() and not by["mask"].strategy.needs_memory()
 
 
+def test_a_late_policy_suffix_sets_kso_policy() -> None:
+    arm = parse_arm("kso-k2-deadline")
+    assert (arm.label, arm.strategy.strategy_config().k, arm.strategy.strategy_config().late_policy) == (
+        "kso-k2-deadline", 2, "deadline")
+    assert parse_arm("kso-k4").strategy.strategy_config().late_policy == "wait"
+
+
 @pytest.mark.parametrize(("spec", "fix"), [("bogus", "use one of"), ("mask-k2", "drop the -k"),
+                                           ("sync-k2-deadline", "drop the -deadline"),
                                            ("kso-kx", "write arms like"), ("kso-k0", "check the kso options")])
 def test_bad_arms_name_the_fix(spec: str, fix: str) -> None:
     with pytest.raises(ComemError) as err:
