@@ -157,6 +157,11 @@ def memory_figures(rows: Iterable[MemoryTiming]) -> list[MemoryFigures]:
             arm=arm, concurrency=concurrency, updates=len(group), latency_median_s=statistics.median(latencies),
             input_median_tokens=statistics.median(r.input_tokens for r in group),
             cache_reuse=sum(r.cached_tokens or 0 for r in reported) / inputs if reported and inputs else None,
-            hidden_share=1 - sum(r.exposed_wait_s for r in group) / sum(latencies) if sum(latencies) > 0 else 1.0,
+            hidden_share=_hidden(sum(r.exposed_wait_s for r in group), sum(latencies)),
         ))
     return out
+
+
+def _hidden(exposed: float, latency: float) -> float:
+    """1 − exposed / latency, within [0, 1]: a wait measured by the agent's clock can overrun the call by µs."""
+    return min(1.0, max(0.0, 1 - exposed / latency)) if latency > 0 else 1.0
