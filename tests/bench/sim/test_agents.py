@@ -29,7 +29,12 @@ def test_arm_names(text: str, name: str, kind: str, k: int | None) -> None:
     assert Arm.parse(text, 2) == Arm(name, kind, k)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("text", ["kso-k0", "mask-k2", "memagent", "full-k2"])
+def test_kso_late_policy_suffix() -> None:
+    assert Arm.parse("kso-k2-deadline", 2) == Arm("kso-k2-deadline", "kso", 2, "deadline")
+    assert Arm.parse("kso-wait", 3) == Arm("kso-k3-wait", "kso", 3, "wait")
+
+
+@pytest.mark.parametrize("text", ["kso-k0", "mask-k2", "memagent", "full-k2", "sync-k2-deadline"])
 def test_bad_arm_names(text: str) -> None:
     with pytest.raises(ComemError):
         Arm.parse(text, 2)
@@ -93,6 +98,17 @@ def test_sync_waits_and_kso_hides_the_memory_time() -> None:
     assert all(w > 0 for s, w in zip(sync.steps, waits, strict=True) if s.step in {m.launch_step for m in sync.memory})
     assert [m.covers for m in sync.memory] == [(0, n - 1) for n in (3, 5, 7, 9, 11)]  # retain 1, k 2
     assert sum(s.memory_wait_s for s in kso.steps) < sum(waits)  # tool time (0.5 s) hides most of it
+
+
+def test_deadline_gives_the_memory_k_steps() -> None:
+    wait = run_arm(tiny_config(["kso-k2"]), Arm.parse("kso-k2", 2), [TRAJ])
+    deadline = run_arm(tiny_config(["kso-k2-deadline"]), Arm.parse("kso-k2-deadline", 2), [TRAJ])
+    assert [m.launch_step for m in deadline.memory] == [m.launch_step for m in wait.memory]
+    assert sum(s.memory_wait_s for s in deadline.steps) <= sum(s.memory_wait_s for s in wait.steps)
+    for step in deadline.steps:
+        assert step.summary_id is None or 1 <= step.step - step.raw_from <= 3  # at most 2k - 1 raw steps
+        if step.summary_id is not None:  # a summary covers [0, raw_from): nothing is lost or seen twice
+            assert deadline.memory[step.summary_id].covers == (0, step.raw_from)
 
 
 def test_incremental_memory_input_is_shorter() -> None:

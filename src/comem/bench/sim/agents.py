@@ -25,7 +25,7 @@ from comem.context.sync import summarise_due
 from comem.errors import ComemError
 
 Kind = Literal["full", "full-nocache", "mask", "sync", "kso"]
-_ARM = re.compile(r"^(full-nocache|full|mask|sync|kso)(?:-k(\d+))?$")
+_ARM = re.compile(r"^(full-nocache|full|mask|sync|kso)(?:-k(\d+))?(?:-(wait|deadline))?$")
 
 
 class ArmSettings(BaseModel):
@@ -50,25 +50,31 @@ class ArmSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Arm:
-    """An arm as replay names it: full, full-nocache, mask, sync-k2, kso-k4 (kso/sync without -k use the default)."""
+    """An arm as replay names it: full, full-nocache, mask, sync-k2, kso-k4, kso-k2-deadline (kso/sync without -k
+    use the default k; kso's late policy is `wait` unless a -deadline suffix says otherwise)."""
 
     name: str
     kind: Kind
     k: int | None = None
+    late_policy: Literal["wait", "deadline"] = "wait"
 
     @staticmethod
     def parse(text: str, default_k: int) -> Arm:
         m = _ARM.match(text.strip())
         if not m:
-            raise ComemError(f"Unknown arm {text!r}.", fix="use full, full-nocache, mask, sync[-kN] or kso[-kN].")
-        kind, k = m.group(1), m.group(2)
+            raise ComemError(f"Unknown arm {text!r}.",
+                             fix="use full, full-nocache, mask, sync[-kN] or kso[-kN][-deadline].")
+        kind, k, policy = m.group(1), m.group(2), m.group(3)
         if k is not None and kind not in ("sync", "kso"):
             raise ComemError(f"Arm {text!r}: only sync and kso take -kN.", fix=f"write {kind}.")
+        if policy is not None and kind != "kso":
+            raise ComemError(f"Arm {text!r}: only kso has a late policy.", fix=f"drop the -{policy} suffix.")
         if kind in ("sync", "kso"):
             k = int(k) if k is not None else default_k
             if k < 1:
                 raise ComemError(f"Arm {text!r} needs k >= 1.", fix="use -k1 or more.")
-            return Arm(name=f"{kind}-k{k}", kind=kind, k=k)  # type: ignore[arg-type]
+            suffix = f"-{policy}" if policy else ""
+            return Arm(name=f"{kind}-k{k}{suffix}", kind=kind, k=k, late_policy=policy or "wait")  # type: ignore[arg-type]
         return Arm(name=kind, kind=kind)  # type: ignore[arg-type]
 
 
@@ -161,7 +167,7 @@ class Agent:
         return _Summary(id=next_id, covers=end, request=req, timing=timing)
 
     def _collect(self, pending: _Summary) -> Iterator[simpy.Event]:
-        """Wait for a summary (the paper's `wait` policy) and mark it done."""
+        """Wait for a summary (now, or already done) and mark it done."""
         t = self.env.now
         if not pending.request.done.triggered:
             yield pending.request.done
@@ -178,10 +184,11 @@ class Agent:
         for n, shape in enumerate(self.shape.steps):
             began = env.now
             if arm.kind == "kso":
-                if pending is not None:
+                due = launch_due(n, arm.k)
+                if pending is not None and (arm.late_policy == "wait" or due or pending.request.done.triggered):
                     yield from self._collect(pending)
                     installed, pending = pending, None
-                if launch_due(n, arm.k):
+                if due and pending is None:
                     pending = self._launch(n, n, installed, next_id)
                     next_id += 1
             elif arm.kind == "sync":
