@@ -44,7 +44,7 @@ def _ints(text: str, what: str) -> list[int]:
 def simulate(
     deployment: Annotated[str, typer.Option(help=f"Preset: {_DEPLOYMENTS}.")] = "glm-4.7-h200",
     arms: Annotated[str, typer.Option(help="Arms, comma-separated: full, full-nocache, mask, sync[-kN], "
-                                           "kso[-kN] (no -kN: the deployment's k).")] = "full,kso",
+                                           "kso[-kN][-deadline] (no -kN: the deployment's k).")] = "full,kso",
     concurrency: Annotated[str, typer.Option(help="Agent counts, comma-separated.")] = "1,8,16,32,64,128,256",
     offload: Annotated[str, typer.Option(help="CPU KV offload tier: off, on, or both (side by side).")] = "both",
     steps: Annotated[int | None, typer.Option(help="Steps per trajectory, fixed (default: drawn, 30-100).")] = None,
