@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,20 @@ def test_diff_is_empty_then_shows_edits_and_new_files(call: Call, workspace: Wor
     assert "diff --git a/new_file.py b/new_file.py\nnew file mode" in diff
     assert "deleted file mode" in diff
     assert ".pytest_cache" not in diff and "__pycache__" not in diff
+
+
+def test_a_same_size_edit_in_the_base_commits_second_is_seen(tmp_path: Path) -> None:
+    """Racy git: git compares whole seconds, so a same-size edit made in the second the file was written and
+    indexed matches the index's stat data; git re-reads such entries only if the index file is not older than them."""
+    time.sleep(1 - time.time() % 1)  # start a fresh second: write, index and edit inside it
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    with Workspace.create(repo) as ws:
+        path = ws.root / "calc.py"
+        path.write_text(path.read_text().replace("a - b", "a + b"))
+        time.sleep(1.05)  # diff in a later second
+        assert "+    return a + b" in ws.diff()
 
 
 def test_diff_is_against_the_base_even_after_agent_commits(call: Call, workspace: Workspace) -> None:

@@ -134,10 +134,12 @@ class Workspace:
         if not self.root.is_dir():
             return ""
         with tempfile.TemporaryDirectory(prefix="comem-index-") as scratch:
-            # A scratch index: staging everything must not disturb the repository the agent sees.
+            # A scratch index: staging everything must not disturb the repository the agent sees. copy2 keeps the
+            # index file's mtime, which git's racy-entry check needs: a same-size edit in the second the file was
+            # indexed has the index's stat data, and git re-reads it only when the index is not older than it.
             index = Path(scratch) / "index"
             if (self.root / ".git" / "index").is_file():
-                shutil.copyfile(self.root / ".git" / "index", index)
+                shutil.copy2(self.root / ".git" / "index", index)
             env = {"GIT_INDEX_FILE": str(index)}
             _git(self.root, "add", "-A", env=env)
             return _git(self.root, "diff", "--cached", "--no-color", "--no-ext-diff", self._base_commit, env=env)
