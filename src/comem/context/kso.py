@@ -72,13 +72,13 @@ class KStepOffMemory(MemoryStrategy):
             return None
         return self.config.max_wait_s if policy == "stale" else 0.0
 
-    def launch_due(self, steps: list[Step], n: int) -> bool:
+    def due_at(self, steps: list[Step], n: int) -> bool:
         """A new summary falls due at n (whether or not one is still in flight)."""
         return n > self.last_launch and (launch_due(n, self.config.k) or self.over_token_budget(steps))
 
     async def context(self, steps: list[Step]) -> AgentContext:
         n = len(steps)
-        due = self.launch_due(steps, n)
+        due = self.due_at(steps, n)
         waited = await self.collect(n, due)
         if due and self.pending is None:
             self.pending = self.launch(steps, end=n, n=n)

@@ -34,7 +34,8 @@ def test_kso_late_policy_suffix() -> None:
     assert Arm.parse("kso-wait", 3) == Arm("kso-k3-wait", "kso", 3, "wait")
 
 
-@pytest.mark.parametrize("text", ["kso-k0", "mask-k2", "memagent", "full-k2", "sync-k2-deadline"])
+@pytest.mark.parametrize("text", ["kso-k0", "mask-k2", "memagent", "full-k2", "sync-k2-deadline", "kso-k2-stale",
+                                  "mask-nocache"])
 def test_bad_arm_names(text: str) -> None:
     with pytest.raises(ComemError):
         Arm.parse(text, 2)

@@ -8,15 +8,15 @@ strategies' own pure functions (`launch_due`, `summarise_due`, `is_masked`), not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
 
 from comem.bench.records import MemoryTiming, StepTiming, TrajectoryShape
+from comem.bench.replay.arms import parse_arm
 from comem.bench.sim.engine import Engine, Request
 from comem.bench.sim.kvcache import Segment
 from comem.context.kso import launch_due
@@ -25,7 +25,6 @@ from comem.context.sync import summarise_due
 from comem.errors import ComemError
 
 Kind = Literal["full", "full-nocache", "mask", "sync", "kso"]
-_ARM = re.compile(r"^(full-nocache|full|mask|sync|kso)(?:-k(\d+))?(?:-(wait|deadline))?$")
 
 
 class ArmSettings(BaseModel):
@@ -60,22 +59,22 @@ class Arm:
 
     @staticmethod
     def parse(text: str, default_k: int) -> Arm:
-        m = _ARM.match(text.strip())
-        if not m:
-            raise ComemError(f"Unknown arm {text!r}.",
+        """The replay's arm grammar (`comem.bench.replay.arms.parse_arm`), narrowed to what the simulator models."""
+        replay = parse_arm(text, {"k": default_k})
+        strategy, options = replay.strategy.name, replay.strategy.options
+        kind = strategy if replay.reuse_cache else f"{strategy}-nocache"
+        if kind not in get_args(Kind):
+            raise ComemError(f"The simulator has no arm {text!r}.",
                              fix="use full, full-nocache, mask, sync[-kN] or kso[-kN][-deadline].")
-        kind, k, policy = m.group(1), m.group(2), m.group(3)
-        if k is not None and kind not in ("sync", "kso"):
-            raise ComemError(f"Arm {text!r}: only sync and kso take -kN.", fix=f"write {kind}.")
-        if policy is not None and kind != "kso":
-            raise ComemError(f"Arm {text!r}: only kso has a late policy.", fix=f"drop the -{policy} suffix.")
-        if kind in ("sync", "kso"):
-            k = int(k) if k is not None else default_k
-            if k < 1:
-                raise ComemError(f"Arm {text!r} needs k >= 1.", fix="use -k1 or more.")
-            suffix = f"-{policy}" if policy else ""
-            return Arm(name=f"{kind}-k{k}{suffix}", kind=kind, k=k, late_policy=policy or "wait")  # type: ignore[arg-type]
-        return Arm(name=kind, kind=kind)  # type: ignore[arg-type]
+        policy = options.get("late_policy")
+        if policy == "stale":
+            raise ComemError(f"Arm {text!r}: the simulator models the wait and deadline policies only.",
+                             fix="drop the -stale suffix.")
+        if kind not in ("sync", "kso"):
+            return Arm(name=kind, kind=kind)  # type: ignore[arg-type]
+        k = options["k"]
+        suffix = f"-{policy}" if policy else ""
+        return Arm(name=f"{kind}-k{k}{suffix}", kind=kind, k=k, late_policy=policy or "wait")  # type: ignore[arg-type]
 
 
 @dataclass
