@@ -23,3 +23,11 @@ def stub() -> Iterator[Any]:
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def clean_task_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources registered by a test are forgotten after it."""
+    from comem.tasks import sources
+
+    monkeypatch.setattr(sources, "_SOURCES", dict(sources._SOURCES))

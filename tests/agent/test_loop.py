@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from comem.agent.loop import Agent, AgentConfig
-from comem.agent.trajectory import Step, TrajectoryWriter, read_records
 from comem.context import lookup
 from comem.context.base import Clock, Pinned
+from comem.core.jsonlog import TrajectoryWriter, read_records
+from comem.core.records import Step
 from comem.environment.workspace import Workspace
 from comem.llm.base import LLMError
 from comem.llm.scripted import ScriptedLLM

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from comem.agent.trajectory import MemoryRecord, Step
 from comem.context import lookup
 from comem.context.base import AgentContext, Clock, Pinned
-from comem.environment.base import ToolCall
-from comem.llm.base import Message
+from comem.core.records import MemoryRecord, Message, Step, ToolCall
 from comem.llm.scripted import ScriptedLLM
 
 PINNED = Pinned(system="SYSTEM-PROMPT", task="TASK-STATEMENT")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comem.context import strategy_names
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from tests.context.helpers import PINNED, build, drive, raw_steps
 
 

@@ -139,7 +139,7 @@ def test_token_trigger_without_period(memory: ScriptedLLM) -> None:
 
 
 def test_kso_without_memory_model_is_a_clear_error() -> None:
-    from comem.errors import ComemError
+    from comem.core.errors import ComemError
 
     with pytest.raises(ComemError, match="memory model"):
         build("kso", None, k=2)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.workspace import Workspace
 
 Call = Callable[..., ToolResult]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from comem.core.errors import ComemError
 from comem.environment.docker_env import connect
-from comem.errors import ComemError
 
 BASE = os.environ.get("COMEM_DOCKER_TEST_BASE", "python:3.12")
 IMAGE = "comem-test/swebench-mini:latest"

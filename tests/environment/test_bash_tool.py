@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.environment.base import ToolCall
+from comem.core.records import ToolCall
 from comem.environment.bash import BashLimits, child_env, refusal, run_bash
 from comem.environment.workspace import Workspace
 

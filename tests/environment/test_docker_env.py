@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.bash import TIMEOUT_EXIT_CODE
 from comem.environment.docker_env import (
     BASH_WRAPPER,
@@ -28,7 +29,6 @@ from comem.environment.docker_env import (
 )
 from comem.environment.file_editor import FileEditor
 from comem.environment.workspace import Workspace
-from comem.errors import ComemError
 
 from .docker_helpers import IMAGE, REPO_FILES, SETUP_CHANGE, mini_image, require_engine, write_repo
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from comem.environment.base import ToolCall
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall
 from comem.environment.tools import TOOL_NAMES
 from comem.environment.workspace import Workspace
-from comem.errors import ComemError
 
 from .conftest import Call
 
@@ -131,7 +131,7 @@ def test_a_deleted_workspace_diffs_empty_and_is_graded_unresolved(tmp_path: Path
     import shutil
 
     from comem.agent.loop import Outcome
-    from comem.run.harness import LocalRepoHarness
+    from comem.tasks.harness import LocalRepoHarness
     from comem.tasks.task import load_tasks
 
     task = load_tasks()[0]

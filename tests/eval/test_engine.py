@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from comem.agent.trajectory import Step, read_records
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import Step
 from comem.eval.engine import Events, LocalExecutor, drive, prepare, run_suite, write_config
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from comem.agent.trajectory import EpisodeEnd, EpisodeStart, read_records
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeEnd, EpisodeStart
 from comem.eval.engine import run_suite
 from comem.eval.ray_executor import check_reachable
 from comem.eval.results import read_results, trajectory_path

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from comem.agent.trajectory import EpisodeEnd, EpisodeStart, Step, read_records
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeEnd, EpisodeStart, Step
 from comem.eval.results import EpisodeResult, read_results
 from tests.eval.eval_process import result_lines, start, wait_for
 from tests.eval.standin import StandInServer, model_config

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.eval.results import EpisodeResult, ResultsFile, RunLock, read_results, trajectory_path
 
 

@@ -10,11 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from comem.agent.trajectory import EpisodeEnd, EpisodeStart, Step, read_records
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeEnd, EpisodeStart, Step
+from comem.eval.config import ArmConfig
 from comem.eval.scheduler import run_one, schedule
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.scripted import ScriptedLLM
-from comem.run.config import ArmConfig
 from comem.tasks.task import load_tasks
 
 FULL = ArmConfig(name="full")

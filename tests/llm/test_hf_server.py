@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
-from comem.llm.base import LLMError, Message
+from comem.core.errors import ComemError
+from comem.core.records import Message
+from comem.llm.base import LLMError
+from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HFServer, StopCutter
-from comem.run.config import ModelConfig
 
 for _module in ("fastapi", "uvicorn"):
     pytest.importorskip(_module)
@@ -105,7 +106,7 @@ def test_health_models_and_bad_requests(server: HFServer) -> None:
 
 @pytest.mark.slow
 def test_hf_spec_opens_a_served_checkpoint_and_stops_it(tiny: Path, tmp_path: Path) -> None:
-    from comem.run.backends import open_model
+    from comem.llm.open import open_model
 
     async def go() -> tuple[object, str]:
         async with open_model(ModelConfig(model=f"hf:{tiny}", n_ctx=512, max_retries=0), "memory", tmp_path, 1) \

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
-from comem.llm.base import Completion, Message
+from comem.core.errors import ComemError
+from comem.core.records import Completion, Message
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.models import MODELS, resolve_model
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.llm import models
 from comem.llm.models import MODELS, ModelPart, ModelSpec, list_models, resolve_model
 

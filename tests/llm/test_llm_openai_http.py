@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
-from comem.llm.base import Completion, LLMError, Message
+from comem.core.errors import ComemError
+from comem.core.records import Completion, Message, ToolCall
+from comem.llm.base import LLMError
 from comem.llm.openai_http import OpenAIChatClient, normalise_base_url, parse_arguments
 
 

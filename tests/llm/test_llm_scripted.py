@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from comem.llm.base import LLM, Completion, LLMError, Message
+from comem.core.records import Completion, Message
+from comem.llm.base import LLM, LLMError
 from comem.llm.scripted import ScriptedLLM
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from comem.agent.trajectory import EpisodeStart, MemoryRecord, Step, TrajectoryWriter
-from comem.environment.base import ToolCall
+from comem.core.jsonlog import TrajectoryWriter
+from comem.core.records import EpisodeStart, MemoryRecord, Step, ToolCall
+from comem.eval.episode import episode_end
 from comem.eval.results import EpisodeResult, ResultsFile, trajectory_path
-from comem.run.episode import episode_end
 
 
 def step(index: int, agent_s: float, wait_s: float = 0.0, command: str = "ls") -> Step:

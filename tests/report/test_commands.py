@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from comem.cli import app
+from comem.cli.main import app
 from tests.report.helpers import sample_run
 
 runner = CliRunner()

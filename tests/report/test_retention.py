@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from comem.agent.trajectory import MemoryRecord, Step
-from comem.environment.base import ToolCall
+from comem.core.records import MemoryRecord, Step, ToolCall
 from comem.report.retention import commands, errors, extract, is_retained, names, numbers, paths, score_update
 
 PYTEST_OUTPUT = """\

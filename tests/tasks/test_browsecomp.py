@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 
 from comem.agent.loop import AgentConfig, Outcome
-from comem.agent.trajectory import EpisodeStart, Step, read_records
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeStart, Message, Step
 from comem.environment.browse.browser import BrowserEnv
-from comem.errors import ComemError
-from comem.llm.base import Message
+from comem.eval.config import ArmConfig
+from comem.eval.episode import run_episode
 from comem.llm.scripted import ScriptedLLM
-from comem.run.config import ArmConfig
-from comem.run.episode import run_episode
-from comem.run.harness import harness_for
 from comem.tasks.browsecomp import (
     HARNESS,
     BrowseHarness,
@@ -28,6 +27,7 @@ from comem.tasks.browsecomp import (
     load_browsecomp,
     mini_suite_dir,
 )
+from comem.tasks.harness import harness_for
 from tests.llm.test_llm_openai_http import Reply, StubServer, delta, sse
 
 pytest.importorskip("bm25s")
@@ -101,7 +101,7 @@ def test_missing_empty_and_unknown_inputs_are_clear_errors(tmp_path: Path) -> No
 
 
 def test_the_browsecomp_task_source_prefix(tmp_path: Path) -> None:
-    from comem.eval.suite import load_source
+    from comem.tasks.sources import load_source
 
     assert [t.instance_id for t in load_source("browsecomp:mini")][:1] == ["mini-01"]
     path = _write(tmp_path / "b.jsonl", {"task_id": "1", "task_question": "Q?", "ground_truth": "x"})

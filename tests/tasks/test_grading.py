@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.grading import LOG_CAP, _parse_outcomes, grade, patch_paths
 from comem.tasks.task import Task
 

@@ -18,12 +18,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from comem.agent.loop import Outcome
-from comem.environment.base import ToolCall
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall
 from comem.environment.docker_env import DockerSettings, connect
-from comem.errors import ComemError
-from comem.eval.suite import load_source
-from comem.run.harness import Verdict, harness_for
-from comem.tasks.swebench import ImageNaming, SWEBenchHarness, SWEBenchTask, instance_image, load_swebench
+from comem.tasks.harness import Verdict, harness_for
+from comem.tasks.sources import load_source
+from comem.tasks.swebench import SWEBenchHarness, load_swebench
 from comem.tasks.swebench_grade import (
     GradingSettings,
     Prediction,
@@ -34,6 +34,7 @@ from comem.tasks.swebench_grade import (
     read_verdicts,
     write_jsonl,
 )
+from comem.tasks.swebench_task import ImageNaming, SWEBenchTask, instance_image
 from tests.environment.docker_helpers import mini_image
 
 # Two rows as SWE-bench's files hold them: test lists JSON-encoded, version a string (patches shortened).

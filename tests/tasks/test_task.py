@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.task import Task, bundled_tasks_dir, load_tasks
 
 TEST_PATCH = """\

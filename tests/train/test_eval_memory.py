@@ -15,13 +15,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from comem.agent.sources import load_recorded
-from comem.cli import friendly
-from comem.errors import ComemError
-from comem.llm.base import LLM, LLMError, Message
+from comem.cli.eval_memory import eval_memory_command
+from comem.cli.main import friendly
+from comem.core.errors import ComemError
+from comem.core.records import Message
+from comem.llm.base import LLM, LLMError
+from comem.llm.endpoint import ModelConfig
 from comem.llm.models import list_models
 from comem.llm.scripted import ScriptedLLM
-from comem.run.config import ModelConfig
 from comem.train.data.build import build_grpo_records
 from comem.train.data.records import GrpoRecord, read_parquet, write_parquet
 from comem.train.eval_memory import (
@@ -30,11 +31,11 @@ from comem.train.eval_memory import (
     MemoryCondition,
     bootstrap_ci,
     eval_memory,
-    eval_memory_command,
     memory_messages,
     parse_memory_model,
 )
 from comem.train.reward import agent_messages
+from comem.trajectories.sources import load_recorded
 from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
 
 OUTPUT = re.compile(r"\[(\w+) output (\d+)\]")

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from comem.agent.parsing import parse_action
-from comem.agent.trajectory import ExitReason, Step
 from comem.context.base import Clock, ContextStrategy
-from comem.environment.base import Environment, ToolCall, ToolResult
+from comem.core.actions import parse_action
+from comem.core.records import ExitReason, Step, ToolCall, ToolResult
+from comem.environment.base import Environment
 from comem.llm.base import LLM, LLMError
 
 

@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from comem.agent.trajectory import MemoryRecord, Step
-from comem.errors import ComemError
-from comem.llm.base import LLM, Message
+from comem.core.errors import ComemError
+from comem.core.records import MemoryRecord, Message, Step
+from comem.llm.base import LLM
 
 
 @dataclass(frozen=True)

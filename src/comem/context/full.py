@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from comem.agent.trajectory import Step
 from comem.context.base import AgentContext, ContextStrategy, register
+from comem.core.records import Step
 
 
 class FullConfig(BaseModel):

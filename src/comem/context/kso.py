@@ -23,9 +23,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from comem.agent.trajectory import MemoryRecord, Step
 from comem.context.base import AgentContext, register
 from comem.context.memory import MemorySettings, MemoryStrategy
+from comem.core.records import MemoryRecord, Step
 
 
 def launch_due(n: int, k: int | None) -> bool:

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from comem.agent.trajectory import Step
 from comem.context.base import AgentContext, ContextStrategy, register, step_messages
+from comem.core.records import Step
 
 
 def is_masked(index: int, n: int, keep_last: int) -> bool:

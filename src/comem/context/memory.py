@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, model_validator
 
-from comem.agent.parsing import to_xml
-from comem.agent.trajectory import MemoryRecord, Step
-from comem.context.base import AgentContext, ContextStrategy, Message, Pinned, estimate_tokens, step_messages
-from comem.errors import ComemError
+from comem.context.base import AgentContext, ContextStrategy, Pinned, estimate_tokens, step_messages
+from comem.core.actions import to_xml
+from comem.core.errors import ComemError
+from comem.core.records import MemoryRecord, Message, Step
 from comem.llm.base import LLMError
 
 

@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from comem.agent.trajectory import Step
 from comem.context.base import AgentContext, register
 from comem.context.memory import MemorySettings, MemoryStrategy
+from comem.core.records import Step
 
 
 def summarise_due(n: int, covered: int, k: int | None, retain: int) -> bool:

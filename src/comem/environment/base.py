@@ -4,24 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
-
-
-class ToolCall(BaseModel):
-    """One parsed action. `id` is the native tool_call id when the model produced one."""
-
-    name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    id: str | None = None
-
-
-class ToolResult(BaseModel):
-    """What a tool returned. `output` is already size-capped and valid UTF-8."""
-
-    output: str
-    exit_code: int | None = None
-    done: bool = False  # the agent submitted
-    elapsed_s: float = 0.0
+from comem.core.records import ToolCall, ToolResult
 
 
 class Environment(Protocol):

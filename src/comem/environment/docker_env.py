@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.bash import MAX_FILE_BYTES, TIMEOUT_EXIT_CODE, BashLimits, BashRun, child_env, timed_out_run
 from comem.environment.docker import tool_runner
 from comem.environment.output import OutputCapture
 from comem.environment.tools import ToolArgumentError, ToolError, build_tool_specs
 from comem.environment.workspace import GIT_EXCLUDES, dispatch
-from comem.errors import ComemError
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -20,7 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.bash import BashLimits, BashRun, child_env, refusal, run_bash
 from comem.environment.file_editor import FileEditor
 from comem.environment.search import search
@@ -33,7 +34,6 @@ from comem.environment.tools import (
     usage,
     valid_tools,
 )
-from comem.errors import ComemError
 
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".git")
 # Tool caches the agent's commands create (HOME is the workspace) are not part of its patch.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -22,17 +21,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
 
-from comem.agent.trajectory import Step
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import Step
+from comem.eval.config import ArmConfig
 from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, RunLock, read_results, trajectory_path
 from comem.eval.scheduler import run_one, schedule
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
-from comem.llm.openai_http import OpenAIChatClient
-from comem.run.backends import open_model
-from comem.run.config import ArmConfig, ModelConfig
+from comem.llm.endpoint import Endpoint
+from comem.llm.open import open_model
 
 Executor = Literal["local", "ray"]
 
@@ -41,27 +39,6 @@ class Interrupted(Exception):
     """SIGTERM arrived; the run stopped cleanly (the CLI treats it like Ctrl-C)."""
 
 
-class Endpoint(BaseModel):
-    """How to reach a model server, picklable so Ray workers can open their own clients."""
-
-    base_url: str
-    model: str
-    api_key: str | None = None
-    timeout_s: float = 600.0
-    max_retries: int = 3
-    extra_body: dict[str, Any] = Field(default_factory=dict)
-
-    @classmethod
-    def of(cls, client: OpenAIChatClient, spec: ModelConfig) -> Endpoint:
-        return cls(base_url=client.base_url, model=client.model, api_key=spec.api_key or os.environ.get(
-            "OPENAI_API_KEY"), timeout_s=client.timeout_s, max_retries=client.max_retries,
-            extra_body=client.extra_body)
-
-    def client(self, seed: int | None = None) -> OpenAIChatClient:
-        """A client of its own; with `seed`, every request carries it (vLLM, SGLang and llama.cpp honour it)."""
-        extra = {**self.extra_body, **({"seed": seed} if seed is not None else {})}
-        return OpenAIChatClient(self.base_url, self.model, api_key=self.api_key, timeout_s=self.timeout_s,
-                                max_retries=self.max_retries, extra_body=extra)
 
 
 @dataclass

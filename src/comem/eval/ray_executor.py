@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from comem.errors import ComemError
-from comem.eval.engine import Endpoint
+from comem.core.errors import ComemError
 from comem.eval.results import EpisodeResult, trajectory_path
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
+from comem.llm.endpoint import Endpoint
 
 _EXTRA_FIX = "pip install 'comem[eval]'"
 _CLUSTER_FIX = ("start one with `ray start --head` (and `ray start --address=HEAD:PORT` on other nodes), or pass "

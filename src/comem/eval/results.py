@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from comem.agent.trajectory import EpisodeEnd
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import EpisodeEnd
 
 RESULTS_FILE = "results.jsonl"
 TRAJECTORIES_DIR = "trajectories"

@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from comem.agent.trajectory import EpisodeEnd, MemoryRecord, Step, TrajectoryWriter, read_records
+from comem.core.jsonlog import TrajectoryWriter, read_records
+from comem.core.records import EpisodeEnd, MemoryRecord, Step
+from comem.eval.episode import episode_end, run_episode
 from comem.eval.results import EpisodeResult
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
-from comem.run.episode import episode_end, run_episode
 
 R = TypeVar("R")
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import httpx
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.llm.openai_http import OpenAIChatClient
 
 XLLAMACPP_REQUIREMENT = "xllamacpp==2026.10.11549"

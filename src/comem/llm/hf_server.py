@@ -41,7 +41,7 @@ class HFServer(EmbeddedServer):
     load_fix = "check that the directory is a complete checkpoint (config.json, weights, tokenizer) for transformers"
 
     def _check_runtime(self) -> None:
-        from comem.train.trainers.weights import check_checkpoint, require_train_extra
+        from comem.llm.checkpoint import check_checkpoint, require_train_extra
 
         require_train_extra(("torch", "transformers", "fastapi", "uvicorn"))
         check_checkpoint(self.model_path)

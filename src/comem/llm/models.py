@@ -16,7 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"

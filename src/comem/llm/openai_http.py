@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
-from comem.llm.base import Completion, LLMError, Message
+from comem.core.errors import ComemError
+from comem.core.records import Completion, Message, ToolCall
+from comem.llm.base import LLMError
 
 _URL_FIX = "is the server running? Check --agent-url/--memory-url."
 

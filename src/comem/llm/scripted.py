@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from comem.llm.base import Completion, LLMError, Message
+from comem.core.records import Completion, Message
+from comem.llm.base import LLMError
 
 Response = str | Completion | BaseException | Callable[[list[Message]], str | Completion]
 

@@ -33,8 +33,8 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel
 
-from comem.agent.trajectory import MemoryRecord, Step
 from comem.context.memory import MemorySettings, clip_middle
+from comem.core.records import MemoryRecord, Step
 
 CATEGORIES = ("paths", "commands", "errors", "numbers", "names")
 EXTENSIONS = frozenset({

@@ -16,9 +16,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from comem.agent.trajectory import EpisodeStart, MemoryRecord, Step, read_records
 from comem.context.memory import MemorySettings
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.results import RESULTS_FILE, EpisodeResult, read_results, trajectory_path
 from comem.report.retention import CATEGORIES, UpdateRetention, score_update
 from comem.report.stats import mean_ci, per_step_ratio_ci, percentile, ratio_of_means_ci

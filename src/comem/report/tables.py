@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from comem.core.tables import markdown_table, rich_table
 from comem.report.retention import CATEGORIES
 from comem.report.summary import ArmReport
-from comem.tables import markdown_table, rich_table
 
 
 def _num(value: float | None, digits: int = 2) -> str:

@@ -35,11 +35,11 @@ import pydantic
 from comem.agent.loop import Outcome
 from comem.context.base import Pinned
 from comem.context.memory import fill, load_prompt
+from comem.core.errors import ComemError
 from comem.environment.base import Environment
-from comem.errors import ComemError
 from comem.llm.base import LLM
-from comem.run.config import ModelConfig
-from comem.run.harness import Verdict, register_harness
+from comem.llm.endpoint import ModelConfig
+from comem.tasks.harness import Verdict, register_harness
 from comem.tasks.judge import judge_answer
 
 MINI_SUITE = "browsecomp-mini"
@@ -190,7 +190,7 @@ class BrowseHarness:
                             limits=BrowseLimits(tool_timeout_s=bash_timeout_s))
 
     def pinned(self, task: Any, env: Environment) -> Pinned:
-        from comem.run.episode import describe_tools
+        from comem.tasks.prompts import describe_tools
 
         system = fill(load_prompt("browse_system.txt"), tools=describe_tools(env.tool_specs),
                       where=env.where,  # type: ignore[attr-defined]  # env is the BrowserEnv `open` made
@@ -205,7 +205,7 @@ class BrowseHarness:
         if self.judge_llm is not None or settings.judge is None:
             judgement = await judge_answer(task.question, answer, task.ground_truth, self.judge_llm)
         else:
-            from comem.run.backends import open_model
+            from comem.llm.open import open_model
 
             with tempfile.TemporaryDirectory(prefix="comem-judge-") as logs:
                 async with open_model(settings.judge, "judge", Path(logs), threads=2) as judge:
@@ -218,7 +218,7 @@ HARNESS = BrowseHarness()
 
 
 def _register() -> None:
-    from comem.eval.suite import register_source
+    from comem.tasks.sources import register_source
 
     register_harness(BrowseTask, HARNESS)
     register_source("browsecomp", load_source)

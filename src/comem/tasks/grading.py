@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 import pydantic
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.task import Task
 
 LOG_CAP = 20_000  # characters of test output kept in GradeResult.log (the tail)

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from comem.llm.base import LLM, LLMError, Message
+from comem.core.records import Message
+from comem.llm.base import LLM, LLMError
 
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 _FIELD = r"(?im)^[\s>*_#\"'-]*{name}[\"'\s*_]*[:=][\s*_]*(.*)$"  # also a line of JSON cut off mid-object

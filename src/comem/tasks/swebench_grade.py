@@ -18,16 +18,14 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
 
-from comem.errors import ComemError
-from comem.run.harness import Verdict
-
-if TYPE_CHECKING:
-    from comem.tasks.swebench import SWEBenchTask
+from comem.core.errors import ComemError
+from comem.tasks.harness import Verdict
+from comem.tasks.swebench_task import SWEBenchTask
 
 INSTALL_FIX = "pip install swebench (or set GradingSettings.python to an interpreter that has it)."
 # What swebench >= 5 reads from each row instead of deriving it from the repository and version.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pydantic
 import yaml
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 TASK_FILE = "task.yaml"
 REPO_DIR = "repo"

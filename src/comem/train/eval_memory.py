@@ -24,33 +24,26 @@ Results: `results.json`, `results.md`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import random
 import statistics
 from collections.abc import AsyncIterator, Callable, Hashable
-from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
-import typer
-from pydantic import BaseModel, Field, ValidationError, model_validator
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
-from comem.agent.trajectory import Step
 from comem.bench.metrics import percentile
 from comem.context.base import estimate_tokens, step_messages
-from comem.environment.base import ToolCall
+from comem.core.errors import ComemError
+from comem.core.records import Message, Step, ToolCall
+from comem.core.tables import markdown_table, rich_table
 from comem.environment.tools import TOOL_NAMES
-from comem.errors import ComemError
-from comem.llm.base import LLM, LLMError, Message
-from comem.run.config import ModelConfig
-from comem.tables import markdown_table, rich_table
+from comem.llm.base import LLM, LLMError
+from comem.llm.endpoint import ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.reward import agent_messages, score_actions
@@ -172,8 +165,8 @@ class Opener(Protocol):
 
 
 def default_opener(log_dir: Path, n_parallel: int) -> Opener:
-    from comem.run.backends import open_model
-    from comem.run.config import thread_plan
+    from comem.llm.endpoint import thread_plan
+    from comem.llm.open import open_model
 
     @contextlib.asynccontextmanager
     async def opener(spec: ModelConfig, role: str) -> AsyncIterator[LLM]:
@@ -409,67 +402,3 @@ async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[
 # --------------------------------------------------------------------------- CLI
 
 
-def eval_memory_command(
-    data: Annotated[Path, typer.Argument(help="Held-out GRPO records: eval.parquet, or the directory "
-                                         "`comem train data grpo` wrote.")],
-    memory_model: Annotated[list[str] | None, typer.Option(help="A memory model to evaluate, [LABEL=]SPEC: a bundled "
-                                                           "name, a GGUF path, or a URL (served name after #). "
-                                                           "Repeatable.")] = None,
-    agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with "
-                                             "--agent-url.")] = "qwen2.5-coder-0.5b",
-    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the agent.",
-                                                  envvar="COMEM_AGENT_URL")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
-    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, full.")]
-    = "none,truncate,full",
-    limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = 20,
-    agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")] = 128,
-    memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")] = 256,
-    truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")] = 1024,
-    timeout_s: Annotated[float, typer.Option(help="Per-call timeout in seconds.")] = 300.0,
-    concurrency: Annotated[int, typer.Option(help="Calls in flight at once (raise it for served models).")] = 1,
-    n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")] = 16384,
-    threads: Annotated[int | None, typer.Option(help="CPU threads of embedded servers (one runs at a time). "
-                                                "Default: all cores.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-memory-<time>); reusing "
-                                             "one resumes it.")] = None,
-) -> None:
-    """Score memory models offline: the agent's next action after each model's summary vs the recorded action,
-    next to no memory, truncation and the full history."""
-    console = Console()
-    agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
-                        threads=threads)
-    memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
-                for m in memory_model or []]
-    try:
-        settings = EvalSettings(
-            data=data, limit=limit, agent=agent, memories=memories,
-            baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
-            memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
-            concurrency=concurrency, seed=seed)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        raise ComemError(f"Invalid eval-memory settings: {where + ': ' if where else ''}{err.get('msg')}.",
-                         fix="see `comem eval-memory --help`.") from None
-    run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
-    console.print(f"[bold]comem eval-memory[/] conditions {', '.join(settings.conditions())} · agent "
-                  f"{agent_model} -> {run_dir}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("loading", total=None)
-
-        def progress(label: str, done: int, total: int) -> None:
-            bar.update(job, description=label, completed=done, total=total)
-
-        def log_error(key: Hashable, message: str) -> None:
-            bar.console.print(f"  [red]failed[/] {escape(str(key))}: {escape(message)}")
-
-        try:
-            report = asyncio.run(eval_memory(settings, run_dir, on_progress=progress, on_error=log_error))
-        except KeyboardInterrupt:
-            console.print(f"interrupted: finished calls are kept in {run_dir}; rerun with --out {run_dir} to resume.")
-            raise typer.Exit(130) from None
-    console.print(to_table(report))
-    console.print(f"results: {run_dir} (results.md, results.json)")

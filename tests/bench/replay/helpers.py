@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from comem.agent.sources import RecordedTrajectory
-from comem.agent.trajectory import Step
-from comem.environment.base import ToolCall
-from comem.llm.base import Completion, Message
+from comem.core.records import Completion, Message, Step, ToolCall
+from comem.trajectories.sources import RecordedTrajectory
 
 
 class RecordingEngine:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from comem.bench.replay.arms import DEFAULT_ARMS, parse_arm
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 
 def test_every_default_arm_parses() -> None:

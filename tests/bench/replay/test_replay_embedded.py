@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.bench.replay.runner import read_rows
-from comem.cli import app
+from comem.cli.main import app
 from comem.llm.models import MODELS
 
 pytestmark = [

@@ -21,7 +21,7 @@ from comem.bench.replay.runner import (
     read_rows,
     replay_run,
 )
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.llm.scripted import ScriptedLLM
 from tests.bench.replay.helpers import recording
 

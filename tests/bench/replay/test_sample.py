@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from comem.agent.parsing import parse_action
-from comem.agent.sources import RecordedTrajectory
 from comem.bench.replay.sample import history_tokens, sample_trajectories
-from comem.errors import ComemError
-from comem.llm.base import Completion
+from comem.core.actions import parse_action
+from comem.core.errors import ComemError
+from comem.core.records import Completion
+from comem.trajectories.sources import RecordedTrajectory
 
 
 def text_of(recs: list[RecordedTrajectory]) -> list[dict]:

@@ -8,7 +8,7 @@ import simpy
 from comem.bench.sim.agents import Agent, Arm, _Summary, segment_keys
 from comem.bench.sim.engine import Engine, Request
 from comem.bench.sim.simulate import run_arm
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from tests.bench.sim.helpers import SETTINGS, shape, tiny_config, tiny_spec
 
 TRAJ = shape("t", 40, [(5 + t, 10 + 3 * t, 0.5) for t in range(12)])

@@ -12,7 +12,7 @@ from comem.bench.sim.calibrate import calibrate, fit, mape, overlaps, predict_to
 from comem.bench.sim.config import load_config
 from comem.bench.sim.roofline import Efficiency
 from comem.bench.sim.simulate import simulate
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 TRUE = Efficiency(bw=0.4, kv_bw=0.3, mfu=0.25, attn=0.15, t_fixed_s=0.003, t_request_s=0.02)
 WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.steps.lo=4",

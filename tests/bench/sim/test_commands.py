@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from comem.bench.sim.commands import calibrate, replay_deployment, simulate
-from comem.errors import ComemError
+from comem.cli.sim import calibrate, replay_deployment, simulate
+from comem.core.errors import ComemError
 from tests.bench.sim.test_calibrate import replay
 
 app = typer.Typer()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.engine import Engine, Request
 from comem.bench.sim.simulate import run_arm
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from tests.bench.sim.helpers import analytic_full_steps, shape, tiny_config, tiny_spec
 
 TRAJ = shape("t", 50, [(20, 30, 0.5), (7, 0, 0.0), (33, 90, 1.0), (1, 12, 0.2), (15, 64, 0.0)])

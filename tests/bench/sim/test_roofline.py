@@ -7,7 +7,7 @@ import pytest
 
 from comem.bench.sim.presets import HARDWARE, MODELS
 from comem.bench.sim.roofline import Efficiency, Hardware, ModelShape, Roofline, kv_capacity_tokens
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 PEAK = Efficiency(bw=1, kv_bw=1, mfu=1, attn=1, t_fixed_s=0)
 HALF_MFU = Efficiency(bw=1, kv_bw=1, mfu=0.5, attn=0.5, t_fixed_s=0)

@@ -12,7 +12,7 @@ from comem.bench.sim.config import apply_overrides, load_config
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.report import paper_note, table, write
 from comem.bench.sim.simulate import simulate, sweep, workload
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from tests.bench.sim.helpers import shape, tiny_config
 
 

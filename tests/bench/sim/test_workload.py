@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from comem.agent.sources import RecordedTrajectory
-from comem.agent.trajectory import Step
 from comem.bench.records import StepTiming
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.simulate import run_arm
@@ -20,7 +18,9 @@ from comem.bench.sim.workload import (
     shapes_from_recorded,
     shapes_from_replay,
 )
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import Step
+from comem.trajectories.sources import RecordedTrajectory
 from tests.bench.sim.helpers import shape, tiny_config
 
 TRAJ = shape("t", 40, [(5, 12, 0.5), (8, 0, 1.0), (3, 30, 0.0), (9, 7, 2.0)])

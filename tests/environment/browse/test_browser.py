@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.browse.browser import BROWSE_TOOL_NAMES, BrowseLimits, BrowserEnv, open_browser
 from comem.environment.browse.index import CorpusIndex
-from comem.errors import ComemError
 from tests.environment.browse.helpers import PageServer, Route
 from tests.llm.test_llm_openai_http import Reply, StubServer
 

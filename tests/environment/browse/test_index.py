@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from comem.core.errors import ComemError
 from comem.environment.browse import index as index_module
 from comem.environment.browse.index import CorpusIndex, open_index, read_document, snippet, url_key
-from comem.errors import ComemError
 from comem.tasks.browsecomp import mini_suite_dir
 
 

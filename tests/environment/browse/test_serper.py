@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from comem.core.errors import ComemError
 from comem.environment.browse.serper import SearchFailed, SearchHit, SerperClient
-from comem.errors import ComemError
 from tests.llm.test_llm_openai_http import Reply, error_json
 
 ORGANIC = {

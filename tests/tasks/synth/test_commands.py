@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from comem.cli import app
+from comem.cli.main import app
 
 runner = CliRunner()
 

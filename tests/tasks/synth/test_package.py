@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.synth.package import REGISTRY, normalize, resolve
 from tests.tasks.synth.conftest import calc_files
 

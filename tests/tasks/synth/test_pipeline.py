@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.grading import grade
 from comem.tasks.synth.mutate import Mutation
 from comem.tasks.synth.package import REGISTRY, resolve

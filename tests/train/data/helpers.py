@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from comem.agent.trajectory import EpisodeEnd, EpisodeStart, Step, TrajectoryWriter
-from comem.environment.base import ToolCall
+from comem.core.jsonlog import TrajectoryWriter
+from comem.core.records import EpisodeEnd, EpisodeStart, Step, ToolCall
 from tests.llm.test_llm_openai_http import delta, sse
 
 ACTIONS = [

@@ -11,12 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comem.agent.sources import RecordedTrajectory, load_recorded
-from comem.agent.trajectory import Step
 from comem.bench.replay.sample import sample_trajectories
 from comem.context.memory import MemoryInput, MemorySettings
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import Step, ToolCall
 from comem.train.data.build import (
     BuildOptions,
     build_grpo,
@@ -26,6 +24,7 @@ from comem.train.data.build import (
     split_by_task,
 )
 from comem.train.data.records import GrpoRecord
+from comem.trajectories.sources import RecordedTrajectory, load_recorded
 from tests.train.data.helpers import write_trajectory
 
 STEPS = 6

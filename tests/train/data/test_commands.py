@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from comem.cli import friendly
+from comem.cli.main import friendly
+from comem.cli.train_data import grpo, sft
 from comem.llm.models import list_models
-from comem.train.data.commands import grpo, sft
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from tests.train.data.helpers import OpenAIStandIn, write_run
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from comem.bench.replay.sample import sample_trajectories
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.train.data.build import build_grpo_records
 from comem.train.data.records import (
     ChatTurn,

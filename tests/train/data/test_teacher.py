@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from comem.agent.sources import load_recorded
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.data.build import build_grpo_records
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from comem.train.data.teacher import TeacherResult, checkpoint_path, teacher_summaries
+from comem.trajectories.sources import load_recorded
 from tests.train.data.helpers import OpenAIStandIn, write_run
 
 

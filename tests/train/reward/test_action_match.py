@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comem.agent.parsing import to_xml
-from comem.environment.base import ToolCall
+from comem.core.actions import to_xml
+from comem.core.records import ToolCall
 from comem.train.reward.action_match import action_consistency, parse_xml_action, score_actions
 
 

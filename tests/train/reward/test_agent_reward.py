@@ -17,13 +17,11 @@ from typing import Any
 
 import pytest
 
-from comem.agent.parsing import to_xml
-from comem.agent.trajectory import Step
 from comem.context.base import Pinned
 from comem.context.memory import summary_messages
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
-from comem.llm.base import Message
+from comem.core.actions import to_xml
+from comem.core.errors import ComemError
+from comem.core.records import Message, Step, ToolCall
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.reward import REWARD_COLUMNS, ActionConsistencyReward, agent_action, agent_messages
 

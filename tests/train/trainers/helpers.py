@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from comem.agent.trajectory import Step
-from comem.environment.base import ToolCall
+from comem.core.records import Step, ToolCall
 from comem.llm.models import MODELS
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
 
@@ -80,8 +79,8 @@ def cli_app() -> Any:
     """`comem train`'s commands wrapped and registered the way cli.py does it."""
     import typer
 
-    from comem.cli import friendly
-    from comem.train.trainers.commands import export_verl, grpo, sft
+    from comem.cli.main import friendly
+    from comem.cli.train import export_verl, grpo, sft
 
     app = typer.Typer()
     for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl)):

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from comem.errors import ComemError
-from comem.run.config import ModelConfig
+from comem.core.errors import ComemError
+from comem.llm.checkpoint import check_checkpoint
+from comem.llm.endpoint import ModelConfig
 from comem.train.trainers.settings import load_settings
-from comem.train.trainers.weights import check_checkpoint
 from tests.train.data.helpers import OpenAIStandIn
 from tests.train.trainers.helpers import cli_app, is_rewarded, metrics, parity_agent, tiny_model, write_grpo
 

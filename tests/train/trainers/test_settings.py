@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.train.trainers.settings import GrpoSettings, load_settings, parse_overrides, preset_names, trl_config
 
 pytest.importorskip("trl")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.llm.checkpoint import check_checkpoint
 from comem.train.trainers.settings import load_settings
-from comem.train.trainers.weights import check_checkpoint
 from tests.train.trainers.helpers import cli_app, metrics, tiny_model, write_sft
 
 FAST = ["max_steps=2", "batch_size=2", "per_device_batch_size=2", "learning_rate=1e-3", "warmup_ratio=0",

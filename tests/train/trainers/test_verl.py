@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 from typer.testing import CliRunner
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from tests.train.data.helpers import OpenAIStandIn
 from tests.train.trainers.helpers import REFERENCE, cli_app, grpo_records, write_grpo
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from comem.errors import ComemError
-from comem.train.trainers.weights import base_model_dir, check_checkpoint
+from comem.core.errors import ComemError
+from comem.llm.checkpoint import check_checkpoint
+from comem.train.trainers.weights import base_model_dir
 from tests.train.trainers.helpers import tiny_model
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from comem.errors import ComemError
-from comem.run.config import ArmConfig
+from comem.core.errors import ComemError
+from comem.eval.config import ArmConfig
 
 DEFAULT_ARMS = ["full", "full-nocache", "mask", "sync-k2", "kso-k1", "kso-k2", "kso-k4"]
 _SPEC = re.compile(

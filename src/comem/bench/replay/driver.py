@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from comem.agent.sources import RecordedTrajectory
-from comem.agent.trajectory import MemoryRecord, Step
 from comem.bench.records import MemoryTiming, StepTiming
 from comem.bench.replay.arms import ReplayArm
 from comem.context import Pinned, lookup
 from comem.context.base import Clock, estimate_tokens
-from comem.llm.base import LLM, Completion, Message
+from comem.core.records import Completion, MemoryRecord, Message, Step
+from comem.llm.base import LLM
+from comem.trajectories.sources import RecordedTrajectory
 
 
 class SaltedLLM:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from comem.bench.metrics import ArmFigures, MemoryFigures, figures, memory_figures
 from comem.bench.records import MemoryTiming, RunTiming, StepTiming
-from comem.tables import markdown_table, rich_table
+from comem.core.tables import markdown_table, rich_table
 
 HEADERS = ["arm", "conc", "steps", "med s", "p90 s", "ttft s", "dec s", "prompt", "reuse", "X/wall",
            "x step", "x e2e", "S*", "eta"]

@@ -19,17 +19,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from comem.agent.sources import RecordedTrajectory
 from comem.bench.metrics import trajectory_walls
 from comem.bench.records import MemoryTiming, RunTiming, StepTiming
 from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
 from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
 from comem.context.base import Clock, estimate_tokens
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.llm.base import LLM
-from comem.run.backends import open_model
-from comem.run.config import ModelConfig, thread_plan
+from comem.llm.endpoint import ModelConfig, thread_plan
+from comem.llm.open import open_model
+from comem.trajectories.sources import RecordedTrajectory
 
 RESULT_FILES = ("steps.jsonl", "memory.jsonl", "runs.jsonl")
 
@@ -75,7 +75,7 @@ def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:
 
         recs = sample_trajectories(n=config.trajectories, steps=config.steps or 16, seed=config.seed)
     else:
-        from comem.agent.sources import load_recorded
+        from comem.trajectories.sources import load_recorded
 
         recs = load_recorded(config.source, limit=config.trajectories)
     if config.steps is not None:

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from comem.agent.sources import RecordedTrajectory
-from comem.agent.trajectory import Step
 from comem.context.base import estimate_tokens
-from comem.environment.base import ToolCall
+from comem.core.errors import ComemError
+from comem.core.records import Step, ToolCall
 from comem.environment.workspace import Workspace
-from comem.errors import ComemError
-from comem.run.episode import pinned_prompts, repo_files
+from comem.tasks.prompts import pinned_prompts, repo_files
 from comem.tasks.task import Task, load_tasks
+from comem.trajectories.sources import RecordedTrajectory
 
 WINDOW_LINES = 40
 SKIM_AFTER_WINDOWS = 1  # files the issue does not name are read whole up to 2 windows, else skimmed

@@ -22,7 +22,7 @@ from comem.bench.sim.kvcache import Segment
 from comem.context.kso import launch_due
 from comem.context.mask import is_masked
 from comem.context.sync import summarise_due
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 Kind = Literal["full", "full-nocache", "mask", "sync", "kso"]
 

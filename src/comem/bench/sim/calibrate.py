@@ -29,7 +29,7 @@ from comem.bench.sim.engine import EngineSpec
 from comem.bench.sim.roofline import Efficiency, Roofline
 from comem.bench.sim.simulate import run_arm
 from comem.bench.sim.workload import shapes_from_replay
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 PARAMS = ("t_request_s", "t_fixed_s", "bw", "kv_bw", "mfu", "attn")  # the first two are times, the rest fractions
 

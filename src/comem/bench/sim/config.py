@@ -20,8 +20,8 @@ from comem.bench.sim.agents import ArmSettings
 from comem.bench.sim.engine import EngineSpec
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.workload import DistributionSpec
-from comem.errors import ComemError
-from comem.run.config import deep_merge
+from comem.core.config import deep_merge
+from comem.core.errors import ComemError
 
 
 class WorkloadSpec(BaseModel):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from comem.bench.sim.kvcache import CacheSeq, Hit, PrefixCache, Segment
 from comem.bench.sim.presets import HARDWARE, MODELS
 from comem.bench.sim.roofline import Efficiency, Hardware, ModelShape, Roofline, kv_capacity_tokens
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 
 def _preset(table: dict[str, Any], what: str):

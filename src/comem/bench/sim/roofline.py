@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 
 class ModelShape(BaseModel):

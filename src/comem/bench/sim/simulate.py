@@ -24,7 +24,7 @@ from comem.bench.sim.workload import (
     shapes_from_recorded,
     shapes_from_replay,
 )
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 DEFAULT_CONCURRENCY = (1, 8, 16, 32, 64, 128, 256)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from comem.agent.sources import RecordedTrajectory
 from comem.bench.records import MemoryTiming, StepShape, StepTiming, TrajectoryShape
 from comem.context.base import estimate_tokens
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.trajectories.sources import RecordedTrajectory
 
 MESSAGE_OVERHEAD = 4  # chat-template tokens per message (role markers, separators)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 EVAL_EXTRA_FIX = "pip install 'comem[eval]' (or pip install -e '.[eval]')."
 

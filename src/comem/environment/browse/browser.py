@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.errors import ComemError
+from comem.core.records import ToolCall, ToolResult
 from comem.environment.browse.fetch import MAX_BYTES, MAX_CHARS, Page, cap_chars, fetch_page
 from comem.environment.browse.index import CorpusIndex, open_index
 from comem.environment.browse.serper import SERPER_URL, SearchHit, SerperClient
 from comem.environment.tools import ToolArgumentError, ToolError, function_tool, int_arg, text_arg, usage, valid_tools
-from comem.errors import ComemError
 
 BROWSE_TOOL_NAMES = ("search", "fetch", "submit_answer")
 MAX_NUM = 100

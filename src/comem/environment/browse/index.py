@@ -35,10 +35,10 @@ from urllib.parse import unquote, urlsplit
 import platformdirs
 import yaml
 
+from comem.core.errors import ComemError
 from comem.environment.browse import eval_module
 from comem.environment.browse.fetch import html_to_text
 from comem.environment.browse.serper import SearchHit
-from comem.errors import ComemError
 
 DOC_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 INDEX_FORMAT = 1  # bump when the cached layout changes

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from comem.core.errors import ComemError
 from comem.environment.tools import ToolError
-from comem.errors import ComemError
 
 SERPER_URL = "https://google.serper.dev"
 SERPER_OPTIONS = ("gl", "hl", "tbs")  # passed through to Serper as given

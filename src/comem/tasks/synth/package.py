@@ -21,7 +21,7 @@ from pathlib import Path
 
 import platformdirs
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 
 @dataclass(frozen=True)

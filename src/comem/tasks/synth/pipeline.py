@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.synth.mutate import Mutation, find_mutations
 from comem.tasks.synth.package import SourceTree, resolve
 from comem.tasks.synth.runner import SuiteRun, command_for, covering_tests, run_tests

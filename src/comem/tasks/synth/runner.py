@@ -15,7 +15,7 @@ from typing import Literal
 
 import pydantic
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.tasks.grading import command_argv, grading_env, run_test_command
 from comem.tasks.synth.package import SourceTree
 from comem.tasks.synth.plugin import REPORT_ENV

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from comem.agent.sources import RecordedTrajectory
-from comem.agent.trajectory import Step
 from comem.context.memory import MemoryInput, MemorySettings
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import Step
 from comem.train.data.records import ChatTurn, GrpoRecord, Variant
+from comem.trajectories.sources import RecordedTrajectory
 
 _RANDOM = re.compile(r"random:(\d+)-(\d+)")
 RETAIN_HELP = "0 (original), N (fixed) or random:A-B (per record)"

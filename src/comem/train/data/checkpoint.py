@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from comem.agent.trajectory import TrajectoryWriter
+from comem.core.jsonlog import TrajectoryWriter
 from comem.train.data.records import read_jsonl
 
 T = TypeVar("T", bound=BaseModel)

@@ -43,12 +43,10 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from comem.agent.trajectory import Step
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.records import Step, ToolCall
+from comem.llm.checkpoint import TRAIN_EXTRA_FIX
 from comem.train.reward.action_match import Variant
-
-TRAIN_EXTRA_FIX = "pip install 'comem[train]' (or pip install -e '.[train]')."
 
 
 class ChatTurn(BaseModel):

@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-from comem.errors import ComemError
-from comem.llm.base import LLM, LLMError, Message
+from comem.core.errors import ComemError
+from comem.core.records import Message
+from comem.llm.base import LLM, LLMError
 from comem.train.data.checkpoint import Checkpoint, JobReport, run_jobs
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
 

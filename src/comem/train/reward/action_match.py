@@ -21,8 +21,8 @@ from difflib import SequenceMatcher
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from comem.agent.parsing import parse_xml_action
-from comem.environment.base import ToolCall
+from comem.core.actions import parse_xml_action
+from comem.core.records import ToolCall
 
 __all__ = ["ActionScore", "Variant", "action_consistency", "parse_xml_action", "score_actions"]
 

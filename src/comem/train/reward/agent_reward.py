@@ -18,14 +18,13 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError, field_validator
 
-from comem.agent.parsing import parse_action
-from comem.agent.trajectory import Step
 from comem.context.base import Pinned
 from comem.context.memory import summary_messages
-from comem.environment.base import ToolCall
+from comem.core.actions import parse_action
+from comem.core.errors import ComemError
+from comem.core.records import Message, Step, ToolCall
 from comem.environment.tools import TOOL_NAMES
-from comem.errors import ComemError
-from comem.llm.base import LLM, LLMError, Message
+from comem.llm.base import LLM, LLMError
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.reward.action_match import Variant, action_consistency
 

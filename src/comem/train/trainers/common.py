@@ -19,7 +19,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.train.data.records import R, read_parquet
 from comem.train.trainers.settings import CommonSettings, LoraSettings
 

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from comem.llm.checkpoint import require_train_extra
+from comem.llm.endpoint import ModelConfig
 from comem.llm.openai_http import OpenAIChatClient
-from comem.run.config import ModelConfig
 from comem.train.data.records import GrpoRecord
 from comem.train.trainers.settings import GrpoSettings, trl_config
-from comem.train.trainers.weights import base_model_dir, require_train_extra
+from comem.train.trainers.weights import base_model_dir
 
 if TYPE_CHECKING:
     from comem.train.trainers.common import TrainResult
@@ -77,7 +78,7 @@ def opened_agent(spec: ModelConfig, log_dir: Path, threads: int, n_parallel: int
 
     The reward calls the client from its own loop; the client keeps one connection pool per loop, so that works.
     """
-    from comem.run.backends import open_model
+    from comem.llm.open import open_model
 
     loop = asyncio.new_event_loop()
     stack = contextlib.AsyncExitStack()

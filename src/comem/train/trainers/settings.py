@@ -16,8 +16,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from comem.errors import ComemError
-from comem.run.config import _first_error, deep_merge
+from comem.core.config import deep_merge
+from comem.core.config import first_error as first_error
+from comem.core.errors import ComemError
 
 PRESET_DIR = Path(__file__).parent / "presets"
 Kind = Literal["sft", "grpo"]
@@ -148,7 +149,7 @@ def load_settings(kind: Kind, preset: str, overrides: list[str] | None = None) -
     try:
         Preset.model_validate({**data, kind: section})
     except ValidationError as exc:
-        raise ComemError(f"invalid {kind} settings ({path.name} + --set): {_first_error(exc)}.",
+        raise ComemError(f"invalid {kind} settings ({path.name} + --set): {first_error(exc)}.",
                          fix=f"see {PRESET_DIR / 'gpu.yaml'} for every key and its meaning.") from None
     return (SftSettings if kind == "sft" else GrpoSettings).model_validate(section)
 

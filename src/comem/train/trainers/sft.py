@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from comem.llm.checkpoint import require_train_extra
 from comem.train.data.records import SftRecord
 from comem.train.trainers.settings import SftSettings, trl_config
-from comem.train.trainers.weights import base_model_dir, require_train_extra
+from comem.train.trainers.weights import base_model_dir
 
 if TYPE_CHECKING:
     from comem.train.trainers.common import TrainResult

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.train.data.records import GrpoRecord, read_parquet, require_pyarrow
 from comem.train.reward import REWARD_COLUMNS, ActionConsistencyReward
 

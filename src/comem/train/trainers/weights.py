@@ -8,7 +8,6 @@ A user's own checkpoint dir is checked cheaply (config, weights, tokenizer) befo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,21 +15,13 @@ from pathlib import Path
 
 import platformdirs
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.llm.checkpoint import check_checkpoint, require_train_extra
 from comem.llm.models import MODELS, resolve_model
-from comem.train.data.records import TRAIN_EXTRA_FIX
 
 _MARKER = "comem-source.json"
-_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
-_TOKENIZER = ("tokenizer.json", "tokenizer.model", "vocab.json")
-_TRAIN_MODULES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
 
 
-def require_train_extra(modules: tuple[str, ...] = _TRAIN_MODULES) -> None:
-    """The trainers' libraries come with the `train` extra; name it instead of a ModuleNotFoundError."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ComemError(f"training needs {', '.join(missing)}, which is not installed.", fix=TRAIN_EXTRA_FIX)
 
 
 def default_cache_dir() -> Path:
@@ -53,25 +44,6 @@ def base_model_dir(name_or_dir: str, *, cache_dir: Path | None = None) -> Path:
     return target
 
 
-def check_checkpoint(path: Path) -> Path:
-    """Cheap checks that `path` is a loadable causal-LM checkpoint: config, weights and tokenizer files."""
-    fix = "pass a directory written by save_pretrained (e.g. the `final/` dir of `comem train sft|grpo`)."
-    if not path.is_dir():
-        raise ComemError(f"checkpoint directory {path} does not exist.", fix=fix)
-    config = path / "config.json"
-    try:
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except OSError:
-        raise ComemError(f"{path} is not a Hugging Face checkpoint (no config.json).", fix=fix) from None
-    except ValueError as exc:
-        raise ComemError(f"{config} is not valid JSON ({exc}).", fix=fix) from None
-    if not isinstance(data, dict) or "model_type" not in data:
-        raise ComemError(f"{config} has no model_type.", fix=fix)
-    if not any((path / name).is_file() for name in _WEIGHTS):
-        raise ComemError(f"{path} holds no model weights ({' / '.join(_WEIGHTS[::2])}).", fix=fix)
-    if not any((path / name).is_file() for name in _TOKENIZER):
-        raise ComemError(f"{path} holds no tokenizer (tokenizer.json).", fix=fix)
-    return path.resolve()
 
 
 def dequantise(gguf: Path, target: Path, *, source: str) -> None:

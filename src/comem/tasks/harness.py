@@ -15,8 +15,8 @@ from pydantic import BaseModel
 
 from comem.agent.loop import Outcome
 from comem.context.base import Pinned
+from comem.core.errors import ComemError
 from comem.environment.base import Environment
-from comem.errors import ComemError
 
 
 class Verdict(BaseModel):
@@ -50,7 +50,7 @@ def harness_for(task: Any) -> Harness:
         if cls in _HARNESSES:
             return _HARNESSES[cls]
     raise ComemError(f"No harness runs tasks of type {type(task).__name__}.",
-                     fix="register one with comem.run.harness.register_harness.")
+                     fix="register one with comem.tasks.harness.register_harness.")
 
 
 class LocalRepoHarness:
@@ -62,7 +62,7 @@ class LocalRepoHarness:
         return Workspace.create(task.repo_dir, bash_timeout_s=bash_timeout_s)
 
     def pinned(self, task: Any, env: Environment) -> Pinned:
-        from comem.run.episode import pinned_prompts
+        from comem.tasks.prompts import pinned_prompts
 
         return pinned_prompts(task, env.tool_specs, env.root)
 

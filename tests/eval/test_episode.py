@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from comem.environment.tools import build_tool_specs
-from comem.run.episode import example_calls, pinned_prompts, repo_files
+from comem.tasks.prompts import example_calls, pinned_prompts, repo_files
 from comem.tasks.task import load_tasks
 
 

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from typer.testing import CliRunner
 
-from comem.cli import app
+from comem.cli.main import app
 
 
 @pytest.mark.parametrize("args", [["bench", "simulate"], ["bench", "calibrate", "somewhere"], ["bench", "replay"]])

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from comem.environment.base import ToolCall
-from comem.llm.base import Completion
+from comem.core.records import Completion, ToolCall
 
 _XML_BLOCK = re.compile(r"<function\s*=\s*([^>]+)>(.*?)</function>", re.DOTALL)
 _XML_PARAM = re.compile(r"<parameter\s*=\s*([^>]+)>(.*?)</parameter>", re.DOTALL)

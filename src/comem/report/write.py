@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.report import plots
 from comem.report.summary import ArmReport, summarise
 from comem.report.tables import to_markdown

@@ -69,7 +69,7 @@ def grpo(
     n_ctx: Annotated[int, typer.Option(help="Context size of an embedded agent server.")] = 16384,
 ) -> None:
     """GRPO on the memory model; the reward is the frozen agent's action consistency (TRL GRPOTrainer)."""
-    from comem.run.config import ModelConfig
+    from comem.llm.endpoint import ModelConfig
     from comem.train.trainers.grpo import train_grpo
     from comem.train.trainers.settings import load_settings
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from comem.agent.loop import AgentConfig
-from comem.agent.sources import load_recorded
-from comem.agent.trajectory import EpisodeStart, Step, read_records
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeStart, Step, ToolCall
+from comem.eval.config import ArmConfig
+from comem.eval.episode import run_episode
 from comem.llm.scripted import ScriptedLLM
-from comem.run.config import ArmConfig
-from comem.run.episode import run_episode
 from comem.tasks.task import load_tasks
+from comem.trajectories.sources import load_recorded
 
 TASK_ID = "semver-bump-minor"
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
 from comem.train.data.records import GrpoRecord
 
@@ -52,7 +52,7 @@ def _options(retain: str, min_steps: int, max_steps: int, variant: str, seed: in
 
 def _split_source(source: str, arm: str | None, options: BuildOptions, eval_fraction: float) -> dict[str, Any]:
     """Load, build and split by task; the pieces both commands need."""
-    from comem.agent.sources import load_recorded
+    from comem.trajectories.sources import load_recorded
 
     trajectories = load_recorded(source, arm=arm)
     built = build_grpo(trajectories, options, source)
@@ -159,8 +159,8 @@ def sft(
     memory_obs_chars: ObsCharsOpt = 4000,
 ) -> None:
     """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet)."""
-    from comem.run.backends import open_model
-    from comem.run.config import ModelConfig, thread_plan
+    from comem.llm.endpoint import ModelConfig, thread_plan
+    from comem.llm.open import open_model
     from comem.train.data.teacher import teacher_summaries
 
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)

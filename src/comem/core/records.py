@@ -1,19 +1,58 @@
-"""What an episode records, and the append-only JSONL file it goes to.
+"""The records every layer shares: a tool call and its result, chat messages and model replies, and what an
+episode records (steps, memory updates, start and end).
 
-Every line is one record with a `type` field (`episode_start`, `step`, `memory`, `episode_end`), written and
-flushed as soon as it exists, so a crash loses at most the step in flight.
+They sit at the bottom of the package so that the LLM backends, the environments, the agent loop, the context
+strategies and every application read and write the same types. The JSONL log they go to is `comem.core.jsonlog`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from comem.environment.base import ToolCall
+
+class ToolCall(BaseModel):
+    """One parsed action. `id` is the native tool_call id when the model produced one."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+
+
+class ToolResult(BaseModel):
+    """What a tool returned. `output` is already size-capped and valid UTF-8."""
+
+    output: str
+    exit_code: int | None = None
+    done: bool = False  # the agent submitted
+    elapsed_s: float = 0.0
+
+
+class Message(BaseModel):
+    """A chat message in OpenAI shape; `tool_calls`/`tool_call_id` only for native tool calling."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class Completion(BaseModel):
+    """One model answer plus what it cost. Times are wall-clock seconds seen by the client."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int | None = None  # prompt tokens served from the engine's prefix cache
+    ttft_s: float = 0.0  # request sent -> first content token
+    total_s: float = 0.0  # request sent -> last byte
+
+    @property
+    def decode_s(self) -> float:
+        return max(0.0, self.total_s - self.ttft_s)
 
 
 class Step(BaseModel):
@@ -107,33 +146,5 @@ class EpisodeEnd(BaseModel):
     memory_updates: int
 
 
-class TrajectoryWriter:
-    """Appends records to a JSONL file, flushing and fsyncing each line."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._fh = path.open("a", encoding="utf-8")
-
-    def write(self, record: BaseModel) -> None:
-        self._fh.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        self._fh.close()
 
 
-def read_records(path: Path) -> list[BaseModel]:
-    """Parse a trajectory file back into typed records; a torn last line (crash mid-write) is skipped."""
-    kinds: dict[str, type[BaseModel]] = {
-        "step": Step, "memory": MemoryRecord, "episode_start": EpisodeStart, "episode_end": EpisodeEnd,
-    }
-    out: list[BaseModel] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        out.append(kinds[data["type"]].model_validate(data))
-    return out

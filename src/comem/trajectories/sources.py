@@ -44,11 +44,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from comem.agent.parsing import parse_action
-from comem.agent.trajectory import EpisodeStart, Step, read_records
-from comem.environment.base import ToolCall
-from comem.errors import ComemError
-from comem.llm.base import Completion
+from comem.core.actions import parse_action
+from comem.core.errors import ComemError
+from comem.core.jsonlog import read_records
+from comem.core.records import Completion, EpisodeStart, Step, ToolCall
 
 
 class RecordedTrajectory(BaseModel):

@@ -7,9 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comem.agent.parsing import parse_action, to_xml
-from comem.environment.base import ToolCall
-from comem.llm.base import Completion
+from comem.core.actions import parse_action, to_xml
+from comem.core.records import Completion, ToolCall
 
 TOOLS = ("bash", "file_editor", "search", "submit")
 

@@ -14,7 +14,6 @@ A YAML file holds the same fields as this model, e.g.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,19 +24,9 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from comem.agent.loop import AgentConfig
 from comem.context import lookup
 from comem.context.memory import MemoryStrategy
-from comem.errors import ComemError
-
-
-class ModelConfig(BaseModel):
-    """A model served embedded (bundled name or GGUF path) or reached at an OpenAI-compatible URL."""
-
-    model: str = "qwen2.5-coder-0.5b"
-    url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
-    api_key: str | None = None  # default: $OPENAI_API_KEY, else "EMPTY"
-    n_ctx: int = 16384
-    threads: int | None = None  # embedded only; default: see thread_plan
-    timeout_s: float = 600.0
-    max_retries: int = 3
+from comem.core.config import deep_merge, first_error
+from comem.core.errors import ComemError
+from comem.llm.endpoint import ModelConfig, thread_plan
 
 
 class ArmConfig(BaseModel):
@@ -68,7 +57,7 @@ class ArmConfig(BaseModel):
         try:
             return config_cls(name=self.name, **self.options)
         except ValidationError as exc:
-            raise ComemError(f"Bad options for arm {self.key!r}: {_first_error(exc)}.",
+            raise ComemError(f"Bad options for arm {self.key!r}: {first_error(exc)}.",
                              fix=f"check the {self.name} options in your config or flags.") from exc
 
     def needs_memory(self) -> bool:
@@ -109,18 +98,6 @@ class RunConfig(BaseModel):
 C = TypeVar("C", bound=RunConfig)
 
 
-def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int]:
-    """CPU threads for the embedded (agent, memory) servers.
-
-    llama.cpp threads spin; two servers that each take every core slow each other down many times over.
-    So when both run here, the memory model gets its own core and the agent the rest — the CPU analogue
-    of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay comparable.
-    """
-    cores = os.cpu_count() or 2
-    both = need_memory and not agent.url and not memory.url
-    memory_threads = memory.threads or (max(1, cores // 4) if both else cores)
-    agent_threads = agent.threads or (max(1, cores - memory_threads) if both else cores)
-    return agent_threads, memory_threads
 
 
 def load_config(path: Path | None, overrides: dict[str, Any], model: type[C] = RunConfig) -> C:
@@ -138,25 +115,12 @@ def load_config(path: Path | None, overrides: dict[str, Any], model: type[C] = R
     try:
         config = model.model_validate(merged)
     except ValidationError as exc:
-        raise ComemError(f"Invalid run configuration: {_first_error(exc)}.",
+        raise ComemError(f"Invalid run configuration: {first_error(exc)}.",
                          fix="see `comem run --help` and the example in the README.") from exc
     for arm in config.arms:
         arm.strategy_config()  # unknown names and bad options fail now, before any model starts
     return config
 
 
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """`extra` over `base`, recursing into nested mappings (YAML config + CLI overrides)."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ()))
-    return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from comem.cli import app
+from comem.cli.main import app
 
 runner = CliRunner()
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from comem.agent.trajectory import EpisodeEnd, MemoryRecord, Step, read_records
-from comem.cli import app
+from comem.cli.main import app
+from comem.core.jsonlog import read_records
+from comem.core.records import EpisodeEnd, MemoryRecord, Step
 from comem.llm.models import list_models
 
 runner = CliRunner()

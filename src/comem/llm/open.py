@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from comem.llm.embedded import EmbeddedServer
+from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HF_PREFIX, HFServer
 from comem.llm.models import resolve_model
 from comem.llm.openai_http import OpenAIChatClient
-from comem.run.config import ModelConfig
 
 
 @contextlib.asynccontextmanager

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from comem.bench.commands import require_bench_extra
-from comem.errors import ComemError
+from comem.cli.bench import require_bench_extra
+from comem.core.errors import ComemError
 
 console = Console()
 if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns

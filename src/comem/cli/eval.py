@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 if TYPE_CHECKING:
-    from comem.agent.trajectory import Step
+    from comem.core.records import Step
     from comem.eval.engine import Events
     from comem.eval.results import EpisodeResult
     from comem.eval.suite import Episode, EvalConfig
@@ -70,8 +70,8 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
     from comem.eval.engine import Executor, Interrupted, run_suite
     from comem.eval.suite import plan, select_tasks
-    from comem.report.commands import write_report
     from comem.report.tables import to_table
+    from comem.report.write import write_report
 
     if executor not in ("local", "ray"):
         raise ComemError(f"Unknown executor {executor!r}.", fix="use --executor local or --executor ray.")
@@ -123,8 +123,8 @@ def eval_command(
     grade: Annotated[bool | None, typer.Option(help="Run the grader after each episode.")] = None,
 ) -> None:
     """Evaluate at scale: task sources x arms x seeds, concurrent and resumable, locally or on Ray; then report."""
+    from comem.eval.config import load_config
     from comem.eval.suite import EvalConfig
-    from comem.run.config import load_config
 
     try:
         seed_list = [int(s) for s in _csv(seeds)] if seeds else None

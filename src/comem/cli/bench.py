@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
                         no_args_is_help=True)
@@ -74,7 +74,7 @@ def replay(
     require_bench_extra(("matplotlib",))
     from comem.bench.replay.report import to_table, write_report
     from comem.bench.replay.runner import ReplayConfig, read_rows, run_replay
-    from comem.run.config import ModelConfig
+    from comem.llm.endpoint import ModelConfig
 
     agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx)
     memory = ModelConfig(model=memory_model, url=memory_url, api_key=api_key, n_ctx=n_ctx)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from comem.context import lookup, strategy_names
-from comem.errors import ComemError
+from comem.core.errors import ComemError
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -104,8 +104,9 @@ def run(
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
 ) -> None:
     """Run the agent on coding tasks under each context strategy and print success and latency side by side."""
-    from comem.run.config import load_config
-    from comem.run.runner import run as run_all
+    from comem.cli.eval import execute
+    from comem.eval.config import load_config
+    from comem.eval.suite import EvalConfig
 
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
     memory = {**models, "model": memory_model, "url": memory_url}
@@ -121,7 +122,7 @@ def run(
     })
     if arm_list is not None:
         overrides["arms"] = arm_list
-    run_all(load_config(config, overrides))
+    execute(EvalConfig.from_run(load_config(config, overrides)), "comem run")
 
 
 @app.command()
@@ -129,8 +130,8 @@ def run(
 def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run` or `comem eval`.")]) \
         -> None:
     """Print the per-arm report of a run directory and (re)write summary.md, summary.json and the PNGs there."""
-    from comem.report.commands import write_report
     from comem.report.tables import to_table
+    from comem.report.write import write_report
 
     rows, note = write_report(run_dir)
     console.print(to_table(rows))
@@ -183,7 +184,7 @@ def list_tasks(ctx: typer.Context,
 
 def _register_tasks() -> None:
     """`comem tasks [SOURCE]` and `comem tasks synth`, wrapped like the other commands."""
-    from comem.tasks.synth.commands import synth
+    from comem.cli.synth import synth
 
     tasks_app.command()(friendly(synth))
     app.add_typer(tasks_app, name="tasks")
@@ -194,8 +195,8 @@ _register_tasks()
 
 def _register_bench() -> None:
     """`comem bench replay|simulate|calibrate`, each wrapped like the other commands."""
-    from comem.bench.commands import bench_app, replay
-    from comem.bench.sim.commands import calibrate, simulate
+    from comem.cli.bench import bench_app, replay
+    from comem.cli.sim import calibrate, simulate
 
     for command in (replay, simulate, calibrate):
         bench_app.command()(friendly(command))
@@ -207,7 +208,7 @@ _register_bench()
 
 def _register_eval() -> None:
     """`comem eval CONFIG`, wrapped like the other commands."""
-    from comem.eval.commands import eval_command
+    from comem.cli.eval import eval_command
 
     app.command(name="eval")(friendly(eval_command))
 
@@ -217,11 +218,11 @@ _register_eval()
 
 def _register_train() -> None:
     """`comem train sft|grpo|export-verl`, `comem train data grpo|sft` and `comem eval-memory`."""
-    from comem.train.data.commands import data_app
-    from comem.train.data.commands import grpo as data_grpo
-    from comem.train.data.commands import sft as data_sft
-    from comem.train.eval_memory import eval_memory_command
-    from comem.train.trainers.commands import export_verl, grpo, sft, train_app
+    from comem.cli.eval_memory import eval_memory_command
+    from comem.cli.train import export_verl, grpo, sft, train_app
+    from comem.cli.train_data import data_app
+    from comem.cli.train_data import grpo as data_grpo
+    from comem.cli.train_data import sft as data_sft
 
     for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl)):
         train_app.command(name)(friendly(command))
@@ -233,6 +234,3 @@ def _register_train() -> None:
 
 
 _register_train()
-
-if __name__ == "__main__":
-    app()

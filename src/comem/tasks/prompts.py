@@ -1,0 +1,57 @@
+"""The two pinned prompts of a repository task: the system prompt (tools, example calls) and the task prompt."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from comem.context.base import Pinned
+from comem.context.memory import fill, load_prompt
+from comem.environment.tools import usage
+from comem.tasks.task import Task
+
+
+def describe_tools(specs: list[dict[str, Any]]) -> str:
+    return "\n".join(f"- {usage(specs, s['function']['name'])}: {s['function']['description']}" for s in specs)
+
+
+def repo_files(root: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
+    )
+
+
+def format_files(files: list[str], limit: int = 200) -> str:
+    """The repository's files, so a small model need not guess paths."""
+    more = f"\n... and {len(files) - limit} more" if len(files) > limit else ""
+    return "\n".join(files[:limit]) + more
+
+
+def example_calls(problem_statement: str, files: list[str]) -> str:
+    """Examples made of this task's real names: small models copy examples, so copying should help."""
+    sources = [f for f in files if f.endswith(".py") and "test" not in f and not f.endswith("__init__.py")]
+    mentioned = [f for f in sources if Path(f).stem in problem_statement]
+    names = [n.split(".")[-1] for n in re.findall(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)", problem_statement)]
+    lines = []
+    if names:
+        lines.append(json.dumps({"name": "search", "arguments": {"search_term": names[0]}}))
+    if sources:
+        path = (mentioned or sources)[0]
+        lines.append(json.dumps({"name": "file_editor", "arguments": {"command": "view", "path": path}}))
+    return "\n".join(lines)
+
+
+def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> Pinned:
+    return repo_prompts(task.problem_statement, tool_specs, repo_files(root))
+
+
+def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str]) -> Pinned:
+    """The repository-task prompts from the file list, wherever the repository lives (local dir, container)."""
+    system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs),
+                  examples=example_calls(problem_statement, files))
+    user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
+                files=format_files(files))
+    return Pinned(system=system, task=user)
