@@ -10,7 +10,8 @@ import statistics as st
 import sys
 from pathlib import Path
 
-from comem.agent.trajectory import MemoryRecord, Step, read_records
+from comem.core.jsonlog import read_records
+from comem.core.records import MemoryRecord, Step
 
 
 def breakdown(arm_dir: Path) -> str:

@@ -27,11 +27,10 @@ from comem.agent.loop import Agent, AgentConfig
 from comem.context import lookup
 from comem.context.base import Clock
 from comem.context.memory import MemoryStrategy
-from comem.environment.base import ToolCall, ToolResult
+from comem.core.records import Completion, ToolCall, ToolResult
 from comem.environment.tools import build_tool_specs
-from comem.llm.base import Completion
 from comem.llm.scripted import ScriptedLLM
-from comem.run.episode import pinned_prompts
+from comem.tasks.prompts import pinned_prompts
 from comem.tasks.task import load_tasks
 
 STEPS = 30  # the history length; LONG shows how the per-step cost grows with the history
