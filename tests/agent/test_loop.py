@@ -12,7 +12,7 @@ import pytest
 from comem.agent.loop import Agent, AgentConfig
 from comem.context import lookup
 from comem.context.base import Clock, Pinned
-from comem.core.jsonlog import TrajectoryWriter, read_records
+from comem.core.jsonlog import JsonlLog, read_records
 from comem.core.records import Step
 from comem.environment.workspace import Workspace
 from comem.llm.base import LLMError
@@ -36,7 +36,7 @@ def run_agent(repo: Path, script: list, strategy: str = "full", memory: Scripted
     async def go():
         with Workspace.create(repo) as ws:
             cls, config_cls = lookup(strategy)
-            writer = TrajectoryWriter(log) if log else None
+            writer = JsonlLog(log) if log else None
             strat = cls(config_cls(), Pinned("sys", "task"), Clock(), memory_llm=memory,
                         on_memory=writer.write if writer else None)
             agent = Agent(ScriptedLLM(script), ws, strat, AgentConfig(**config), Clock(),

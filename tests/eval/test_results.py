@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from comem.core.errors import ComemError
-from comem.eval.results import EpisodeResult, ResultsFile, RunLock, read_results, trajectory_path
+from comem.core.jsonlog import RunLock
+from comem.eval.results import EpisodeResult, ResultsFile, read_results, trajectory_path
 
 
 def result(task: str, seed: int = 0, steps: int = 3) -> EpisodeResult:

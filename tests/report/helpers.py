@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from comem.core.jsonlog import TrajectoryWriter
+from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeStart, MemoryRecord, Step, ToolCall
 from comem.eval.episode import episode_end
 from comem.eval.results import EpisodeResult, ResultsFile, trajectory_path
@@ -20,7 +20,7 @@ def step(index: int, agent_s: float, wait_s: float = 0.0, command: str = "ls") -
 
 def write_episode(run: Path, arm: str, task: str, seed: int, steps: list[Step], wall_s: float,
                   resolved: bool | None, memory: list[MemoryRecord] = ()) -> None:
-    writer = TrajectoryWriter(trajectory_path(run / arm, task, seed))
+    writer = JsonlLog(trajectory_path(run / arm, task, seed))
     writer.write(EpisodeStart(instance_id=task, strategy=arm, system_prompt="S", task_prompt="T",
                               config={"strategy": {"name": arm, "memory_obs_chars": 4000}}))
     for record in [*steps, *memory]:

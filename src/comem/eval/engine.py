@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 import yaml
 
-from comem.core.errors import ComemError
+from comem.core.jsonlog import RunLock, check_resume, read_settings
 from comem.core.records import Step
 from comem.eval.config import ArmConfig
-from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, RunLock, read_results, trajectory_path
+from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_results, trajectory_path
 from comem.eval.scheduler import run_one, schedule
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
@@ -99,22 +99,16 @@ def write_config(out: Path, config: EvalConfig) -> None:
     """Refuse to mix results made with other settings under one arm name; keep the arms of earlier runs."""
     path = out / "config.yaml"
     data = config.model_dump(mode="json")
-    if path.exists():
-        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    old = read_settings(path)
+    if old is not None:
         old_arms = {arm.key: arm for arm in map(ArmConfig.model_validate, old.get("arms") or [])}
-        for arm in config.arms:
-            if arm.key in old_arms and old_arms[arm.key].options != arm.options:
-                raise ComemError(f"Arm {arm.key!r} in {out} ran with {old_arms[arm.key].options}, now {arm.options}.",
-                                 fix="give the new settings their own `label:`, or use a new --out directory.")
-        changed = {k: (v, data["loop"][k]) for k, v in (old.get("loop") or {}).items()
-                   if k in data["loop"] and data["loop"][k] != v}  # settings added since then are no change
-        if changed:
-            what = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in changed.items())
-            raise ComemError(f"{out} ran with other loop settings ({what}).",
-                             fix="rerun with the same settings, or use a new --out directory.")
-        new = {arm.key: arm for arm in config.arms}  # earlier arms keep their place; new ones go last
-        merged = [new.pop(key, arm) for key, arm in old_arms.items()] + list(new.values())
-        data["arms"] = [arm.model_dump(mode="json") for arm in merged]
+        new = {arm.key: arm for arm in config.arms}
+        merged = check_resume(
+            out, {f"loop.{k}": v for k, v in data["loop"].items()},
+            {f"loop.{k}": v for k, v in (old.get("loop") or {}).items()},
+            {key: arm.options for key, arm in new.items()}, {key: arm.options for key, arm in old_arms.items()},
+            what="configuration", label_noun="arm")
+        data["arms"] = [new.get(key, old_arms.get(key)).model_dump(mode="json") for key in merged]
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 

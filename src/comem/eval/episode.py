@@ -13,7 +13,7 @@ from typing import Any
 from comem.agent.loop import Agent, AgentConfig
 from comem.context import lookup
 from comem.context.base import Clock
-from comem.core.jsonlog import TrajectoryWriter
+from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
 from comem.eval.config import ArmConfig
 from comem.llm.base import LLM
@@ -39,7 +39,7 @@ async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM
                       trajectory_path: Path, *, bash_timeout_s: float = 60.0, do_grade: bool = True,
                       on_step: Callable[[Step], None] | None = None) -> EpisodeEnd:
     trajectory_path.unlink(missing_ok=True)  # a rerun of an unfinished episode starts clean
-    writer = TrajectoryWriter(trajectory_path)
+    writer = JsonlLog(trajectory_path)
     harness = harness_for(task)
     env = harness.open(task, bash_timeout_s=bash_timeout_s)
     clock = Clock()

@@ -39,6 +39,7 @@ from rich.table import Table
 from comem.bench.metrics import percentile
 from comem.context.base import estimate_tokens, step_messages
 from comem.core.errors import ComemError
+from comem.core.jsonlog import check_resume, read_settings
 from comem.core.records import Message, Step, ToolCall
 from comem.core.tables import markdown_table, rich_table
 from comem.environment.tools import TOOL_NAMES
@@ -303,19 +304,9 @@ def _check_settings(out: Path, settings: EvalSettings) -> None:
     """A rerun into `out` must score with the same agent and budgets; memory labels must keep their model."""
     path = out / "settings.json"
     fixed, memories = settings.fixed(), {m.label: _spec_key(m.model) for m in settings.memories}
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-            saved_fixed, saved_memories = saved["fixed"], saved["memories"]
-        except (ValueError, KeyError, TypeError):
-            raise ComemError(f"{path} is unreadable.", fix="Point --out at a fresh directory.") from None
-        changed = sorted(k for k in fixed.keys() | saved_fixed.keys() if fixed.get(k) != saved_fixed.get(k))
-        changed += [f"memory model {label!r}" for label, spec in memories.items()
-                    if label in saved_memories and saved_memories[label] != spec]
-        if changed:
-            raise ComemError(f"{out} holds results made with other settings ({', '.join(changed)}).",
-                             fix="Use a fresh --out, or rerun with the settings in " + str(path) + ".")
-        memories = {**saved_memories, **memories}
+    saved = read_settings(path) or {}
+    memories = check_resume(out, fixed, saved.get("fixed"), memories, saved.get("memories"),
+                            label_noun="memory model")
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"fixed": fixed, "memories": memories}, indent=2) + "\n", encoding="utf-8")
 

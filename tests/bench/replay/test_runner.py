@@ -12,7 +12,6 @@ from comem.bench.records import RunTiming
 from comem.bench.replay.arms import parse_arm
 from comem.bench.replay.runner import (
     ReplayConfig,
-    _append,
     arm_order,
     check_context,
     completed_runs,
@@ -22,6 +21,7 @@ from comem.bench.replay.runner import (
     replay_run,
 )
 from comem.core.errors import ComemError
+from comem.core.jsonlog import append_jsonl
 from comem.llm.scripted import ScriptedLLM
 from tests.bench.replay.helpers import recording
 
@@ -53,11 +53,11 @@ def test_resume_keeps_completed_runs_and_drops_a_torn_one(tmp_path: Path) -> Non
     config = ReplayConfig(arms=["kso-k2"])
     prepare_out_dir(tmp_path, config)
     steps, memory, result = run(1)
-    _append(tmp_path / "steps.jsonl", steps)
-    _append(tmp_path / "memory.jsonl", memory)
-    _append(tmp_path / "runs.jsonl", [result])
+    append_jsonl(tmp_path / "steps.jsonl", steps)
+    append_jsonl(tmp_path / "memory.jsonl", memory)
+    append_jsonl(tmp_path / "runs.jsonl", [result])
     torn = [s.model_copy(update={"arm": "full"}) for s in steps[:3]]  # rows of a run killed before its end line
-    _append(tmp_path / "steps.jsonl", torn)
+    append_jsonl(tmp_path / "steps.jsonl", torn)
     with (tmp_path / "runs.jsonl").open("a") as fh:
         fh.write('{"arm": "full", "concu')  # and a torn last line
     assert completed_runs(tmp_path) == {("kso-k2", 1, 0)}

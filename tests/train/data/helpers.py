@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from comem.core.jsonlog import TrajectoryWriter
+from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeEnd, EpisodeStart, Step, ToolCall
 from tests.llm.test_llm_openai_http import delta, sse
 
@@ -27,9 +27,9 @@ ACTIONS = [
 
 
 def write_trajectory(path: Path, name: str, n_steps: int, *, missing_action_at: int | None = None) -> Path:
-    """A `comem run`-shaped trajectory file, written with the real TrajectoryWriter: short prompts and
+    """A `comem run`-shaped trajectory file, written with the real JsonlLog: short prompts and
     observations, so a real model reads it quickly. Step `missing_action_at` has a format error (no action)."""
-    writer = TrajectoryWriter(path)
+    writer = JsonlLog(path)
     writer.write(EpisodeStart(instance_id=name, strategy="full", system_prompt="You fix bugs with tools.",
                               task_prompt=f"Task {name}: divide() in calc/ops.py must floor."))
     for i in range(n_steps):

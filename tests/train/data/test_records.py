@@ -9,16 +9,9 @@ import pytest
 
 from comem.bench.replay.sample import sample_trajectories
 from comem.core.errors import ComemError
+from comem.core.jsonlog import read_jsonl
 from comem.train.data.build import build_grpo_records
-from comem.train.data.records import (
-    ChatTurn,
-    GrpoRecord,
-    SftRecord,
-    read_jsonl,
-    read_parquet,
-    require_pyarrow,
-    write_parquet,
-)
+from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, read_parquet, require_pyarrow, write_parquet
 
 pa, pq = require_pyarrow()
 

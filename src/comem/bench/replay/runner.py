@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from comem.bench.metrics import trajectory_walls
 from comem.bench.records import MemoryTiming, RunTiming, StepTiming
@@ -26,6 +26,7 @@ from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
 from comem.context.base import Clock, estimate_tokens
 from comem.core.errors import ComemError
+from comem.core.jsonlog import append_jsonl, check_resume, read_jsonl, read_settings
 from comem.llm.base import LLM
 from comem.llm.endpoint import ModelConfig, thread_plan
 from comem.llm.open import open_model
@@ -97,36 +98,19 @@ def check_context(recs: list[RecordedTrajectory], config: ReplayConfig) -> None:
 
 
 def completed_runs(out: Path) -> set[tuple[str, int, int]]:
-    path = out / "runs.jsonl"
-    if not path.exists():
-        return set()
-    done = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(ValueError, ValidationError):
-            run = RunTiming.model_validate_json(line)
-            done.add((run.arm, run.concurrency, run.repeat))
-    return done
+    return {(run.arm, run.concurrency, run.repeat) for run in read_jsonl(out / "runs.jsonl", RunTiming)}
 
 
 def prepare_out_dir(out: Path, config: ReplayConfig) -> None:
     """A new directory gets config.json; an existing one must hold the same workload, or rows would mix."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "config.json"
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ComemError(f"{path} is not valid JSON.", fix="pass a new --out directory.") from exc
-        if previous.get("workload") != config.workload_key():
-            raise ComemError(f"{out} holds a replay of a different workload.",
-                             fix="pass a new --out directory, or the same settings to resume.")
+    previous = read_settings(path)
+    if previous is not None:
+        check_resume(out, {"workload": config.workload_key()}, {"workload": previous.get("workload")},
+                     what="workload")
     path.write_text(json.dumps({"workload": config.workload_key(), "arms": config.arms,
                                 "concurrency": config.concurrency, "repeats": config.repeats}, indent=2))
-
-
-def _append(path: Path, rows: list[BaseModel]) -> None:
-    with path.open("a", encoding="utf-8") as fh:
-        fh.writelines(row.model_dump_json() + "\n" for row in rows)
 
 
 def arm_order(arms: list[ReplayArm], concurrency: int, repeat: int, seed: int) -> list[ReplayArm]:
@@ -212,9 +196,9 @@ async def run_replay(config: ReplayConfig, out: Path,
 
             steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick,
                                                        counters_url=agent.base_url)
-            _append(out / "steps.jsonl", steps)
-            _append(out / "memory.jsonl", memory_rows)
-            _append(out / "runs.jsonl", [run])
+            append_jsonl(out / "steps.jsonl", steps)
+            append_jsonl(out / "memory.jsonl", memory_rows)
+            append_jsonl(out / "runs.jsonl", [run])
 
 
 def prune_incomplete(out: Path) -> None:
@@ -223,23 +207,16 @@ def prune_incomplete(out: Path) -> None:
     for name, rows in (("steps.jsonl", steps), ("memory.jsonl", memory)):
         path = out / name
         if path.exists():
-            path.write_text("".join(row.model_dump_json() + "\n" for row in rows), encoding="utf-8")
+            scratch = path.with_suffix(".jsonl.tmp")
+            scratch.unlink(missing_ok=True)
+            append_jsonl(scratch, rows)
+            scratch.replace(path)  # all or nothing: a crash here leaves the old file
 
 
 def read_rows(out: Path) -> tuple[list[StepTiming], list[MemoryTiming], list[RunTiming]]:
     """Rows of completed runs only (a run's rows are written together, its runs.jsonl line last)."""
-    def load(name: str, model: type[BaseModel]) -> list:
-        path = out / name
-        if not path.exists():
-            return []
-        rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(ValueError, ValidationError):
-                rows.append(model.model_validate_json(line))
-        return rows
-
-    runs = load("runs.jsonl", RunTiming)
+    runs = read_jsonl(out / "runs.jsonl", RunTiming)
     keep = {(r.arm, r.concurrency, r.repeat) for r in runs}
-    steps = [s for s in load("steps.jsonl", StepTiming) if (s.arm, s.concurrency, s.repeat) in keep]
-    memory = [m for m in load("memory.jsonl", MemoryTiming) if (m.arm, m.concurrency, m.repeat) in keep]
+    steps = [s for s in read_jsonl(out / "steps.jsonl", StepTiming) if (s.arm, s.concurrency, s.repeat) in keep]
+    memory = [m for m in read_jsonl(out / "memory.jsonl", MemoryTiming) if (m.arm, m.concurrency, m.repeat) in keep]
     return steps, memory, runs

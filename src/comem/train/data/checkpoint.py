@@ -16,8 +16,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from comem.core.jsonlog import TrajectoryWriter
-from comem.train.data.records import read_jsonl
+from comem.core.jsonlog import JsonlLog, read_jsonl
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -30,7 +29,7 @@ class Checkpoint(Generic[T]):
         self.done: dict[Hashable, T] = {key(item): item for item in read_jsonl(path, kind)}
 
     def append(self, item: T) -> None:
-        writer = TrajectoryWriter(self.path)  # append + flush + fsync of one JSON line
+        writer = JsonlLog(self.path)  # append + flush + fsync of one JSON line
         try:
             writer.write(item)
         finally:

@@ -152,23 +152,6 @@ def read_parquet(path: Path, kind: type[R]) -> list[R]:
     return out
 
 
-def read_jsonl(path: Path, kind: type[BaseModel]) -> list[Any]:
-    """Rows of an append-only checkpoint; a torn last line (a crash mid-write) is skipped, other junk is an error."""
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            out.append(kind.model_validate_json(line))
-        except ValidationError as exc:
-            if i == len(lines) - 1:
-                continue
-            raise ComemError(f"{path}:{i + 1} is not a {kind.__name__} ({_first(exc)}).",
-                             fix=f"Delete {path} to start over, or point --out at a fresh directory.") from None
-    return out
 
 
 def _steps(text: str, record_id: str, column: str) -> list[Step]:
