@@ -1,4 +1,4 @@
-"""Bounded concurrency in plan order, fail-fast, and the per-episode time limit on a real workspace."""
+"""The per-episode time limit on a real workspace."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeEnd, EpisodeStart, Step
 from comem.eval.config import ArmConfig
-from comem.eval.scheduler import run_one, schedule
+from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.task import load_tasks
@@ -27,35 +25,6 @@ def fake_episodes(n: int) -> list[Episode]:
 
 def call(name: str, **arguments: str) -> str:
     return json.dumps({"name": name, "arguments": arguments})
-
-
-def test_at_most_concurrency_in_flight_started_in_plan_order() -> None:
-    started, finished, in_flight, peak = [], [], [0], [0]
-
-    async def run(episode: Episode) -> str:
-        started.append(episode.task_id)
-        in_flight[0] += 1
-        peak[0] = max(peak[0], in_flight[0])
-        await asyncio.sleep(0.01 * (int(episode.task_id[1:]) % 3 + 1))
-        in_flight[0] -= 1
-        return episode.task_id.upper()
-
-    episodes = fake_episodes(8)
-    asyncio.run(schedule(episodes, run, 3, lambda episode, result: finished.append((episode.task_id, result))))
-    assert started == [e.task_id for e in episodes] and peak[0] == 3
-    assert sorted(finished) == [(f"t{i}", f"T{i}") for i in range(8)]
-
-
-def test_the_first_failure_stops_the_rest_and_propagates() -> None:
-    async def run(episode: Episode) -> None:
-        if episode.task_id == "t1":
-            raise ValueError("broken harness")
-        await asyncio.sleep(30)
-
-    t0 = time.monotonic()
-    with pytest.raises(ValueError, match="broken harness"):
-        asyncio.run(schedule(fake_episodes(4), run, 2, lambda episode, result: None))
-    assert time.monotonic() - t0 < 5
 
 
 def test_a_hung_tool_hits_the_episode_time_limit_and_its_process_dies(tmp_path: Path) -> None:

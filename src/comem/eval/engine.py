@@ -22,11 +22,12 @@ from typing import Any, Literal
 
 import yaml
 
+from comem.core.concurrency import bounded
 from comem.core.jsonlog import RunLock, check_resume, read_settings
 from comem.core.records import Step
 from comem.eval.config import ArmConfig
 from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_results, trajectory_path
-from comem.eval.scheduler import run_one, schedule
+from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
 from comem.llm.endpoint import Endpoint
@@ -78,7 +79,7 @@ async def drive(config: EvalConfig, out: Path, todo: list[Episode], run: Callabl
         files[episode.arm.key].append(result)
         events.done(episode, result, False)
 
-    await schedule(todo, run, config.concurrency, record)
+    await bounded(todo, run, config.concurrency, record)  # the first episode that raises stops the run
 
 
 def prepare(config: EvalConfig, out: Path, episodes: list[Episode], events: Events) -> list[Episode]:

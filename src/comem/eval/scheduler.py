@@ -1,4 +1,4 @@
-"""Episodes in flight: at most `concurrency` at once, started in plan order, each under a hard time limit.
+"""One episode under a hard time limit (the engine runs `concurrency` of them at once with core.concurrency).
 
 The time limit covers the whole episode (environment, agent loop, grading). When it strikes, the episode is
 cancelled — its tool processes are killed and its environment closed by the episode's own cleanup — and its
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,27 +21,6 @@ from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
 
 R = TypeVar("R")
-
-
-async def schedule(episodes: Iterable[Episode], run: Callable[[Episode], Awaitable[R]], concurrency: int,
-                   on_done: Callable[[Episode, R], None]) -> None:
-    """Run `run(episode)` for every episode, `concurrency` at a time; `on_done` sees each result as it lands.
-
-    The first episode that raises stops the rest (they are cancelled) and its exception propagates as is:
-    finished results are already recorded, so a rerun picks up from there.
-    """
-    pending = iter(episodes)
-
-    async def worker() -> None:
-        for episode in pending:  # workers share one iterator, so episodes start in plan order
-            on_done(episode, await run(episode))
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(concurrency):
-                group.create_task(worker())
-    except BaseExceptionGroup as grouped:
-        raise grouped.exceptions[0] from None
 
 
 async def run_one(episode: Episode, agent: LLM, memory: LLM | None, config: EvalConfig, path: Path,

@@ -8,7 +8,6 @@ Failures are not written (a rerun retries them): they are counted and returned w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from comem.core.concurrency import bounded
 from comem.core.jsonlog import JsonlLog, read_jsonl
 
 T = TypeVar("T", bound=BaseModel)
@@ -63,28 +63,26 @@ async def run_jobs(
     A job that raises is counted and reported through `on_error`; it never stops the others. `on_progress`
     gets (done, total) after every item, counting skipped ones as done.
     """
-    if concurrency < 1:
-        raise ValueError("concurrency must be >= 1")
     report = JobReport()
     todo = [(key, make) for key, make in jobs if key not in checkpoint.done]
     report.skipped = len(jobs) - len(todo)
-    gate = asyncio.Semaphore(concurrency)
     progress = on_progress or (lambda done, total: None)
     progress(report.skipped, len(jobs))
 
-    async def one(key: Hashable, make: Callable[[], Awaitable[T]]) -> None:
-        async with gate:
-            try:
-                item = await make()
-            except Exception as exc:  # one bad record must not end a long batch; it is reported instead
-                message = f"{type(exc).__name__}: {exc}"
-                report.errors.append((key, message))
-                if on_error is not None:
-                    on_error(key, message)
-            else:
-                checkpoint.append(item)
-                report.finished += 1
+    def tick() -> None:
         progress(report.skipped + report.finished + report.failed, len(jobs))
 
-    await asyncio.gather(*(one(key, make) for key, make in todo))
+    def done(job: tuple[Hashable, Callable[[], Awaitable[T]]], item: T) -> None:
+        checkpoint.append(item)
+        report.finished += 1
+        tick()
+
+    def failed(job: tuple[Hashable, Callable[[], Awaitable[T]]], exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"  # one bad record must not end a long batch; it is reported
+        report.errors.append((job[0], message))
+        if on_error is not None:
+            on_error(job[0], message)
+        tick()
+
+    await bounded(todo, lambda job: job[1](), concurrency, done, failed)
     return report
