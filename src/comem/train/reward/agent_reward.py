@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError, field_validator
 
 from comem.context.base import Pinned
-from comem.context.memory import summary_messages
+from comem.context.policies import summary_view
 from comem.core.actions import parse_action
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
@@ -33,26 +33,14 @@ log = logging.getLogger("comem.train.reward")
 # The dataset columns the reward reads (one row per reference step; the GRPO data builder writes them).
 REWARD_COLUMNS = ("system_prompt", "task_prompt", "covered", "raw_steps", "last_observation", "reference_action",
                   "variant")
-# With no raw steps (retain=0, the original's training setting) the last observation is the current query.
-CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
-
 T = TypeVar("T")
 
 
 def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: int, raw_steps: list[Step], *,
                    last_observation: str | None) -> list[Message]:
-    """What the agent sees once the summary of steps [0, covered) is installed (the same as at evaluation).
-
-    When `raw_steps` is empty, the verbatim `last_observation` (that of step covered-1) is appended to the user
-    message as the current query, as the original's training framing did (METHOD §8.3 step 4); with raw steps
-    it is ignored, since the last raw step already ends with it.
-    """
-    messages = summary_messages(Pinned(system=system_prompt, task=task_prompt), summary, covered, raw_steps)
-    if raw_steps or not last_observation:
-        return messages
-    last = messages[-1]
-    query = CURRENT_QUERY.replace("{observation}", last_observation)
-    return [*messages[:-1], last.model_copy(update={"content": last.content + query})]
+    """What the agent sees once the summary of steps [0, covered) is installed (the same as at evaluation)."""
+    return summary_view(Pinned(system=system_prompt, task=task_prompt), summary, covered, raw_steps,
+                        last_observation=last_observation)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""Context policies over a recorded history: what the agent would see at step t, without running an episode.
+
+The live strategies (full, mask, sync, kso) build their contexts step by step; offline evaluation of a memory
+model (`comem eval-memory`) and the training reward need the same views of a recorded history at one step:
+
+- `none`: the pinned prompts and a raw window of recent steps, no summary (what a summary adds is measured
+  against this);
+- `truncate`: the pinned prompts and the most recent whole steps within a token budget (at least the last one);
+- `full`: the whole history, the upper bound;
+- `summary_view`: the view once a summary is installed, as the live memory strategies and the reward show it.
+"""
+
+from __future__ import annotations
+
+from comem.context.base import Pinned, estimate_tokens, step_messages
+from comem.context.memory import summary_messages
+from comem.core.records import Message, Step
+
+POLICIES = ("none", "truncate", "full")
+CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
+
+
+def history_messages(pinned: Pinned, steps: list[Step]) -> list[Message]:
+    """The pinned prompts and `steps` verbatim, as native chat turns."""
+    messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task)]
+    for step in steps:
+        messages += step_messages(step)
+    return messages
+
+
+def recent_within(steps: list[Step], budget: int) -> list[Step]:
+    """The longest suffix of whole steps within `budget` estimated tokens (reply + observation); at least the
+    last step."""
+    kept, used = [], 0
+    for step in reversed(steps):
+        cost = estimate_tokens(step.response) + estimate_tokens(step.observation)
+        if kept and used + cost > budget:
+            break
+        kept.append(step)
+        used += cost
+    return kept[::-1]
+
+
+def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window: list[Step], *,
+                    truncate_tokens: int) -> list[Message]:
+    """The agent's context at step len(history) under a policy without memory (see the module docstring);
+    `raw_window` is the raw steps a memory condition would show (`none` shows them, or the last step)."""
+    if policy == "none":
+        return history_messages(pinned, raw_window or history[-1:])
+    if policy == "truncate":
+        return history_messages(pinned, recent_within(history, truncate_tokens))
+    if policy == "full":
+        return history_messages(pinned, history)
+    raise ValueError(f"not a context policy: {policy!r} (use one of {', '.join(POLICIES)})")
+
+
+def summary_view(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step], *,
+                 last_observation: str | None) -> list[Message]:
+    """What the agent sees once the summary of steps [0, covered) is installed (training reward and evaluation).
+
+    When `raw_steps` is empty, the verbatim `last_observation` (that of step covered-1) is appended to the user
+    message as the current query, as the original's training framing did (docs/method.md §7); with raw steps it
+    is ignored, since the last raw step already ends with it.
+    """
+    messages = summary_messages(pinned, summary, covered, raw_steps)
+    if raw_steps or not last_observation:
+        return messages
+    last = messages[-1]
+    query = CURRENT_QUERY.replace("{observation}", last_observation)
+    return [*messages[:-1], last.model_copy(update={"content": last.content + query})]
