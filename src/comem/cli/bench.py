@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from comem.cli.common import console, csv_list, int_list, resumable
 from comem.core.errors import ComemError
 
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
                         no_args_is_help=True)
-console = Console()
 
 
 def require_bench_extra(modules: tuple[str, ...] = ("simpy", "numpy", "matplotlib")) -> None:
@@ -25,17 +23,6 @@ def require_bench_extra(modules: tuple[str, ...] = ("simpy", "numpy", "matplotli
     if missing:
         raise ComemError(f"`comem bench` needs {', '.join(missing)}, which is not installed.",
                          fix="pip install -e '.[bench]' (or pip install 'comem[bench]').")
-
-
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def _ints(value: str | None, flag: str) -> list[int] | None:
-    try:
-        return [int(v) for v in _csv(value)] if value else None
-    except ValueError:
-        raise ComemError(f"{flag} takes comma-separated integers, got {value!r}.", fix=f"e.g. {flag} 1,2,4") from None
 
 
 def replay(
@@ -83,7 +70,7 @@ def replay(
             source=source, trajectories=trajectories, steps=steps, repeats=repeats, output_tokens=output_tokens,
             memory_max_tokens=memory_max_tokens, memory_input=memory_input, tool_scale=tool_scale,
             tool_time_s=tool_time, agent=agent, memory=memory, seed=seed,
-            **{k: v for k, v in {"arms": _csv(arms), "concurrency": _ints(concurrency, "--concurrency")}.items()
+            **{k: v for k, v in {"arms": csv_list(arms), "concurrency": int_list(concurrency, "--concurrency")}.items()
                if v is not None})
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ComemError(f"Invalid replay settings: {str(exc).splitlines()[-1].strip()}",
@@ -93,18 +80,8 @@ def replay(
     run_dir = out or Path("runs") / datetime.now().strftime("replay-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem bench replay[/] arms {', '.join(config.arms)} · concurrency "
                   f"{', '.join(map(str, config.concurrency))} -> {run_dir}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("starting engines", total=None)
-
-        def progress(label: str, done: int, total: int) -> None:
-            bar.update(job, description=label, completed=done, total=total)
-
-        try:
-            asyncio.run(run_replay(config, run_dir, progress))
-        except KeyboardInterrupt:
-            console.print(f"interrupted: completed runs are kept in {run_dir}; rerun with --out {run_dir} to resume.")
-            raise typer.Exit(130) from None
+    with resumable(run_dir, "starting engines") as tracker:
+        asyncio.run(run_replay(config, run_dir, tracker.labelled))
     rows = read_rows(run_dir)
     if not rows[0]:
         raise ComemError(f"{run_dir} holds no completed replay runs.", fix="run without --out to start a new one.")

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from comem.cli.common import console, csv_list, int_list, interrupted
 from comem.core.errors import ComemError
 
 if TYPE_CHECKING:
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from comem.eval.results import EpisodeResult
     from comem.eval.suite import Episode, EvalConfig
 
-console = Console()
-err = Console(stderr=True)
 VERDICT = {True: "[green]resolved", False: "[red]unresolved", None: "[dim]not graded"}
 
 
@@ -87,18 +85,13 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
             asyncio.run(run_suite(config, run_dir, episodes, progress.events(), executor=cast(Executor, executor),
                                   ray_address=ray_address))
         except (KeyboardInterrupt, Interrupted):
-            err.print(f"interrupted: finished episodes are kept in {run_dir}; rerun with --out {run_dir} to resume.")
-            raise typer.Exit(130) from None
+            raise interrupted(run_dir) from None
     rows, note = write_report(run_dir)
     console.print(to_table(rows, title))
     if note:
         console.print(escape(note))
     console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))
     return run_dir
-
-
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def eval_command(
@@ -126,12 +119,9 @@ def eval_command(
     from comem.eval.config import load_config
     from comem.eval.suite import EvalConfig
 
-    try:
-        seed_list = [int(s) for s in _csv(seeds)] if seeds else None
-    except ValueError:
-        raise ComemError(f"--seeds takes comma-separated integers, got {seeds!r}.", fix="e.g. --seeds 0,1,2") from None
+    seed_list = int_list(seeds, "--seeds")
     overrides = {key: value for key, value in {
-        "out_dir": out, "tasks": _csv(tasks), "task_ids": _csv(task_ids), "limit": limit, "seeds": seed_list,
+        "out_dir": out, "tasks": csv_list(tasks), "task_ids": csv_list(task_ids), "limit": limit, "seeds": seed_list,
         "concurrency": concurrency, "episode_timeout_s": episode_timeout_s, "grade": grade,
         "agent": {"url": agent_url} if agent_url else None, "memory": {"url": memory_url} if memory_url else None,
     }.items() if value is not None}

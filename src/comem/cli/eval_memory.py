@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from comem.cli.common import console, resumable
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
 from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, to_table
@@ -47,7 +44,6 @@ def eval_memory_command(
 ) -> None:
     """Score memory models offline: the agent's next action after each model's summary vs the recorded action,
     next to no memory, truncation and the full history."""
-    console = Console()
     agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                         threads=threads)
     memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
@@ -66,20 +62,7 @@ def eval_memory_command(
     run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem eval-memory[/] conditions {', '.join(settings.conditions())} · agent "
                   f"{agent_model} -> {run_dir}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("loading", total=None)
-
-        def progress(label: str, done: int, total: int) -> None:
-            bar.update(job, description=label, completed=done, total=total)
-
-        def log_error(key: Hashable, message: str) -> None:
-            bar.console.print(f"  [red]failed[/] {escape(str(key))}: {escape(message)}")
-
-        try:
-            report = asyncio.run(eval_memory(settings, run_dir, on_progress=progress, on_error=log_error))
-        except KeyboardInterrupt:
-            console.print(f"interrupted: finished calls are kept in {run_dir}; rerun with --out {run_dir} to resume.")
-            raise typer.Exit(130) from None
+    with resumable(run_dir, "loading") as tracker:
+        report = asyncio.run(eval_memory(settings, run_dir, on_progress=tracker.labelled, on_error=tracker.failed))
     console.print(to_table(report))
     console.print(f"results: {run_dir} (results.md, results.json)")

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from comem.cli.common import console, csv_list, friendly
 from comem.context import lookup, strategy_names
-from comem.core.errors import ComemError
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
-
-
-def friendly(fn):
-    """Bad input ends with one clear line and exit code 2, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ComemError as exc:
-            message, fix = escape(exc.message), escape(exc.fix or "")  # `pip install 'x[extra]'` is not markup
-            err.print(f"[bold red]error:[/] {message}" + (f"\n[bold]fix:[/] {fix}" if fix else ""))
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def _strategy_flags(arms: list[str] | None, flags: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -111,11 +88,11 @@ def run(
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
     memory = {**models, "model": memory_model, "url": memory_url}
     overrides = _drop_none({
-        "tasks": tasks, "task_ids": _csv(task_ids), "limit": limit, "out_dir": out, "grade": grade,
+        "tasks": tasks, "task_ids": csv_list(task_ids), "limit": limit, "out_dir": out, "grade": grade,
         "agent": models, "memory": memory,
         "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools},
     })
-    arm_list = _strategy_flags(_csv(arms), {
+    arm_list = _strategy_flags(csv_list(arms), {
         "k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
         "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
         "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens,

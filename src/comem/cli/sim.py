@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from comem.cli.bench import require_bench_extra
+from comem.cli.common import console, int_list
 from comem.core.errors import ComemError
 
-console = Console()
 if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
     console.width = 180
 try:  # the simulator needs the `bench` extra; without it the commands still register and say what to install
@@ -29,16 +28,6 @@ _SET_HELP = (
     "memory.kv_tokens=200000, placement=shared, settings.summary_tokens=500, settings.memory_input=incremental, "
     "workload.distribution.steps.median=60, workload.distribution.steps.sigma=0, offload_gib=250, max_model_len=32000."
 )
-
-
-def _ints(text: str, what: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise ComemError(f"Bad {what} list {text!r}.", fix="give positive integers separated by commas, e.g. 1,8,64.")
-    return values
 
 
 def simulate(
@@ -64,7 +53,7 @@ def simulate(
     modes = {"off": [False], "on": [True], "both": [False, True]}.get(offload)
     if modes is None:
         raise ComemError(f"Bad --offload {offload!r}.", fix="use off, on or both.")
-    counts = _ints(concurrency, "--concurrency")
+    counts = int_list(concurrency, "--concurrency", minimum=1) or []
     pre: list[str] = [f"workload.seed={seed}"]
     if steps is not None:
         pre += [f"workload.distribution.steps.median={steps}", "workload.distribution.steps.sigma=0"]

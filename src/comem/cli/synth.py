@@ -1,4 +1,4 @@
-"""`comem tasks synth`: synthesise SWE-style tasks by injecting bugs into a real package (registered in cli.py)."""
+"""`comem tasks synth`: synthesise SWE-style tasks by injecting bugs into a real package (registered in cli/main.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console()
+from comem.cli.common import console, progress_bar
 
 
 def synth(
@@ -25,8 +23,7 @@ def synth(
     """Inject bugs into a pure-Python package and write the ones its tests catch as validated tasks."""
     from comem.tasks.synth.pipeline import SynthReport, synthesize
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with progress_bar(transient=True) as bar:
         job = bar.add_task("fetching the package", total=n)
 
         def on_progress(event: str, report: SynthReport) -> None:

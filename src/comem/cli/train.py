@@ -1,6 +1,6 @@
 """`comem train sft|grpo|export-verl`: train the memory model with TRL, or export the GRPO data for verl.
 
-The command functions are plain; cli.py registers them on `train_app` wrapped in `friendly` (as for `bench`):
+The command functions are plain; cli/main.py registers them on `train_app` wrapped in `friendly` (as for `bench`):
 `sft`, `grpo`, and `export_verl` under the name `export-verl`. Multi-GPU runs go through accelerate, e.g.
 `accelerate launch --config_file <trainers>/accelerate/zero3_8gpu.yaml -m comem.cli train grpo ...` (README.md).
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from comem.cli.common import console
 from comem.llm.models import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 train_app = typer.Typer(help="Train the memory model (SFT warm-up, GRPO with the frozen agent's reward) and "
                         "export data for verl.", no_args_is_help=True)
-console = Console()
 
 BaseOpt = Annotated[str, typer.Option("--model", help="Base model: a bundled name (dequantised from its GGUF once) "
                                       "or a Hugging Face checkpoint dir, e.g. the `final/` of `comem train sft`.")]

@@ -1,28 +1,24 @@
 """`comem train data grpo|sft`: recorded trajectories -> GRPO prompts, and teacher summaries for the SFT warm-up.
 
-The command functions are plain; cli.py registers them on `data_app` wrapped in `friendly` (as for `bench`).
+The command functions are plain; cli/main.py registers them on `data_app` wrapped in `friendly` (as for `bench`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from comem.cli.common import console, resumable
 from comem.core.errors import ComemError
 from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
 from comem.train.data.records import GrpoRecord
 
 data_app = typer.Typer(help="Build the memory model's training data: GRPO prompts and SFT teacher summaries.",
                        no_args_is_help=True)
-console = Console()
 
 SourceArg = Annotated[str, typer.Argument(help="Recorded trajectories: a `comem run` directory, arm directory or "
                                           "trajectory .jsonl, SWE-agent .traj files, or R2E-Gym-style JSONL.")]
@@ -179,21 +175,9 @@ def sft(
                                            max_tokens=max_tokens, temperature=temperature, concurrency=concurrency,
                                            on_progress=progress, on_error=log_error)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("teacher summaries", total=len(records))
-
-        def progress(done: int, total: int) -> None:
-            bar.update(job, completed=done, total=total)
-
-        def log_error(key: Hashable, message: str) -> None:
-            bar.console.print(f"  [red]failed[/] {escape(str(key))}: {escape(message)}")
-
-        try:
-            result = asyncio.run(go())
-        except KeyboardInterrupt:
-            console.print(f"interrupted: finished summaries are kept in {out}; rerun the same command to resume.")
-            raise typer.Exit(130) from None
+    with resumable(out, "teacher summaries", total=len(records)) as tracker:
+        progress, log_error = tracker.update, tracker.failed
+        result = asyncio.run(go())
     report = result.report
     _write_json(out / "sft.manifest.json", {
         "kind": "sft", "source": source, "teacher_model": teacher_model, "teacher_url": teacher_url,

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from comem.cli.main import friendly
+from comem.cli.common import friendly
 from comem.cli.train_data import grpo, sft
 from comem.llm.models import list_models
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet

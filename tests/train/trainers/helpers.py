@@ -79,7 +79,7 @@ def cli_app() -> Any:
     """`comem train`'s commands wrapped and registered the way cli.py does it."""
     import typer
 
-    from comem.cli.main import friendly
+    from comem.cli.common import friendly
     from comem.cli.train import export_verl, grpo, sft
 
     app = typer.Typer()
