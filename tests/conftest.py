@@ -1,13 +1,14 @@
-"""Fixtures shared across the test tree."""
+"""Fixtures shared across the test tree. Stand-in servers live in tests/standin.py, helpers next to their tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.llm.test_llm_openai_http import Reply, StubServer
+from tests.standin import Reply, StubServer
 
 
 @pytest.fixture
@@ -23,6 +24,14 @@ def stub() -> Iterator[Any]:
     yield make
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def calc_package(tmp_path: Path) -> Path:
+    """A tiny real package (src layout, pytest and unittest tests) for task synthesis: tasks/synth and cli/synth."""
+    from tests.tasks.synth.helpers import calc_files, make_package
+
+    return make_package(tmp_path / "calc", calc_files())
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from comem.cli.main import app
+from tests.extras import needs
 
 runner = CliRunner()
 
@@ -17,7 +19,8 @@ runner = CliRunner()
     ("arms: [full]\n", ["--seeds", "0,x"], "--seeds takes comma-separated integers"),
     ("arms: [full]\nconcurency: 4\n", [], "concurency"),
     ("tasks: [nosuch:thing]\narms: [full]\n", [], "Unknown task source prefix 'nosuch'"),
-    ("arms: [full]\n", ["--executor", "ray", "--ray-address", "127.0.0.1:1"], "Cannot connect to a Ray cluster"),
+    pytest.param("arms: [full]\n", ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
+                 "Cannot connect to a Ray cluster", marks=needs("ray")),
 ])
 def test_bad_input_is_one_clear_error(yaml_text: str, flags: list[str], message: str, tmp_path: Path) -> None:
     config = tmp_path / "eval.yaml"
@@ -25,6 +28,15 @@ def test_bad_input_is_one_clear_error(yaml_text: str, flags: list[str], message:
     result = runner.invoke(app, ["eval", str(config), "--out", str(tmp_path / "out"), *flags])
     assert result.exit_code == 2, result.output
     assert message in result.output and "fix:" in result.output and "Traceback" not in result.output
+
+
+def test_the_ray_executor_without_ray_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an uninstalled package looks like to import
+    config = tmp_path / "eval.yaml"
+    config.write_text("arms: [full]\ntask_ids: [semver-bump-minor]\ngrade: false\n")
+    result = runner.invoke(app, ["eval", str(config), "--out", str(tmp_path / "out"), "--executor", "ray"])
+    assert result.exit_code == 2, result.output
+    assert "needs Ray" in result.output and "comem[eval]" in result.output and "Traceback" not in result.output
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

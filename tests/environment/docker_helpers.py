@@ -17,6 +17,7 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.environment.docker_env import connect
+from tests.extras import missing, reason
 
 BASE = os.environ.get("COMEM_DOCKER_TEST_BASE", "python:3.12")
 IMAGE = "comem-test/swebench-mini:latest"
@@ -58,6 +59,8 @@ def _context() -> bytes:
 
 def engine_reason() -> str | None:
     """Why no Docker test can run here, or None."""
+    if "engine" not in _state and missing("docker"):
+        _state["engine"] = reason("docker")
     if "engine" not in _state:
         try:
             connect(timeout_s=3).close()

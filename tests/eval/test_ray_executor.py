@@ -27,6 +27,7 @@ from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from tests.eval.eval_process import start, wait_for
 from tests.eval.standin import StandInServer, model_config
+from tests.extras import needs, requires
 
 RAY = Path(sys.executable).with_name("ray")
 
@@ -62,6 +63,7 @@ def session_members(sid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
     """A one-node cluster with 2 CPUs on ports of its own; stopped by signalling only the processes it started."""
+    requires("ray")
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     port = free_port()
     ports = {flag: free_port() for flag in ("ray-client-server-port", "dashboard-agent-listen-port",
@@ -103,7 +105,7 @@ def test_episodes_run_as_ray_tasks_and_resume(ray_cluster: str, tmp_path: Path) 
         assert len(server.requests) == requests  # all finished: the rerun ran nothing
     finally:
         server.close()
-    assert {q["seed"] for q in server.requests if q["model"] == "agent"} == {0}
+    assert {q.get("seed") for q in server.requests if q["model"] == "agent"} == {0}
     for arm in ("full", "kso"):
         results = read_results(tmp_path / arm / "results.jsonl")
         assert sorted(r.instance_id for r in results) == ["daterange-len", "semver-bump-minor"]
@@ -157,10 +159,12 @@ def test_embedded_models_need_every_node_on_this_machine() -> None:
         check_reachable(FakeRay, ["qwen2.5-coder-0.5b"])
 
 
-def test_no_cluster_at_the_address_is_one_clear_error_in_seconds(tmp_path: Path) -> None:
+@needs("ray")
+@pytest.mark.timeout(120)  # a hang fails here, not at the suite's limit
+def test_no_cluster_at_the_address_is_one_clear_error_from_the_probe(tmp_path: Path) -> None:
     config = EvalConfig(task_ids=["semver-bump-minor"], arms=["full"], grade=False)
-    t0 = time.monotonic()
     with pytest.raises(ComemError, match="Cannot connect to a Ray cluster") as caught:
         asyncio.run(run_suite(config, tmp_path, plan(config, select_tasks(config)), executor="ray",
                               ray_address=f"127.0.0.1:{free_port()}"))
-    assert "ray start --head" in caught.value.fix and time.monotonic() - t0 < 30
+    assert "ray start --head" in caught.value.fix
+    assert "Connection refused" in caught.value.message  # the quick probe answered, not ray.init's minutes of retries

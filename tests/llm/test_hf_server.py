@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from comem.core.errors import ComemError
@@ -17,12 +18,13 @@ from comem.core.records import Message
 from comem.llm.base import LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HFServer, StopCutter
+from tests.extras import reason
 
-for _module in ("fastapi", "uvicorn"):
-    pytest.importorskip(_module)
-from tests.train.trainers.helpers import tiny_model  # noqa: E402  (skips without the train extra)
+pytest.importorskip("fastapi", reason=reason("fastapi"))
+pytest.importorskip("uvicorn", reason=reason("uvicorn"))
 
-httpx = pytest.importorskip("httpx")
+from tests.train.trainers.helpers import tiny_model  # skips without the train extra
+
 QUESTION = [Message(role="system", content="Be brief."), Message(role="user", content="What is 2+2?")]
 
 

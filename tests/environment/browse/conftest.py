@@ -11,9 +11,6 @@ from comem.environment.browse.index import CorpusIndex, open_index
 from comem.tasks.browsecomp import mini_suite_dir
 from tests.environment.browse.helpers import PageServer, Route
 
-pytest.importorskip("bm25s")
-pytest.importorskip("bs4")
-
 
 @pytest.fixture(scope="session")
 def mini_corpus() -> Path:

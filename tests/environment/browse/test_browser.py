@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests.extras import reason
+
+pytest.importorskip("bm25s", reason=reason("bm25s"))
+pytest.importorskip("bs4", reason=reason("bs4"))
+
 from comem.core.errors import ComemError
 from comem.core.records import ToolCall, ToolResult
 from comem.environment.browse.browser import BROWSE_TOOL_NAMES, BrowseLimits, BrowserEnv, open_browser
 from comem.environment.browse.index import CorpusIndex
 from tests.environment.browse.helpers import PageServer, Route
-from tests.llm.test_llm_openai_http import Reply, StubServer
+from tests.standin import Reply, StubServer
 
 Run = Callable[..., ToolResult]
 

@@ -13,8 +13,10 @@ import pytest
 from comem.environment.browse.fetch import Page, cap_chars, fetch_page, html_to_text, page_from_bytes
 from comem.environment.tools import ToolError
 from tests.environment.browse.helpers import PageServer, Route
+from tests.extras import needs
 
 Serve = Callable[[dict[str, Route]], PageServer]
+html = needs("bs4")  # reading HTML and sniffing charsets
 
 ARTICLE = b"""<!doctype html><html><head><title>Quince Fair</title><style>p { color: red }</style>
 <script>alert("never shown")</script></head><body>
@@ -29,6 +31,7 @@ def _fetch(url: str, **kwargs: object) -> Page:
     return asyncio.run(fetch_page(url, **kwargs))  # type: ignore[arg-type]
 
 
+@html
 def test_html_becomes_readable_text_without_scripts_navigation_or_forms() -> None:
     page = html_to_text(ARTICLE.decode())
     assert page.title == "Quince Fair"
@@ -38,6 +41,7 @@ def test_html_becomes_readable_text_without_scripts_navigation_or_forms() -> Non
     ]
 
 
+@html
 def test_fetch_reads_a_page_over_http(page_server: Serve) -> None:
     server = page_server({"/fair": Route(ARTICLE)})
     page = _fetch(f"{server.url}/fair")
@@ -48,6 +52,7 @@ def test_fetch_reads_a_page_over_http(page_server: Serve) -> None:
     assert "comem-browse" in server.requests[0]["headers"]["User-Agent"]
 
 
+@html
 def test_a_100_mb_body_is_capped_without_reading_it_all(page_server: Serve) -> None:
     chunk = b"<p>" + b"quince " * 9000 + b"</p>\n"  # ~63 kB per chunk
 
@@ -56,15 +61,14 @@ def test_a_100_mb_body_is_capped_without_reading_it_all(page_server: Serve) -> N
             yield chunk
 
     server = page_server({"/huge": Route(huge, headers={"Content-Length": str(100_000_000)})})
-    started = time.monotonic()
     page = _fetch(f"{server.url}/huge", max_bytes=1_000_000, max_chars=5_000)
-    assert time.monotonic() - started < 10
     assert "only the first 1000000 were read" in page.note
     assert re.search(r"\n\[\.\.\. truncated: showing the first 5000 of \d{6} characters \.\.\.\]$", page.text)
     time.sleep(0.2)
     assert server.sent["/huge"] < 20_000_000  # the server was cut off long before 100 MB
 
 
+@html
 def test_invalid_utf8_and_nul_bytes_are_replaced_not_fatal(page_server: Serve) -> None:
     body = b"caf\xc3\xa9 ok, then bad \xff\xfe\xc3 bytes\x00 and a NUL"
     server = page_server({"/bad": Route(body, "text/plain; charset=utf-8")})
@@ -73,6 +77,7 @@ def test_invalid_utf8_and_nul_bytes_are_replaced_not_fatal(page_server: Serve) -
     page.render().encode("utf-8")  # valid UTF-8 all the way to the observation
 
 
+@html
 def test_the_declared_charset_is_honoured_and_a_bogus_one_falls_back(page_server: Serve) -> None:
     latin = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>na\xefve</p></body></html>'
     server = page_server({
@@ -100,6 +105,7 @@ def test_binary_content_is_a_note_and_its_body_is_not_read(page_server: Serve) -
     assert server.sent["/img"] < 20_000_000
 
 
+@html
 def test_untyped_bodies_are_sniffed() -> None:
     assert page_from_bytes("u", b"\x00\x01\x02binary", "").note.startswith("[binary content (unknown type)")
     assert page_from_bytes("u", b"<html><title>T</title><p>x</p></html>", "").title == "T"
@@ -131,6 +137,7 @@ def test_a_slow_server_times_out(page_server: Serve) -> None:
         _fetch(f"{server.url}/slow", timeout_s=0.5)
 
 
+@html
 def test_redirects_are_followed_and_the_final_url_reported(page_server: Serve) -> None:
     server = page_server({"/old": Route(b"", status=301, headers={"Location": "/new"}), "/new": Route(b"<p>moved</p>")})
     page = _fetch(f"{server.url}/old")

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import reason
+
+pytest.importorskip("bm25s", reason=reason("bm25s"))
+pytest.importorskip("bs4", reason=reason("bs4"))
+
 from comem.core.errors import ComemError
 from comem.environment.browse import index as index_module
 from comem.environment.browse.index import CorpusIndex, open_index, read_document, snippet, url_key

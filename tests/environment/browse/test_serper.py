@@ -11,7 +11,7 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.environment.browse.serper import SearchFailed, SearchHit, SerperClient
-from tests.llm.test_llm_openai_http import Reply, error_json
+from tests.standin import Reply, error_json
 
 ORGANIC = {
     "searchParameters": {"q": "quince fair", "type": "search"},

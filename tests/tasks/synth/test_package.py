@@ -10,7 +10,7 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.tasks.synth.package import REGISTRY, normalize, resolve
-from tests.tasks.synth.conftest import calc_files
+from tests.tasks.synth.helpers import calc_files
 
 
 def make_sdist(path: Path, top: str, files: dict[str, str], extra: tuple[str, bytes] | None = None) -> Path:

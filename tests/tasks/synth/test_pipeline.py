@@ -14,7 +14,7 @@ from comem.tasks.synth.mutate import Mutation
 from comem.tasks.synth.package import REGISTRY, resolve
 from comem.tasks.synth.pipeline import _schedule, _variety_first, synthesize
 from comem.tasks.task import load_tasks
-from tests.tasks.synth.conftest import CALC, calc_files, git_apply, make_package
+from tests.tasks.synth.helpers import CALC, calc_files, git_apply, make_package
 
 FAILING = "from calc import mean\n\n\ndef test_mean():\n    assert mean([1, 3]) == 3\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from comem.tasks.synth.runner import Failure, SuiteRun, run_tests
-from tests.tasks.synth.conftest import make_package
+from tests.tasks.synth.helpers import make_package
 
 BUGGY = '''\
 def add(a, b):

@@ -9,7 +9,7 @@ from comem.tasks.synth.mutate import Edit, Mutation, find_mutations
 from comem.tasks.synth.runner import Outcome, SuiteRun
 from comem.tasks.synth.validate import Trial, check_task, pass_to_pass, try_mutant
 from comem.tasks.synth.write import TaskFiles, write_task
-from tests.tasks.synth.conftest import CALC
+from tests.tasks.synth.helpers import CALC
 
 COMMAND = "PYTHONPATH=src PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -o addopts="
 PATH = "src/calc/__init__.py"

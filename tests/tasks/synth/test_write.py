@@ -6,7 +6,7 @@ from pathlib import Path
 
 from comem.tasks.synth.write import TaskFiles, modify_diff, new_file_diff, write_task
 from comem.tasks.task import load_tasks
-from tests.tasks.synth.conftest import git_apply
+from tests.tasks.synth.helpers import git_apply
 
 
 def test_diffs_apply_with_git_including_odd_line_endings(tmp_path: Path) -> None:

@@ -1,19 +1,16 @@
-"""Shared by the training-data and eval-memory tests: small real trajectory files, and a loopback stand-in for an
-OpenAI-compatible server whose answers a test decides per request."""
+"""Shared by the training-data and eval-memory tests: small real trajectory files, and (from tests/standin.py) the
+loopback OpenAI-compatible stand-in whose answers a test decides per request."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeEnd, EpisodeStart, Step, ToolCall
-from tests.llm.test_llm_openai_http import delta, sse
+from tests.standin import OpenAIStandIn
+
+__all__ = ["ACTIONS", "OpenAIStandIn", "write_run", "write_trajectory"]
 
 ACTIONS = [
     ToolCall(name="file_editor", arguments={"command": "view", "path": "calc/ops.py"}),
@@ -49,69 +46,3 @@ def write_run(root: Path, tasks: dict[str, int]) -> Path:
     for name, n in tasks.items():
         write_trajectory(root / "full" / "trajectories" / f"{name}.jsonl", name, n)
     return root
-
-
-Responder = Callable[[dict[str, Any]], str | int]
-
-
-class OpenAIStandIn:
-    """A real HTTP server on loopback speaking the streamed chat-completions protocol.
-
-    `responder(request_json)` returns the reply text, or an HTTP status to fail with. The server records every
-    request and the most requests it ever had in flight at once; `delay_s` keeps requests open so they overlap.
-    """
-
-    def __init__(self, responder: Responder, *, delay_s: float = 0.0) -> None:
-        self.responder, self.delay_s = responder, delay_s
-        self.requests: list[dict[str, Any]] = []
-        self.in_flight = self.max_in_flight = 0
-        self._lock = threading.Lock()
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def do_GET(self) -> None:  # /v1/models, for health checks
-                self._send(200, "application/json", json.dumps({"data": [{"id": "stand-in"}]}).encode())
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-                with stand_in._lock:
-                    stand_in.requests.append(body)
-                    stand_in.in_flight += 1
-                    stand_in.max_in_flight = max(stand_in.max_in_flight, stand_in.in_flight)
-                try:
-                    time.sleep(stand_in.delay_s)
-                    reply = stand_in.responder(body)
-                finally:
-                    with stand_in._lock:
-                        stand_in.in_flight -= 1
-                if isinstance(reply, int):
-                    error = {"error": {"code": reply, "message": "rejected by the stand-in"}}
-                    self._send(reply, "application/json", json.dumps(error).encode())
-                    return
-                usage = {"usage": {"prompt_tokens": 10, "completion_tokens": len(reply.split())}, "choices": []}
-                self._send(200, "text/event-stream", sse(delta(reply), delta(finish="stop"), usage))
-
-            def _send(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def prompts(self) -> list[str]:
-        """The last message of every request, in arrival order."""
-        return [r["messages"][-1]["content"] for r in self.requests]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -11,9 +11,10 @@ from comem.bench.replay.sample import sample_trajectories
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_jsonl
 from comem.train.data.build import build_grpo_records
-from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, read_parquet, require_pyarrow, write_parquet
+from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, read_parquet, write_parquet
+from tests.extras import needs, requires
 
-pa, pq = require_pyarrow()
+parquet = needs("pyarrow", extra="train")
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,7 @@ def sft_of(records: list[GrpoRecord]) -> list[SftRecord]:
                       teacher_model="teacher") for r in records]
 
 
+@parquet
 def test_grpo_and_sft_records_round_trip(records: list[GrpoRecord], tmp_path: Path) -> None:
     write_parquet(tmp_path / "grpo.parquet", records, GrpoRecord)
     write_parquet(tmp_path / "sft.parquet", sft_of(records), SftRecord)
@@ -36,7 +38,11 @@ def test_grpo_and_sft_records_round_trip(records: list[GrpoRecord], tmp_path: Pa
     assert back.raw() == records[0].raw() and back.reference() == records[0].reference()
 
 
+@parquet
 def test_columns_are_the_documented_contract(records: list[GrpoRecord], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     write_parquet(tmp_path / "grpo.parquet", records, GrpoRecord)
     schema = pq.read_schema(tmp_path / "grpo.parquet")
     assert schema.names == ["record_id", "task_id", "source", "target_step", "retain", "covered", "prompt",
@@ -46,21 +52,29 @@ def test_columns_are_the_documented_contract(records: list[GrpoRecord], tmp_path
     assert schema.field("prompt").type == pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 
 
+@parquet
 def test_datasets_reads_conversational_prompts(records: list[GrpoRecord], tmp_path: Path) -> None:
-    datasets = pytest.importorskip("datasets")
+    datasets = requires("datasets")
     write_parquet(tmp_path / "sft.parquet", sft_of(records), SftRecord)
     row = datasets.Dataset.from_parquet(str(tmp_path / "sft.parquet"))[0]
     assert row["prompt"] == [{"role": "user", "content": records[0].prompt[0].content}]
     assert row["completion"][0]["role"] == "assistant"
 
 
+@parquet
 def test_empty_list_writes_the_full_schema(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
     write_parquet(tmp_path / "empty.parquet", [], GrpoRecord)
     assert read_parquet(tmp_path / "empty.parquet", GrpoRecord) == []
     assert "reference_action" in pq.read_schema(tmp_path / "empty.parquet").names
 
 
+@parquet
 def test_bad_files_are_one_clear_error(records: list[GrpoRecord], tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with pytest.raises(ComemError, match="does not exist"):
         read_parquet(tmp_path / "missing.parquet", GrpoRecord)
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")

