@@ -56,12 +56,9 @@ def test_no_output_is_said_explicitly(call: Call) -> None:
 
 def test_timeout_kills_the_whole_process_group(repo: Path) -> None:
     with Workspace.create(repo, bash_timeout_s=1) as ws:
-        start = time.monotonic()
         result = asyncio.run(
             ws.execute(ToolCall(name="bash", arguments={"command": "sleep 100 & echo $!; sleep 100; wait"}))
         )
-        elapsed = time.monotonic() - start
-    assert elapsed < 5
     assert result.exit_code == 124
     assert "timed out after 1 s" in result.output
     background_pid = int(_body(result.output).split("\n")[0])
@@ -72,9 +69,9 @@ def test_timeout_kills_the_whole_process_group(repo: Path) -> None:
 
 
 def test_background_jobs_do_not_outlive_the_call(call: Call) -> None:
-    start = time.monotonic()
     result = call("bash", command="sleep 100 & echo $!")
-    assert time.monotonic() - start < 3  # did not wait for the job that holds the pipe
+    # did not wait for the job that holds the pipe: that would have run into the 10 s limit (exit 124)
+    assert result.exit_code == 0 and "timed out" not in result.output
     pid = int(_body(result.output))
     time.sleep(0.2)
     assert not _pid_alive(pid)
@@ -87,10 +84,8 @@ def test_background_jobs_do_not_outlive_the_call(call: Call) -> None:
 )
 def test_100mb_of_output_is_fast_bounded_and_truncated(call: Call, command: str) -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.monotonic()
     result = call("bash", command=command)
-    assert time.monotonic() - start < 10
-    assert result.exit_code == 0
+    assert result.exit_code == 0  # finished within the workspace's 10 s limit (else 124)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert grown_mb < 60  # the 100 MB was never held in memory
     lines = _body(result.output).split("\n")

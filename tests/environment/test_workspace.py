@@ -111,7 +111,7 @@ def test_submit_finishes_and_ignores_extra_arguments(call: Call) -> None:
 
 def test_elapsed_time_is_recorded(workspace: Workspace) -> None:
     result = asyncio.run(workspace.execute(ToolCall(name="bash", arguments={"command": "sleep 0.3"})))
-    assert 0.3 <= result.elapsed_s < 3
+    assert result.elapsed_s >= 0.3  # the command's whole run: a sleep is a floor, never early
 
 
 def test_tool_specs_are_openai_function_schemas(workspace: Workspace) -> None:

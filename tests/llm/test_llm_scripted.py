@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -39,12 +38,14 @@ def test_cycle_and_raised_exceptions() -> None:
 def test_delay_lets_concurrent_calls_overlap() -> None:
     llm: LLM = ScriptedLLM(["one", "two"], delay_s=0.3)
 
-    async def both() -> list[Completion]:
+    async def both() -> tuple[int, list[Completion]]:
         msgs = [Message(role="user", content="q")]
-        return list(await asyncio.gather(llm.chat(msgs, max_tokens=4), llm.chat(msgs, max_tokens=4)))
+        calls = [asyncio.ensure_future(llm.chat(msgs, max_tokens=4)) for _ in range(2)]
+        await asyncio.sleep(0)  # each call starts and reaches its delay
+        waiting = 0 if any(c.done() for c in calls) else len(llm.requests)
+        return waiting, [await c for c in calls]
 
-    started = time.perf_counter()
-    outs = asyncio.run(both())
-    assert time.perf_counter() - started < 0.55  # sequential calls would take 0.6 s
+    waiting, outs = asyncio.run(both())
+    assert waiting == 2  # both calls were in their delay at once: they overlap instead of queueing
     assert [o.text for o in outs] == ["one", "two"]
     assert outs[0].ttft_s == outs[0].total_s == 0.3
