@@ -29,7 +29,6 @@ from comem.train.eval_memory import (
     EvalReport,
     EvalSettings,
     MemoryCondition,
-    bootstrap_ci,
     eval_memory,
     memory_messages,
     parse_memory_model,
@@ -103,6 +102,7 @@ def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord],
     assert list(rows) == ["none", "truncate", "echo", "forgetful", "full"]
     assert all(r.n == len(records) and r.errors == 0 for r in rows.values())
     assert rows["full"].mean_reward == rows["echo"].mean_reward == 10.0 and rows["echo"].name_match_rate == 1.0
+    assert (rows["echo"].ci_low, rows["echo"].ci_high) == (10.0, 10.0)  # comem.core.metrics.mean_ci
     assert rows["none"].mean_reward < 10.0 and rows["forgetful"].mean_reward == rows["none"].mean_reward
     assert rows["none"].context_tokens < rows["echo"].context_tokens < rows["full"].context_tokens
     assert rows["truncate"].context_tokens < rows["full"].context_tokens
@@ -192,14 +192,6 @@ def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
     other = settings.model_copy(update={"memories": [MemoryCondition(label="m", model=ModelConfig(model="z"))]})
     with pytest.raises(ComemError, match="memory model 'm'"):
         evaluate(other, tmp_path, {})
-
-
-def test_bootstrap_interval() -> None:
-    assert bootstrap_ci([]) is None and bootstrap_ci([4.0, 4.0, 4.0]) == (4.0, 4.0)
-    values = [0.0, 10.0] * 10 + [5.0] * 5
-    low, high = bootstrap_ci(values, seed=3)
-    assert low < sum(values) / len(values) < high and (low, high) == bootstrap_ci(values, seed=3)
-    assert low >= 0.0 and high <= 10.0
 
 
 def test_memory_model_specs() -> None:

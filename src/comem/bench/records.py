@@ -1,67 +1,54 @@
 """The data that crosses the benchmark modules: recorded trajectories in, timings and workload shapes out.
 
-Replay writes `StepTiming`/`MemoryTiming`/`RunTiming` rows; calibration reads them; the simulator consumes
-`TrajectoryShape`s (token counts and tool times only) built from recordings or drawn from distributions.
+Replay and the simulator write `StepRow`/`MemoryRow`/`RunTiming` rows; calibration reads them; the simulator
+consumes `TrajectoryShape`s (token counts and tool times only) built from recordings or drawn from distributions.
+A row's cost fields are `comem.core.records.StepTiming`/`MemoryTiming`, the ones a trajectory records; a row adds
+only where it ran. Figures from rows: `comem.bench.figures`.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from comem.core.records import MemoryTiming, StepTiming
+
+LEGACY_STEP_FIELDS = {"ttft_s": "agent_ttft_s", "total_s": "agent_total_s"}  # rows written before StepTiming
 
 
-class StepTiming(BaseModel):
-    """One agent iteration, replayed or simulated. Times in seconds since the run started: the iteration runs
-    from `started_s` through the memory wait, the agent call and the tool, and ends at `finished_s`."""
-
-    arm: str
-    concurrency: int
-    repeat: int = 0
-    agent: int
-    trajectory: str
-    step: int
-    prompt_tokens: int
-    cached_tokens: int | None = None
-    completion_tokens: int
-    ttft_s: float
-    decode_s: float
-    total_s: float  # the agent call: request sent -> last token
-    tool_s: float  # replayed tool time after the call
-    memory_wait_s: float = 0.0  # X_t: time blocked on the memory model before this call (exposed)
-    started_s: float  # when the iteration began (before the memory wait)
-    finished_s: float  # when its tool call ended
-    raw_from: int = 0
-    summary_id: int | None = None
-
-    @property
-    def latency_s(self) -> float:
-        """T (PERFORMANCE §5.0): what the agent waits for this step, memory wait included, tool excluded."""
-        return self.memory_wait_s + self.total_s
-
-    @property
-    def call_span(self) -> tuple[float, float]:
-        """When the agent call ran: (request sent, last token)."""
-        end = self.finished_s - self.tool_s
-        return end - self.total_s, end
-
-
-class MemoryTiming(BaseModel):
-    """One memory-model call during a replay."""
+class RunCoordinates(BaseModel):
+    """Where a row ran: which arm, at how many concurrent agents, in which repeat, by which agent, on which
+    trajectory. (repeat, agent, trajectory) names an episode within one arm at one concurrency."""
 
     arm: str
     concurrency: int
     repeat: int = 0
     agent: int
     trajectory: str
-    id: int
-    launch_step: int
-    covers: tuple[int, int]
-    status: str
-    input_tokens: int
-    cached_tokens: int | None = None  # input tokens served from the memory engine's prefix cache
-    summary_tokens: int
-    launched_s: float
-    finished_s: float | None
-    exposed_wait_s: float
+
+    @property
+    def episode(self) -> tuple[int, int, str]:
+        return self.repeat, self.agent, self.trajectory
+
+
+class StepRow(StepTiming, RunCoordinates):
+    """One agent iteration, replayed or simulated; times in seconds since the run started."""
+
+    step: int  # the step's index in its trajectory
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        """Rows written before the timing record was shared named the agent call `ttft_s`/`total_s` and stored
+        `decode_s` (now derived); read them as they are."""
+        if isinstance(data, dict) and any(old in data for old in LEGACY_STEP_FIELDS):
+            data = {LEGACY_STEP_FIELDS.get(k, k): v for k, v in data.items() if k != "decode_s"}
+        return data
+
+
+class MemoryRow(MemoryTiming, RunCoordinates):
+    """One memory-model call during a replay or a simulation."""
 
 
 class RunTiming(BaseModel):

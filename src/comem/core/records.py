@@ -55,8 +55,45 @@ class Completion(BaseModel):
         return max(0.0, self.total_s - self.ttft_s)
 
 
-class Step(BaseModel):
-    """One agent turn: thought + action + observation, with what it cost and what context produced it."""
+class StepTiming(BaseModel):
+    """What one agent step cost, and which summary its prompt held: the fields every latency figure reads.
+
+    `Step` extends it, so a trajectory line is flat and old files load unchanged; the benchmarks' rows extend it
+    with where they ran (arm, concurrency, agent). Times in seconds: `started_s` is when the iteration began (before
+    the memory wait), `finished_s` when its tool call ended, both on the episode's (or the run's) clock.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int | None = None  # prompt tokens served from the engine's prefix cache (None: not reported)
+    agent_ttft_s: float = 0.0  # the agent call: request sent -> first token
+    agent_total_s: float = 0.0  # the agent call: request sent -> last token
+    tool_s: float = 0.0
+    memory_wait_s: float = 0.0  # X_t: time the agent waited for the memory model before this step (exposed)
+    summary_id: int | None = None  # the MemoryRecord whose summary was in the prompt, if any
+    raw_from: int = 0  # raw steps raw_from..index-1 were verbatim in the prompt
+    started_s: float = 0.0
+    finished_s: float = 0.0
+
+    @property
+    def decode_s(self) -> float:
+        return max(0.0, self.agent_total_s - self.agent_ttft_s)
+
+    @property
+    def latency_s(self) -> float:
+        """T_t: what the agent waits for this step before it can act, memory wait + agent call (tool excluded)."""
+        return self.memory_wait_s + self.agent_total_s
+
+    @property
+    def call_span(self) -> tuple[float, float]:
+        """When the agent call ran: (request sent, last token)."""
+        end = self.finished_s - self.tool_s
+        return end - self.agent_total_s, end
+
+
+class Step(StepTiming):
+    """One agent turn: thought + action + observation, with what it cost (`StepTiming`) and what context produced
+    it."""
 
     type: Literal["step"] = "step"
     index: int
@@ -65,44 +102,30 @@ class Step(BaseModel):
     action: ToolCall | None
     observation: str
     format_error: bool = False
-    # cost
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int | None = None
-    agent_ttft_s: float = 0.0
-    agent_total_s: float = 0.0
-    tool_s: float = 0.0
-    memory_wait_s: float = 0.0  # time the agent waited for the memory model before this step (exposed)
     # context the agent saw
     context_messages: int = 0
     context_chars: int = 0
-    summary_id: int | None = None  # the MemoryRecord whose summary was in the prompt, if any
-    raw_from: int = 0  # raw steps raw_from..index-1 were verbatim in the prompt
-    started_s: float = 0.0  # seconds since episode start
-    finished_s: float = 0.0
 
 
-class MemoryRecord(BaseModel):
-    """One memory update: which steps it covers, what it cost, and how much of its latency was hidden."""
+class MemoryTiming(BaseModel):
+    """What one memory-model call cost and how much of it the agent waited for: the fields every memory figure
+    reads. `MemoryRecord` extends it; so do the benchmarks' rows."""
 
-    type: Literal["memory"] = "memory"
     id: int
-    strategy: str
-    mode: Literal["from_scratch", "incremental"]
     covers: tuple[int, int]  # steps [start, end) — from_scratch always starts at 0
     launch_step: int  # the iteration n at which it was launched
-    installed_step: int | None = None
     status: Literal["pending", "ok", "error", "superseded"] = "pending"
-    error: str | None = None
-    summary: str = ""
-    input_chars: int = 0
     input_tokens: int = 0  # as reported by the memory server (0 if it reports none)
     cached_tokens: int | None = None  # of those, served from its prefix cache (None: the server does not say)
-    covered_tokens_est: int = 0  # estimated tokens of the raw steps the summary replaces
     summary_tokens: int = 0
     launched_s: float = 0.0
     finished_s: float | None = None
     exposed_wait_s: float = 0.0  # time the agent actually blocked on this update
+
+    @property
+    def finished(self) -> bool:
+        """The call ended, successfully or not, so its latency is known (superseded and pending calls did not)."""
+        return self.status in ("ok", "error") and self.finished_s is not None
 
     @property
     def latency_s(self) -> float:
@@ -111,6 +134,19 @@ class MemoryRecord(BaseModel):
     @property
     def hidden_s(self) -> float:
         return max(0.0, self.latency_s - self.exposed_wait_s)
+
+
+class MemoryRecord(MemoryTiming):
+    """One memory update: which steps it covers, what it cost (`MemoryTiming`), and what it produced."""
+
+    type: Literal["memory"] = "memory"
+    strategy: str
+    mode: Literal["from_scratch", "incremental"]
+    installed_step: int | None = None
+    error: str | None = None
+    summary: str = ""
+    input_chars: int = 0
+    covered_tokens_est: int = 0  # estimated tokens of the raw steps the summary replaces
 
 
 ExitReason = Literal[

@@ -3,12 +3,12 @@
 Step latency is what the agent waits before it can act: the agent model call plus any exposed memory wait.
 Speedups are `full` over the arm: mean episode wall time, and mean step latency (Σ latency / Σ steps), paired by
 (task, seed) over the episodes both arms finished when there are any, else over each arm's own episodes.
-A success is `resolved: true`; an arm with no graded episode has no success rate.
+A success is `resolved: true`; an arm with no graded episode has no success rate. Every figure is computed by
+`comem.core.metrics` (definitions: docs/metrics.md).
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +19,20 @@ from pydantic import BaseModel
 from comem.context.memory import MemorySettings
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
+from comem.core.metrics import (
+    BASELINE,
+    EpisodeCost,
+    exposed_share,
+    finished_calls,
+    hidden_share,
+    mean,
+    mean_ci,
+    percentile,
+    speedups,
+)
 from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.results import RESULTS_FILE, EpisodeResult, read_results, trajectory_path
 from comem.report.retention import CATEGORIES, UpdateRetention, score_update
-from comem.report.stats import mean_ci, per_step_ratio_ci, percentile, ratio_of_means_ci
-
-BASELINE = "full"
 
 
 @dataclass
@@ -38,15 +46,19 @@ class EpisodeData:
 
     @property
     def step_latencies(self) -> list[float]:
-        return [s.agent_total_s + s.memory_wait_s for s in self.steps]
+        return [s.latency_s for s in self.steps]
+
+    @property
+    def cost(self) -> EpisodeCost:
+        return EpisodeCost.of(self.steps, wall_s=self.result.wall_s)
 
 
 class MemoryStats(BaseModel):
     updates: int  # successful summaries
     failures: int
     superseded: int  # still in flight when the episode ended
-    latency_mean_s: float | None
-    hidden_share: float | None  # 1 - Σ exposed wait / Σ latency over successful updates
+    latency_mean_s: float | None  # over finished calls (ok and error)
+    hidden_share: float | None  # 1 - Σ exposed wait / Σ latency over finished calls, within [0, 1]
     summary_tokens_mean: float | None
     compression_mean: float | None  # covered_tokens_est / summary_tokens
 
@@ -80,6 +92,7 @@ class ArmReport(BaseModel):
     step_latency_p50_s: float | None
     step_latency_p90_s: float | None
     memory_wait_s: float
+    exposed_share: float  # X/wall: Σ exposed memory wait / Σ episode wall time
     speedup_wall: float | None = None
     speedup_wall_ci: tuple[float, float] | None = None
     speedup_step: float | None = None
@@ -117,23 +130,17 @@ def load_arm(arm_dir: Path) -> list[EpisodeData]:
     return out
 
 
-def _mean(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
-
-
 def memory_stats(episodes: list[EpisodeData]) -> MemoryStats | None:
     records = [r for e in episodes for r in e.memory]
     if not records:
         return None
     ok = [r for r in records if r.status == "ok"]
-    latency = sum(r.latency_s for r in ok)
     return MemoryStats(
         updates=len(ok), failures=sum(r.status == "error" for r in records),
         superseded=sum(r.status == "superseded" for r in records),
-        latency_mean_s=_mean([r.latency_s for r in ok]),
-        hidden_share=1 - sum(r.exposed_wait_s for r in ok) / latency if latency > 0 else None,
-        summary_tokens_mean=_mean([r.summary_tokens for r in ok]),
-        compression_mean=_mean([r.covered_tokens_est / r.summary_tokens for r in ok if r.summary_tokens]),
+        latency_mean_s=mean(r.latency_s for r in finished_calls(records)), hidden_share=hidden_share(records),
+        summary_tokens_mean=mean(r.summary_tokens for r in ok),
+        compression_mean=mean(r.covered_tokens_est / r.summary_tokens for r in ok if r.summary_tokens),
     )
 
 
@@ -144,8 +151,8 @@ def retention_stats(episodes: list[EpisodeData]) -> RetentionStats | None:
     if not scored:
         return None
     return RetentionStats(
-        updates=len(scored), score=_mean([u.score for u in scored if u.score is not None]),
-        by_category={c: _mean([s for u in scored if (s := u.category_score(c)) is not None]) for c in CATEGORIES},
+        updates=len(scored), score=mean(u.score for u in scored if u.score is not None),
+        by_category={c: mean(s for u in scored if (s := u.category_score(c)) is not None) for c in CATEGORIES},
         found={c: sum(u.found[c] for u in scored) for c in CATEGORIES},
     )
 
@@ -157,40 +164,33 @@ def summarise_arm(name: str, episodes: list[EpisodeData], seed: int = 0) -> ArmR
     walls = [r.wall_s for r in results]
     graded = [r for r in results if r.resolved is not None]
     success = mean_ci([float(r.resolved is True) for r in results], seed=seed) if graded else None
+    memory_wait = sum(r.memory_wait_s for r in results)
     prompt, completion = sum(s.prompt_tokens for s in steps), sum(s.completion_tokens for s in steps)
     return ArmReport(
         arm=name, episodes=len(results), graded=len(graded), resolved=sum(r.resolved is True for r in results),
-        success_rate=success.value if success else None, success_ci=(success.low, success.high) if success else None,
+        success_rate=success.value if success else None, success_ci=success.bounds if success else None,
         exit_reasons=dict(Counter(r.exit_reason for r in results)), steps=sum(r.steps for r in results),
-        mean_steps=statistics.fmean(r.steps for r in results) if results else 0.0,
+        mean_steps=mean(r.steps for r in results) or 0.0,
         prompt_tokens=prompt, completion_tokens=completion,
         prompt_tokens_per_step=prompt / len(steps) if steps else None,
         completion_tokens_per_step=completion / len(steps) if steps else None,
         max_prompt_tokens=max((r.max_prompt_tokens for r in results), default=0),
-        wall_mean_s=statistics.fmean(walls) if walls else 0.0, wall_p50_s=percentile(walls, 50),
-        wall_p90_s=percentile(walls, 90), step_latency_mean_s=_mean(latencies),
+        wall_mean_s=mean(walls) or 0.0, wall_p50_s=percentile(walls, 50),
+        wall_p90_s=percentile(walls, 90), step_latency_mean_s=mean(latencies),
         step_latency_p50_s=percentile(latencies, 50), step_latency_p90_s=percentile(latencies, 90),
-        memory_wait_s=sum(r.memory_wait_s for r in results),
+        memory_wait_s=memory_wait, exposed_share=exposed_share(memory_wait, sum(walls)),
         memory=memory_stats(episodes), retention=retention_stats(episodes),
     )
 
 
 def add_speedups(row: ArmReport, base: list[EpisodeData], other: list[EpisodeData], seed: int = 0) -> None:
     """Baseline over this arm, paired by (task, seed) when the two arms share episodes."""
-    by_key = {e.result.key: e for e in other}
-    pairs = [(b, by_key[b.result.key]) for b in base if b.result.key in by_key]
-    if pairs:
-        base, other = [b for b, _ in pairs], [o for _, o in pairs]
-    wall = ratio_of_means_ci([e.result.wall_s for e in base], [e.result.wall_s for e in other],
-                             paired=bool(pairs), seed=seed)
-    step = per_step_ratio_ci(([sum(e.step_latencies) for e in base], [len(e.steps) for e in base]),
-                             ([sum(e.step_latencies) for e in other], [len(e.steps) for e in other]),
-                             paired=bool(pairs), seed=seed)
-    row.speedup_pairs = len(pairs)
-    if wall:
-        row.speedup_wall, row.speedup_wall_ci = wall.value, (wall.low, wall.high)
-    if step:
-        row.speedup_step, row.speedup_step_ci = step.value, (step.low, step.high)
+    s = speedups({e.result.key: e.cost for e in base}, {e.result.key: e.cost for e in other}, seed=seed)
+    row.speedup_pairs = s.pairs
+    if s.e2e:
+        row.speedup_wall, row.speedup_wall_ci = s.e2e.value, s.e2e.bounds
+    if s.step:
+        row.speedup_step, row.speedup_step_ci = s.step.value, s.step.bounds
 
 
 def summarise(run_dir: Path, seed: int = 0) -> list[ArmReport]:

@@ -30,8 +30,9 @@ def _x(value: float | None) -> str:
 TERMINAL = ["arm", "solved", "steps", "lat", "p90", "wall", "mem", "kept", "x wall", "x step"]
 TERMINAL_LEGEND = ("solved: resolved/episodes · lat/p90: agent latency per step in s, median and p90 (model call + "
                    "exposed memory wait) · wall: mean episode time in s · mem: memory updates · kept: identifier "
-                   "retention of summaries · x wall, x step: speedup vs full (intervals, memory and token "
-                   "figures: summary.md)")
+                   "retention of summaries · x wall, x step: speedup vs full, ratio of mean episode wall and of "
+                   "mean step latency (intervals, memory and token figures: summary.md; definitions: "
+                   "docs/metrics.md)")
 
 
 def terminal_row(r: ArmReport) -> list[str]:
@@ -61,15 +62,16 @@ SECTIONS = [
      "bootstrap interval over episodes. Tokens are the agent's, summed over steps as the server reported them."),
     ("Latency",
      ["arm", "wall mean s", "wall p50 s", "wall p90 s", "step mean s", "step p50 s", "step p90 s", "exposed wait s",
-      "x wall [95% CI]", "x/step [95% CI]", "pairs"],
+      "X/wall", "x wall [95% CI]", "x/step [95% CI]", "pairs"],
      lambda r: [r.arm, _num(r.wall_mean_s, 1), _num(r.wall_p50_s, 1), _num(r.wall_p90_s, 1),
                 _num(r.step_latency_mean_s), _num(r.step_latency_p50_s), _num(r.step_latency_p90_s),
-                _num(r.memory_wait_s, 1), _ci(r.speedup_wall, r.speedup_wall_ci, _x),
+                _num(r.memory_wait_s, 1), f"{100 * r.exposed_share:.1f}%", _ci(r.speedup_wall, r.speedup_wall_ci, _x),
                 _ci(r.speedup_step, r.speedup_step_ci, _x), str(r.speedup_pairs)],
-     "wall: episode time. step: agent latency per step = agent model call + exposed memory wait. exposed wait: "
-     "total time the agent blocked on summaries. x wall / x/step: the full arm's mean over this arm's "
-     "(Σ latency / Σ steps for x/step), paired by (task, seed) over `pairs` episodes both arms finished (0: "
-     "unpaired), episodes resampled in the bootstrap."),
+     "wall: episode time. step: agent latency per step = agent model call + exposed memory wait; p50/p90 by "
+     "linear interpolation. exposed wait: total time the agent blocked on summaries; X/wall: that over the "
+     "summed episode time. x wall / x/step: the full arm's mean over this arm's (Σ latency / Σ steps for "
+     "x/step), paired by (task, seed) over `pairs` episodes both arms finished (0: unpaired), episodes "
+     "resampled in the bootstrap. Definitions: docs/metrics.md."),
     ("Memory updates",
      ["arm", "updates", "failures", "superseded", "latency mean s", "hidden", "summary tok", "compression"],
      lambda r: [r.arm, *([str(r.memory.updates), str(r.memory.failures), str(r.memory.superseded),
@@ -77,8 +79,9 @@ SECTIONS = [
                           _num(r.memory.summary_tokens_mean, 0), _num(r.memory.compression_mean, 1) + "x"]
                          if r.memory else ["-"] * 7)],
      "updates: successful summaries; failures: errors or timeouts (the agent kept the previous summary); "
-     "superseded: still running when the episode ended. hidden: 1 - exposed wait / latency. compression: "
-     "estimated tokens of the steps a summary replaces / its tokens."),
+     "superseded: still running when the episode ended. latency and hidden are over finished calls (updates "
+     "and failures): hidden = 1 - Σ exposed wait / Σ latency, within [0, 1]. compression: estimated tokens of "
+     "the steps a summary replaces / its tokens."),
     ("Identifier retention",
      ["arm", "updates", "overall", *CATEGORIES],
      lambda r: [r.arm, *([str(r.retention.updates), _pct(r.retention.score),

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import statistics
 from collections.abc import AsyncIterator, Callable, Hashable
 from functools import partial
@@ -36,10 +35,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
-from comem.bench.metrics import percentile
 from comem.context.base import estimate_tokens, step_messages
 from comem.core.errors import ComemError
 from comem.core.jsonlog import check_resume, read_settings
+from comem.core.metrics import mean_ci
 from comem.core.records import Message, Step, ToolCall
 from comem.core.tables import markdown_table, rich_table
 from comem.environment.tools import TOOL_NAMES
@@ -222,30 +221,16 @@ def memory_messages(record: GrpoRecord, summary: str) -> list[Message]:
                           last_observation=record.last_observation)
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def bootstrap_ci(values: list[float], *, resamples: int = 2000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the mean; None without values."""
-    if not values:
-        return None
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(resamples))
-    tail = (1.0 - level) / 2
-    return percentile(means, tail), percentile(means, 1.0 - tail)
-
-
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
               errors: dict[str, int]) -> list[ConditionResult]:
     rows = []
     for condition in settings.conditions():
         got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
         rewards = [s.reward for s in got]
-        ci = bootstrap_ci(rewards, resamples=settings.resamples, seed=settings.seed)
+        ci = mean_ci(rewards, resamples=settings.resamples, seed=settings.seed)
         rows.append(ConditionResult(
             condition=condition, n=len(got), mean_reward=statistics.fmean(rewards) if got else None,
-            ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None,
+            ci_low=ci.low if ci else None, ci_high=ci.high if ci else None,
             name_match_rate=statistics.fmean(s.name_match for s in got) if got else None,
             no_action_rate=statistics.fmean(s.predicted is None for s in got) if got else None,
             context_tokens=statistics.fmean(s.context_tokens for s in got) if got else None,

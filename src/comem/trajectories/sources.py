@@ -47,6 +47,7 @@ from pydantic import BaseModel, ValidationError
 from comem.core.actions import parse_action
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
+from comem.core.metrics import BASELINE
 from comem.core.records import Completion, EpisodeStart, Step, ToolCall
 
 
@@ -59,7 +60,7 @@ class RecordedTrajectory(BaseModel):
     steps: list[Step]
 
 
-DEFAULT_ARM = "full"
+DEFAULT_ARM = BASELINE  # a run directory's arm to read when it has several: the full-history one
 _COMEM_TYPES = {"episode_start", "step", "memory", "episode_end"}
 _FORMATS_FIX = (
     "Pass a `comem run` directory, an arm directory or a trajectory .jsonl file from it, a SWE-agent .traj "

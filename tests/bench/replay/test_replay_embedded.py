@@ -44,7 +44,7 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     assert all(m.cached_tokens is not None and 0 <= m.cached_tokens < m.input_tokens for m in ok)
     later = [b for a, b in pairwise(ok) if a.agent == b.agent]  # from scratch, the history only grows
     assert any(m.cached_tokens > m.input_tokens // 2 for m in later)
-    assert all(s.memory_wait_s >= 0 and s.total_s >= s.ttft_s > 0 for s in steps)
+    assert all(s.memory_wait_s >= 0 and s.agent_total_s >= s.agent_ttft_s > 0 for s in steps)
     assert {s.agent for s in steps} == {0, 1}
     figures = json.loads((out / "summary.json").read_text())["figures"]
     assert {f["arm"] for f in figures} == {"full", "full-nocache", "kso-k1"}

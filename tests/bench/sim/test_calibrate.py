@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from comem.bench.records import MemoryTiming, StepTiming
-from comem.bench.sim.calibrate import calibrate, fit, mape, overlaps, predict_total, split, summary_lengths
+from comem.bench.records import MemoryRow, StepRow
+from comem.bench.sim.calibrate import calibrate, fit, overlaps, predict_total, split, summary_lengths
 from comem.bench.sim.config import load_config
 from comem.bench.sim.roofline import Efficiency
 from comem.bench.sim.simulate import simulate
 from comem.core.errors import ComemError
+from comem.core.metrics import mape
 
 TRUE = Efficiency(bw=0.4, kv_bw=0.3, mfu=0.25, attn=0.15, t_fixed_s=0.003, t_request_s=0.02)
 WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.steps.lo=4",
@@ -23,7 +24,7 @@ WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.step
 
 
 def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
-           ) -> tuple[list[StepTiming], list[MemoryTiming]]:
+           ) -> tuple[list[StepRow], list[MemoryRow]]:
     """What a concurrency-1 replay on the CPU engines would record if the roofline with TRUE were the truth."""
     config = load_config("cpu-qwen2.5-coder", WORKLOAD + [f"arms={json.dumps(arms)}", f"contention={contention}"])
     truth = {e: getattr(config, e).model_copy(update={"efficiency": TRUE}) for e in ("agent", "memory")}
@@ -37,21 +38,21 @@ def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
     return rows, memory
 
 
-def replay_rows(arms: list[str], seeds: range = range(4)) -> list[StepTiming]:
+def replay_rows(arms: list[str], seeds: range = range(4)) -> list[StepRow]:
     return replay(arms, seeds)[0]
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[list[StepTiming], list[MemoryTiming]]:
+def data() -> tuple[list[StepRow], list[MemoryRow]]:
     return replay(["full", "kso-k2", "mask", "full-nocache"])
 
 
 @pytest.fixture(scope="module")
-def rows(data: tuple[list[StepTiming], list[MemoryTiming]]) -> list[StepTiming]:
+def rows(data: tuple[list[StepRow], list[MemoryRow]]) -> list[StepRow]:
     return data[0]
 
 
-def test_fit_recovers_the_efficiencies(rows: list[StepTiming]) -> None:
+def test_fit_recovers_the_efficiencies(rows: list[StepRow]) -> None:
     spec = load_config("cpu-qwen2.5-coder").agent
     got = fit(rows, spec).efficiency
     # kv_bw, mfu and attn are well determined. t_fixed, the per-request time and the constant weight-read time of
@@ -59,7 +60,7 @@ def test_fit_recovers_the_efficiencies(rows: list[StepTiming]) -> None:
     # the preset); what must match are the predictions.
     assert (got.kv_bw, got.mfu, got.attn) == pytest.approx((TRUE.kv_bw, TRUE.mfu, TRUE.attn), rel=0.02)
     fitted = spec.model_copy(update={"efficiency": got})
-    assert mape(predict_total(rows, fitted), [r.total_s for r in rows]) < 1e-3
+    assert mape(predict_total(rows, fitted), [r.agent_total_s for r in rows]) < 1e-3
 
 
 def test_fit_recovers_the_contention_between_colocated_servers() -> None:
@@ -73,7 +74,7 @@ def test_fit_recovers_the_contention_between_colocated_servers() -> None:
     assert fit(rows, load_config("cpu-qwen2.5-coder").agent, contention=1.3).contention == 1.3  # no memory rows
 
 
-def test_calibration_validates_the_simulator(data: tuple[list[StepTiming], list[MemoryTiming]],
+def test_calibration_validates_the_simulator(data: tuple[list[StepRow], list[MemoryRow]],
                                             tmp_path: Path) -> None:
     rows, memory = data
     config = load_config("cpu-qwen2.5-coder", WORKLOAD)
@@ -87,7 +88,7 @@ def test_calibration_validates_the_simulator(data: tuple[list[StepTiming], list[
     assert loaded.agent.efficiency == result.efficiency == loaded.memory.efficiency
 
 
-def test_split_holds_out_whole_trajectories(rows: list[StepTiming]) -> None:
+def test_split_holds_out_whole_trajectories(rows: list[StepRow]) -> None:
     fit_rows, held = split(rows)
     assert {r.trajectory for r in fit_rows} == {"s0", "s2"} and {r.trajectory for r in held} == {"s1", "s3"}
     one = [r for r in rows if r.trajectory == "s0"]

@@ -24,7 +24,7 @@ def test_single_agent_equals_the_analytic_sum(spec_update: dict) -> None:
     config = tiny_config(["full"], agent=spec_update)
     run = run_arm(config, Arm.parse("full", 2), [TRAJ])
     expected = analytic_full_steps(TRAJ, config.agent)
-    got = [x for s in run.steps for x in (s.ttft_s, s.decode_s)]
+    got = [x for s in run.steps for x in (s.agent_ttft_s, s.decode_s)]
     assert got == pytest.approx([x for pair in expected for x in pair], rel=1e-9, abs=1e-12)
     wall = sum(t + d for t, d in expected) + sum(s.tool_s for s in TRAJ.steps)
     assert run.wall_s == pytest.approx(wall, rel=1e-9)
@@ -80,7 +80,7 @@ def test_random_workloads_keep_the_invariants(trajs, arm, block, budget, seqs, r
     run = run_arm(config, Arm.parse(arm, 2), shapes, hook=hook)
     assert [len([s for s in run.steps if s.trajectory == t.name]) for t in shapes] == [len(t.steps) for t in shapes]
     for s in run.steps:
-        assert s.total_s == pytest.approx(s.ttft_s + s.decode_s) and s.ttft_s > 0 and s.decode_s >= 0
+        assert s.agent_total_s == pytest.approx(s.agent_ttft_s + s.decode_s) and s.agent_ttft_s > 0 and s.decode_s >= 0
         assert 0 <= (s.cached_tokens or 0) < s.prompt_tokens
     if not shared and engines:
         agent_engine = next(e for e in engines.values() if e.name == "agent")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from comem.bench.records import StepTiming
+from comem.bench.records import StepRow
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.simulate import run_arm
 from comem.bench.sim.workload import (
@@ -85,4 +85,4 @@ def test_read_steps(tmp_path: Path) -> None:
         read_steps(tmp_path / "bad.jsonl")
     with pytest.raises(ComemError):
         read_steps(tmp_path / "missing.jsonl")
-    assert isinstance(rows[0], StepTiming)
+    assert isinstance(rows[0], StepRow)

@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from comem.bench.records import MemoryTiming, StepTiming
+from comem.bench.records import MemoryRow, StepRow
 from comem.bench.replay.arms import ReplayArm
 from comem.context import Pinned, lookup
 from comem.context.base import Clock, estimate_tokens
-from comem.core.records import Completion, MemoryRecord, Message, Step
+from comem.core.records import Completion, MemoryRecord, MemoryTiming, Message, Step, StepTiming
 from comem.llm.base import LLM
 from comem.trajectories.sources import RecordedTrajectory
 
@@ -50,8 +50,8 @@ def forced_tokens(step: Step, fixed: int | None) -> int:
 async def replay_trajectory(
     rec: RecordedTrajectory, arm: ReplayArm, agent_llm: LLM, memory_llm: LLM | None, clock: Clock, *,
     agent: int = 0, concurrency: int = 1, repeat: int = 0, job: int = 0, output_tokens: int | None = None,
-    tool_scale: float = 1.0, tool_time_s: float | None = None, on_step: Callable[[StepTiming], None] | None = None,
-) -> tuple[list[StepTiming], list[MemoryTiming]]:
+    tool_scale: float = 1.0, tool_time_s: float | None = None, on_step: Callable[[StepRow], None] | None = None,
+) -> tuple[list[StepRow], list[MemoryRow]]:
     """Run the recorded steps through `arm`'s strategy; `clock` is the run's, so rows of all agents line up."""
     session = f"{arm.label}/r{repeat}/a{agent}/j{job}"
     agent_llm = SaltedLLM(agent_llm, session if arm.reuse_cache else None)
@@ -61,7 +61,8 @@ async def replay_trajectory(
     strategy = strategy_cls(arm.strategy.strategy_config(), Pinned(system=rec.system, task=rec.task), clock,
                             memory_llm=memory, on_memory=memory_rows.append)
     seen: list[Step] = []
-    rows: list[StepTiming] = []
+    rows: list[StepRow] = []
+    where = {"arm": arm.label, "concurrency": concurrency, "repeat": repeat, "agent": agent, "trajectory": rec.name}
     try:
         for index, recorded in enumerate(rec.steps):
             started = clock.now()
@@ -71,26 +72,17 @@ async def replay_trajectory(
             tool_s = tool_time_s if tool_time_s is not None else recorded.tool_s * tool_scale
             await asyncio.sleep(tool_s)
             seen.append(recorded.model_copy(update={"index": index}))
-            row = StepTiming(
-                arm=arm.label, concurrency=concurrency, repeat=repeat, agent=agent, trajectory=rec.name,
-                step=index, prompt_tokens=done.prompt_tokens, cached_tokens=done.cached_tokens,
-                completion_tokens=done.completion_tokens, ttft_s=done.ttft_s, decode_s=done.decode_s,
-                total_s=done.total_s, tool_s=tool_s, memory_wait_s=ctx.memory_wait_s, started_s=started,
-                finished_s=clock.now(), raw_from=ctx.raw_from, summary_id=ctx.summary_id,
-            )
+            timing = StepTiming(
+                prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+                cached_tokens=done.cached_tokens, agent_ttft_s=done.ttft_s, agent_total_s=done.total_s, tool_s=tool_s,
+                memory_wait_s=ctx.memory_wait_s, summary_id=ctx.summary_id, raw_from=ctx.raw_from, started_s=started,
+                finished_s=clock.now(),
+            )  # what the agent loop records in a Step, from the same completion and context
+            row = StepRow(**where, step=index, **timing.model_dump())
             rows.append(row)
             if on_step is not None:
                 on_step(row)
     finally:
         await strategy.close()
-    return rows, [_memory_row(r, arm, agent, concurrency, repeat, rec.name) for r in memory_rows]
-
-
-def _memory_row(r: MemoryRecord, arm: ReplayArm, agent: int, concurrency: int, repeat: int,
-                trajectory: str) -> MemoryTiming:
-    return MemoryTiming(
-        arm=arm.label, concurrency=concurrency, repeat=repeat, agent=agent, trajectory=trajectory, id=r.id,
-        launch_step=r.launch_step, covers=r.covers, status=r.status, input_tokens=r.input_tokens,
-        cached_tokens=r.cached_tokens, summary_tokens=r.summary_tokens, launched_s=r.launched_s,
-        finished_s=r.finished_s, exposed_wait_s=r.exposed_wait_s,
-    )
+    timing_fields = set(MemoryTiming.model_fields)
+    return rows, [MemoryRow(**where, **m.model_dump(include=timing_fields)) for m in memory_rows]

@@ -1,8 +1,8 @@
 """The replay's figures as a table (terminal + Markdown), CSV/JSON files, and three plots.
 
-Plots: median agent-call latency by step index; speedup versus concurrency; and a timeline of one
-trajectory (agent calls, tool time, exposed memory wait, memory-model calls), like the paper's k-step-off
-figure.
+Plots: median step latency (agent call + exposed memory wait) by step index; speedup versus concurrency; and a
+timeline of one trajectory (agent calls, tool time, exposed memory wait, memory-model calls), like the paper's
+k-step-off figure. Every figure comes from `comem.bench.figures` (definitions: `comem.core.metrics`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from pathlib import Path
 
 from rich.table import Table
 
-from comem.bench.metrics import ArmFigures, MemoryFigures, figures, memory_figures
-from comem.bench.records import MemoryTiming, RunTiming, StepTiming
+from comem.bench.figures import ArmFigures, MemoryFigures, figures, memory_figures
+from comem.bench.records import MemoryRow, RunTiming, StepRow
+from comem.core.metrics import BASELINE
 from comem.core.tables import markdown_table, rich_table
 
 HEADERS = ["arm", "conc", "steps", "med s", "p90 s", "ttft s", "dec s", "prompt", "reuse", "X/wall",
            "x step", "x e2e", "S*", "eta"]
-LEGEND = ("med/p90: step latency T = memory wait + agent call · ttft/dec: medians · prompt: median prompt "
-          "tokens · reuse: prompt tokens served from the prefix cache · X/wall: exposed memory wait / "
-          "trajectory wall time · x step: median T of full / arm · x e2e: summed trajectory wall time of "
-          "full / arm · S*: ideal bound Σ(T_full+τ)/Σ(call_arm+τ) · eta: x e2e / S*")
+LEGEND = ("med/p90: step latency T = memory wait + agent call (p90 by linear interpolation) · ttft/dec: medians "
+          "· prompt: median prompt tokens · reuse: prompt tokens served from the prefix cache · X/wall: exposed "
+          "memory wait / trajectory wall time · x step: mean T of full / mean T of arm (Σ T / Σ steps) · x e2e: "
+          "mean trajectory wall time of full / arm · S*: ideal bound Σ(T_full+τ)/Σ(call_arm+τ) · eta: x e2e / S* "
+          "· all over the trajectories both arms replayed; definitions: docs/metrics.md")
 
 
 def cells(f: ArmFigures) -> list[str]:
@@ -38,21 +40,22 @@ def cells(f: ArmFigures) -> list[str]:
 
 
 MEMORY_HEADERS = ["arm", "conc", "updates", "mem med s", "input tok", "mem reuse", "hidden"]
-MEMORY_LEGEND = ("memory-model calls · mem med s: median call latency · input tok: median prompt tokens · "
-                 "mem reuse: input tokens served from the memory engine's prefix cache · hidden: 1 − Σ exposed "
-                 "wait / Σ memory latency")
+MEMORY_LEGEND = ("memory-model calls that finished (ok or error) · mem med s: median call latency · input tok: "
+                 "median prompt tokens · mem reuse: input tokens served from the memory engine's prefix cache · "
+                 "hidden: 1 − Σ exposed wait / Σ memory latency, within [0, 1]")
 
 
 def memory_cells(f: MemoryFigures) -> list[str]:
     return [f.arm, str(f.concurrency), str(f.updates), f"{f.latency_median_s:.2f}", f"{f.input_median_tokens:.0f}",
-            "-" if f.cache_reuse is None else f"{f.cache_reuse:.0%}", f"{f.hidden_share:.0%}"]
+            "-" if f.cache_reuse is None else f"{f.cache_reuse:.0%}",
+            "-" if f.hidden_share is None else f"{f.hidden_share:.0%}"]
 
 
 def to_table(figs: list[ArmFigures]) -> Table:
     return rich_table("comem bench replay", HEADERS, [cells(f) for f in figs], LEGEND)
 
 
-def write_report(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], runs: list[RunTiming]) -> \
+def write_report(out: Path, steps: list[StepRow], memory: list[MemoryRow], runs: list[RunTiming]) -> \
         list[ArmFigures]:
     figs, mem = figures(steps), memory_figures(memory)
     text = markdown_table(HEADERS, [cells(f) for f in figs], LEGEND)
@@ -79,7 +82,7 @@ def _csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], figs: list[ArmFigures]) -> None:
+def plot_all(out: Path, steps: list[StepRow], memory: list[MemoryRow], figs: list[ArmFigures]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no display on servers and CI
@@ -92,11 +95,11 @@ def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], fig
     by_arm: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for s in steps:
         if s.concurrency == lowest:
-            by_arm[s.arm][s.step].append(s.total_s + s.memory_wait_s)
+            by_arm[s.arm][s.step].append(s.latency_s)
     for arm, per_step in sorted(by_arm.items()):
         xs = sorted(per_step)
         ax.plot([x + 1 for x in xs], [statistics.median(per_step[x]) for x in xs], marker="o", ms=3, label=arm)
-    ax.set(xlabel="step", ylabel="latency per step (s): agent call + exposed memory wait",
+    ax.set(xlabel="step", ylabel="median step latency (s): agent call + exposed wait",
            title=f"Latency by step index (concurrency {lowest})")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -104,7 +107,7 @@ def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], fig
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    arms = sorted({f.arm for f in figs if f.arm != "full" and f.s_e2e is not None})
+    arms = sorted({f.arm for f in figs if f.arm != BASELINE and f.s_e2e is not None})
     for arm in arms:
         pts = sorted((f.concurrency, f.s_e2e, f.s_step) for f in figs if f.arm == arm and f.s_e2e is not None)
         line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{arm} e2e")
@@ -112,7 +115,7 @@ def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], fig
                 label=f"{arm} step")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xscale("log", base=2)
-    ax.set(xlabel="concurrent agents", ylabel="speedup vs full", title="Speedup versus concurrency")
+    ax.set(xlabel="concurrent agents", ylabel=f"speedup vs {BASELINE}", title="Speedup versus concurrency")
     if arms:
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -121,14 +124,14 @@ def plot_all(out: Path, steps: list[StepTiming], memory: list[MemoryTiming], fig
     plot_timeline(out / "timeline.png", steps, memory, plt)
 
 
-def timeline_arm(steps: list[StepTiming], memory: list[MemoryTiming]) -> str:
+def timeline_arm(steps: list[StepRow], memory: list[MemoryRow]) -> str:
     """The arm shown in the timeline: kso with k=2 if replayed, else any arm with memory calls, else the first."""
     arms = sorted({s.arm for s in steps})
     with_memory = sorted({m.arm for m in memory})
     return "kso-k2" if "kso-k2" in arms else (with_memory or arms)[0]
 
 
-def plot_timeline(path: Path, steps: list[StepTiming], memory: list[MemoryTiming], plt) -> None:
+def plot_timeline(path: Path, steps: list[StepRow], memory: list[MemoryRow], plt) -> None:
     arm = timeline_arm(steps, memory)
     lowest = min(s.concurrency for s in steps if s.arm == arm)
     mine = [s for s in steps if (s.arm, s.concurrency, s.repeat, s.agent) == (arm, lowest, 0, 0)]
@@ -139,7 +142,7 @@ def plot_timeline(path: Path, steps: list[StepTiming], memory: list[MemoryTiming
     bars: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for s in mine:
         call_start, call_end = s.call_span
-        bars["agent call"].append((call_start, s.total_s))
+        bars["agent call"].append((call_start, s.agent_total_s))
         bars["tool"].append((call_end, s.tool_s))
         if s.memory_wait_s > 0:
             bars["memory wait"].append((s.started_s, s.memory_wait_s))

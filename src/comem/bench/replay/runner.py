@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from comem.bench.metrics import trajectory_walls
-from comem.bench.records import MemoryTiming, RunTiming, StepTiming
+from comem.bench.figures import trajectory_walls
+from comem.bench.records import MemoryRow, RunTiming, StepRow
 from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
 from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
@@ -121,8 +121,8 @@ def arm_order(arms: list[ReplayArm], concurrency: int, repeat: int, seed: int) -
 
 async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency: int, repeat: int,
                      agent: LLM, memory: LLM | None, config: ReplayConfig,
-                     on_step: Callable[[StepTiming], None] | None = None, counters_url: str | None = None,
-                     ) -> tuple[list[StepTiming], list[MemoryTiming], RunTiming]:
+                     on_step: Callable[[StepRow], None] | None = None, counters_url: str | None = None,
+                     ) -> tuple[list[StepRow], list[MemoryRow], RunTiming]:
     """One arm at one concurrency: N agents in closed loop share the trajectories.
 
     There are max(T, N) jobs, job j replaying trajectory j mod T; agent i runs jobs i, i + N, … one after
@@ -134,9 +134,9 @@ async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency
     clock = Clock()
     jobs = max(len(recs), concurrency)
 
-    async def agent_loop(i: int) -> tuple[list[StepTiming], list[MemoryTiming]]:
-        steps: list[StepTiming] = []
-        memory_rows: list[MemoryTiming] = []
+    async def agent_loop(i: int) -> tuple[list[StepRow], list[MemoryRow]]:
+        steps: list[StepRow] = []
+        memory_rows: list[MemoryRow] = []
         for j in range(i, jobs, concurrency):
             s, m = await replay_trajectory(
                 recs[j % len(recs)], arm, agent, memory if needs_memory else None, clock, agent=i,
@@ -188,7 +188,7 @@ async def run_replay(config: ReplayConfig, out: Path,
         for c, r, arm in plan:
             label = f"{arm.label} x{c}" + (f" r{r}" if config.repeats > 1 else "")
 
-            def tick(row: StepTiming, label: str = label) -> None:
+            def tick(row: StepRow, label: str = label) -> None:
                 nonlocal finished
                 finished += 1
                 if progress:
@@ -213,10 +213,10 @@ def prune_incomplete(out: Path) -> None:
             scratch.replace(path)  # all or nothing: a crash here leaves the old file
 
 
-def read_rows(out: Path) -> tuple[list[StepTiming], list[MemoryTiming], list[RunTiming]]:
+def read_rows(out: Path) -> tuple[list[StepRow], list[MemoryRow], list[RunTiming]]:
     """Rows of completed runs only (a run's rows are written together, its runs.jsonl line last)."""
     runs = read_jsonl(out / "runs.jsonl", RunTiming)
     keep = {(r.arm, r.concurrency, r.repeat) for r in runs}
-    steps = [s for s in read_jsonl(out / "steps.jsonl", StepTiming) if (s.arm, s.concurrency, s.repeat) in keep]
-    memory = [m for m in read_jsonl(out / "memory.jsonl", MemoryTiming) if (m.arm, m.concurrency, m.repeat) in keep]
+    steps = [s for s in read_jsonl(out / "steps.jsonl", StepRow) if (s.arm, s.concurrency, s.repeat) in keep]
+    memory = [m for m in read_jsonl(out / "memory.jsonl", MemoryRow) if (m.arm, m.concurrency, m.repeat) in keep]
     return steps, memory, runs

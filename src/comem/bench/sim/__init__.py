@@ -9,7 +9,8 @@ N closed-loop agents and the memory model on vLLM-like engines, as a SimPy discr
 - `workload`: trajectory shapes from replays, recordings or distributions.
 - `agents`: one process per agent, prompts built per arm on the real strategies' schedules.
 - `config` / `simulate`: a run's settings (`--set key=value`), one arm, all arms, the concurrency sweep.
-- `metrics`: S_step, S_e2e, S*, eta, exposed memory time, from `StepTiming` rows (engine-agnostic).
+- figures (S_step, S_e2e, S*, eta, exposed memory time) come from `comem.bench.figures` over the `StepRow`s, with
+  every definition in `comem.core.metrics`.
 - `report`: the sweep beside the paper's figures, CSV/JSON.
 - `calibrate`: efficiency factors fitted to replay measurements; simulator-vs-replay validation.
 - `commands`: the two CLI commands as plain functions.

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
 
-from comem.bench.records import MemoryTiming, StepTiming, TrajectoryShape
+from comem.bench.records import MemoryRow, StepRow, TrajectoryShape
 from comem.bench.replay.arms import parse_arm
 from comem.bench.sim.engine import Engine, Request
 from comem.bench.sim.kvcache import Segment
@@ -82,7 +82,7 @@ class _Summary:
     id: int
     covers: int  # steps [0, covers)
     request: Request
-    timing: MemoryTiming
+    timing: MemoryRow
 
 
 @dataclass
@@ -98,8 +98,8 @@ class Agent:
     settings: ArmSettings
     concurrency: int
     slot: int | None = None  # the agent (closed-loop client) this trajectory runs on; default: index
-    steps: list[StepTiming] = field(default_factory=list)
-    memory: list[MemoryTiming] = field(default_factory=list)
+    steps: list[StepRow] = field(default_factory=list)
+    memory: list[MemoryRow] = field(default_factory=list)
     finished_s: float | None = None
 
     @property
@@ -157,7 +157,7 @@ class Agent:
         req = Request(segments=segments, output_tokens=self.settings.summary_tokens,
                       output_key=("msum", self.index, next_id))
         self.memory_engine.submit(req)
-        timing = MemoryTiming(
+        timing = MemoryRow(
             arm=self.arm.name, concurrency=self.concurrency, agent=self.client, trajectory=self.shape.name,
             id=next_id, launch_step=n, covers=(start, end), status="pending", input_tokens=req.prompt_tokens,
             summary_tokens=self.settings.summary_tokens, launched_s=self.env.now, finished_s=None, exposed_wait_s=0.0,
@@ -206,11 +206,11 @@ class Agent:
             assert req.first_token_s is not None and req.finished_s is not None
             if shape.tool_s > 0:
                 yield env.timeout(shape.tool_s)
-            self.steps.append(StepTiming(
+            self.steps.append(StepRow(
                 arm=arm.name, concurrency=self.concurrency, agent=self.client, trajectory=self.shape.name, step=n,
                 prompt_tokens=req.prompt_tokens, cached_tokens=req.cached_tokens,
-                completion_tokens=shape.output_tokens, ttft_s=req.first_token_s - req.submitted_s,
-                decode_s=req.finished_s - req.first_token_s, total_s=req.finished_s - req.submitted_s,
+                completion_tokens=shape.output_tokens, agent_ttft_s=req.first_token_s - req.submitted_s,
+                agent_total_s=req.finished_s - req.submitted_s,
                 tool_s=shape.tool_s, memory_wait_s=waited, started_s=began, finished_s=env.now,
                 raw_from=installed.covers if installed else 0, summary_id=installed.id if installed else None,
             ))

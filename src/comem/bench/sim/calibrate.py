@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from comem.bench.records import MemoryTiming, StepTiming
+from comem.bench.records import MemoryRow, StepRow
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.config import SimConfig
 from comem.bench.sim.engine import EngineSpec
@@ -30,6 +30,7 @@ from comem.bench.sim.roofline import Efficiency, Roofline
 from comem.bench.sim.simulate import run_arm
 from comem.bench.sim.workload import shapes_from_replay
 from comem.core.errors import ComemError
+from comem.core.metrics import BASELINE, mape
 
 PARAMS = ("t_request_s", "t_fixed_s", "bw", "kv_bw", "mfu", "attn")  # the first two are times, the rest fractions
 
@@ -45,11 +46,11 @@ def _efficiency(values: np.ndarray) -> Efficiency:
     return Efficiency(**fields)
 
 
-def _usable(row: StepTiming) -> bool:
-    return row.concurrency == 1 and row.prompt_tokens > 0 and row.completion_tokens > 0 and row.ttft_s > 0
+def _usable(row: StepRow) -> bool:
+    return row.concurrency == 1 and row.prompt_tokens > 0 and row.completion_tokens > 0 and row.agent_ttft_s > 0
 
 
-def _cached(row: StepTiming, block_size: int) -> int:
+def _cached(row: StepRow, block_size: int) -> int:
     """Tokens the engine reused; at least one prompt token is always computed."""
     cached = row.cached_tokens or 0
     return min(cached // block_size * block_size, row.prompt_tokens - 1)
@@ -58,7 +59,7 @@ def _cached(row: StepTiming, block_size: int) -> int:
 class _Features:
     """Per-iteration roofline terms of every usable row, in the order PARAMS[2:] multiply them."""
 
-    def __init__(self, rows: list[StepTiming], spec: EngineSpec) -> None:
+    def __init__(self, rows: list[StepRow], spec: EngineSpec) -> None:
         rf = Roofline(spec.model, spec.hardware, Efficiency(bw=1, kv_bw=1, mfu=1, attn=1, t_fixed_s=0))
         mem_w, mem_kv, lin, att, owner = [], [], [], [], []
         self.rows = rows
@@ -101,12 +102,12 @@ class _Features:
 
     def measured(self) -> np.ndarray:
         out = np.zeros(self.n_out)
-        out[0::2] = [r.ttft_s for r in self.rows]
+        out[0::2] = [r.agent_ttft_s for r in self.rows]
         out[1::2] = [r.decode_s if r.completion_tokens > 1 else 0.0 for r in self.rows]
         return out
 
 
-def overlaps(rows: list[StepTiming], memory: list[MemoryTiming]) -> np.ndarray:
+def overlaps(rows: list[StepRow], memory: list[MemoryRow]) -> np.ndarray:
     """Per row, the share of its TTFT and of its decode time during which a memory call of the same run was in
     flight (on a shared host, the two servers then compete for cores and memory bandwidth)."""
     spans: dict[tuple[str, int, int], list[tuple[float, float]]] = defaultdict(list)
@@ -116,7 +117,7 @@ def overlaps(rows: list[StepTiming], memory: list[MemoryTiming]) -> np.ndarray:
     out = np.zeros(2 * len(rows))
     for i, r in enumerate(rows):
         start, end = r.call_span
-        bounds = ((start, start + r.ttft_s), (start + r.ttft_s, end))
+        bounds = ((start, start + r.agent_ttft_s), (start + r.agent_ttft_s, end))
         for j, (lo, hi) in enumerate(bounds):
             if hi <= lo:
                 continue
@@ -131,7 +132,7 @@ class Fitted:
     contention: float  # slowdown while the memory server computes on the same host (1 = none)
 
 
-def fit(rows: list[StepTiming], spec: EngineSpec, memory: list[MemoryTiming] | None = None, contention: float = 1.0,
+def fit(rows: list[StepRow], spec: EngineSpec, memory: list[MemoryRow] | None = None, contention: float = 1.0,
         prior: float = 0.01, iterations: int = 200) -> Fitted:
     """Least squares on relative TTFT and decode errors (concurrency-1 rows), starting from `spec.efficiency`.
 
@@ -181,7 +182,7 @@ def fit(rows: list[StepTiming], spec: EngineSpec, memory: list[MemoryTiming] | N
     return Fitted(_efficiency(np.exp(w[:-1])), float(1.0 + np.exp(w[-1])) if fit_c else contention)
 
 
-def predict_total(rows: list[StepTiming], spec: EngineSpec, memory: list[MemoryTiming] | None = None,
+def predict_total(rows: list[StepRow], spec: EngineSpec, memory: list[MemoryRow] | None = None,
                   contention: float = 1.0) -> np.ndarray:
     """Predicted agent-call latency (TTFT + decode) of each row: alone on the engine, stretched where memory calls
     overlapped it."""
@@ -192,13 +193,7 @@ def predict_total(rows: list[StepTiming], spec: EngineSpec, memory: list[MemoryT
     return pred[0::2] + pred[1::2]
 
 
-def mape(predicted: list[float] | np.ndarray, measured: list[float] | np.ndarray) -> float:
-    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    keep = m > 0
-    return float(np.mean(np.abs(p[keep] - m[keep]) / m[keep])) if keep.any() else float("nan")
-
-
-def split(rows: list[StepTiming]) -> tuple[list[StepTiming], list[StepTiming]]:
+def split(rows: list[StepRow]) -> tuple[list[StepRow], list[StepRow]]:
     """Fit on even-numbered trajectories, hold out odd ones; with a single trajectory, split by step parity."""
     names = sorted({r.trajectory for r in rows})
     if len(names) >= 2:
@@ -239,7 +234,7 @@ class Calibration(BaseModel):
         path.write_text(json.dumps(self.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
 
 
-def _agent_slots(rows: list[StepTiming]) -> tuple[list[str], list[list[int]]]:
+def _agent_slots(rows: list[StepRow]) -> tuple[list[str], list[list[int]]]:
     """Which trajectories each agent ran, in order, in one replayed run: (trajectory list, per-agent indices)."""
     firsts: dict[int, dict[str, float]] = defaultdict(dict)
     for r in rows:
@@ -254,16 +249,16 @@ def _agent_slots(rows: list[StepTiming]) -> tuple[list[str], list[list[int]]]:
     return names, slots
 
 
-def validate(rows: list[StepTiming], config: SimConfig, memory_summary_tokens: dict[str, int] | None = None,
+def validate(rows: list[StepRow], config: SimConfig, memory_summary_tokens: dict[str, int] | None = None,
              ) -> list[ArmCheck]:
     """Simulate each replayed (arm, concurrency) run on the replayed workload and compare step by step.
 
     Needs the `full` (or `full-nocache`) arm for the workload; without it there is nothing to validate.
     """
-    if not {"full", "full-nocache"} & {r.arm for r in rows}:
+    if not {BASELINE, f"{BASELINE}-nocache"} & {r.arm for r in rows}:
         return []
     shapes = {s.name: s for s in shapes_from_replay(rows)}
-    runs: dict[tuple[str, int], list[StepTiming]] = defaultdict(list)
+    runs: dict[tuple[str, int], list[StepRow]] = defaultdict(list)
     for r in rows:
         if r.repeat == 0:
             runs[(r.arm, r.concurrency)].append(r)
@@ -288,16 +283,16 @@ def validate(rows: list[StepTiming], config: SimConfig, memory_summary_tokens: d
             continue
         checks.append(ArmCheck(
             arm=arm_name, concurrency=conc, steps=len(pairs),
-            mape_total=mape([s.total_s for s, _ in pairs], [m.total_s for _, m in pairs]),
-            mape_ttft=mape([s.ttft_s for s, _ in pairs], [m.ttft_s for _, m in pairs]),
+            mape_total=mape([s.agent_total_s for s, _ in pairs], [m.agent_total_s for _, m in pairs]),
+            mape_ttft=mape([s.agent_ttft_s for s, _ in pairs], [m.agent_ttft_s for _, m in pairs]),
             mape_decode=mape([s.decode_s for s, _ in pairs], [m.decode_s for _, m in pairs]),
-            median_ratio=statistics.median(s.total_s for s, _ in pairs) / statistics.median(
-                m.total_s for _, m in pairs),
+            median_ratio=statistics.median(s.agent_total_s for s, _ in pairs) / statistics.median(
+                m.agent_total_s for _, m in pairs),
         ))
     return checks
 
 
-def summary_lengths(memory: list[MemoryTiming]) -> dict[str, int]:
+def summary_lengths(memory: list[MemoryRow]) -> dict[str, int]:
     """Median summary length per arm, from the replay's memory calls."""
     lengths: dict[str, list[int]] = defaultdict(list)
     for m in memory:
@@ -306,7 +301,7 @@ def summary_lengths(memory: list[MemoryTiming]) -> dict[str, int]:
     return {arm: round(statistics.median(v)) for arm, v in lengths.items()}
 
 
-def calibrate(rows: list[StepTiming], config: SimConfig, memory: list[MemoryTiming] | None = None,
+def calibrate(rows: list[StepRow], config: SimConfig, memory: list[MemoryRow] | None = None,
               engines: tuple[str, ...] = ("agent", "memory"), check: bool = True) -> Calibration:
     """Fit on half, report held-out error, refit on all, then (optionally) validate the simulator with the result.
 
@@ -319,8 +314,9 @@ def calibrate(rows: list[StepTiming], config: SimConfig, memory: list[MemoryTimi
         fit_rows = held_rows = usable
     half = fit(fit_rows, spec, memory, config.contention)
     half_spec = spec.model_copy(update={"efficiency": half.efficiency})
-    mape_fit = mape(predict_total(fit_rows, half_spec, memory, half.contention), [r.total_s for r in fit_rows])
-    mape_held = mape(predict_total(held_rows, half_spec, memory, half.contention), [r.total_s for r in held_rows])
+    mape_fit = mape(predict_total(fit_rows, half_spec, memory, half.contention), [r.agent_total_s for r in fit_rows])
+    mape_held = mape(predict_total(held_rows, half_spec, memory, half.contention),
+                     [r.agent_total_s for r in held_rows])
     full = fit(usable, spec, memory, config.contention)
     result = Calibration(
         deployment=config.deployment, model=spec.model.name, hardware=spec.hardware.name, engines=list(engines),

@@ -13,9 +13,10 @@ from typing import Any
 
 from rich.table import Table
 
-from comem.bench.metrics import BASELINE, ArmFigures
+from comem.bench.figures import ArmFigures
 from comem.bench.sim.config import SimConfig
 from comem.bench.sim.simulate import SimResult
+from comem.core.metrics import BASELINE
 
 PAPER_BATCH = {32: 0.86, 64: 1.05, 128: 2.08, 256: 2.52}  # GLM-4.7, CoMem vs full context, by batch size
 PAPER_E2E = (1.45, 2.08)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from comem.bench.metrics import ArmFigures, figures
-from comem.bench.records import MemoryTiming, StepTiming, TrajectoryShape
+from comem.bench.figures import ArmFigures, figures
+from comem.bench.records import MemoryRow, StepRow, TrajectoryShape
 from comem.bench.sim.agents import Agent, Arm
 from comem.bench.sim.config import SimConfig
 from comem.bench.sim.engine import Engine, EngineStats
@@ -36,8 +36,8 @@ class ArmRun:
     arm: str
     concurrency: int
     offload: bool
-    steps: list[StepTiming]
-    memory: list[MemoryTiming]
+    steps: list[StepRow]
+    memory: list[MemoryRow]
     wall_s: float  # until the last agent finished
     agent_stats: EngineStats
     memory_stats: EngineStats | None  # None when the memory model shares the agent's engine
@@ -48,7 +48,7 @@ class SimResult:
     runs: list[ArmRun] = field(default_factory=list)
 
     @property
-    def steps(self) -> list[StepTiming]:
+    def steps(self) -> list[StepRow]:
         return [s for r in self.runs for s in r.steps]
 
     def summaries(self, offload: bool = False) -> list[ArmFigures]:

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from comem.bench.records import MemoryTiming, StepShape, StepTiming, TrajectoryShape
+from comem.bench.records import MemoryRow, StepRow, StepShape, TrajectoryShape
 from comem.context.base import estimate_tokens
 from comem.core.errors import ComemError
+from comem.core.metrics import BASELINE
 from comem.trajectories.sources import RecordedTrajectory
 
 MESSAGE_OVERHEAD = 4  # chat-template tokens per message (role markers, separators)
@@ -82,15 +83,16 @@ def shapes_from_recorded(trajectories: Iterable[RecordedTrajectory]) -> list[Tra
     ]
 
 
-def shapes_from_replay(rows: list[StepTiming], arm: str | None = None) -> list[TrajectoryShape]:
+def shapes_from_replay(rows: list[StepRow], arm: str | None = None) -> list[TrajectoryShape]:
     """Shapes from a full-history arm's measured token counts: what step t adds is prompt[t+1] - prompt[t] - output[t].
 
     The arm is `full`, else `full-nocache` (same prompts). Each trajectory is taken from its first run (lowest
     concurrency, repeat and agent). The last step's observation never reaches a prompt, so it is 0.
     """
     arms = {r.arm for r in rows}
-    arm = arm or ("full" if "full" in arms or "full-nocache" not in arms else "full-nocache")
-    runs: dict[str, dict[tuple[int, int, int], list[StepTiming]]] = {}
+    nocache = f"{BASELINE}-nocache"
+    arm = arm or (BASELINE if BASELINE in arms or nocache not in arms else nocache)
+    runs: dict[str, dict[tuple[int, int, int], list[StepRow]]] = {}
     for r in rows:
         if r.arm == arm:
             runs.setdefault(r.trajectory, {}).setdefault((r.concurrency, r.repeat, r.agent), []).append(r)
@@ -129,22 +131,22 @@ def cap_context(shape: TrajectoryShape, max_model_len: int) -> TrajectoryShape:
     return shape if keep == len(shape.steps) else shape.model_copy(update={"steps": shape.steps[:keep]})
 
 
-def read_steps(path: Path) -> list[StepTiming]:
-    """A replay's steps.jsonl (one StepTiming per line), or the directory holding it."""
+def read_steps(path: Path) -> list[StepRow]:
+    """A replay's steps.jsonl (one StepRow per line), or the directory holding it."""
     if path.is_dir():
         path = path / "steps.jsonl"
     if not path.is_file():
         raise ComemError(f"No replay data at {path}.", fix="pass a `comem bench replay` output dir or its steps.jsonl.")
-    rows = _read_rows(path, StepTiming)
+    rows = _read_rows(path, StepRow)
     if not rows:
         raise ComemError(f"{path} has no rows.", fix="run the replay first.")
     return rows
 
 
-def read_memory(path: Path) -> list[MemoryTiming]:
+def read_memory(path: Path) -> list[MemoryRow]:
     """The memory.jsonl beside a replay's steps.jsonl (or in its directory); empty if there is none."""
     path = path / "memory.jsonl" if path.is_dir() else path.with_name("memory.jsonl")
-    return _read_rows(path, MemoryTiming) if path.is_file() else []
+    return _read_rows(path, MemoryRow) if path.is_file() else []
 
 
 def _read_rows(path: Path, model: type[BaseModel]) -> list:

@@ -1,0 +1,154 @@
+"""The replay's and the simulator's per-arm figures, from their rows; every number is computed by
+`comem.core.metrics` (formulas: docs/metrics.md).
+
+An arm at one concurrency is compared with the baseline (`full`) at the same concurrency, episode by episode:
+an episode is one (repeat, agent, trajectory), and both arms replay the same ones. T = memory wait X + agent call
+per step (`StepTiming.latency_s`), τ the tool time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+
+from pydantic import BaseModel, computed_field
+
+from comem.bench.records import MemoryRow, StepRow
+from comem.core.metrics import (
+    BASELINE,
+    EpisodeCost,
+    cache_reuse,
+    efficiency,
+    exposed_share,
+    finished_calls,
+    hidden_share,
+    peak_step_ratio,
+    percentile,
+    span_s,
+    speedups,
+)
+
+
+class ArmFigures(BaseModel):
+    """One arm at one concurrency, on its own and against the baseline."""
+
+    arm: str
+    concurrency: int
+    steps: int
+    step_median_s: float  # T
+    step_mean_s: float
+    step_p90_s: float
+    ttft_median_s: float
+    decode_median_s: float
+    prompt_median_tokens: float
+    prompt_mean_tokens: float
+    wall_s: float  # Σ over episodes of their span (first start -> last tool end)
+    exposed_s: float  # Σ X
+    tool_s: float
+    cache_reuse: float | None  # Σ cached / Σ prompt tokens, where the engine reports cached tokens
+    pairs: int = 0  # episodes paired with the baseline's; 0: none shared, each arm's own were compared
+    s_step: float | None = None  # ratio of mean step latency, baseline / arm
+    s_step_ci: tuple[float, float] | None = None  # 95% bootstrap interval over episodes
+    s_step_peak: float | None = None
+    s_step_peak_at: int | None = None
+    s_e2e: float | None = None
+    s_e2e_ci: tuple[float, float] | None = None
+    s_star: float | None = None
+
+    @computed_field
+    @property
+    def eta(self) -> float | None:
+        return efficiency(self.s_e2e, self.s_star)
+
+    @computed_field
+    @property
+    def exposed_share(self) -> float:
+        return exposed_share(self.exposed_s, self.wall_s)
+
+
+def episodes(rows: Iterable[StepRow]) -> dict[tuple[int, int, str], list[StepRow]]:
+    """Rows by episode (repeat, agent, trajectory)."""
+    out: dict[tuple[int, int, str], list[StepRow]] = defaultdict(list)
+    for r in rows:
+        out[r.episode].append(r)
+    return out
+
+
+def trajectory_walls(rows: Iterable[StepRow]) -> dict[tuple[int, int, str], float]:
+    """Wall time per episode (repeat, agent, trajectory): `span_s` of its steps."""
+    return {key: span_s(steps) for key, steps in episodes(rows).items()}
+
+
+def _by_step(rows: Iterable[StepRow]) -> dict[int, list[float]]:
+    out: dict[int, list[float]] = defaultdict(list)
+    for r in rows:
+        out[r.step].append(r.latency_s)
+    return out
+
+
+def _own(arm: str, concurrency: int, rows: list[StepRow]) -> ArmFigures:
+    latencies = [r.latency_s for r in rows]
+    return ArmFigures(
+        arm=arm, concurrency=concurrency, steps=len(rows), step_median_s=statistics.median(latencies),
+        step_mean_s=statistics.fmean(latencies), step_p90_s=percentile(latencies, 90) or 0.0,
+        ttft_median_s=statistics.median(r.agent_ttft_s for r in rows),
+        decode_median_s=statistics.median(r.decode_s for r in rows),
+        prompt_median_tokens=statistics.median(r.prompt_tokens for r in rows),
+        prompt_mean_tokens=statistics.fmean(r.prompt_tokens for r in rows),
+        wall_s=sum(trajectory_walls(rows).values()), exposed_s=sum(r.memory_wait_s for r in rows),
+        tool_s=sum(r.tool_s for r in rows), cache_reuse=cache_reuse((r.prompt_tokens, r.cached_tokens) for r in rows),
+    )
+
+
+def figures(rows: Iterable[StepRow], baseline: str = BASELINE, seed: int = 0) -> list[ArmFigures]:
+    """One ArmFigures per (arm, concurrency), with speedups against `baseline` where it ran at that concurrency."""
+    groups: dict[tuple[str, int], list[StepRow]] = defaultdict(list)
+    for r in rows:
+        groups[(r.arm, r.concurrency)].append(r)
+    out = []
+    for (arm, concurrency), group in groups.items():
+        fig = _own(arm, concurrency, group)
+        base = groups.get((baseline, concurrency))
+        if base:
+            cost = {k: EpisodeCost.of(v) for k, v in episodes(group).items()}
+            base_cost = {k: EpisodeCost.of(v) for k, v in episodes(base).items()}
+            s = speedups(base_cost, cost, seed=seed)
+            fig.pairs, fig.s_star = s.pairs, s.ideal
+            if s.step:
+                fig.s_step, fig.s_step_ci = s.step.value, s.step.bounds
+            if s.e2e:
+                fig.s_e2e, fig.s_e2e_ci = s.e2e.value, s.e2e.bounds
+            peak = peak_step_ratio(_by_step(base), _by_step(group), min_agents=max(1, min(3, concurrency // 2)))
+            if peak is not None:
+                fig.s_step_peak, fig.s_step_peak_at = peak
+        out.append(fig)
+    return sorted(out, key=lambda f: (f.concurrency, f.arm != baseline, f.arm))
+
+
+class MemoryFigures(BaseModel):
+    """The memory model's side of one arm at one concurrency: is each update done within its slack?"""
+
+    arm: str
+    concurrency: int
+    updates: int  # finished calls (ok or error); superseded ones never finished
+    latency_median_s: float
+    input_median_tokens: float
+    cache_reuse: float | None  # Σ cached / Σ input tokens on the memory engine, where it reports them
+    hidden_share: float | None  # `comem.core.metrics.hidden_share`: the share of memory time the agent did not wait for
+
+
+def memory_figures(rows: Iterable[MemoryRow]) -> list[MemoryFigures]:
+    groups: dict[tuple[str, int], list[MemoryRow]] = defaultdict(list)
+    for r in finished_calls(rows):
+        groups[(r.arm, r.concurrency)].append(r)
+    out = []
+    for (arm, concurrency), group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        out.append(MemoryFigures(
+            arm=arm, concurrency=concurrency, updates=len(group),
+            latency_median_s=statistics.median(r.latency_s for r in group),
+            input_median_tokens=statistics.median(r.input_tokens for r in group),
+            cache_reuse=cache_reuse((r.input_tokens, r.cached_tokens) for r in group),
+            hidden_share=hidden_share(group),
+        ))
+    return out

@@ -1,0 +1,279 @@
+"""Every reported figure, defined once: percentiles, speedups (per step, end to end, ideal), pipeline efficiency,
+exposed memory wait, the memory model's hidden share, prefix-cache reuse, and bootstrap intervals.
+
+`comem report` (run directories), `comem bench replay`, `comem bench simulate`, `comem bench calibrate` and
+`comem eval-memory` compute their figures here and nowhere else; docs/metrics.md lists them with their
+formulas. Notation, per agent step t of an episode: T_t = X_t + call_t is what the agent waits for before it can
+act (X_t: exposed memory wait, call_t: the agent model call), τ_t the tool time. Speedups are the baseline arm
+(`BASELINE`) over another arm, so > 1 means the other arm is faster.
+
+numpy is imported inside the functions that need it, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
+
+from comem.core.records import MemoryTiming, StepTiming
+
+if TYPE_CHECKING:
+    import numpy as np
+
+BASELINE = "full"  # the arm every speedup is measured against: the whole history in context
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+Call = TypeVar("Call", bound=MemoryTiming)
+
+
+# --------------------------------------------------------------------------- order statistics
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The q-th percentile (q in [0, 100]) by linear interpolation between order statistics.
+
+    With the n values sorted as x_0 <= ... <= x_{n-1}, h = (n - 1) q / 100 and
+    P_q = x_floor(h) + (h - floor(h)) (x_floor(h)+1 - x_floor(h)); numpy's default method, and what pandas and
+    vLLM's benchmark report. P_50 is the median. None without values.
+    """
+    import numpy as np
+
+    data = np.asarray(list(values), dtype=float)
+    return float(np.percentile(data, q)) if data.size else None
+
+
+def mean(values: Iterable[float]) -> float | None:
+    """Arithmetic mean; None without values."""
+    data = list(values)
+    return math.fsum(data) / len(data) if data else None
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+class Interval(BaseModel):
+    """A point value and its percentile-bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.low, self.high
+
+
+def bootstrap(groups: Sequence[Sequence[Sequence[float]]], statistic: Callable[..., np.ndarray], *, seed: int = 0,
+              resamples: int = RESAMPLES, confidence: float = CONFIDENCE) -> Interval | None:
+    """Point value of `statistic(*columns)` and its seeded percentile-bootstrap interval.
+
+    Episodes are the resampled unit. `groups`: each group is a list of equally long columns (one value per
+    episode); rows of a group are resampled together (a paired comparison keeps its pairing, a ratio of sums is a
+    cluster bootstrap), groups independently. `statistic` gets every column of every group, in order, as arrays
+    whose last axis is the episode axis, and reduces that axis. The interval is [P_a, P_100-a] of the resampled
+    statistic (`percentile`), a = 50 (1 - confidence). None when a group is empty or the statistic is undefined
+    on the data (e.g. a zero denominator). With very few episodes the interval is too narrow: print n beside it.
+    """
+    import numpy as np
+
+    data = [np.asarray(group, dtype=float) for group in groups]  # each (columns, episodes)
+    if any(g.ndim != 2 or g.shape[1] == 0 for g in data):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = float(statistic(*(col for g in data for col in g)))
+        if not np.isfinite(point):
+            return None
+        rng = np.random.default_rng(seed)
+        picks = [rng.integers(0, g.shape[1], size=(resamples, g.shape[1])) for g in data]
+        samples = np.asarray(statistic(*(col[idx] for g, idx in zip(data, picks, strict=True) for col in g)))
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0:
+        return None
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return Interval(value=point, low=float(low), high=float(high))
+
+
+def mean_ci(values: Sequence[float], *, seed: int = 0, resamples: int = RESAMPLES,
+            confidence: float = CONFIDENCE) -> Interval | None:
+    """Mean of `values` with its bootstrap interval (a success rate is the mean of 0/1 outcomes)."""
+    return bootstrap([[list(values)]], lambda x: x.mean(axis=-1), seed=seed, resamples=resamples,
+                     confidence=confidence)
+
+
+def ratio_of_means_ci(numerator: Sequence[float], denominator: Sequence[float], *, paired: bool,
+                      seed: int = 0) -> Interval | None:
+    """mean(numerator) / mean(denominator); paired: element i of both belongs to one unit (same task, seed)."""
+    groups = [[numerator, denominator]] if paired else [[numerator], [denominator]]
+    return bootstrap(groups, lambda a, b: a.mean(axis=-1) / b.mean(axis=-1), seed=seed)
+
+
+def per_step_ratio_ci(base: tuple[Sequence[float], Sequence[float]], other: tuple[Sequence[float], Sequence[float]],
+                      *, paired: bool, seed: int = 0) -> Interval | None:
+    """(Σ base latency / Σ base steps) / (Σ other latency / Σ other steps), episodes resampled as clusters.
+
+    `base` and `other` are (per-episode summed step latency, per-episode step count).
+    """
+    def ratio(bl: np.ndarray, bs: np.ndarray, ol: np.ndarray, os_: np.ndarray) -> np.ndarray:
+        return (bl.sum(axis=-1) / bs.sum(axis=-1)) / (ol.sum(axis=-1) / os_.sum(axis=-1))
+
+    groups = [[*base, *other]] if paired else [list(base), list(other)]
+    return bootstrap(groups, ratio, seed=seed)
+
+
+# --------------------------------------------------------------------------- episodes and speedups
+
+
+@dataclass(frozen=True)
+class EpisodeCost:
+    """What the speedups need from one episode (one trajectory of one agent): sums over its steps, and its wall."""
+
+    steps: int
+    latency_s: float  # Σ T_t = Σ (X_t + call_t)
+    call_s: float  # Σ call_t
+    tool_s: float  # Σ τ_t
+    exposed_s: float  # Σ X_t
+    wall_s: float  # the episode's wall time
+
+    @classmethod
+    def of(cls, steps: Sequence[StepTiming], wall_s: float | None = None) -> EpisodeCost:
+        """Sums over `steps`; the wall is `wall_s` when the episode measured it, else `span_s(steps)`."""
+        return cls(steps=len(steps), latency_s=math.fsum(s.latency_s for s in steps),
+                   call_s=math.fsum(s.agent_total_s for s in steps), tool_s=math.fsum(s.tool_s for s in steps),
+                   exposed_s=math.fsum(s.memory_wait_s for s in steps),
+                   wall_s=span_s(steps) if wall_s is None else wall_s)
+
+
+def span_s(steps: Iterable[StepTiming]) -> float:
+    """Trajectory wall time: from the first step's start (before its memory wait) to the last step's end (after its
+    tool call), max finished_s - min started_s; 0 without steps."""
+    steps = list(steps)
+    return max(s.finished_s for s in steps) - min(s.started_s for s in steps) if steps else 0.0
+
+
+def paired(base: Mapping[Hashable, EpisodeCost], other: Mapping[Hashable, EpisodeCost],
+           ) -> tuple[list[EpisodeCost], list[EpisodeCost], bool]:
+    """The episodes both arms ran (same key: task and seed, or repeat, agent and trajectory), in the baseline's
+    order, and True; when they share none, every episode of each arm, unpaired, and False."""
+    keys = [k for k in base if k in other]
+    if keys:
+        return [base[k] for k in keys], [other[k] for k in keys], True
+    return list(base.values()), list(other.values()), False
+
+
+class Speedups(BaseModel):
+    """The baseline arm over another arm, over the episodes `paired` picks."""
+
+    pairs: int  # episodes paired by key; 0: the arms share none, each arm's own episodes were used
+    step: Interval | None  # S_step, `step_speedup`
+    e2e: Interval | None  # S_e2e, `e2e_speedup`
+    ideal: float | None  # S*, `ideal_speedup`
+
+    @property
+    def eta(self) -> float | None:
+        return efficiency(self.e2e.value if self.e2e else None, self.ideal)
+
+
+def step_speedup(base: Sequence[EpisodeCost], other: Sequence[EpisodeCost], *, paired: bool,
+                 seed: int = 0) -> Interval | None:
+    """Per-step speedup S_step = (Σ T_base / Σ steps_base) / (Σ T_other / Σ steps_other): the ratio of the mean
+    step latency, pooled over the episodes' steps, with a cluster bootstrap over episodes.
+
+    A ratio of means, not of medians: it adds up to the time an agent spends waiting on the model, so it is what
+    a time budget sees and it is consistent with S_e2e. Medians are reported as their own columns, never as a
+    speedup.
+    """
+    return per_step_ratio_ci(([e.latency_s for e in base], [e.steps for e in base]),
+                             ([e.latency_s for e in other], [e.steps for e in other]), paired=paired, seed=seed)
+
+
+def e2e_speedup(base: Sequence[EpisodeCost], other: Sequence[EpisodeCost], *, paired: bool,
+                seed: int = 0) -> Interval | None:
+    """End-to-end speedup S_e2e = mean wall_base / mean wall_other over episodes (over paired episodes this is
+    Σ wall_base / Σ wall_other), walls as measured, so exposed memory wait, tool time and overheads count."""
+    return ratio_of_means_ci([e.wall_s for e in base], [e.wall_s for e in other], paired=paired, seed=seed)
+
+
+def ideal_speedup(base: Sequence[EpisodeCost], other: Sequence[EpisodeCost]) -> float | None:
+    """Ideal pipeline bound S* = mean Σ(T_base + τ) / mean Σ(call_other + τ) over episodes: the speedup if the
+    other arm's memory work were perfectly hidden (its exposed wait X removed); None when undefined."""
+    num, den = mean(e.latency_s + e.tool_s for e in base), mean(e.call_s + e.tool_s for e in other)
+    return num / den if num is not None and den else None
+
+
+def efficiency(s_e2e: float | None, s_star: float | None) -> float | None:
+    """Pipeline efficiency η = S_e2e / S*. "Close to the physical limit": η >= 0.9 and X/wall <= 5%."""
+    return s_e2e / s_star if s_e2e is not None and s_star else None
+
+
+def speedups(base: Mapping[Hashable, EpisodeCost], other: Mapping[Hashable, EpisodeCost], *,
+             seed: int = 0) -> Speedups:
+    """S_step, S_e2e (with intervals) and S* of `other` against `base`, paired by episode key where possible."""
+    b, o, is_paired = paired(base, other)
+    return Speedups(pairs=len(b) if is_paired else 0, step=step_speedup(b, o, paired=is_paired, seed=seed),
+                    e2e=e2e_speedup(b, o, paired=is_paired, seed=seed), ideal=ideal_speedup(b, o))
+
+
+def peak_step_ratio(base: Mapping[int, Sequence[float]], other: Mapping[int, Sequence[float]],
+                    min_agents: int = 1) -> tuple[float, int] | None:
+    """Peak per-step speedup (the paper's): max over step index t of mean_t(T_base) / mean_t(T_other), where
+    mean_t averages step t over agents, over indices with >= min_agents values in both; (ratio, t) or None."""
+    best: tuple[float, int] | None = None
+    for t, xs in base.items():
+        ys = other.get(t)
+        if not ys or len(xs) < min_agents or len(ys) < min_agents:
+            continue
+        num, den = mean(xs), mean(ys)
+        if num is not None and den and (best is None or num / den > best[0]):
+            best = (num / den, t)
+    return best
+
+
+# --------------------------------------------------------------------------- exposed and hidden memory time
+
+
+def exposed_share(exposed_s: float, wall_s: float) -> float:
+    """X/wall = Σ exposed memory wait / Σ wall time of the same episodes; 0 when no time passed."""
+    return exposed_s / wall_s if wall_s > 0 else 0.0
+
+
+def finished_calls(records: Iterable[Call]) -> list[Call]:
+    """Memory calls that finished, successfully or with an error (status ok or error, with an end time). A
+    superseded or still-pending call never finished, so its latency is unknown and it counts nowhere."""
+    return [r for r in records if r.finished]
+
+
+def hidden_share(records: Iterable[MemoryTiming]) -> float | None:
+    """Hidden share = 1 - Σ exposed wait / Σ latency over the finished memory calls (ok and error: a failed call
+    also cost time the agent may have waited for), clamped to [0, 1] (a wait measured on the agent's clock can
+    overrun the call by microseconds). None when no finished call took any time."""
+    calls = finished_calls(records)
+    latency = math.fsum(r.latency_s for r in calls)
+    if latency <= 0:
+        return None
+    return min(1.0, max(0.0, 1.0 - math.fsum(r.exposed_wait_s for r in calls) / latency))
+
+
+def cache_reuse(calls: Iterable[tuple[int, int | None]]) -> float | None:
+    """Prefix-cache reuse = Σ cached tokens / Σ prompt tokens over the calls, given as (prompt, cached), whose
+    engine reported cached tokens (cached is not None); None when none did or their prompts were empty."""
+    reported = [(p, c) for p, c in calls if c is not None]
+    prompt = sum(p for p, _ in reported)
+    return sum(c for _, c in reported) / prompt if reported and prompt else None
+
+
+# --------------------------------------------------------------------------- model error
+
+
+def mape(predicted: Sequence[float] | np.ndarray, measured: Sequence[float] | np.ndarray) -> float:
+    """Mean absolute percentage error mean_i |p_i - m_i| / m_i over the pairs with m_i > 0 (NaN when none): how
+    far a latency model (the roofline fit, the simulator) is from measurements."""
+    import numpy as np
+
+    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
+    keep = m > 0
+    return float(np.mean(np.abs(p[keep] - m[keep]) / m[keep])) if keep.any() else float("nan")

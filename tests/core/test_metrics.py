@@ -1,0 +1,233 @@
+"""Every figure's definition (comem.core.metrics) on data whose answers are known, and the bootstrap: coverage on
+distributions with known parameters, determinism per seed, pairing, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from comem.core.metrics import (
+    BASELINE,
+    EpisodeCost,
+    bootstrap,
+    cache_reuse,
+    e2e_speedup,
+    efficiency,
+    exposed_share,
+    finished_calls,
+    hidden_share,
+    ideal_speedup,
+    mape,
+    mean,
+    mean_ci,
+    paired,
+    peak_step_ratio,
+    per_step_ratio_ci,
+    percentile,
+    ratio_of_means_ci,
+    span_s,
+    speedups,
+    step_speedup,
+)
+from comem.core.records import MemoryRecord, MemoryTiming, Step, StepTiming
+
+# --------------------------------------------------------------------------- percentiles
+
+
+def test_percentile_interpolates_linearly_like_numpy() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 90) == pytest.approx(4.6)
+    assert percentile([3.0], 90) == 3.0
+    assert percentile([0.5, 0.7, 3.2, 8.0], 90) == pytest.approx(6.56)  # nearest rank said 8.0
+    assert percentile([], 50) is None and percentile([1, 2, 3, 4], 50) == 2.5  # P50 is the median
+    values = np.random.default_rng(0).exponential(size=37)
+    assert percentile(values, 73) == pytest.approx(float(np.percentile(values, 73)))
+
+
+def test_mean() -> None:
+    assert mean([]) is None and mean([1.0, 2.0, 4.5]) == pytest.approx(2.5) and mean(x for x in (1, 3)) == 2.0
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def coverage(draw, truth: float, interval, trials: int = 200) -> float:
+    rng = np.random.default_rng(1234)
+    hits = 0
+    for trial in range(trials):
+        ci = interval(draw(rng), trial)
+        hits += ci.low <= truth <= ci.high
+    return hits / trials
+
+
+def test_mean_interval_covers_a_normal_mean_about_95_percent_of_the_time() -> None:
+    rate = coverage(lambda rng: rng.normal(3.0, 2.0, size=60), 3.0, lambda x, t: mean_ci(x, seed=t))
+    assert 0.90 <= rate <= 0.99
+
+
+def test_success_rate_interval_covers_a_bernoulli_p() -> None:
+    rate = coverage(lambda rng: (rng.random(80) < 0.3).astype(float), 0.3, lambda x, t: mean_ci(x, seed=t))
+    assert 0.89 <= rate <= 0.99
+
+
+def test_paired_ratio_interval_covers_the_true_ratio_of_means() -> None:
+    def draw(rng):  # per-task difficulty shared by both arms; arm b is 2x faster on average
+        base = rng.exponential(10.0, size=50)
+        return base * rng.lognormal(0, 0.1, 50), 0.5 * base * rng.lognormal(0, 0.1, 50)
+
+    truth = np.exp(0.1 ** 2 / 2) / (0.5 * np.exp(0.1 ** 2 / 2))
+    rate = coverage(draw, truth, lambda ab, t: ratio_of_means_ci(*ab, paired=True, seed=t))
+    assert 0.88 <= rate <= 0.99
+
+
+def test_pairing_narrows_the_interval_when_tasks_vary_more_than_arms() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.exponential(10.0, size=40)
+    a, b = base * 1.0, base * 0.5 * rng.lognormal(0, 0.05, 40)
+    paired_ci, unpaired = ratio_of_means_ci(a, b, paired=True), ratio_of_means_ci(a, b, paired=False)
+    assert paired_ci.value == pytest.approx(unpaired.value)
+    assert paired_ci.high - paired_ci.low < (unpaired.high - unpaired.low) / 3
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds() -> None:
+    values = np.random.default_rng(0).normal(size=30)
+    assert mean_ci(values, seed=3) == mean_ci(values, seed=3)
+    assert mean_ci(values, seed=3) != mean_ci(values, seed=4)
+    assert mean_ci(values, seed=3).value == pytest.approx(values.mean())
+
+
+def test_mean_interval_of_rewards() -> None:  # was eval-memory's own bootstrap_ci
+    assert mean_ci([]) is None and mean_ci([4.0, 4.0, 4.0]).bounds == (4.0, 4.0)
+    values = [0.0, 10.0] * 10 + [5.0] * 5
+    ci = mean_ci(values, seed=3, resamples=500, confidence=0.9)
+    assert ci.low < sum(values) / len(values) < ci.high and ci == mean_ci(values, seed=3, resamples=500,
+                                                                             confidence=0.9)
+    assert ci.low >= 0.0 and ci.high <= 10.0
+    assert ci.high - ci.low < mean_ci(values, seed=3).high - mean_ci(values, seed=3).low  # 90% inside 95%
+
+
+def test_per_step_ratio_pools_steps_across_episodes() -> None:
+    # full: 2 episodes, 10 s over 4 steps and 2 s over 2 steps -> 2 s/step; kso: 3 s over 3 steps, 1 s over 2 -> 0.8
+    ci = per_step_ratio_ci(([10.0, 2.0], [4, 2]), ([3.0, 1.0], [3, 2]), paired=True)
+    assert ci.value == pytest.approx(2.0 / 0.8) and ci.low <= ci.value <= ci.high
+
+
+def test_edge_cases() -> None:
+    assert mean_ci([]) is None
+    one = mean_ci([0.7])
+    assert (one.value, one.low, one.high) == (0.7, 0.7, 0.7)
+    assert ratio_of_means_ci([1.0, 2.0], [0.0, 0.0], paired=True) is None  # undefined, not infinite
+    constant = mean_ci([1.0] * 10)
+    assert (constant.low, constant.high) == (1.0, 1.0)
+    assert bootstrap([[[1.0, 2.0]], [[]]], lambda a, b: a.mean(-1) - b.mean(-1)) is None
+
+
+# --------------------------------------------------------------------------- episodes and speedups
+
+
+def steps(calls: list[float], tool: float, waits: list[float] | None = None) -> list[StepTiming]:
+    """Back-to-back iterations of one episode: wait, call, tool."""
+    out, t = [], 0.0
+    for call, wait in zip(calls, waits or [0.0] * len(calls), strict=True):
+        start, t = t, t + wait + call + tool
+        out.append(StepTiming(agent_ttft_s=call / 2, agent_total_s=call, tool_s=tool, memory_wait_s=wait,
+                              started_s=start, finished_s=t))
+    return out
+
+
+def test_a_step_knows_its_latency_decode_and_call_span() -> None:
+    [row] = steps([2.0], tool=1.0, waits=[0.5])
+    assert row.latency_s == 2.5 and row.decode_s == 1.0 and row.call_span == (0.5, 2.5)
+
+
+def test_a_trajectory_step_is_a_step_timing_and_old_lines_still_load() -> None:
+    line = ('{"type": "step", "index": 3, "thought": "t", "response": "r", "action": null, "observation": "o", '
+            '"prompt_tokens": 10, "agent_ttft_s": 0.5, "agent_total_s": 2.0, "memory_wait_s": 0.25, '
+            '"started_s": 1.0, "finished_s": 4.0, "context_chars": 7}')
+    step = Step.model_validate_json(line)
+    assert isinstance(step, StepTiming) and step.latency_s == 2.25 and step.decode_s == 1.5
+    assert step.model_dump()["agent_total_s"] == 2.0 and "decode_s" not in step.model_dump()  # the line stays flat
+    assert StepTiming.model_validate(step.model_dump(include=set(StepTiming.model_fields))).latency_s == 2.25
+
+
+def test_span_runs_from_first_start_to_last_tool_end() -> None:
+    assert span_s(steps([1.0, 2.0], tool=0.5)) == 4.0 and span_s([]) == 0.0
+
+
+def test_episode_cost_sums_steps_and_takes_a_measured_wall() -> None:
+    cost = EpisodeCost.of(steps([2.0, 3.0], tool=1.0, waits=[0.0, 1.0]))
+    assert (cost.steps, cost.latency_s, cost.call_s, cost.tool_s, cost.exposed_s, cost.wall_s) == (2, 6, 5, 2, 1, 8)
+    assert EpisodeCost.of(steps([1.0], 0.0), wall_s=9.0).wall_s == 9.0
+
+
+def test_speedups_by_hand() -> None:
+    # The same two episodes in both arms: full T = 4, 4 | 6, 6; kso T = 2, 3 (1 s wait) | 3, 3; tool 1 s a step
+    base = {("a", 0): EpisodeCost.of(steps([4.0, 4.0], 1.0)), ("b", 0): EpisodeCost.of(steps([6.0, 6.0], 1.0))}
+    arm = {("a", 0): EpisodeCost.of(steps([2.0, 2.0], 1.0, waits=[0.0, 1.0])),
+           ("b", 0): EpisodeCost.of(steps([3.0, 3.0], 1.0))}
+    s = speedups(base, arm)
+    assert s.pairs == 2
+    assert s.step.value == pytest.approx((20 / 4) / (11 / 4))  # ratio of mean step latency, not of medians (5/3)
+    assert s.step.low <= s.step.value <= s.step.high
+    assert s.e2e.value == pytest.approx((10 + 14) / (7 + 8))  # mean wall = Σ wall over the same episodes
+    assert s.ideal == pytest.approx((10 + 14) / (6 + 8))  # S*: the memory wait removed
+    assert s.eta == pytest.approx(s.e2e.value / s.ideal) == efficiency(s.e2e.value, s.ideal)
+    same = speedups(base, base)
+    assert (same.step.value, same.e2e.value, same.ideal, same.eta) == (1.0, 1.0, 1.0, 1.0)
+    assert same.step.bounds == (1.0, 1.0)
+
+
+def test_speedups_pair_common_episodes_else_fall_back_to_all() -> None:
+    a, b = EpisodeCost.of(steps([4.0], 0.0)), EpisodeCost.of(steps([1.0], 0.0))
+    assert paired({1: a, 2: a}, {2: b, 3: b}) == ([a], [b], True)
+    assert paired({1: a, 2: a}, {3: b}) == ([a, a], [b], False)
+    unpaired = speedups({1: a, 2: a}, {3: b})
+    assert unpaired.pairs == 0 and unpaired.e2e.value == pytest.approx(4.0)  # means, so episode counts do not matter
+    assert step_speedup([a, a], [b], paired=False).value == pytest.approx(4.0)
+    assert e2e_speedup([a], [b], paired=True).value == pytest.approx(4.0)
+    assert ideal_speedup([a], [EpisodeCost(0, 0.0, 0.0, 0.0, 0.0, 0.0)]) is None and efficiency(1.0, None) is None
+
+
+def test_peak_per_step_needs_enough_agents() -> None:
+    base, arm = {0: [4.0]}, {0: [1.0]}
+    assert peak_step_ratio(base, arm, min_agents=2) is None
+    assert peak_step_ratio(base, arm) == (4.0, 0)
+    assert peak_step_ratio({0: [4.0, 2.0], 1: [9.0, 9.0]}, {0: [1.0, 1.0], 1: [3.0, 3.0]}) == (3.0, 0)
+
+
+# --------------------------------------------------------------------------- exposed and hidden memory time
+
+
+def call(i: int, latency: float, wait: float, status: str = "ok") -> MemoryTiming:
+    return MemoryTiming(id=i, covers=(0, i + 1), launch_step=i + 1, status=status, input_tokens=100,
+                        launched_s=10.0 * i, finished_s=10.0 * i + latency, exposed_wait_s=wait)
+
+
+def test_exposed_share() -> None:
+    assert exposed_share(1.0, 15.0) == pytest.approx(1 / 15) and exposed_share(0.0, 0.0) == 0.0
+
+
+def test_hidden_share_counts_every_finished_call_and_is_clamped() -> None:
+    ok, failed = call(0, 2.0, 0.5), call(1, 1.0, 0.0, status="error")
+    superseded, pending = call(2, 0.5, 0.0, status="superseded"), call(3, 0.0, 0.0, "pending")
+    pending.finished_s = None
+    assert finished_calls([ok, failed, superseded, pending]) == [ok, failed]
+    assert hidden_share([ok, failed, superseded, pending]) == pytest.approx(1 - 0.5 / 3.0)
+    assert hidden_share([call(0, 1.0, 1.000001)]) == 0.0  # the agent's clock overran the call: clamped
+    assert hidden_share([superseded, pending]) is None  # nothing finished: undefined
+    record = MemoryRecord(id=0, strategy="kso", mode="from_scratch", covers=(0, 1), launch_step=1, status="ok",
+                          launched_s=1.0, finished_s=3.0, exposed_wait_s=0.5)
+    assert isinstance(record, MemoryTiming) and hidden_share([record]) == pytest.approx(0.75)
+
+
+def test_cache_reuse_counts_only_calls_that_report_it() -> None:
+    assert cache_reuse([(100, 0), (100, 80), (100, 90), (500, None)]) == pytest.approx(170 / 300)
+    assert cache_reuse([(100, None)]) is None and cache_reuse([]) is None
+
+
+def test_mape_skips_zero_measurements() -> None:
+    assert mape([1.1, 2.0, 5.0], [1.0, 2.5, 0.0]) == pytest.approx((0.1 + 0.2) / 2)
+    assert np.isnan(mape([1.0], [0.0]))
+
+
+def test_the_baseline_is_the_full_history_arm() -> None:
+    assert BASELINE == "full"
