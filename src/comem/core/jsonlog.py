@@ -99,11 +99,10 @@ def read_jsonl(path: Path, parse: type[T] | Callable[[str], T], *, on_bad: OnBad
     out: list[T] = []
     complete = path.read_bytes().split(b"\n")[:-1]  # the last piece is "" or a torn tail
     for number, raw in enumerate(complete, start=1):
-        line = raw.decode("utf-8", errors="replace")
-        if not line.strip():
+        if not raw.strip():
             continue
         try:
-            out.append(parse(line))  # type: ignore[operator]
+            out.append(parse(raw.decode("utf-8")))  # type: ignore[operator]  # not UTF-8: a bad line like any other
         except (ValidationError, ValueError, KeyError, TypeError) as exc:
             if on_bad == "skip":
                 continue
@@ -117,15 +116,19 @@ TRAJECTORY_RECORDS: dict[str, type[BaseModel]] = {
 }
 
 
-def _trajectory_record(line: str) -> BaseModel:
-    data = json.loads(line)
-    return TRAJECTORY_RECORDS[data["type"]].model_validate(data)
-
-
 def read_records(path: Path) -> list[BaseModel]:
-    """A trajectory file as typed records; lines of unknown shape are skipped (files of older versions)."""
-    return read_jsonl(path, _trajectory_record, on_bad="skip")
-
+    """A trajectory file as typed records, from its complete lines; a line that is not JSON is skipped, a JSON
+    record of unknown type or shape raises (KeyError, ValidationError), bytes that are not UTF-8 raise
+    UnicodeDecodeError: the caller says which file is not a trajectory."""
+    out: list[BaseModel] = []
+    for raw in path.read_bytes().split(b"\n")[:-1]:
+        line = raw.decode("utf-8")
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        out.append(TRAJECTORY_RECORDS[data["type"]].model_validate(data))
+    return out
 
 
 def check_resume(where: Path, fixed: Mapping[str, Any], saved_fixed: Mapping[str, Any] | None,
