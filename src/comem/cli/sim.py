@@ -70,8 +70,9 @@ def simulate(
     console.print(table(flat, f"{deployment}: {a.model.name} on {a.hardware.n_gpu}x {a.hardware.name}, memory "
                               f"{m.model.name} on " + ("the agent's engine" if config.placement == "shared" else
                                                        f"{m.hardware.n_gpu}x {m.hardware.name}")))
-    console.print("S_step = median step latency ratio vs full; peak/step = largest ratio of per-step-index means; "
-                  "S_e2e = summed trajectory wall ratio; +offload = with the CPU KV tier; S* = ideal-overlap bound; "
+    console.print("S_step = mean step latency of full / of the arm; peak/step = largest ratio of per-step-index means "
+                  "(the paper's, biased upward); S_e2e = mean trajectory wall time of full / of the arm "
+                  "(docs/metrics.md); +offload = with the CPU KV tier; S* = ideal-overlap bound; "
                   "eta = S_e2e/S*; X/wall = exposed memory wait; S*, eta, X/wall, preemptions and hit rates are "
                   f"without offload where both ran.\nPaper: {PAPER_E2E[0]}-{PAPER_E2E[1]}x end-to-end on SWE-bench "
                   "Verified; GLM-4.7 by batch size in the paper column.")
