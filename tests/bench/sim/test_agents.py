@@ -1,8 +1,13 @@
-"""Agents build prompts as the real strategies do, on the strategies' own schedules (METHOD §5.2, §7.2)."""
+"""Agents build prompts as the real strategies do, on the strategies' own schedules (docs/method.md §4-5)."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+
 import simpy
 
 from comem.bench.sim.agents import Agent, Arm, _Summary, segment_keys

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+
 from comem.bench.records import MemoryRow, StepRow
 from comem.bench.sim.calibrate import calibrate, fit, overlaps, predict_total, split, summary_lengths
 from comem.bench.sim.config import load_config
-from comem.bench.sim.roofline import Efficiency
-from comem.bench.sim.simulate import simulate
 from comem.core.errors import ComemError
 from comem.core.metrics import mape
-
-TRUE = Efficiency(bw=0.4, kv_bw=0.3, mfu=0.25, attn=0.15, t_fixed_s=0.003, t_request_s=0.02)
-WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.steps.lo=4",
-            "workload.distribution.head_tokens.median=800", "workload.distribution.head_tokens.lo=300",
-            "workload.distribution.observation_tokens.median=250", "workload.distribution.observation_tokens.lo=50",
-            "workload.distribution.output_tokens.median=60", "workload.distribution.output_tokens.lo=20",
-            "max_model_len=6000", "concurrency=1"]
-
-
-def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
-           ) -> tuple[list[StepRow], list[MemoryRow]]:
-    """What a concurrency-1 replay on the CPU engines would record if the roofline with TRUE were the truth."""
-    config = load_config("cpu-qwen2.5-coder", WORKLOAD + [f"arms={json.dumps(arms)}", f"contention={contention}"])
-    truth = {e: getattr(config, e).model_copy(update={"efficiency": TRUE}) for e in ("agent", "memory")}
-    rows, memory = [], []
-    for seed in seeds:
-        cfg = config.model_copy(update={**truth, "workload": config.workload.model_copy(update={"seed": seed})})
-        result = simulate(cfg)
-        rows += [r.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for r in result.steps]
-        memory += [m.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for run in result.runs
-                   for m in run.memory]
-    return rows, memory
+from tests.bench.sim.helpers import TRUE, WORKLOAD, replay
 
 
 def replay_rows(arms: list[str], seeds: range = range(4)) -> list[StepRow]:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+
+import simpy
 
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.engine import Engine, Request

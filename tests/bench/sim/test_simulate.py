@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+
 from comem.bench.sim.config import apply_overrides, load_config
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.report import paper_note, table, write

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+
 from comem.bench.records import StepRow
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.simulate import run_arm

@@ -1,4 +1,4 @@
-"""Presets: both shipped presets validate, map onto TRL's configs as METHOD §8.1/§8.5 say, and bad keys fail."""
+"""Presets: both shipped presets validate, map onto TRL's configs as docs/method.md §8 say, and bad keys fail."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.train.trainers.settings import GrpoSettings, load_settings, parse_overrides, preset_names, trl_config
+from tests.extras import reason
 
-pytest.importorskip("trl")
+pytest.importorskip("trl", reason=reason("trl"))
 
 
 def test_shipped_presets_validate_for_both_trainers() -> None:

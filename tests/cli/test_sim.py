@@ -1,4 +1,5 @@
-"""The two command functions, registered on a throwaway Typer app the way the CLI registers them."""
+"""`comem bench simulate` and `comem bench calibrate` (cli/sim.py): the two command functions, registered on a
+throwaway Typer app the way the CLI registers them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from tests.extras import reason
+
+pytest.importorskip("simpy", reason=reason("simpy"))
+pytest.importorskip("matplotlib", reason=reason("matplotlib"))
+
 from comem.cli.sim import calibrate, replay_deployment, simulate
 from comem.core.errors import ComemError
-from tests.bench.sim.test_calibrate import replay
+from tests.bench.sim.helpers import replay
 
 app = typer.Typer()
 app.command("simulate")(simulate)
