@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from comem.core.records import ToolCall, ToolResult
 from comem.environment.workspace import Workspace
-
-Call = Callable[..., ToolResult]
+from tests.environment.helpers import Call
 
 
 @pytest.fixture

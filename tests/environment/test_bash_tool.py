@@ -15,8 +15,7 @@ import pytest
 from comem.core.records import ToolCall
 from comem.environment.bash import BashLimits, child_env, refusal, run_bash
 from comem.environment.workspace import Workspace
-
-from .conftest import Call
+from tests.environment.helpers import Call
 
 
 def _pid_alive(pid: int) -> bool:

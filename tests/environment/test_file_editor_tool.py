@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comem.environment.workspace import Workspace
-
-from .conftest import Call
+from tests.environment.helpers import Call
 
 HEADER = "Execution output of [file_editor]:\n"
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from comem.environment.workspace import Workspace
-
-from .conftest import Call
+from tests.environment.helpers import Call
 
 HEADER = "Execution output of [search]:\n"
 

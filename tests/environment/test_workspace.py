@@ -13,8 +13,7 @@ from comem.core.errors import ComemError
 from comem.core.records import ToolCall
 from comem.environment.tools import TOOL_NAMES
 from comem.environment.workspace import Workspace
-
-from .conftest import Call
+from tests.environment.helpers import Call
 
 
 def test_copy_leaves_out_caches_and_source_git(workspace: Workspace, repo: Path) -> None:
