@@ -32,12 +32,12 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run_agent(repo: Path, script: list, strategy: str = "full", memory: ScriptedLLM | None = None,
-              log: Path | None = None, **config) -> tuple:
+              log: Path | None = None, strategy_options: dict | None = None, **config) -> tuple:
     async def go():
         with Workspace.create(repo) as ws:
             cls, config_cls = lookup(strategy)
             writer = JsonlLog(log) if log else None
-            strat = cls(config_cls(), Pinned("sys", "task"), Clock(), memory_llm=memory,
+            strat = cls(config_cls(**(strategy_options or {})), Pinned("sys", "task"), Clock(), memory_llm=memory,
                         on_memory=writer.write if writer else None)
             agent = Agent(ScriptedLLM(script), ws, strat, AgentConfig(**config), Clock(),
                           on_step=writer.write if writer else None)
@@ -97,7 +97,7 @@ def test_memory_runs_while_the_tool_runs(repo: Path, tmp_path: Path) -> None:
     log = tmp_path / "traj.jsonl"
     memory = ScriptedLLM(["a summary"], cycle=True, delay_s=0.5)
     outcome, _ = run_agent(repo, [call("bash", command="true"), call("bash", command="sleep 1"), call("submit")],
-                           strategy="kso", memory=memory, log=log)
+                           strategy="kso", memory=memory, log=log, strategy_options={"k": 2})
     assert outcome.exit_reason == "submitted"
     third = outcome.steps[2]
     assert third.summary_id == 0 and third.raw_from == 1 and third.memory_wait_s < 0.2

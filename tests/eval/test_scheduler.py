@@ -8,15 +8,15 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from comem.context import parse_arm
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeEnd, EpisodeStart, Step
-from comem.eval.config import ArmConfig
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.task import load_tasks
 
-FULL = ArmConfig(name="full")
+FULL = parse_arm("full")
 
 
 def fake_episodes(n: int) -> list[Episode]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from comem.core.errors import ComemError
-from comem.eval.config import RunConfig, load_config
+from comem.eval.config import load_config
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from comem.tasks.sources import register_source
 from comem.tasks.task import load_tasks
@@ -43,11 +43,10 @@ def test_config_validation(tmp_path: Path) -> None:
 
 
 def test_comem_run_is_one_source_seed_zero_one_at_a_time() -> None:
-    run = RunConfig(tasks=None, limit=2, arms=ARMS, loop={"max_steps": 3})
-    config = EvalConfig.from_run(run)
+    config = load_config(None, {"tasks": None, "limit": 2, "arms": ARMS, "loop": {"max_steps": 3}})
     assert (config.tasks, config.seeds, config.concurrency, config.limit) == (["bundled"], [0], 1, 2)
     assert config.loop.max_steps == 3 and [a.key for a in config.arms] == ["full", "kso"]
-    assert config.arms[1].options == {"k": 2}
+    assert config.arms[1].k == 2
 
 
 def test_plan_keeps_arms_adjacent_and_rotates_the_leading_arm() -> None:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from comem.agent.loop import AgentConfig, Outcome
+from comem.context import parse_arm
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeStart, Message, Step
 from comem.environment.browse.browser import BrowserEnv
-from comem.eval.config import ArmConfig
 from comem.eval.episode import run_episode
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.browsecomp import (
@@ -221,7 +221,7 @@ def test_a_scripted_agent_solves_a_mini_question_end_to_end(harness: BrowseHarne
     ])
     task = load_browsecomp(ids=["mini-07"])[0]
     path = tmp_path / "trajectories" / "mini-07.jsonl"
-    end = asyncio.run(run_episode(task, ArmConfig(name="full"), agent, None, AgentConfig(max_steps=8), path))
+    end = asyncio.run(run_episode(task, parse_arm("full"), agent, None, AgentConfig(max_steps=8), path))
     assert (end.exit_reason, end.steps, end.resolved, end.patch) == ("submitted", 5, True, "Sorrel Herder")
     assert end.grade_detail["method"] == "match" and end.grade_detail["ground_truth"] == task.ground_truth
     records = read_records(path)

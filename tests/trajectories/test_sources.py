@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from comem.agent.loop import AgentConfig
+from comem.context import parse_arm
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeStart, Step, ToolCall
-from comem.eval.config import ArmConfig
 from comem.eval.episode import run_episode
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.task import load_tasks
@@ -39,7 +39,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     for arm in ("full", "mask"):
         path = out / arm / "trajectories" / f"{TASK_ID}.jsonl"
-        asyncio.run(run_episode(task, ArmConfig(name=arm), ScriptedLLM(script), None, AgentConfig(max_steps=10),
+        asyncio.run(run_episode(task, parse_arm(arm), ScriptedLLM(script), None, AgentConfig(max_steps=10),
                                 path, do_grade=False))
     return out
 

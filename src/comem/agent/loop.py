@@ -9,24 +9,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from comem.context.base import Clock, ContextStrategy
 from comem.core.actions import parse_action
+from comem.core.config import StrictModel
 from comem.core.records import ExitReason, Step, ToolCall, ToolResult
 from comem.environment.base import Environment
 from comem.llm.base import LLM, LLMError
 
 
-class AgentConfig(BaseModel):
-    max_steps: int = Field(default=30, ge=1)
-    max_prompt_tokens: int | None = 16000  # stop before sending a prompt estimated above this
-    max_wall_s: float | None = None
+class AgentConfig(StrictModel):
+    """The agent loop's limits and sampling (`loop:` in a run configuration)."""
+
+    max_steps: int = Field(default=20, ge=1)
+    max_prompt_tokens: int | None = Field(default=16000, ge=1)  # stop before sending a prompt estimated above this
+    max_wall_s: float | None = Field(default=None, gt=0)
     max_tokens: int = Field(default=512, ge=1)  # completion budget per agent call
-    temperature: float = 0.7  # the paper's agents sampled (0.7-1.0); greedy small models loop on one action
+    temperature: float = Field(default=0.7, ge=0)  # the paper's agents sampled (0.7-1.0); greedy small models loop
     max_format_errors: int = Field(default=5, ge=1)  # consecutive unparsable replies before giving up
     native_tools: bool = False  # send OpenAI `tools` (servers with a tool-call parser, e.g. vLLM)
-    steps_left_warning: int = 3  # tell the agent how many steps remain once this few are left
+    steps_left_warning: int = Field(default=3, ge=0)  # tell the agent how many steps remain once this few are left
 
 
 @dataclass

@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from comem.cli.common import console, resumable
+from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
 from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, to_table
@@ -23,41 +24,45 @@ def eval_memory_command(
                                                            "name, a GGUF path, or a URL (served name after #). "
                                                            "Repeatable.")] = None,
     agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with "
-                                             "--agent-url.")] = "qwen2.5-coder-0.5b",
+                                             "--agent-url.")] = default_of(ModelConfig, "model"),
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the agent.",
                                                   envvar="COMEM_AGENT_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
     baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, full.")]
-    = "none,truncate,full",
-    limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = 20,
-    agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")] = 128,
-    memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")] = 256,
-    truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")] = 1024,
-    timeout_s: Annotated[float, typer.Option(help="Per-call timeout in seconds.")] = 300.0,
-    concurrency: Annotated[int, typer.Option(help="Calls in flight at once (raise it for served models).")] = 1,
-    n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")] = 16384,
+    = ",".join(default_of(EvalSettings, "baselines")),
+    limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = default_of(EvalSettings, "limit"),
+    agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")]
+    = default_of(EvalSettings, "agent_max_tokens"),
+    memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")]
+    = default_of(EvalSettings, "memory_max_tokens"),
+    truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")]
+    = default_of(EvalSettings, "truncate_tokens"),
+    timeout_s: Annotated[float, typer.Option(help="Per-call timeout in seconds.")]
+    = default_of(EvalSettings, "timeout_s"),
+    concurrency: Annotated[int, typer.Option(help="Calls in flight at once (raise it for served models).")]
+    = default_of(EvalSettings, "concurrency"),
+    n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")]
+    = default_of(ModelConfig, "n_ctx"),
     threads: Annotated[int | None, typer.Option(help="CPU threads of embedded servers (one runs at a time). "
                                                 "Default: all cores.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = default_of(EvalSettings, "seed"),
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-memory-<time>); reusing "
                                              "one resumes it.")] = None,
 ) -> None:
     """Score memory models offline: the agent's next action after each model's summary vs the recorded action,
     next to no memory, truncation and the full history."""
-    agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
-                        threads=threads)
-    memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
-                for m in memory_model or []]
     try:
+        agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
+                            threads=threads)
+        memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
+                    for m in memory_model or []]
         settings = EvalSettings(
             data=data, limit=limit, agent=agent, memories=memories,
             baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
             concurrency=concurrency, seed=seed)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        raise ComemError(f"Invalid eval-memory settings: {where + ': ' if where else ''}{err.get('msg')}.",
+        raise ComemError(f"Invalid eval-memory settings: {first_error(exc)}.",
                          fix="see `comem eval-memory --help`.") from None
     run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem eval-memory[/] conditions {', '.join(settings.conditions())} · agent "

@@ -9,22 +9,16 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from comem.agent.loop import AgentConfig
 from comem.cli.common import console, csv_list, friendly
-from comem.context import lookup, strategy_names
+from comem.context import strategy_names
+from comem.context.kso import KsoConfig
+from comem.context.mask import MaskConfig
+from comem.context.sync import SyncConfig
+from comem.llm.endpoint import ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def _strategy_flags(arms: list[str] | None, flags: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """`--arms full,kso --k 4`: each flag goes to the arms whose strategy has that option."""
-    if arms is None and not any(v is not None for v in flags.values()):
-        return None
-    out = []
-    for name in arms or ["full", "kso"]:
-        _, config_cls = lookup(name)
-        out.append({"name": name, **{k: v for k, v in flags.items() if v is not None and k in config_cls.model_fields}})
-    return out
 
 
 def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
@@ -39,51 +33,81 @@ def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _default(model: type, field: str) -> str:
+    """A config class's default, for help texts (so they cannot drift from what runs)."""
+    from comem.core.config import default_of
+
+    return str(default_of(model, field))
+
+
+def _arm_help() -> str:
+    from comem.context.arms import GRAMMAR
+    from comem.eval.config import default_arms
+
+    return (f"Comma-separated arms: a strategy ({', '.join(strategy_names())}) or the arm grammar {GRAMMAR}, e.g. "
+            f"kso-k2-deadline. Default: {','.join(a.key for a in default_arms())}.")
+
+
 @app.command()
 @friendly
 def run(
     config: Annotated[Path | None, typer.Option(help="YAML run config (see README); flags override it.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Task dir or SWE-bench-style JSONL; default: bundled.")] = None,
     task_ids: Annotated[str | None, typer.Option(help="Comma-separated instance_ids to run.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Run only the first N tasks.")] = None,
-    arms: Annotated[str | None, typer.Option(help=f"Comma-separated strategies: {', '.join(strategy_names())}. "
-                                             "Default: full,kso.")] = None,
-    k: Annotated[int | None, typer.Option(help="Memory period in steps (sync, kso). Default 2.")] = None,
-    keep_last: Annotated[int | None, typer.Option(help="mask: observations kept verbatim. Default 3.")] = None,
-    retain: Annotated[int | None, typer.Option(help="sync: recent steps kept raw. Default 1.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Run only the first N tasks (N >= 1).")] = None,
+    arms: Annotated[str | None, typer.Option(help=_arm_help())] = None,
+    k: Annotated[int | None, typer.Option(help="Memory period in steps (sync, kso). "
+                                          f"Default {_default(KsoConfig, 'k')}.")] = None,
+    keep_last: Annotated[int | None, typer.Option(help="mask: observations kept verbatim. "
+                                                  f"Default {_default(MaskConfig, 'keep_last')}.")] = None,
+    retain: Annotated[int | None, typer.Option(help="sync: recent steps kept raw. "
+                                               f"Default {_default(SyncConfig, 'retain')}.")] = None,
     trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
                                                        "exceeds this many tokens.")] = None,
-    memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental.")] = None,
+    memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental. "
+                                                     f"Default {_default(KsoConfig, 'memory_input')}.")] = None,
     late_policy: Annotated[str | None, typer.Option(
-        help="kso: wait (paper), deadline (k steps of slack) or stale.")] = None,
-    max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary.")] = None,
+        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {_default(KsoConfig, 'late_policy')}."
+    )] = None,
+    max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary. "
+                                                     f"Default {_default(KsoConfig, 'max_wait_s')}.")] = None,
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
-    memory_max_tokens: Annotated[int | None, typer.Option(help="Summary length budget. Default 256.")] = None,
+    memory_max_tokens: Annotated[int | None, typer.Option(
+        help=f"Summary length budget (sync, kso). Default {_default(KsoConfig, 'memory_max_tokens')}.")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
-                                                    "served model name with --agent-url.")] = None,
+                                                    "served model name with --agent-url. "
+                                                    f"Default {_default(ModelConfig, 'model')}.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model.")] = None,
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent (vLLM, SGLang, "
                                                   "llama.cpp server). Env: COMEM_AGENT_URL.",
                                                   envvar="COMEM_AGENT_URL")] = None,
     memory_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the memory model. "
                                                    "Env: COMEM_MEMORY_URL.", envvar="COMEM_MEMORY_URL")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY); never "
+                                                "written to the run directory.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads per embedded server. Default: all cores, or "
-                                                  "cores-1 for the agent and 1 for the memory model when both "
-                                                  "are embedded.")] = None,
-    n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. Default 16384.")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. Default 20.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. Default 512.")] = None,
+                                                  "a quarter of them (at least 1) for the memory model and the "
+                                                  "rest for the agent when both are embedded.")] = None,
+    n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. "
+                                              f"Default {_default(ModelConfig, 'n_ctx')}.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. "
+                                                  f"Default {_default(AgentConfig, 'max_steps')}.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. "
+                                                   f"Default {_default(AgentConfig, 'max_tokens')}.")] = None,
     native_tools: Annotated[bool | None, typer.Option(help="Send OpenAI `tools` (servers with a tool parser).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "
                                              "it.")] = None,
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
 ) -> None:
-    """Run the agent on coding tasks under each context strategy and print success and latency side by side."""
+    """Run the agent on coding tasks under each context strategy and print success and latency side by side.
+
+    The same configuration as `comem eval` (one task source, seed 0, one episode at a time unless --config says
+    otherwise); flags override the --config file.
+    """
     from comem.cli.eval import execute
+    from comem.context import parse_arm
     from comem.eval.config import load_config
-    from comem.eval.suite import EvalConfig
 
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
     memory = {**models, "model": memory_model, "url": memory_url}
@@ -92,14 +116,13 @@ def run(
         "agent": models, "memory": memory,
         "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools},
     })
-    arm_list = _strategy_flags(csv_list(arms), {
-        "k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
-        "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
-        "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens,
-    })
-    if arm_list is not None:
-        overrides["arms"] = arm_list
-    execute(EvalConfig.from_run(load_config(config, overrides)), "comem run")
+    options = {"k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
+               "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
+               "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens}
+    arm_specs = csv_list(arms)
+    if arm_specs is not None:  # each flag goes to the arms whose strategy has that field; a grammar suffix wins
+        overrides["arms"] = [parse_arm(spec, options) for spec in arm_specs]
+    execute(load_config(config, overrides, arm_options=None if arm_specs is not None else options), "comem run")
 
 
 @app.command()

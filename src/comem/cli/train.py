@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from comem.cli.common import console
+from comem.core.config import default_of
+from comem.llm.endpoint import ModelConfig
 from comem.llm.models import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -65,10 +67,10 @@ def grpo(
                                                   "SGLang). Env: COMEM_AGENT_URL.", envvar="COMEM_AGENT_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for --agent-url (default $OPENAI_API_KEY).")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads of an embedded agent server.")] = 2,
-    n_ctx: Annotated[int, typer.Option(help="Context size of an embedded agent server.")] = 16384,
+    n_ctx: Annotated[int, typer.Option(help="Context size of an embedded agent server.")]
+    = default_of(ModelConfig, "n_ctx"),
 ) -> None:
     """GRPO on the memory model; the reward is the frozen agent's action consistency (TRL GRPOTrainer)."""
-    from comem.llm.endpoint import ModelConfig
     from comem.train.trainers.grpo import train_grpo
     from comem.train.trainers.settings import load_settings
 

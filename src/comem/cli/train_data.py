@@ -13,7 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from comem.cli.common import console, resumable
+from comem.context.memory import MemorySettings
+from comem.core.config import default_of
 from comem.core.errors import ComemError
+from comem.llm.endpoint import ModelConfig
 from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
 from comem.train.data.records import GrpoRecord
 
@@ -31,13 +34,12 @@ VariantOpt = Annotated[str, typer.Option(help="Reward variant the records are sc
 ArmOpt = Annotated[str | None, typer.Option(help="Which arm of a `comem run` directory (default: full).")]
 PromptOpt = Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation} (default: the "
                                                 "paper's v5); use the one the memory model will run with.")]
+OBS_CHARS: int = default_of(MemorySettings, "memory_obs_chars")
 ObsCharsOpt = Annotated[int, typer.Option(help="Observations are cut to head+tail of this size in memory prompts.")]
 
 
 def _options(retain: str, min_steps: int, max_steps: int, variant: str, seed: int, memory_prompt: Path | None,
              memory_obs_chars: int) -> BuildOptions:
-    from comem.context.memory import MemorySettings
-
     parse_retain(retain)
     if variant not in ("swe", "browsecomp"):
         raise ComemError(f"Unknown variant {variant!r}.", fix="Use --variant swe or --variant browsecomp.")
@@ -80,7 +82,7 @@ def grpo(
     variant: VariantOpt = "swe",
     arm: ArmOpt = None,
     memory_prompt: PromptOpt = None,
-    memory_obs_chars: ObsCharsOpt = 4000,
+    memory_obs_chars: ObsCharsOpt = OBS_CHARS,
 ) -> None:
     """One GRPO record per (trajectory, target step): the memory prompt for the history before it, and the
     recorded action the agent should take once it sees the summary. Writes train/eval parquet split by task."""
@@ -132,15 +134,17 @@ def sft(
     out: Annotated[Path, typer.Option(help="Output directory: sft.parquet, sft.checkpoint.jsonl, "
                                       "sft.manifest.json. Reusing it resumes.")],
     teacher_model: Annotated[str, typer.Option(help="Bundled model name or GGUF path (embedded), or the served "
-                                               "model name with --teacher-url.")] = "qwen2.5-coder-0.5b",
+                                               "model name with --teacher-url.")] = default_of(ModelConfig, "model"),
     teacher_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the teacher.",
                                                     envvar="COMEM_TEACHER_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URL (default $OPENAI_API_KEY).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Summary length budget in tokens.")] = 1024,
     temperature: Annotated[float, typer.Option(help="Teacher sampling temperature.")] = 0.0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
-    timeout_s: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 600.0,
-    n_ctx: Annotated[int, typer.Option(help="Context per request of an embedded teacher.")] = 16384,
+    timeout_s: Annotated[float, typer.Option(help="Per-request timeout in seconds.")]
+    = default_of(ModelConfig, "timeout_s"),
+    n_ctx: Annotated[int, typer.Option(help="Context per request of an embedded teacher.")]
+    = default_of(ModelConfig, "n_ctx"),
     threads: Annotated[int | None, typer.Option(help="CPU threads of an embedded teacher. Default: all cores.")]
     = None,
     max_records: Annotated[int | None, typer.Option(help="Summarise at most N records (seeded shuffle).")] = 512,
@@ -152,10 +156,10 @@ def sft(
     variant: VariantOpt = "swe",
     arm: ArmOpt = None,
     memory_prompt: PromptOpt = None,
-    memory_obs_chars: ObsCharsOpt = 4000,
+    memory_obs_chars: ObsCharsOpt = OBS_CHARS,
 ) -> None:
     """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet)."""
-    from comem.llm.endpoint import ModelConfig, thread_plan
+    from comem.llm.endpoint import thread_plan
     from comem.llm.open import open_model
     from comem.train.data.teacher import teacher_summaries
 

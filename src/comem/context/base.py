@@ -11,10 +11,9 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel
-
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.records import MemoryRecord, Message, Step
 from comem.llm.base import LLM
@@ -72,12 +71,33 @@ class Clock:
         return time.perf_counter() - self.t0
 
 
+class StrategyConfig(StrictModel):
+    """What every strategy's config class carries: `name` (a `Literal` of the strategy's name, the tag of the arm
+    union) and an optional `label` for tables and directories (several arms may share a strategy)."""
+
+    name: str
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The arm's name in tables, directories and results: its label, else its strategy name."""
+        return self.label or self.name
+
+    def needs_memory(self) -> bool:
+        return lookup(self.name)[0].uses_memory
+
+    def settings(self) -> dict[str, Any]:
+        """The strategy's options without the label: what must match for results to be comparable."""
+        return self.model_dump(mode="json", exclude={"label"})
+
+
 class ContextStrategy(ABC):
     """Builds the agent's context. Memory strategies also own their background memory calls."""
 
     name: ClassVar[str]
+    uses_memory: ClassVar[bool] = False
 
-    def __init__(self, config: BaseModel, pinned: Pinned, clock: Clock, memory_llm: LLM | None = None,
+    def __init__(self, config: StrategyConfig, pinned: Pinned, clock: Clock, memory_llm: LLM | None = None,
                  on_memory: Callable[[MemoryRecord], None] | None = None) -> None:
         self.config = config
         self.memory_llm = memory_llm
@@ -103,13 +123,17 @@ class ContextStrategy(ABC):
         return None
 
 
-_REGISTRY: dict[str, tuple[type[ContextStrategy], type[BaseModel]]] = {}
+_REGISTRY: dict[str, tuple[type[ContextStrategy], type[StrategyConfig]]] = {}
 
 
-def register(config_cls: type[BaseModel]) -> Callable[[type[ContextStrategy]], type[ContextStrategy]]:
-    """Class decorator: make a strategy available by its `name` with its config class."""
+def register(config_cls: type[StrategyConfig]) -> Callable[[type[ContextStrategy]], type[ContextStrategy]]:
+    """Class decorator: make a strategy available by its `name` with its config class, which must be a
+    `StrategyConfig` whose `name` is `Literal[<the strategy's name>]` (the tag of the arm union)."""
 
     def wrap(cls: type[ContextStrategy]) -> type[ContextStrategy]:
+        tag = get_args(config_cls.model_fields["name"].annotation) if issubclass(config_cls, StrategyConfig) else ()
+        if tag != (cls.name,):
+            raise TypeError(f"{config_cls.__name__} must be a StrategyConfig with name: Literal[{cls.name!r}]")
         _REGISTRY[cls.name] = (cls, config_cls)
         return cls
 
@@ -120,7 +144,12 @@ def strategy_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def lookup(name: str) -> tuple[type[ContextStrategy], type[BaseModel]]:
+def config_classes() -> list[type[StrategyConfig]]:
+    """Every registered strategy's config class, by strategy name."""
+    return [_REGISTRY[name][1] for name in strategy_names()]
+
+
+def lookup(name: str) -> tuple[type[ContextStrategy], type[StrategyConfig]]:
     if name not in _REGISTRY:
         raise ComemError(f"Unknown context strategy {name!r}.", fix=f"use one of: {', '.join(strategy_names())}.")
     return _REGISTRY[name]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
-from comem.context.base import AgentContext, ContextStrategy, register
+from comem.context.base import AgentContext, ContextStrategy, StrategyConfig, register
 from comem.core.records import Step
 
 
-class FullConfig(BaseModel):
+class FullConfig(StrategyConfig):
     name: Literal["full"] = "full"
 
 

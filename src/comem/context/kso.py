@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from comem.context.base import AgentContext, register
+from comem.context.base import AgentContext, StrategyConfig, register
 from comem.context.memory import MemorySettings, MemoryStrategy
 from comem.core.records import MemoryRecord, Step
 
@@ -33,7 +33,7 @@ def launch_due(n: int, k: int | None) -> bool:
     return k is not None and n > 0 and (n + 1) % k == 0
 
 
-class KsoConfig(MemorySettings):
+class KsoConfig(MemorySettings, StrategyConfig):
     name: Literal["kso"] = "kso"
     late_policy: Literal["wait", "deadline", "stale"] = "wait"
     max_wait_s: float = Field(default=0.0, ge=0.0)  # with `stale`: how long to wait before going on without it

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from comem.context.base import AgentContext, ContextStrategy, register, step_messages
+from comem.context.base import AgentContext, ContextStrategy, StrategyConfig, register, step_messages
 from comem.core.records import Step
 
 
@@ -19,7 +19,7 @@ def is_masked(index: int, n: int, keep_last: int) -> bool:
     return index < n - keep_last
 
 
-class MaskConfig(BaseModel):
+class MaskConfig(StrategyConfig):
     name: Literal["mask"] = "mask"
     keep_last: int = Field(default=3, ge=0)
     placeholder: str = "[Output of step {step} omitted to save context ({lines} lines).]"

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from comem.context.base import AgentContext, register
+from comem.context.base import AgentContext, StrategyConfig, register
 from comem.context.memory import MemorySettings, MemoryStrategy
 from comem.core.records import Step
 
@@ -21,7 +21,7 @@ def summarise_due(n: int, covered: int, k: int | None, retain: int) -> bool:
     return k is not None and n - retain > covered and n - covered >= k + retain
 
 
-class SyncConfig(MemorySettings):
+class SyncConfig(MemorySettings, StrategyConfig):
     name: Literal["sync"] = "sync"
     retain: int = Field(default=1, ge=0)  # most recent steps always kept raw
 

@@ -1,10 +1,61 @@
-"""Helpers every typed configuration shares: YAML + overrides merged, and validation errors in one line."""
+"""Helpers every typed configuration shares: a strict base model (unknown keys are errors that name the nearest
+valid key), YAML + overrides merged, validation errors in one line, and field defaults for help texts."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError, PydanticUndefined
+
+
+def known_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a mapping may hold for `model`: field names and their string aliases."""
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(name)
+        for alias in (field.alias, field.validation_alias):
+            if isinstance(alias, str):
+                keys.append(alias)
+            elif alias is not None and hasattr(alias, "choices"):
+                keys += [c for c in alias.choices if isinstance(c, str)]
+    return list(dict.fromkeys(keys))
+
+
+def nearest_hint(key: str, valid: list[str]) -> str:
+    """`did you mean 'max_steps'?` (difflib's nearest valid key), or the valid keys when none is near."""
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration a user writes (YAML, `--set`, flags): a key the model does not have is an error
+    naming it and the nearest valid key, so a typo never silently leaves a default in place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            valid = known_keys(cls)
+            unknown = [k for k in data if isinstance(k, str) and k not in valid]
+            if unknown:
+                key = unknown[0]
+                raise PydanticCustomError("unknown_key", "unknown key {key} ({hint})",
+                                          {"key": repr(key), "name": key, "hint": nearest_hint(key, valid)})
+        return data
+
+
+def default_of(model: type[BaseModel], field: str) -> Any:
+    """The default of `model.field` (calling a default factory), for help texts that must not drift."""
+    info = model.model_fields[field]
+    if info.default is not PydanticUndefined:
+        return info.default
+    if info.default_factory is not None:
+        return info.default_factory()  # type: ignore[call-arg]
+    raise KeyError(f"{model.__name__}.{field} has no default")
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +69,24 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"), "less_than_equal": ("le", "<="),
+           "less_than": ("lt", "<")}
+
+
 def first_error(exc: ValidationError) -> str:
+    """The first validation error in one line: `where: what` (`limit must be >= 1, got 0`)."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ()))
-    return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, sign = _BOUNDS[kind]
+        bound = format(ctx[key], "g") if isinstance(ctx[key], float) else ctx[key]
+        what = f"must be {sign} {bound}, got {err.get('input')!r}"
+        return f"{where} {what}" if where else what
+    if kind == "unknown_key":  # the key's full path, then what it may have meant: `loop.max_step: unknown key (...)`
+        path = f"{where}.{ctx['name']}" if where else ctx["name"]
+        return f"{path}: unknown key ({ctx['hint']})"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key"
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg

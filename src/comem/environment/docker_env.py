@@ -33,8 +33,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.records import ToolCall, ToolResult
 from comem.environment.bash import MAX_FILE_BYTES, TIMEOUT_EXIT_CODE, BashLimits, BashRun, child_env, timed_out_run
@@ -99,10 +100,10 @@ exit 1
 """
 
 
-class DockerSettings(BaseModel):
+class DockerSettings(StrictModel):
     """How containers are started and entered; the defaults fit SWE-bench instance images."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     workdir: str = "/testbed"
     # Shell code run once; the environment it leaves is every command's. None: the image's own environment.

@@ -1,91 +1,88 @@
-"""Run configuration: which tasks, which arms (context strategies), which models. YAML or CLI.
+"""The run configuration of `comem run` and `comem eval`: which tasks, which arms (context strategies), which
+models, how many seeds and episodes at once. One model, `EvalConfig`, read from YAML and overridden by flags.
 
-A YAML file holds the same fields as this model, e.g.
+`comem run` is this model's defaults (the bundled suite, arms `full` and `kso` with the strategies' own defaults,
+seed 0, one episode at a time) with `comem run`'s flags on top; `comem eval CONFIG.yaml` reads a file. A YAML file
+holds the same fields, e.g.
 
-    tasks: null            # the bundled suite; or a task directory / SWE-bench-style JSONL
+    tasks: [bundled]       # task sources: bundled, a task directory, a SWE-bench-style JSONL, prefix:ARGS
     arms:
-      - {name: full}
+      - full               # a string in the arm grammar (comem.context.arms), or a mapping
       - {name: kso, k: 2}
       - {name: kso, k: 4, label: kso-k4, late_policy: stale, max_wait_s: 5}
     agent: {model: qwen2.5-coder-0.5b, threads: 2}
     memory: {model: qwen2.5-coder-0.5b, threads: 2}
     loop: {max_steps: 20}
+    seeds: [0, 1]
+    concurrency: 2
+
+Every level forbids unknown keys: a typo is an error naming the nearest valid key, never a silent default.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from comem.agent.loop import AgentConfig
-from comem.context import lookup
-from comem.context.memory import MemoryStrategy
-from comem.core.config import deep_merge, first_error
+from comem.context import ArmConfig, StrategyConfig, parse_arm, with_options
+from comem.core.config import StrictModel, deep_merge, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig, thread_plan
+from comem.tasks.sources import BUNDLED
 
 
-class ArmConfig(BaseModel):
-    """One arm: a strategy name, its options, and a label for tables and directories."""
-
-    name: str
-    label: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _collect_options(cls, data: Any) -> Any:
-        """Accept flat YAML ({name: kso, k: 4}) as well as {name, options: {...}}."""
-        if isinstance(data, str):
-            return {"name": data}
-        if isinstance(data, dict):
-            extra = {k: v for k, v in data.items() if k not in ("name", "label", "options")}
-            return {"name": data.get("name"), "label": data.get("label"),
-                    "options": {**data.get("options", {}), **extra}}
-        return data
-
-    @property
-    def key(self) -> str:
-        return self.label or self.name
-
-    def strategy_config(self) -> BaseModel:
-        _, config_cls = lookup(self.name)
-        try:
-            return config_cls(name=self.name, **self.options)
-        except ValidationError as exc:
-            raise ComemError(f"Bad options for arm {self.key!r}: {first_error(exc)}.",
-                             fix=f"check the {self.name} options in your config or flags.") from exc
-
-    def needs_memory(self) -> bool:
-        return issubclass(lookup(self.name)[0], MemoryStrategy)
+def default_arms() -> list[StrategyConfig]:
+    """`full` and `kso`, each with its strategy's defaults."""
+    return [parse_arm("full"), parse_arm("kso")]
 
 
-class RunConfig(BaseModel):
-    tasks: str | None = None  # None: the bundled suite
-    task_ids: list[str] | None = None
-    limit: int | None = None  # first N tasks
-    # Sized for a 2-core CPU, where the memory model gets one core: a 0.5B model writes ~128 tokens in about
-    # the time the agent takes for 4 steps. On GPUs the paper's k = 2..4 with longer summaries is the start.
-    arms: list[ArmConfig] = Field(default_factory=lambda: [
-        ArmConfig(name="full"), ArmConfig(name="kso", options={"k": 4, "memory_max_tokens": 128})])
+class EvalConfig(StrictModel):
+    """Task sources x arms x seeds, the models, the loop's limits, concurrency and where results go."""
+
+    tasks: list[str] = Field(default_factory=lambda: [BUNDLED])  # task sources (a single string is one source)
+    task_ids: list[str] | None = None  # only these instance ids
+    limit: int | None = Field(default=None, ge=1)  # the first N tasks (after task_ids)
+    arms: list[ArmConfig] = Field(default_factory=default_arms)
     agent: ModelConfig = Field(default_factory=ModelConfig)
     memory: ModelConfig = Field(default_factory=ModelConfig)
-    loop: AgentConfig = Field(default_factory=lambda: AgentConfig(max_steps=20))
+    loop: AgentConfig = Field(default_factory=AgentConfig)
     out_dir: Path | None = None  # default: runs/<timestamp>
-    grade: bool = True
-    bash_timeout_s: float = 60.0
+    grade: bool = True  # run the task's grader after each episode
+    bash_timeout_s: float = Field(default=60.0, gt=0)  # per tool call
+    seeds: list[int] = Field(default_factory=lambda: [0])  # each seed is a separate episode
+    concurrency: int = Field(default=1, ge=1)  # episodes in flight (embedded servers get this many slots)
+    episode_timeout_s: float | None = Field(default=None, gt=0)  # hard limit per episode -> exit "time_limit"
+    order: Literal["task", "shuffle"] = "task"  # task-major, or a seeded shuffle of (task, seed) groups
+    order_seed: int = 0
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if value is None:
+            return [BUNDLED]
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(f"seeds must be a non-empty list of distinct integers, got {value}")
+        return value
 
     @model_validator(mode="after")
-    def _check(self) -> RunConfig:
+    def _check(self) -> EvalConfig:
+        if not self.tasks:
+            raise ValueError("tasks: at least one task source is needed")
+        if not self.arms:
+            raise ValueError("arms: at least one arm is needed")
         keys = [arm.key for arm in self.arms]
         if len(set(keys)) != len(keys):
             raise ValueError(f"arm labels must be unique, got {keys}; add `label:` to repeated strategies")
-        if not self.arms:
-            raise ValueError("at least one arm is needed")
         return self
 
     def thread_plan(self, need_memory: bool) -> tuple[int, int]:
@@ -95,32 +92,30 @@ class RunConfig(BaseModel):
         return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-C = TypeVar("C", bound=RunConfig)
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from `path` (empty file: {}), or a ComemError saying what is wrong with it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
+    if not isinstance(data, dict):
+        raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
+    return data
 
 
+def load_config(path: Path | None, overrides: dict[str, Any], model: type[EvalConfig] = EvalConfig, *,
+                arm_options: dict[str, Any] | None = None) -> EvalConfig:
+    """YAML file (optional) + overrides (dotted keys already nested) -> a validated `EvalConfig`.
 
-
-def load_config(path: Path | None, overrides: dict[str, Any], model: type[C] = RunConfig) -> C:
-    """YAML file (optional) + CLI overrides (dotted keys already nested) -> a validated `model` (RunConfig or a
-    subclass such as comem.eval's EvalConfig)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
-        if not isinstance(data, dict):
-            raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
-    merged = deep_merge(data, overrides)
+    `arm_options` (`comem run --k 4 ...` without `--arms`) set the field of that name on every arm whose strategy
+    has it, over what the file or the defaults say.
+    """
+    merged = deep_merge(read_yaml(path) if path is not None else {}, overrides)
     try:
         config = model.model_validate(merged)
     except ValidationError as exc:
-        raise ComemError(f"Invalid run configuration: {first_error(exc)}.",
-                         fix="see `comem run --help` and the example in the README.") from exc
-    for arm in config.arms:
-        arm.strategy_config()  # unknown names and bad options fail now, before any model starts
+        raise ComemError(f"Invalid run configuration{f' in {path}' if path else ''}: {first_error(exc)}.",
+                         fix="see `comem run --help` and the example in the README.") from None
+    if arm_options:
+        config = config.model_copy(update={"arms": [with_options(arm, arm_options) for arm in config.arms]})
     return config
-
-
-
-

@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 import yaml
 
+from comem.context import validate_arm
 from comem.core.concurrency import bounded
 from comem.core.jsonlog import RunLock, check_resume, read_settings
 from comem.core.records import Step
-from comem.eval.config import ArmConfig
 from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_results, trajectory_path
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
@@ -102,12 +102,12 @@ def write_config(out: Path, config: EvalConfig) -> None:
     data = config.model_dump(mode="json")
     old = read_settings(path)
     if old is not None:
-        old_arms = {arm.key: arm for arm in map(ArmConfig.model_validate, old.get("arms") or [])}
+        old_arms = {arm.key: arm for arm in map(validate_arm, old.get("arms") or [])}
         new = {arm.key: arm for arm in config.arms}
         merged = check_resume(
             out, {f"loop.{k}": v for k, v in data["loop"].items()},
             {f"loop.{k}": v for k, v in (old.get("loop") or {}).items()},
-            {key: arm.options for key, arm in new.items()}, {key: arm.options for key, arm in old_arms.items()},
+            {key: arm.settings() for key, arm in new.items()}, {key: arm.settings() for key, arm in old_arms.items()},
             what="configuration", label_noun="arm")
         data["arms"] = [new.get(key, old_arms.get(key)).model_dump(mode="json") for key in merged]
     out.mkdir(parents=True, exist_ok=True)

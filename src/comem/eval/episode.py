@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from comem.agent.loop import Agent, AgentConfig
-from comem.context import lookup
+from comem.context import StrategyConfig, lookup
 from comem.context.base import Clock
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
-from comem.eval.config import ArmConfig
 from comem.llm.base import LLM
 from comem.tasks.harness import harness_for
 
@@ -35,7 +34,7 @@ def episode_end(instance_id: str, arm: str, exit_reason: ExitReason, steps: list
     )
 
 
-async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
+async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm: LLM | None, loop: AgentConfig,
                       trajectory_path: Path, *, bash_timeout_s: float = 60.0, do_grade: bool = True,
                       on_step: Callable[[Step], None] | None = None) -> EpisodeEnd:
     trajectory_path.unlink(missing_ok=True)  # a rerun of an unfinished episode starts clean
@@ -45,9 +44,8 @@ async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM
     clock = Clock()
     try:
         pinned = harness.pinned(task, env)
-        strategy_config = arm.strategy_config()
         writer.write(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
-            "strategy": strategy_config.model_dump(mode="json"), "loop": loop.model_dump(mode="json"),
+            "strategy": arm.settings(), "loop": loop.model_dump(mode="json"),
             "agent_model": agent_llm.model, "memory_model": memory_llm.model if memory_llm else None,
         }, system_prompt=pinned.system, task_prompt=pinned.task))
         strategy_cls, _ = lookup(arm.name)
@@ -57,7 +55,7 @@ async def run_episode(task: Any, arm: ArmConfig, agent_llm: LLM, memory_llm: LLM
             memory_records.append(record)
             writer.write(record)
 
-        strategy = strategy_cls(strategy_config, pinned, clock, memory_llm=memory_llm, on_memory=remember)
+        strategy = strategy_cls(arm, pinned, clock, memory_llm=memory_llm, on_memory=remember)
 
         def record(step: Step) -> None:
             writer.write(step)

@@ -7,48 +7,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
-
+from comem.context import StrategyConfig
 from comem.core.errors import ComemError
-from comem.eval.config import ArmConfig, RunConfig
-from comem.tasks.sources import BUNDLED, load_source
+from comem.eval.config import EvalConfig
+from comem.tasks.sources import load_source
 
-
-class EvalConfig(RunConfig):
-    """A `comem run` configuration plus what scale needs: several sources, seeds, concurrency, timeouts.
-
-    `comem run` is the special case `tasks: [one source]`, `seeds: [0]`, `concurrency: 1`.
-    """
-
-    model_config = ConfigDict(extra="forbid")  # a typo (`seed:` for `seeds:`) must not silently do nothing
-
-    tasks: list[str] = Field(default_factory=lambda: [BUNDLED])  # type: ignore[assignment]
-    seeds: list[int] = Field(default_factory=lambda: [0])
-    concurrency: int = Field(default=1, ge=1)  # episodes in flight (embedded servers get this many slots)
-    episode_timeout_s: float | None = Field(default=None, gt=0)  # hard limit per episode -> exit "time_limit"
-    order: Literal["task", "shuffle"] = "task"  # task-major, or a seeded shuffle of (task, seed) groups
-    order_seed: int = 0
-
-    @field_validator("tasks", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        if value is None:
-            return [BUNDLED]
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct(cls, value: list[int]) -> list[int]:
-        if not value or len(set(value)) != len(value):
-            raise ValueError(f"seeds must be a non-empty list of distinct integers, got {value}")
-        return value
-
-    @classmethod
-    def from_run(cls, config: RunConfig) -> EvalConfig:
-        """`comem run`'s configuration as an evaluation: its one source, seed 0, one episode at a time."""
-        return cls.model_validate({**config.model_dump(), "tasks": [config.tasks or BUNDLED]})
+__all__ = ["EvalConfig", "Episode", "plan", "select_tasks"]
 
 
 def select_tasks(config: EvalConfig) -> list[Any]:
@@ -77,7 +43,7 @@ class Episode:
     """One (task, arm, seed): the unit the engine schedules, times out, and records."""
 
     task: Any
-    arm: ArmConfig
+    arm: StrategyConfig
     seed: int
 
     @property

@@ -1,7 +1,16 @@
-"""Where a model runs: served embedded (a bundled name or a GGUF path) or reached at an OpenAI-compatible URL.
+"""Where a model runs: served embedded (a bundled name, a GGUF path, `hf:DIR`) or reached at an OpenAI-compatible
+URL. One type for every command.
 
-`ModelConfig` is what a user writes; `Endpoint` is the resolved, picklable address a worker (a Ray actor, a
-reward function) opens its own client from.
+`ModelConfig` is what a user writes: the YAML `agent:` / `memory:` sections, the `--agent-model/--agent-url/
+--api-key` flags, a `SPEC` string (`ModelConfig.parse`: `qwen2.5-coder-0.5b`, `model.gguf`, `hf:ckpt/final`,
+`http://host:8000/v1#served-name`), the reward's agent. Its defaults are the defaults of every command.
+
+`Endpoint` is derived from it: the same settings resolved to the URL the model is served at (an embedded server's
+own once it started) and the body every request carries. It is picklable, so a Ray task or a reward function opens
+its own client from it.
+
+The API key is a secret: it is excluded from every dump (config.yaml, results, manifests), masked in reprs, and
+read only when a client is made (`secret()`: `api_key`, else $OPENAI_API_KEY).
 """
 
 from __future__ import annotations
@@ -9,29 +18,63 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field, SecretStr, field_validator
 
+from comem.core.config import StrictModel
+from comem.llm.models import DEFAULT_MODEL
 from comem.llm.openai_http import OpenAIChatClient
 
+__all__ = ["DEFAULT_MODEL", "Endpoint", "ModelConfig", "thread_plan"]
 
-class ModelConfig(BaseModel):
-    """A model served embedded (bundled name or GGUF path) or reached at an OpenAI-compatible URL."""
 
-    model: str = "qwen2.5-coder-0.5b"
+class ModelConfig(StrictModel):
+    """A model served embedded (bundled name, GGUF path, `hf:DIR`) or reached at an OpenAI-compatible URL."""
+
+    model: str = DEFAULT_MODEL  # the bundled name or path (embedded), or the served model name (with `url`)
     url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
-    api_key: str | None = None  # default: $OPENAI_API_KEY, else "EMPTY"
-    n_ctx: int = 16384
-    threads: int | None = None  # embedded only; default: see thread_plan
-    timeout_s: float = 600.0
-    max_retries: int = 3
+    api_key: SecretStr | None = Field(default=None, exclude=True)  # default: $OPENAI_API_KEY; never written out
+    n_ctx: int = Field(default=16384, ge=256)  # context of an embedded server
+    threads: int | None = Field(default=None, ge=1)  # embedded only; default: see thread_plan
+    timeout_s: float = Field(default=600.0, gt=0)  # per request
+    max_retries: int = Field(default=3, ge=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @classmethod
+    def parse(cls, spec: str, **fields: Any) -> ModelConfig:
+        """A model from one string: a bundled name, a GGUF path or `hf:DIR` (embedded), or an OpenAI-compatible URL
+        with the served model name after `#` (`http://127.0.0.1:8000/v1#comem-memory`; without it, `model` from
+        `fields`). `fields` are the other settings (api_key, n_ctx, timeout_s, ...)."""
+        spec = spec.strip()
+        if "://" in spec:
+            url, _, served = spec.partition("#")
+            return cls(**{**fields, "url": url, "model": served or fields.get("model") or DEFAULT_MODEL})
+        return cls(**{**fields, "model": spec, "url": None})
+
+    def secret(self) -> str | None:
+        """The API key to send: `api_key`, else $OPENAI_API_KEY."""
+        return self.api_key.get_secret_value() if self.api_key is not None else os.environ.get("OPENAI_API_KEY")
+
+    def client(self, seed: int | None = None, *, extra_body: dict[str, Any] | None = None) -> OpenAIChatClient:
+        """A client of its own for a served model; with `seed`, every request carries it (vLLM, SGLang and llama.cpp
+        honour it)."""
+        if not self.url:
+            raise ValueError(f"{self.model!r} has no URL; open embedded models with comem.llm.open.open_model")
+        body = {**getattr(self, "extra_body", {}), **(extra_body or {}), **({"seed": seed} if seed is not None else {})}
+        return OpenAIChatClient(self.url, self.model, api_key=self.secret(), timeout_s=self.timeout_s,
+                                max_retries=self.max_retries, extra_body=body)
 
 
 def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int]:
     """CPU threads for the embedded (agent, memory) servers.
 
     llama.cpp threads spin; two servers that each take every core slow each other down many times over.
-    So when both run here, the memory model gets its own core and the agent the rest — the CPU analogue
-    of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay comparable.
+    So when both run here, the memory model gets a quarter of the cores (at least one) and the agent the rest —
+    the CPU analogue of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay
+    comparable.
     """
     cores = os.cpu_count() or 2
     both = need_memory and not agent.url and not memory.url
@@ -40,24 +83,18 @@ def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> t
     return agent_threads, memory_threads
 
 
-class Endpoint(BaseModel):
-    """How to reach a model server, picklable so Ray workers can open their own clients."""
+class Endpoint(ModelConfig):
+    """A `ModelConfig` resolved to the URL it is served at, with the body every request carries; picklable, so Ray
+    workers and reward functions open their own clients from it."""
 
-    base_url: str
-    model: str
-    api_key: str | None = None
-    timeout_s: float = 600.0
-    max_retries: int = 3
+    url: str
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, client: OpenAIChatClient, spec: ModelConfig) -> Endpoint:
-        return cls(base_url=client.base_url, model=client.model, api_key=spec.api_key or os.environ.get(
-            "OPENAI_API_KEY"), timeout_s=client.timeout_s, max_retries=client.max_retries,
-            extra_body=client.extra_body)
-
-    def client(self, seed: int | None = None) -> OpenAIChatClient:
-        """A client of its own; with `seed`, every request carries it (vLLM, SGLang and llama.cpp honour it)."""
-        extra = {**self.extra_body, **({"seed": seed} if seed is not None else {})}
-        return OpenAIChatClient(self.base_url, self.model, api_key=self.api_key, timeout_s=self.timeout_s,
-                                max_retries=self.max_retries, extra_body=extra)
+        """The endpoint `client` (opened from `spec`, perhaps on an embedded server) talks to. The key is resolved
+        here, so a worker without the driver's environment still sends it."""
+        key = spec.secret()
+        return cls(model=client.model, url=client.base_url, api_key=SecretStr(key) if key else None, n_ctx=spec.n_ctx,
+                   threads=spec.threads, timeout_s=client.timeout_s, max_retries=client.max_retries,
+                   extra_body=dict(client.extra_body))

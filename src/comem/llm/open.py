@@ -27,8 +27,7 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
     request (e.g. `ignore_eos` to force output lengths in benchmarks).
     """
     if spec.url:
-        client = OpenAIChatClient(spec.url, spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
-                                  max_retries=spec.max_retries, extra_body=extra_body)
+        client = spec.client(extra_body=extra_body)
         try:
             await client.health()
             yield client

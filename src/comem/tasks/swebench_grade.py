@@ -23,6 +23,7 @@ from typing import Any
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
 
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.tasks.harness import Verdict
 from comem.tasks.swebench_task import SWEBenchTask
@@ -35,8 +36,8 @@ _TIMED_OUT = "Test timed out"
 _LOG_TAIL = 2000
 
 
-class GradingSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class GradingSettings(StrictModel):
+    model_config = ConfigDict(frozen=True)
 
     python: str = sys.executable  # an interpreter with swebench installed
     max_workers: int = Field(default=4, ge=1)  # evaluation containers at a time

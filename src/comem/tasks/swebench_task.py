@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
+from comem.core.config import StrictModel
+
 
 def _json_list(value: Any) -> Any:
     """SWE-bench's files store the test lists as JSON-encoded strings; in memory they are lists."""
@@ -20,10 +22,10 @@ def _text(value: Any) -> Any:
 TestIds = Annotated[list[str], BeforeValidator(_json_list)]
 
 
-class ImageNaming(BaseModel):
+class ImageNaming(StrictModel):
     """How the official harness names instance images; `namespace=None` names images built locally."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     namespace: str | None = "swebench"  # a Docker Hub user or `registry.host/path`
     tag: str = "latest"

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
 from comem.context.base import estimate_tokens, step_messages
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.jsonlog import check_resume, read_settings
 from comem.core.metrics import mean_ci
@@ -52,37 +53,35 @@ from comem.train.reward.agent_reward import agent_turn
 BASELINES = ("none", "truncate", "full")
 
 
-class MemoryCondition(BaseModel):
+class MemoryCondition(StrictModel):
     """A memory model under test, and the label its condition is reported under."""
 
     label: str
     model: ModelConfig
 
 
-def parse_memory_model(text: str, *, api_key: str | None = None, n_ctx: int = 16384, timeout_s: float = 600.0,
-                       threads: int | None = None) -> MemoryCondition:
-    """`[LABEL=]SPEC`: SPEC is a bundled model name, a GGUF path, or an OpenAI-compatible URL whose served model
-    name may follow a `#` (`sft=http://127.0.0.1:8000/v1#comem-memory`; default: the label)."""
+def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
+    """`[LABEL=]SPEC`: SPEC is a model spec of `ModelConfig.parse` (a bundled name, a GGUF path, `hf:DIR`, or an
+    OpenAI-compatible URL whose served model name may follow a `#`: `sft=http://127.0.0.1:8000/v1#comem-memory`;
+    default: the label). `fields` are the other ModelConfig settings (api_key, n_ctx, timeout_s, threads)."""
     label, sep, spec = text.partition("=")
     if not sep or "://" in label:
         label, spec = "", text
-    spec = spec.strip()
+    spec, label = spec.strip(), label.strip()
     if not spec:
         raise ComemError(f"--memory-model {text!r} names no model.", fix="e.g. --memory-model sft=path/to/model.gguf")
     if "://" in spec:
         url, _, served = spec.partition("#")
-        label = label.strip() or served or url.split("://", 1)[1].split("/", 1)[0]
-        model = ModelConfig(model=served or label, url=url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s)
+        label = label or served or url.split("://", 1)[1].split("/", 1)[0]
     else:
-        label = label.strip() or Path(spec).stem
-        model = ModelConfig(model=spec, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
+        label = label or Path(spec).stem
     if label in BASELINES:
         raise ComemError(f"A memory model cannot be labelled {label!r}: that names a baseline.",
                          fix=f"label it, e.g. --memory-model mine={spec}")
-    return MemoryCondition(label=label, model=model)
+    return MemoryCondition(label=label, model=ModelConfig.parse(spec, **{"model": label, **fields}))
 
 
-class EvalSettings(BaseModel):
+class EvalSettings(StrictModel):
     """Everything that decides the numbers (api keys aside); `settings.json` keeps it for reruns."""
 
     data: Path

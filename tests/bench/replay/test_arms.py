@@ -11,17 +11,17 @@ def test_every_default_arm_parses() -> None:
     assert [a.label for a in arms] == DEFAULT_ARMS
     by = {a.label: a for a in arms}
     assert by["full-nocache"].reuse_cache is False and by["full"].reuse_cache is True
-    assert by["kso-k4"].strategy.strategy_config().k == 4
-    assert by["kso-k4"].strategy.strategy_config().memory_max_tokens == 32
-    assert by["mask"].strategy.strategy_config().keep_last == 2
+    assert by["kso-k4"].strategy.k == 4
+    assert by["kso-k4"].strategy.memory_max_tokens == 32
+    assert by["mask"].strategy.keep_last == 2
     assert by["sync-k2"].strategy.needs_memory() and not by["mask"].strategy.needs_memory()
 
 
 def test_a_late_policy_suffix_sets_kso_policy() -> None:
     arm = parse_arm("kso-k2-deadline")
-    assert (arm.label, arm.strategy.strategy_config().k, arm.strategy.strategy_config().late_policy) == (
+    assert (arm.label, arm.strategy.k, arm.strategy.late_policy) == (
         "kso-k2-deadline", 2, "deadline")
-    assert parse_arm("kso-k4").strategy.strategy_config().late_policy == "wait"
+    assert parse_arm("kso-k4").strategy.late_policy == "wait"
 
 
 @pytest.mark.parametrize(("spec", "fix"), [("bogus", "use one of"), ("mask-k2", "drop the -k"),

@@ -28,7 +28,8 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     out = tmp_path / "replay"
     args = ["bench", "replay", "--trajectories", "1", "--steps", "4", "--concurrency", "2",
             "--arms", "full,full-nocache,kso-k1", "--output-tokens", "8", "--memory-max-tokens", "8",
-            "--tool-time", "0.2", "--n-ctx", "4096", "--out", str(out)]
+            "--tool-time", "0.2", "--n-ctx", "4096", "--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m",
+            "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     steps, memory, runs = read_rows(out)

@@ -58,7 +58,7 @@ async def replay_trajectory(
     memory = SaltedLLM(memory_llm, session) if memory_llm is not None else None
     memory_rows: list[MemoryRecord] = []
     strategy_cls, _ = lookup(arm.strategy.name)
-    strategy = strategy_cls(arm.strategy.strategy_config(), Pinned(system=rec.system, task=rec.task), clock,
+    strategy = strategy_cls(arm.strategy, Pinned(system=rec.system, task=rec.task), clock,
                             memory_llm=memory, on_memory=memory_rows.append)
     seen: list[Step] = []
     rows: list[StepRow] = []

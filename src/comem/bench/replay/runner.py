@@ -15,9 +15,9 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from comem.bench.figures import trajectory_walls
 from comem.bench.records import MemoryRow, RunTiming, StepRow
@@ -25,6 +25,9 @@ from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
 from comem.bench.replay.driver import replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
 from comem.context.base import Clock, estimate_tokens
+from comem.context.mask import MaskConfig
+from comem.context.memory import MemorySettings
+from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import append_jsonl, check_resume, read_jsonl, read_settings
 from comem.llm.base import LLM
@@ -35,25 +38,25 @@ from comem.trajectories.sources import RecordedTrajectory
 RESULT_FILES = ("steps.jsonl", "memory.jsonl", "runs.jsonl")
 
 
-def _cpu_model() -> ModelConfig:
-    return ModelConfig(model="smollm2-135m", n_ctx=8192)
+class ReplayConfig(StrictModel):
+    """What a replay runs. The models default to `ModelConfig`'s (those of `comem run`); the strategy options
+    default to the strategies' own, except the summary length, which a replay forces (short, so CPU replays of
+    every arm stay quick; pass --memory-max-tokens for the length your deployment uses)."""
 
-
-class ReplayConfig(BaseModel):
     source: str | None = None  # a `comem run` dir, trajectory file, SWE-agent .traj, R2E-Gym JSONL; None: sample
     trajectories: int = Field(default=2, ge=1)  # how many to load (or generate)
     steps: int | None = Field(default=None, ge=1)  # replay only the first N steps of each
     arms: list[str] = Field(default_factory=lambda: list(DEFAULT_ARMS))
-    concurrency: list[int] = Field(default_factory=lambda: [1])
+    concurrency: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1], min_length=1)
     repeats: int = Field(default=1, ge=1)
     output_tokens: int | None = Field(default=None, ge=1)  # forced agent output per call; None: recorded length
     memory_max_tokens: int = Field(default=64, ge=1)  # forced summary length
-    memory_input: Literal["from_scratch", "incremental"] = "from_scratch"
-    keep_last: int = Field(default=3, ge=0)
+    memory_input: Literal["from_scratch", "incremental"] = default_of(MemorySettings, "memory_input")
+    keep_last: int = Field(default=default_of(MaskConfig, "keep_last"), ge=0)
     tool_scale: float = Field(default=1.0, ge=0.0)
     tool_time_s: float | None = Field(default=None, ge=0.0)  # replace every recorded tool time
-    agent: ModelConfig = Field(default_factory=_cpu_model)
-    memory: ModelConfig = Field(default_factory=_cpu_model)
+    agent: ModelConfig = Field(default_factory=ModelConfig)
+    memory: ModelConfig = Field(default_factory=ModelConfig)
     seed: int = 0
 
     def replay_arms(self) -> list[ReplayArm]:
@@ -66,8 +69,7 @@ class ReplayConfig(BaseModel):
 
     def workload_key(self) -> dict[str, object]:
         """Settings that must match for rows of two invocations to be comparable."""
-        return self.model_dump(mode="json", exclude={"arms": True, "concurrency": True, "repeats": True,
-                                                     "agent": {"api_key"}, "memory": {"api_key"}})
+        return self.model_dump(mode="json", exclude={"arms", "concurrency", "repeats"})  # api keys: never dumped
 
 
 def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:

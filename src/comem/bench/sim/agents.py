@@ -13,34 +13,39 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import simpy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from comem.bench.records import MemoryRow, StepRow, TrajectoryShape
-from comem.bench.replay.arms import parse_arm
 from comem.bench.sim.engine import Engine, Request
 from comem.bench.sim.kvcache import Segment
+from comem.context import StrategyConfig, parse_arm_spec
 from comem.context.kso import launch_due
-from comem.context.mask import is_masked
-from comem.context.sync import summarise_due
+from comem.context.mask import MaskConfig, is_masked
+from comem.context.memory import MemorySettings
+from comem.context.sync import SyncConfig, summarise_due
+from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 
 Kind = Literal["full", "full-nocache", "mask", "sync", "kso"]
 
 
-class ArmSettings(BaseModel):
-    """Token sizes of what the memory strategies add, and their knobs. Defaults follow METHOD §4 and the prompts."""
+class ArmSettings(StrictModel):
+    """Token sizes of what the memory strategies add, and the strategy options every arm of the simulation shares.
 
-    model_config = ConfigDict(extra="forbid")
+    The options carry the strategy configs' field names and defaults (`keep_last` of mask, `retain` of sync,
+    `memory_input` of sync and kso); `k` and kso's `late_policy` come with each arm (`kso-k2-deadline`) or
+    `SimConfig.k`. The token sizes follow docs/method.md §2-3 and the prompts.
+    """
 
     summary_tokens: int = Field(default=1000, ge=1)  # memory model output per update
     summary_wrapper_tokens: int = Field(default=40, ge=0)  # summary_block.txt around the summary
     memory_template_tokens: int = Field(default=160, ge=0)  # memory_v5.txt, half before the conversation
     memory_step_overhead: int = Field(default=20, ge=0)  # THOUGHT/ACTION/OBSERVATION fences per step
     memory_obs_clip_tokens: int | None = Field(default=None, ge=1)  # the paper's SWE agent does not clip
-    memory_input: Literal["from_scratch", "incremental"] = "from_scratch"
-    mask_keep_last: int = Field(default=3, ge=0)
+    memory_input: Literal["from_scratch", "incremental"] = default_of(MemorySettings, "memory_input")
+    keep_last: int = Field(default=default_of(MaskConfig, "keep_last"), ge=0)  # mask
     mask_placeholder_tokens: int = Field(default=20, ge=1)
-    sync_retain: int = Field(default=1, ge=0)
+    retain: int = Field(default=default_of(SyncConfig, "retain"), ge=0)  # sync
     system_tokens: int = Field(default=1000, ge=0)  # head tokens shared by all agents (system prompt, tools)
     # Whether the next prompt's rendering of a reply matches the generated tokens, so their KV is reused.
     # vLLM hashes generated blocks too; with llama.cpp the replay shows reuse stopping at the previous prompt.
@@ -49,32 +54,36 @@ class ArmSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Arm:
-    """An arm as replay names it: full, full-nocache, mask, sync-k2, kso-k4, kso-k2-deadline (kso/sync without -k
-    use the default k; kso's late policy is `wait` unless a -deadline suffix says otherwise)."""
+    """An arm in the arm grammar of `comem.context.arms` (full, full-nocache, mask, sync-k2, kso-k4,
+    kso-k2-deadline), narrowed to what the simulator models. kso/sync without -kN use `default_k` (the deployment's
+    `k`), else their strategy's default; kso's late policy is `wait` unless a suffix says otherwise. `strategy` is
+    the parsed strategy config."""
 
     name: str
     kind: Kind
     k: int | None = None
     late_policy: Literal["wait", "deadline"] = "wait"
+    strategy: StrategyConfig | None = field(default=None, compare=False, repr=False)
 
     @staticmethod
-    def parse(text: str, default_k: int) -> Arm:
-        """The replay's arm grammar (`comem.bench.replay.arms.parse_arm`), narrowed to what the simulator models."""
-        replay = parse_arm(text, {"k": default_k})
-        strategy, options = replay.strategy.name, replay.strategy.options
-        kind = strategy if replay.reuse_cache else f"{strategy}-nocache"
+    def parse(text: str, default_k: int | None = None) -> Arm:
+        """The arm grammar (the parser of `comem run --arms` and the replay), narrowed to what the simulator models."""
+        spec = parse_arm_spec(text, {"k": default_k})
+        config = spec.config
+        kind = config.name if spec.reuse_cache else f"{config.name}-nocache"
         if kind not in get_args(Kind):
             raise ComemError(f"The simulator has no arm {text!r}.",
                              fix="use full, full-nocache, mask, sync[-kN] or kso[-kN][-deadline].")
-        policy = options.get("late_policy")
+        policy = getattr(config, "late_policy", None) if "late_policy" in config.model_fields_set else None
         if policy == "stale":
             raise ComemError(f"Arm {text!r}: the simulator models the wait and deadline policies only.",
                              fix="drop the -stale suffix.")
         if kind not in ("sync", "kso"):
-            return Arm(name=kind, kind=kind)  # type: ignore[arg-type]
-        k = options["k"]
+            return Arm(name=kind, kind=kind, strategy=config)  # type: ignore[arg-type]
+        k = config.k  # type: ignore[attr-defined]
         suffix = f"-{policy}" if policy else ""
-        return Arm(name=f"{kind}-k{k}{suffix}", kind=kind, k=k, late_policy=policy or "wait")  # type: ignore[arg-type]
+        return Arm(name=f"{kind}-k{k}{suffix}", kind=kind, k=k, late_policy=policy or "wait",  # type: ignore[arg-type]
+                   strategy=config)
 
 
 @dataclass
@@ -121,7 +130,7 @@ class Agent:
         """The agent's prompt at iteration n: head, then the summary if one is installed, then raw steps."""
         segments = self._head()
         if self.arm.kind == "mask":
-            keep = self.settings.mask_keep_last
+            keep = self.settings.keep_last
             for t in range(n):
                 segments += self._step(t, masked=is_masked(t, n, keep))
             return segments
@@ -192,8 +201,8 @@ class Agent:
                     next_id += 1
             elif arm.kind == "sync":
                 covered = installed.covers if installed else 0
-                if summarise_due(n, covered, arm.k, self.settings.sync_retain):
-                    job = self._launch(n, n - self.settings.sync_retain, installed, next_id)
+                if summarise_due(n, covered, arm.k, self.settings.retain):
+                    job = self._launch(n, n - self.settings.retain, installed, next_id)
                     next_id += 1
                     yield from self._collect(job)
                     installed = job

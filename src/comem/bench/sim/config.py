@@ -14,20 +14,18 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from comem.bench.sim.agents import ArmSettings
 from comem.bench.sim.engine import EngineSpec
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.workload import DistributionSpec
-from comem.core.config import deep_merge
+from comem.core.config import StrictModel, deep_merge, first_error
 from comem.core.errors import ComemError
 
 
-class WorkloadSpec(BaseModel):
+class WorkloadSpec(StrictModel):
     """Trajectory shapes: from a replay's steps.jsonl, from recorded trajectories, or drawn (the default)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     replay: Path | None = None
     recorded: Path | None = None
@@ -35,10 +33,8 @@ class WorkloadSpec(BaseModel):
     seed: int = 0
 
 
-class SimConfig(BaseModel):
+class SimConfig(StrictModel):
     """Everything one simulated run depends on."""
-
-    model_config = ConfigDict(extra="forbid")
 
     deployment: str = "custom"
     agent: EngineSpec
@@ -46,7 +42,7 @@ class SimConfig(BaseModel):
     placement: Literal["separate", "shared"] = "separate"  # memory model on its own devices, or the agent's engine
     contention: float = Field(default=1.0, ge=1.0)  # separate engines on one host: slowdown while both compute
     arms: list[str] = Field(default_factory=lambda: ["full", "kso"])
-    k: int = Field(default=2, ge=1)  # for arms named kso / sync without -kN
+    k: int | None = Field(default=None, ge=1)  # the deployment's k, for kso / sync without -kN; None: theirs
     concurrency: int = Field(default=8, ge=1)
     max_model_len: int = Field(default=65536, ge=2)
     offload: bool = False  # CPU KV tier on both engines (vLLM native offloading, METHOD §9.1)
@@ -107,9 +103,7 @@ def load_config(deployment: str | None, overrides: list[str] | None = None, cali
     try:
         return SimConfig.model_validate(tree)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ComemError(f"Invalid simulation setting {where}: {err['msg']}.",
+        raise ComemError(f"Invalid simulation setting {first_error(exc)}.",
                          fix="check the --set keys and values (see `comem bench simulate --help`).") from None
 
 

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from comem.bench.sim.kvcache import CacheSeq, Hit, PrefixCache, Segment
 from comem.bench.sim.presets import HARDWARE, MODELS
 from comem.bench.sim.roofline import Efficiency, Hardware, ModelShape, Roofline, kv_capacity_tokens
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 
 
@@ -41,10 +42,8 @@ def _preset(table: dict[str, Any], what: str):
     return resolve
 
 
-class EngineSpec(BaseModel):
+class EngineSpec(StrictModel):
     """One serving engine: model, devices, efficiencies and the vLLM scheduler limits."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: ModelShape
     hardware: Hardware

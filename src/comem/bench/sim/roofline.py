@@ -14,15 +14,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 
 
-class ModelShape(BaseModel):
+class ModelShape(StrictModel):
     """What serving cost depends on: parameter counts, attention shape, and the bytes each is stored in."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = "custom"
     params: float = Field(gt=0)  # all parameters (weights resident on the devices)
@@ -64,10 +63,8 @@ class ModelShape(BaseModel):
         return self.params * self.bytes_per_weight
 
 
-class Hardware(BaseModel):
+class Hardware(StrictModel):
     """One deployment's devices. Bandwidths and FLOP/s are per device; the model is split over `n_gpu` (TP)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = "custom"
     n_gpu: int = Field(default=1, ge=1)
@@ -78,10 +75,8 @@ class Hardware(BaseModel):
     pcie_bw: float = Field(default=50e9, gt=0)  # host link per device and direction (CPU KV offload)
 
 
-class Efficiency(BaseModel):
+class Efficiency(StrictModel):
     """Delivered fraction of peak, and fixed overheads. Defaults fit AIConfigurator's Qwen3-32B TP8 points (§1.4)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     bw: float = Field(default=0.5, gt=0)  # of HBM bandwidth, reading weights
     kv_bw: float = Field(default=0.5, gt=0)  # of HBM bandwidth, reading/writing KV

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from comem.bench.records import MemoryRow, StepRow, StepShape, TrajectoryShape
 from comem.context.base import estimate_tokens
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.metrics import BASELINE
 from comem.trajectories.sources import RecordedTrajectory
@@ -22,10 +23,8 @@ from comem.trajectories.sources import RecordedTrajectory
 MESSAGE_OVERHEAD = 4  # chat-template tokens per message (role markers, separators)
 
 
-class Dist(BaseModel):
+class Dist(StrictModel):
     """Lognormal around a median, clipped to [lo, hi]; sigma 0 gives the median every time."""
-
-    model_config = ConfigDict(extra="forbid")
 
     median: float = Field(gt=0)
     lo: float = Field(ge=0)
@@ -36,14 +35,12 @@ class Dist(BaseModel):
         return np.clip(self.median * np.exp(self.sigma * rng.standard_normal(size)), self.lo, self.hi)
 
 
-class DistributionSpec(BaseModel):
+class DistributionSpec(StrictModel):
     """SWE-bench-like defaults (PERFORMANCE §5c: 30-100 steps, 0.5-3K tokens appended, 100-2K out, 1-30 s tools).
 
     Medians are picked so a 60-step full-context trajectory ends near 64K tokens, the paper's context limit:
     2K head + 60 x (700 observation + 300 output).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     steps: Dist = Dist(median=50, lo=30, hi=100, sigma=0.4)
     head_tokens: Dist = Dist(median=2000, lo=1000, hi=6000, sigma=0.3)

@@ -21,9 +21,10 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from comem.context.memory import MemoryInput, MemorySettings
+from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.records import Step
 from comem.train.data.records import ChatTurn, GrpoRecord, Variant
@@ -70,7 +71,7 @@ class GrpoBuild:
     no_action: int = 0  # the target step's action did not parse
 
 
-class BuildOptions(BaseModel):
+class BuildOptions(StrictModel):
     """Everything that shapes the records; written to the manifest."""
 
     retain: str = "1"

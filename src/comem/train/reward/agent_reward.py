@@ -25,7 +25,7 @@ from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
 from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
-from comem.llm.openai_http import OpenAIChatClient
+from comem.llm.endpoint import ModelConfig
 from comem.train.reward.action_match import Variant, action_consistency
 
 log = logging.getLogger("comem.train.reward")
@@ -154,25 +154,32 @@ class RewardStats:
 class ActionConsistencyReward:
     """TRL reward function: for each summary, the frozen agent's action consistency with the reference, in [0, 10].
 
-    Pass an `agent` LLM, or `base_url` + `model` to build an OpenAI-compatible client (then owned and closed by
-    `close()`). At most `max_concurrency` agent calls run at once; one over `timeout_s` scores 0. Optionally
-    `length_penalty` × the agent's completion tokens is subtracted (floored at 0), as in METHOD §8.4.
+    Pass an `agent` LLM, or a served agent as a `ModelConfig` (or `base_url` + `model` [+ `api_key`], which are
+    read into one) to build an OpenAI-compatible client, then owned and closed by `close()`. At most
+    `max_concurrency` agent calls run at once; one over `timeout_s` scores 0. Optionally `length_penalty` × the
+    agent's completion tokens is subtracted (floored at 0), as in docs/method.md §7.
     """
 
-    def __init__(self, agent: LLM | None = None, *, base_url: str | None = None, model: str | None = None,
-                 api_key: str | None = None, max_concurrency: int = 8, timeout_s: float = 180.0,
-                 max_tokens: int = 512, tool_names: Sequence[str] = TOOL_NAMES,
+    def __init__(self, agent: LLM | ModelConfig | None = None, *, base_url: str | None = None,
+                 model: str | None = None, api_key: str | None = None, max_concurrency: int = 8,
+                 timeout_s: float = 180.0, max_tokens: int = 512, tool_names: Sequence[str] = TOOL_NAMES,
                  tool_specs: list[dict[str, Any]] | None = None, length_penalty: float = 0.0,
                  name: str = "action_consistency") -> None:
         if (agent is None) == (base_url is None):
-            raise ComemError("The reward needs exactly one agent.", fix="pass agent=LLM or base_url=... and model=....")
+            raise ComemError("The reward needs exactly one agent.",
+                             fix="pass agent=LLM or ModelConfig(url=..., model=...), or base_url=... and model=....")
         if agent is None and not model:
             raise ComemError(f"No agent model name given for {base_url}.", fix="pass model= (the served model name).")
         if max_concurrency < 1 or timeout_s <= 0 or max_tokens < 1 or length_penalty < 0:
             raise ComemError("The reward's limits must be positive.",
                              fix="use max_concurrency >= 1, timeout_s > 0, max_tokens >= 1, length_penalty >= 0.")
-        self._owns_agent = agent is None
-        self.agent: LLM = agent or OpenAIChatClient(str(base_url), str(model), api_key=api_key, timeout_s=timeout_s)
+        if agent is None:
+            agent = ModelConfig(model=str(model), url=base_url, api_key=api_key, timeout_s=timeout_s)
+        if isinstance(agent, ModelConfig) and not agent.url:
+            raise ComemError(f"The reward's agent {agent.model!r} has no URL.",
+                             fix="serve it (vLLM, SGLang, llama.cpp) and pass its url, or pass an opened LLM.")
+        self._owns_agent = isinstance(agent, ModelConfig)
+        self.agent: LLM = agent.client() if isinstance(agent, ModelConfig) else agent
         self.max_concurrency, self.timeout_s, self.max_tokens = max_concurrency, timeout_s, max_tokens
         self.tool_names, self.tool_specs, self.length_penalty = tuple(tool_names), tool_specs, length_penalty
         self.__name__ = self.name = name

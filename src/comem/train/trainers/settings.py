@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from comem.core.config import deep_merge
+from comem.core.config import StrictModel, deep_merge
 from comem.core.config import first_error as first_error
 from comem.core.errors import ComemError
 
@@ -24,10 +24,8 @@ PRESET_DIR = Path(__file__).parent / "presets"
 Kind = Literal["sft", "grpo"]
 
 
-class LoraSettings(BaseModel):
+class LoraSettings(StrictModel):
     """PEFT LoRA adapters (used with `--lora`); the final checkpoint is merged back into plain weights."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
     r: int = Field(default=16, ge=1)
@@ -36,10 +34,8 @@ class LoraSettings(BaseModel):
     target_modules: str | list[str] = "all-linear"
 
 
-class CommonSettings(BaseModel):
+class CommonSettings(StrictModel):
     """What both trainers share: optimiser, schedule, batch, precision, checkpoints."""
-
-    model_config = ConfigDict(extra="forbid")
 
     learning_rate: float = Field(gt=0)
     lr_scheduler_type: str = "constant"
@@ -119,9 +115,7 @@ class GrpoSettings(CommonSettings):
         return self.use_vllm is True
 
 
-class Preset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Preset(StrictModel):
     description: str = ""
     sft: SftSettings | None = None
     grpo: GrpoSettings | None = None

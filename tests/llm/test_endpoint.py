@@ -1,0 +1,55 @@
+"""One model type: ModelConfig (what a user writes, from a mapping or a SPEC string), Endpoint derived from it;
+the API key is a secret that no dump or repr shows."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from pydantic import ValidationError
+
+from comem.core.config import first_error
+from comem.llm.endpoint import DEFAULT_MODEL, Endpoint, ModelConfig
+from comem.llm.openai_http import OpenAIChatClient
+
+
+def test_a_spec_string_parses_into_a_model_config() -> None:
+    assert ModelConfig.parse("smollm2-135m") == ModelConfig(model="smollm2-135m")
+    assert ModelConfig.parse("hf:ckpt/final").model == "hf:ckpt/final"
+    served = ModelConfig.parse("http://h:8000/v1#comem-memory", timeout_s=5)
+    assert (served.url, served.model, served.timeout_s) == ("http://h:8000/v1", "comem-memory", 5.0)
+    assert ModelConfig.parse("http://h:8000/v1", model="fallback").model == "fallback"
+    assert ModelConfig().model == DEFAULT_MODEL
+
+
+def test_the_api_key_is_never_dumped_or_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    config = ModelConfig(url="http://h/v1", model="m", api_key="sk-SECRET")
+    assert "sk-SECRET" not in repr(config) and "sk-SECRET" not in config.model_dump_json()
+    assert "api_key" not in config.model_dump() and config.secret() == "sk-SECRET"
+    assert ModelConfig(api_key="").api_key is None and ModelConfig().secret() is None
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ENV")
+    assert ModelConfig().secret() == "sk-ENV"
+
+
+def test_an_endpoint_is_the_config_resolved_to_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-DRIVER")
+    spec = ModelConfig(model="qwen", n_ctx=4096, timeout_s=9)
+    client = OpenAIChatClient("http://127.0.0.1:1/v1", "agent:qwen", timeout_s=9, extra_body={"x": 1})
+    endpoint = pickle.loads(pickle.dumps(Endpoint.of(client, spec)))  # travels to Ray workers
+    assert isinstance(endpoint, ModelConfig) and endpoint.url == "http://127.0.0.1:1/v1"
+    assert (endpoint.model, endpoint.n_ctx, endpoint.extra_body) == ("agent:qwen", 4096, {"x": 1})
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert endpoint.secret() == "sk-DRIVER"  # resolved on the driver
+    assert endpoint.client(seed=3).extra_body == {"x": 1, "seed": 3}
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"modle": "x"}, "modle: unknown key (did you mean 'model'?)"),
+    ({"timeout_s": 0}, "timeout_s must be > 0, got 0"),
+    ({"threads": 0}, "threads must be >= 1, got 0"),
+])
+def test_bad_model_settings(data: dict, message: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        ModelConfig.model_validate(data)
+    assert first_error(err.value) == message
