@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 
 from comem.agent.loop import Agent, AgentConfig
-from comem.context import lookup
+from comem.context import build_strategy, lookup
 from comem.context.base import Clock
-from comem.context.memory import MemoryStrategy
 from comem.core.records import Completion, ToolCall, ToolResult
 from comem.environment.tools import build_tool_specs
 from comem.llm.scripted import ScriptedLLM
@@ -104,10 +103,10 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 async def episode(strategy: str, options: dict[str, Any], pinned, steps: int) -> int:
-    cls, config_cls = lookup(strategy)
+    config = lookup(strategy)[1](name=strategy, **options)
     clock = Clock()
-    memory = ScriptedLLM([SUMMARY], cycle=True) if issubclass(cls, MemoryStrategy) else None
-    context = cls(config_cls(**options), pinned, clock, memory_llm=memory)
+    memory = ScriptedLLM([SUMMARY], cycle=True) if config.needs_memory() else None
+    context = build_strategy(config, pinned, clock, memory_llm=memory)
     agent = Agent(ScriptedLLM(REPLIES[:steps]), InstantEnvironment(), context,
                   AgentConfig(max_steps=steps, max_prompt_tokens=None), clock)
     outcome = await agent.run()

@@ -2,7 +2,16 @@
 
 from comem.context import full, kso, mask, sync  # noqa: F401  (importing registers them; before arms)
 from comem.context.arms import ArmConfig, parse_arm, parse_arm_spec, validate_arm, with_options
-from comem.context.base import AgentContext, ContextStrategy, Pinned, StrategyConfig, lookup, strategy_names
+from comem.context.base import (
+    AgentContext,
+    ContextStrategy,
+    Pinned,
+    StrategyConfig,
+    build_strategy,
+    lookup,
+    strategy_names,
+)
 
-__all__ = ["AgentContext", "ArmConfig", "ContextStrategy", "Pinned", "StrategyConfig", "lookup", "parse_arm",
+__all__ = ["AgentContext", "ArmConfig", "ContextStrategy", "Pinned", "StrategyConfig", "build_strategy", "lookup",
+           "parse_arm",
            "parse_arm_spec", "strategy_names", "validate_arm", "with_options"]

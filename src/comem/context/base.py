@@ -153,3 +153,10 @@ def lookup(name: str) -> tuple[type[ContextStrategy], type[StrategyConfig]]:
     if name not in _REGISTRY:
         raise ComemError(f"Unknown context strategy {name!r}.", fix=f"use one of: {', '.join(strategy_names())}.")
     return _REGISTRY[name]
+
+
+def build_strategy(config: StrategyConfig, pinned: Pinned, clock: Clock, *, memory_llm: LLM | None = None,
+                   on_memory: Callable[[MemoryRecord], None] | None = None) -> ContextStrategy:
+    """The strategy an arm's config names, ready for one episode (live, replayed or benchmarked)."""
+    strategy_cls, _ = lookup(config.name)
+    return strategy_cls(config, pinned, clock, memory_llm=memory_llm, on_memory=on_memory)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from comem.agent.loop import Agent, AgentConfig
-from comem.context import StrategyConfig, lookup
+from comem.context import StrategyConfig, build_strategy
 from comem.context.base import Clock
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
@@ -48,14 +48,13 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
             "strategy": arm.settings(), "loop": loop.model_dump(mode="json"),
             "agent_model": agent_llm.model, "memory_model": memory_llm.model if memory_llm else None,
         }, system_prompt=pinned.system, task_prompt=pinned.task))
-        strategy_cls, _ = lookup(arm.name)
         memory_records: list[MemoryRecord] = []
 
         def remember(record: MemoryRecord) -> None:
             memory_records.append(record)
             writer.write(record)
 
-        strategy = strategy_cls(arm, pinned, clock, memory_llm=memory_llm, on_memory=remember)
+        strategy = build_strategy(arm, pinned, clock, memory_llm=memory_llm, on_memory=remember)
 
         def record(step: Step) -> None:
             writer.write(step)

@@ -14,7 +14,7 @@ from typing import Any
 
 from comem.bench.records import MemoryRow, StepRow
 from comem.bench.replay.arms import ReplayArm
-from comem.context import Pinned, lookup
+from comem.context import Pinned, build_strategy
 from comem.context.base import Clock, estimate_tokens
 from comem.core.records import Completion, MemoryRecord, MemoryTiming, Message, Step, StepTiming
 from comem.llm.base import LLM
@@ -57,9 +57,8 @@ async def replay_trajectory(
     agent_llm = SaltedLLM(agent_llm, session if arm.reuse_cache else None)
     memory = SaltedLLM(memory_llm, session) if memory_llm is not None else None
     memory_rows: list[MemoryRecord] = []
-    strategy_cls, _ = lookup(arm.strategy.name)
-    strategy = strategy_cls(arm.strategy, Pinned(system=rec.system, task=rec.task), clock,
-                            memory_llm=memory, on_memory=memory_rows.append)
+    strategy = build_strategy(arm.strategy, Pinned(system=rec.system, task=rec.task), clock,
+                              memory_llm=memory, on_memory=memory_rows.append)
     seen: list[Step] = []
     rows: list[StepRow] = []
     where = {"arm": arm.label, "concurrency": concurrency, "repeat": repeat, "agent": agent, "trajectory": rec.name}
