@@ -1,4 +1,4 @@
-"""`kso`: CoMem's k-step-off asynchronous memory (METHOD §5.2).
+"""`kso`: CoMem's k-step-off asynchronous memory (docs/method.md §4).
 
 At iteration n: (1) collect the summary launched at an earlier iteration (see the late policies below);
 (2) if n > 0 and (n + 1) % k == 0 (or the context estimate passed `trigger_tokens`), launch a summary of steps
@@ -11,7 +11,7 @@ Late policies, for a summary not finished when the agent is ready for its next s
   whatever k is.
 - `deadline`: block only when the next launch is due (k steps after this one's); before that, act on the
   previous summary with more raw steps (the window grows to at most 2k - 1). The memory model gets k steps of
-  slack — the "summary from step t - k" of PERFORMANCE.md §5.0. With k = 1 it is `wait`.
+  slack — the "summary from step t - k" of docs/metrics.md. With k = 1 it is `wait`.
 - `stale`: never block longer than `max_wait_s`; a launch that falls due while one is in flight is skipped.
 """
 
@@ -29,7 +29,7 @@ from comem.core.records import MemoryRecord, Step
 
 
 def launch_due(n: int, k: int | None) -> bool:
-    """The k-step-off schedule (METHOD §5.2): launch at iteration n when n > 0 and (n + 1) % k == 0."""
+    """The k-step-off schedule (docs/method.md §4): launch at iteration n when n > 0 and (n + 1) % k == 0."""
     return k is not None and n > 0 and (n + 1) % k == 0
 
 

@@ -69,7 +69,7 @@ def clip_middle(text: str, limit: int) -> str:
 
 
 class MemoryInput:
-    """Formats histories for the memory model (METHOD §4.1). No I/O: training data builds the same prompts."""
+    """Formats histories for the memory model (docs/method.md §2). No I/O: training data builds the same prompts."""
 
     def __init__(self, settings: MemorySettings) -> None:
         self.settings = settings

@@ -1,7 +1,7 @@
 """`sync`: coupled summarisation — when the trigger fires, the agent stops and waits for the summary.
 
 The summary covers steps [0, n - retain) and those raw steps are dropped from the prompt (the original's sync
-ablation kept them through a slicing bug, METHOD §7.2). The raw window cycles retain..retain+k-1 steps, like
+ablation kept them through a slicing bug, docs/method.md §10). The raw window cycles retain..retain+k-1 steps, like
 `kso`'s 1..k, so the two differ only in waiting versus staleness.
 """
 

@@ -51,7 +51,7 @@ def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]
 
 
 def parse_xml_action(text: str) -> ToolCall | None:
-    """XML only (METHOD §8.4.1): the first complete `<function=..>...</function>` block, as stored reference
+    """XML only (docs/method.md §2): the first complete `<function=..>...</function>` block, as stored reference
     actions are written; None when there is none or its name is empty."""
     found = _find_xml(text)
     return found[0] if found else None
@@ -127,6 +127,6 @@ def _call_from_obj(obj: Any) -> ToolCall | None:
 
 
 def to_xml(call: ToolCall) -> str:
-    """The canonical text form of an action (METHOD §2.1), used in memory inputs and training data."""
+    """The canonical text form of an action (docs/method.md §2), used in memory inputs and training data."""
     params = "".join(f"\n  <parameter={k}>{v}</parameter>" for k, v in call.arguments.items())
     return f"<function={call.name}>{params}\n</function>"

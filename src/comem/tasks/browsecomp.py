@@ -1,6 +1,6 @@
 """BrowseComp-style research tasks: the question format, its loader, and the harness that runs and grades them.
 
-A task is a question with one short reference answer (METHOD §7.4). The original's 128-question subset is JSON
+A task is a question with one short reference answer (docs/method.md §9). The original's 128-question subset is JSON
 Lines of `{task_id, task_question, ground_truth}`; `load_browsecomp` reads that format. A folder named
 `corpus/` next to the JSONL (or an explicit `corpus=`) makes the suite offline: search is BM25 over those
 documents. Without one, search goes to the web through Serper. As a task source (`comem run --tasks ...`):

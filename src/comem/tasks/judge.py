@@ -69,7 +69,7 @@ class Judgement(BaseModel):
 
 
 def parse_number(text: str) -> float | None:
-    """A finite number from "1,284", "$3.5", "12%" or "-5"; None for anything else (METHOD §8.4.1)."""
+    """A finite number from "1,284", "$3.5", "12%" or "-5"; None for anything else (docs/method.md §7)."""
     cleaned = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text.strip().lower())
     cleaned = cleaned.removesuffix("%").lstrip("$€£").strip()
     try:
@@ -80,7 +80,7 @@ def parse_number(text: str) -> float | None:
 
 
 def normalise_answer(text: str) -> str:
-    """Lower case, punctuation other than commas removed, whitespace collapsed (METHOD §8.4.1 `_answer_sim`)."""
+    """Lower case, punctuation other than commas removed, whitespace collapsed (docs/method.md §7)."""
     return " ".join(re.sub(r"[^\w\s,]", "", text.strip().lower()).split())
 
 

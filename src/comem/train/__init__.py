@@ -1,1 +1,1 @@
-"""Training the memory model: data, the action-consistency reward, and trainers (METHOD §8)."""
+"""Training the memory model: data, the action-consistency reward, and trainers (docs/method.md §6-8)."""

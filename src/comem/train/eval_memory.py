@@ -1,4 +1,4 @@
-"""`comem eval-memory`: does a memory model's summary keep the agent on the recorded course? (offline, METHOD §8.4)
+"""`comem eval-memory`: does a memory model's summary keep the agent on the recorded course? (docs/method.md §9)
 
 On held-out GRPO records (eval.parquet) the frozen agent is asked, greedily, for its next action under several
 contexts, and the action is scored against the recorded one with the action-consistency reward (0-10) and the
@@ -35,12 +35,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
-from comem.context.base import estimate_tokens, step_messages
+from comem.context.base import Pinned, estimate_tokens
+from comem.context.policies import POLICIES, policy_messages
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.jsonlog import check_resume, read_settings
 from comem.core.metrics import mean_ci
-from comem.core.records import Message, Step, ToolCall
+from comem.core.records import Message, ToolCall
 from comem.core.tables import markdown_table, rich_table
 from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
@@ -50,7 +51,7 @@ from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.reward import agent_messages, score_actions
 from comem.train.reward.agent_reward import agent_turn
 
-BASELINES = ("none", "truncate", "full")
+BASELINES = POLICIES
 
 
 class MemoryCondition(StrictModel):
@@ -179,39 +180,10 @@ def default_opener(log_dir: Path, n_parallel: int) -> Opener:
 # --------------------------------------------------------------------------- contexts
 
 
-def _head(record: GrpoRecord) -> list[Message]:
-    return [Message(role="system", content=record.system_prompt), Message(role="user", content=record.task_prompt)]
-
-
-def _with_steps(record: GrpoRecord, steps: list[Step]) -> list[Message]:
-    messages = _head(record)
-    for step in steps:
-        messages += step_messages(step)
-    return messages
-
-
-def _recent(steps: list[Step], budget: int) -> list[Step]:
-    """The longest suffix of whole steps within `budget` estimated tokens; at least the last step."""
-    kept, used = [], 0
-    for step in reversed(steps):
-        cost = estimate_tokens(step.response) + estimate_tokens(step.observation)
-        if kept and used + cost > budget:
-            break
-        kept.append(step)
-        used += cost
-    return kept[::-1]
-
-
 def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int) -> list[Message]:
-    """The agent's context under a baseline (see the module docstring)."""
-    history = record.history_steps()
-    if condition == "none":
-        return _with_steps(record, record.raw() or history[-1:])
-    if condition == "truncate":
-        return _with_steps(record, _recent(history, truncate_tokens))
-    if condition == "full":
-        return _with_steps(record, history)
-    raise ValueError(f"not a baseline: {condition}")
+    """The agent's context under a baseline (see the module docstring and comem.context.policies)."""
+    return policy_messages(condition, Pinned(system=record.system_prompt, task=record.task_prompt),
+                           record.history_steps(), record.raw(), truncate_tokens=truncate_tokens)
 
 
 def memory_messages(record: GrpoRecord, summary: str) -> list[Message]:

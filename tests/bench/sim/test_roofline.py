@@ -1,4 +1,4 @@
-"""The roofline reproduces PERFORMANCE's worked tables (§1.2-§1.5) at 100% efficiency (50% MFU for prefill)."""
+"""The roofline reproduces the worked figures of docs/simulator.md at 100% efficiency (50% MFU for prefill)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_prefill_table_qwen3_32b(new: int, cached: int, seconds: float) -> None:
 
 
 def test_moe_batch_touches_most_experts() -> None:
-    """§1.4: at B=64 with 160 experts / top-8 ~96% of the expert weights are read, ~79% at B=30."""
+    """At B=64 with 160 experts / top-8 ~96% of the expert weights are read, ~79% at B=30."""
     rf = Roofline(MODELS["glm-4.7"], hw("h200", 8), PEAK)
     share = [(rf.weights_read(b) - rf.dense_bytes) / rf.expert_bytes for b in (1, 30, 64)]
     assert share == pytest.approx([8 / 160, 0.79, 0.96], abs=0.01)

@@ -1,4 +1,4 @@
-"""Action consistency (METHOD §8.4 + §8.4.1): golden pairs per key type and edge, and hypothesis properties.
+"""Action consistency (docs/method.md §7): golden pairs per key type and edge, and hypothesis properties.
 
 Expected values are worked out by hand in the comments; r(a, b) = difflib.SequenceMatcher(None, a, b).ratio()
 = 2·matches / (len a + len b). Reward = 10·(0.4·name_match + 0.6·param), capped at 3.5 for a wrong name.

@@ -2,8 +2,8 @@
 
 N closed-loop agents and the memory model on vLLM-like engines, as a SimPy discrete-event simulation:
 
-- `roofline`: iteration time of an engine step (PERFORMANCE §1.4/§1.5) and KV capacity (§1.3).
-- `presets`: the paper's models, H100/H200/CPU devices, and deployments (METHOD §9.1).
+- `roofline`: iteration time of an engine step (docs/simulator.md) and KV capacity.
+- `presets`: the paper's models, H100/H200/CPU devices, and deployments (docs/simulator.md §5).
 - `kvcache`: block prefix cache with LRU eviction and a CPU tier, over a trie of prompt segments.
 - `engine`: continuous batching, chunked prefill, preemption by recompute (a SimPy process per engine).
 - `workload`: trajectory shapes from replays, recordings or distributions.

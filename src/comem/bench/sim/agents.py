@@ -144,7 +144,7 @@ class Agent:
         return segments
 
     def memory_prompt(self, start: int, end: int, previous: _Summary | None) -> list[Segment]:
-        """The memory model's input (METHOD §4.1-4.2): template, head, steps [start, end), template tail."""
+        """The memory model's input (docs/method.md §2-3): template, head, steps [start, end), template tail."""
         st, a = self.settings, self.index
         half = st.memory_template_tokens // 2
         segments: list[Segment] = [("mtpl", half), *self._head("m")]

@@ -45,7 +45,7 @@ class SimConfig(StrictModel):
     k: int | None = Field(default=None, ge=1)  # the deployment's k, for kso / sync without -kN; None: theirs
     concurrency: int = Field(default=8, ge=1)
     max_model_len: int = Field(default=65536, ge=2)
-    offload: bool = False  # CPU KV tier on both engines (vLLM native offloading, METHOD §9.1)
+    offload: bool = False  # CPU KV tier on both engines (vLLM native offloading, docs/simulator.md §4.3)
     offload_gib: float = Field(default=500.0, gt=0)
     settings: ArmSettings = Field(default_factory=ArmSettings)
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)

@@ -3,7 +3,7 @@
 Each iteration schedules every decoding sequence (one token each) first, then prefill chunks of running
 requests in admission order, then admits waiting requests FCFS, all within `max_num_batched_tokens` and
 `max_num_seqs`. KV lives in a `PrefixCache`; when a decode or prefill needs a block and none can be freed, the
-most recently admitted running request is preempted and later recomputed (§1.3). Iteration times come from
+most recently admitted running request is preempted and later recomputed (docs/simulator.md). Iteration times come from
 the roofline. While the batch only decodes and nothing can change it, the engine advances many iterations
 at once (numpy), up to the next finish, block shortage, CPU-tier reload or arrival — which keeps 256 agents
 x 60 steps to seconds of simulation.
@@ -51,7 +51,7 @@ class EngineSpec(StrictModel):
     block_size: int = Field(default=16, ge=1)
     max_num_batched_tokens: int = Field(default=8192, ge=1)
     max_num_seqs: int = Field(default=1024, ge=1)
-    kv_tokens: int | None = Field(default=None, ge=1)  # KV capacity; default from memory (§1.3)
+    kv_tokens: int | None = Field(default=None, ge=1)  # KV capacity; default from memory (docs/simulator.md)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     activation_reserve: float = Field(default=0.03, ge=0, lt=1)
     prefix_caching: bool = True

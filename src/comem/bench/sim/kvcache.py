@@ -8,7 +8,7 @@ them: eviction takes the tail first) and who holds them. Only full blocks are ca
 last block, and the blocks it fills while decoding, are private until it finishes or is preempted.
 
 Freed blocks stay cached and are evicted least-recently-freed first, the tail of a sequence first
-(PERFORMANCE §1.7). With a CPU tier, evicted blocks are copied there (capacity-bound, oldest copies dropped
+(docs/simulator.md). With a CPU tier, evicted blocks are copied there (capacity-bound, oldest copies dropped
 first) and a later prefix hit on them costs a host-link copy instead of recomputation.
 """
 

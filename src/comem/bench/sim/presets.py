@@ -1,7 +1,7 @@
 """Named models, devices and deployments, so a paper-scale run is one word plus a few `--set key=value` overrides.
 
-Shapes are from PERFORMANCE §1.2 (GLM-4.7 is assumed to have the GLM-4.5 architecture; Qwen3-4B from its config,
-unverified there). Device figures are §1.1's datasheet values. Deployments follow METHOD §9.1/§10: the memory
+Shapes are from docs/simulator.md (GLM-4.7 is assumed to have the GLM-4.5 architecture; Qwen3-4B from its config,
+unverified there). Device figures are datasheet values. Deployments follow docs/simulator.md §5.3: the memory
 model gets GPUs of its own, as in the paper's scripts; which GPU generation each run used is not in the repo,
 so the choice below (and every number) is a default to override, not a fact.
 """
@@ -69,7 +69,7 @@ DEPLOYMENTS: dict[str, dict[str, Any]] = {
         "memory": {"model": "qwen3-4b", "hardware": {"name": "h200", "n_gpu": 4}, **_GPU_ENGINE},
         "k": 4, "max_model_len": 65536,
     },
-    # CPU replay (PERFORMANCE §5a): one llama.cpp server per model on the same 2-core box, so each slows the
+    # CPU replay (docs/simulator.md): one llama.cpp server per model on the same 2-core box, so each slows the
     # other down while both compute (`contention`, fitted by `calibrate`).
     "cpu-smollm2": {
         "agent": {"model": "smollm2-135m", **_CPU_ENGINE},

@@ -1,6 +1,6 @@
 """The sweep as a table beside the paper's figures, and as CSV/JSON files.
 
-Paper figures (METHOD §11): 1.45-2.08x end-to-end on SWE-bench Verified; GLM-4.7 latency ratio by batch size
+Paper figures (docs/results.md): 1.45-2.08x end-to-end on SWE-bench Verified; GLM-4.7 latency ratio by batch size
 0.86x @32, 1.05x @64, 2.08x @128, 2.52x @256 (read off its figure); up to 4.95x peak per-step at 64 agents.
 """
 

@@ -1,4 +1,4 @@
-"""Step times of one engine iteration from a roofline (PERFORMANCE §1.4, §1.5) and KV capacity (§1.3).
+"""Step times of one engine iteration from a roofline (docs/simulator.md) and KV capacity.
 
 An iteration processes decode tokens (one per running sequence, each attending over its context) and prefill
 chunks (n new tokens on top of c cached ones). Its time is `t_fixed + max(memory time, compute time)`: the bytes
@@ -76,7 +76,7 @@ class Hardware(StrictModel):
 
 
 class Efficiency(StrictModel):
-    """Delivered fraction of peak, and fixed overheads. Defaults fit AIConfigurator's Qwen3-32B TP8 points (§1.4)."""
+    """Delivered fraction of peak, and fixed overheads. Defaults fit AIConfigurator's Qwen3-32B TP8 points."""
 
     bw: float = Field(default=0.5, gt=0)  # of HBM bandwidth, reading weights
     kv_bw: float = Field(default=0.5, gt=0)  # of HBM bandwidth, reading/writing KV
@@ -144,7 +144,7 @@ class Roofline:
 
 
 def kv_capacity_tokens(model: ModelShape, hw: Hardware, utilization: float = 0.9, reserve: float = 0.03) -> int:
-    """KV tokens that fit (§1.3): (devices * memory * (utilization - activation reserve) - weights) / s_kv."""
+    """KV tokens that fit: (devices * memory * (utilization - activation reserve) - weights) / s_kv."""
     free = hw.n_gpu * hw.mem_bytes * (utilization - reserve) - model.weight_bytes
     if free <= 0:
         raise ComemError(

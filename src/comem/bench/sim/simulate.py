@@ -1,7 +1,7 @@
 """Run the simulation: N agents per arm on fresh engines, and the concurrency x offload sweep.
 
 Every arm at a given concurrency gets the same trajectories (agent i runs shape i), on engines started empty,
-so differences between arms are the serving system's alone (METHOD's "matched replay").
+so differences between arms are the serving system's alone ("matched replay", docs/metrics.md).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Dist(StrictModel):
 
 
 class DistributionSpec(StrictModel):
-    """SWE-bench-like defaults (PERFORMANCE §5c: 30-100 steps, 0.5-3K tokens appended, 100-2K out, 1-30 s tools).
+    """SWE-bench-like defaults (docs/simulator.md: 30-100 steps, 0.5-3K tokens appended, 100-2K out, 1-30 s tools).
 
     Medians are picked so a 60-step full-context trajectory ends near 64K tokens, the paper's context limit:
     2K head + 60 x (700 observation + 300 output).

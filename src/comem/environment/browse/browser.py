@@ -1,7 +1,7 @@
 """The research environment: `search`, `fetch` and `submit_answer`, over the web or a local corpus.
 
 Argument names are a contract: the trained memory model's reward compares the agent's `q`, `num`, `gl`, `hl`,
-`tbs`, `url` and `answer` with recorded actions (METHOD §8.4). As in the workspace, a bad call never raises:
+`tbs`, `url` and `answer` with recorded actions (docs/method.md §7). As in the workspace, a bad call never raises:
 it becomes an observation that says what was wrong and shows the valid call.
 """
 

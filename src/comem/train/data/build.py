@@ -1,4 +1,4 @@
-"""Recorded trajectories -> GRPO records (METHOD §8.2), split by task, capped and shuffled like the original.
+"""Recorded trajectories -> GRPO records (docs/method.md §6), split by task, capped and shuffled like the original.
 
 For every trajectory and every target step t (1 <= t < min(len, max_steps)), the history steps[:t] is cut at
 covered = t - r: the memory model summarises steps[:covered] and the agent sees the summary plus steps[covered:t]
@@ -7,7 +7,7 @@ raw. `retain` picks r:
 - `1` (default): the smallest raw window a kso agent sees at evaluation (kso with k=2 shows summary + 1 or 2
   raw steps), so training matches what the summary is used for;
 - `0`: the original's setting — the memory model sees the entire history and the agent the summary plus the
-  last observation only (METHOD §8.3, the train/eval mismatch of §12.8);
+  last observation only (docs/method.md §6 and §10);
 - `random:A-B`: r drawn uniformly from A..B per record, seeded by (seed, task, t), to match kso's window cycle.
 
 Records with covered = 0 (nothing to summarise) and records whose target step has no parsed action are skipped

@@ -1,11 +1,11 @@
-"""SFT warm-up data (METHOD §8.1): a teacher model summarises each record's memory prompt.
+"""SFT warm-up data (docs/method.md §6): a teacher model summarises each record's memory prompt.
 
 The prompt is the memory prompt itself, unchanged — the one GRPO trains on and evaluation sends — so the warm-up
-does not add the original's "<1000 words" line or its "role: content" transcripts (§12.8). Any OpenAI-compatible
-teacher works (a hosted API, vLLM, or a bundled model through `open_model`). Requests run `concurrency` at a
-time; each finished record is appended to `<out>.checkpoint.jsonl` with fsync, so a crash loses only the requests
-in flight and a rerun skips finished record ids. A failed record is counted and reported, never fatal, unless
-every attempted record failed.
+does not add the original's "<1000 words" line or its "role: content" transcripts (docs/method.md §10). Any OpenAI-
+compatible teacher works (a hosted API, vLLM, or a bundled model through `open_model`). Requests run `concurrency`
+at a time; each finished record is appended to `<out>.checkpoint.jsonl` with fsync, so a crash loses only the
+requests in flight and a rerun skips finished record ids. A failed record is counted and reported, never fatal,
+unless every attempted record failed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The memory model's training reward: how well the frozen agent's next action matches the reference (METHOD §8.4).
+"""The memory model's training reward: how well the frozen agent's next action matches the reference
+(docs/method.md §7).
 
 Heavy dependencies stay out: this package needs only the standard library, pydantic and the agent client.
 """

@@ -1,6 +1,6 @@
 """Action consistency: how close the agent's next action is to the reference action, in [0, 10].
 
-A pure port of METHOD §8.4 with every fix of §8.4.1 (the binding reading): 0.4 for the tool name plus 0.6
+A pure port of the reward of docs/method.md §7 with the fixes listed in §10: 0.4 for the tool name plus 0.6
 for a weighted mean of per-argument similarities, capped at 0.35 when the tool name is wrong, times 10.
 
 One deliberate mapping: the original's bash tool is `execute_bash(cmd=...)`, ours is `bash(command=...)`, and
@@ -323,5 +323,5 @@ def score_actions(predicted: ToolCall | None, reference: ToolCall | None, varian
 
 
 def action_consistency(predicted: ToolCall | None, reference: ToolCall | None, variant: Variant = "swe") -> float:
-    """METHOD §8.4/§8.4.1: 10 for the same action, 0 for none; a wrong tool name scores at most 3.5."""
+    """docs/method.md §7: 10 for the same action, 0 for none; a wrong tool name scores at most 3.5."""
     return score_actions(predicted, reference, variant).reward

@@ -1,4 +1,4 @@
-"""The frozen-agent reward (METHOD §8.3 steps 4-5): show the agent a candidate summary, ask it greedily for its
+"""The frozen-agent reward (docs/method.md §7): show the agent a candidate summary, ask it greedily for its
 next action, and score that action against the recorded one with `action_consistency`.
 
 `ActionConsistencyReward` is a TRL reward function. TRL calls it synchronously, sometimes from a thread whose

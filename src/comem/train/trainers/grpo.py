@@ -1,4 +1,4 @@
-"""GRPO on the memory model with TRL's GRPOTrainer and the frozen agent's action-consistency reward (METHOD §8.3).
+"""GRPO on the memory model with TRL's GRPOTrainer and the frozen agent's action-consistency reward (docs/method.md §8).
 
 Each round samples `num_generations` summaries per prompt; the reward shows each summary (plus the raw steps the
 record keeps) to the frozen agent, asks it greedily for its next action and scores that against the recorded

@@ -1,4 +1,4 @@
-"""SFT warm-up of the memory model on teacher summaries (METHOD §8.1) with TRL's SFTTrainer.
+"""SFT warm-up of the memory model on teacher summaries (docs/method.md §8) with TRL's SFTTrainer.
 
 Rows are prompt-completion conversations (`comem train data sft`): the chat template renders the memory prompt as
 the user turn and the teacher's summary as the assistant turn, and the loss covers the completion only.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GRPO on CoMem's memory model with verl (METHOD §8.5 settings), on the files `comem train export-verl` wrote here.
+# GRPO on CoMem's memory model with verl (docs/method.md §8 settings), on the files `comem train export-verl` wrote here.
 # Needs verl (with vLLM) and comem installed, a Ray cluster for multi-node, and the frozen agent served elsewhere:
 #   export COMEM_AGENT_URL=http://agent-host:8000/v1 COMEM_AGENT_MODEL=<served name>
 #   MODEL=/path/to/sft/final bash run_grpo.sh [extra hydra overrides...]
