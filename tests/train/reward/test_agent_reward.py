@@ -96,7 +96,7 @@ def test_matching_reference_scores_ten_and_others_less(serve: Callable[..., Agen
     assert rewards[2] == 0.0  # no reference action: not even asked
     assert len(server.requests) == 2 and stats.calls == 2 and stats.scored == 3
     assert stats.mean_reward == pytest.approx(sum(rewards) / 3)
-    request = server.requests[0]
+    request = next(r for r in server.requests if "summary A" in r["messages"][1]["content"])  # calls run at once
     assert request["temperature"] == 0.0
     user = request["messages"][1]["content"]
     # retain=0 framing: the summary, then the last observation as the current query
