@@ -36,7 +36,7 @@ def test_a_hung_tool_hits_the_episode_time_limit_and_its_process_dies(tmp_path: 
     result = asyncio.run(run_one(Episode(task, FULL, 2), agent, None, config, path))
     assert (result.exit_reason, result.steps, result.seed, result.resolved) == ("time_limit", 1, 2, False)
     assert "time limit" in result.error and "not graded" in result.grade_error
-    assert 3 <= result.wall_s < 10
+    assert result.wall_s >= config.episode_timeout_s  # ran until the limit stopped it (the hung tool never ends)
     records = read_records(path)
     assert isinstance(records[0], EpisodeStart) and isinstance(records[-1], EpisodeEnd)
     assert records[-1].exit_reason == "time_limit" and sum(isinstance(r, Step) for r in records) == 1

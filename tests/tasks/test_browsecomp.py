@@ -28,10 +28,11 @@ from comem.tasks.browsecomp import (
     mini_suite_dir,
 )
 from comem.tasks.harness import harness_for
-from tests.llm.test_llm_openai_http import Reply, StubServer, delta, sse
+from tests.extras import reason
+from tests.standin import Reply, StubServer, delta, sse
 
-pytest.importorskip("bm25s")
-pytest.importorskip("bs4")
+pytest.importorskip("bm25s", reason=reason("bm25s"))
+pytest.importorskip("bs4", reason=reason("bs4"))
 
 
 @pytest.fixture
