@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,15 +109,88 @@ def test_broken_code_is_a_failure_not_an_error(tmp_path):
     assert "SyntaxError" in result.log
 
 
-def test_deleted_test_counts_as_failed_others_still_graded(tmp_path):
+def test_a_deleted_test_is_restored_from_the_base_and_graded(tmp_path):
     task = make_task(tmp_path)
     work = agent_copy(task, tmp_path, calc=FIXED)
     (work / "tests" / "test_calc.py").write_text("def test_other():\n    pass\n")
     result = grade(task, work)
-    assert not result.resolved
-    assert result.fail_to_pass == {"tests/test_hidden.py::test_add": True}
-    assert result.pass_to_pass["tests/test_calc.py::test_mul"] is False
-    assert result.pass_to_pass["tests/test_hidden.py::test_mul_zero"] is True
+    assert result.resolved  # the tests that decide are the task's, not the agent's
+    assert result.pass_to_pass["tests/test_calc.py::test_mul"] is True
+    assert "restored to the task's base: tests/test_calc.py" in result.log
+
+
+# --------------------------------------------------------------------------- tampering
+
+
+def in_repo_task(tmp_path: Path) -> Task:
+    """A SWE-smith-style task: the failing test already lives in the repository, so `test_patch` is empty."""
+    repo = make_repo(tmp_path / "base")
+    (repo / "tests" / "test_hidden.py").write_text(HIDDEN_TESTS)
+    return Task(instance_id="calc-2", problem_statement="add() subtracts", repo_dir=repo, test_patch="",
+                FAIL_TO_PASS=["tests/test_hidden.py::test_add"], PASS_TO_PASS=["tests/test_calc.py::test_mul"],
+                patch=diff("calc.py", BUGGY, FIXED), test_command=FAST)
+
+
+def test_editing_the_failing_test_until_it_passes_is_not_resolved(tmp_path):
+    task = in_repo_task(tmp_path)
+    work = agent_copy(task, tmp_path)  # the bug stays; the agent rewrites the test instead
+    (work / "tests" / "test_hidden.py").write_text(HIDDEN_TESTS.replace("add(2, 3) == 5", "add(2, 3) == -1"))
+    assert not grade(task, work).resolved
+    (work / "calc.py").write_text(FIXED)
+    assert grade(task, work).resolved  # the real fix still counts
+
+
+CHEAT = "import calc\n\ncalc.add = lambda a, b: a + b\n"  # makes the failing test pass without a fix
+
+
+@pytest.mark.parametrize(("path", "text"), [
+    ("conftest.py", CHEAT),
+    ("tests/conftest.py", CHEAT),
+    ("pytest.ini", "[pytest]\naddopts = -p cheat\n"),
+    ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = '-p cheat'\n"),
+    ("setup.cfg", "[tool:pytest]\naddopts = -p cheat\n"),
+    ("tox.ini", "[pytest]\naddopts = -p cheat\n"),
+])
+def test_conftest_and_pytest_configuration_from_the_agent_do_not_count(tmp_path, path, text):
+    task = in_repo_task(tmp_path)
+    work = agent_copy(task, tmp_path)
+    (work / "cheat.py").write_text(CHEAT)
+    (work / path).write_text(text)
+    raw = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hidden.py"],
+                         cwd=work, capture_output=True, text=True)
+    assert raw.returncode == 0  # as the agent left it, the tampering works
+    result = grade(task, work)
+    assert not result.resolved and result.fail_to_pass == {"tests/test_hidden.py::test_add": False}
+
+
+def test_an_agent_edit_outside_the_pytest_section_of_pyproject_stands(tmp_path):
+    task = in_repo_task(tmp_path)
+    (task.repo_dir / "pyproject.toml").write_text("[project]\nname = 'calc'\n")
+    work = agent_copy(task, tmp_path, calc=FIXED)
+    (work / "pyproject.toml").write_text("[project]\nname = 'calc'\nversion = '2'\n")
+    result = grade(task, work)
+    assert result.resolved and "pyproject.toml" not in result.log.split("$ ")[0]
+
+
+# --------------------------------------------------------------------------- parametrized tests
+
+PARAM_TESTS = (
+    "import pytest\nfrom calc import add\n\n\n@pytest.mark.parametrize('a', [{1, 2}, frozenset({3})])\n"
+    "def test_add(a):\n    assert add(len(a), 1) == len(a) + 1\n"
+)
+
+
+def test_a_function_level_id_of_a_parametrized_test_passes_when_every_case_passes(tmp_path):
+    repo = make_repo(tmp_path / "base")
+    (repo / "tests" / "test_param.py").write_text(PARAM_TESTS)
+    task = Task(instance_id="calc-3", problem_statement="add() subtracts", repo_dir=repo, test_patch="",
+                FAIL_TO_PASS=["tests/test_param.py::test_add"], PASS_TO_PASS=["tests/test_calc.py::test_mul"],
+                patch=diff("calc.py", BUGGY, FIXED), test_command=FAST)
+    assert grade(task, agent_copy(task, tmp_path, calc=FIXED)).resolved
+    assert not grade(task, task.repo_dir).resolved
+    half = FIXED.replace("return a + b", "return a + b if a < 2 else a - b")  # one case passes, one fails
+    assert grade(task, agent_copy(task, tmp_path / "half", calc=half)).fail_to_pass == {
+        "tests/test_param.py::test_add": False}
 
 
 def test_env_assignments_and_bytecode_setting_reach_the_tests(tmp_path):

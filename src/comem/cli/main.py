@@ -172,7 +172,8 @@ tasks_app = typer.Typer(cls=_TasksGroup)
 def list_tasks(ctx: typer.Context,
                source: Annotated[str | None, typer.Argument(help="Task dir or JSONL; default: bundled.")] = None)\
         -> None:
-    """List the tasks in a suite; `comem tasks synth` makes new ones from a real package."""
+    """List the tasks in a suite; `comem tasks synth` makes new ones from a real package, `comem tasks validate`
+    checks that each task is sound."""
     if ctx.invoked_subcommand is not None:
         return
     from comem.tasks.task import load_tasks
@@ -185,8 +186,10 @@ def list_tasks(ctx: typer.Context,
 def _register_tasks() -> None:
     """`comem tasks [SOURCE]` and `comem tasks synth`, wrapped like the other commands."""
     from comem.cli.synth import synth
+    from comem.cli.tasks import validate
 
     tasks_app.command()(friendly(synth))
+    tasks_app.command()(friendly(validate))
     app.add_typer(tasks_app, name="tasks")
 
 

@@ -53,6 +53,7 @@ class EvalConfig(StrictModel):
     loop: AgentConfig = Field(default_factory=AgentConfig)
     out_dir: Path | None = None  # default: runs/<timestamp>
     grade: bool = True  # run the task's grader after each episode
+    validate_tasks: bool = True  # before running: every local task's base must fail and its gold patch resolve
     bash_timeout_s: float = Field(default=60.0, gt=0)  # per tool call
     seeds: list[int] = Field(default_factory=lambda: [0])  # each seed is a separate episode
     concurrency: int = Field(default=1, ge=1)  # episodes in flight (embedded servers get this many slots)

@@ -13,12 +13,14 @@ from comem.context import StrategyConfig
 from comem.core.errors import ComemError
 from comem.eval.config import EvalConfig
 from comem.tasks.sources import load_source
+from comem.tasks.validate import check_suite
 
 __all__ = ["EvalConfig", "Episode", "plan", "select_tasks"]
 
 
 def select_tasks(config: EvalConfig) -> list[Any]:
-    """Every source's tasks in order, then the `task_ids` filter and the `limit`."""
+    """Every source's tasks in order, then the `task_ids` filter and the `limit`; each is validated (see
+    comem.tasks.validate) unless `validate_tasks` is off or nothing is graded."""
     tasks: list[Any] = []
     where: dict[str, str] = {}
     for source in config.tasks:
@@ -35,7 +37,10 @@ def select_tasks(config: EvalConfig) -> list[Any]:
             raise ComemError(f"Unknown task id(s) {', '.join(map(repr, unknown))} in {', '.join(config.tasks)}.",
                              fix=f"use ids from `comem tasks`; available: {', '.join(sorted(by_id))}.")
         tasks = [by_id[i] for i in dict.fromkeys(config.task_ids)]
-    return tasks[: config.limit] if config.limit else tasks
+    tasks = tasks[: config.limit] if config.limit else tasks
+    if config.validate_tasks and config.grade:
+        check_suite(tasks)  # a task its own gold patch cannot resolve would only lower the success rate
+    return tasks
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,10 @@ def grade(task: Task, workdir: Path, timeout_s: float = 300) -> GradeResult:
             return result({}, str(exc), error=f"could not copy workdir: {exc}")
 
         log_parts: list[str] = []
+        restored = restore_decisive_files(task, repo)
+        if restored:
+            log_parts.append(f"[comem] restored to the task's base: {', '.join(restored)}")
         if task.test_patch.strip():
-            _restore_test_files(task, repo)
             ok, out = git_apply(task.test_patch, repo, tmp_path)
             if not ok:
                 return result({}, out, error="test_patch does not apply")
@@ -162,15 +164,39 @@ def _safe_relative(path: str) -> bool:
     return bool(path) and not p.is_absolute() and ".." not in p.parts
 
 
-def _restore_test_files(task: Task, repo: Path) -> None:
-    """Put every file the test patch touches back to its base state, like SWE-bench's
-    `git checkout <base> -- <test files>`: agent edits at those paths are discarded, and
-    files the patch creates are removed so that it applies cleanly."""
-    for rel in patch_paths(task.test_patch):
-        if not _safe_relative(rel):
+# pytest reads its configuration from the first of these it finds at the root; setup.cfg, tox.ini and
+# pyproject.toml only count through their pytest section.
+_PYTEST_CONFIG = {"pytest.ini": None, ".pytest.ini": None, "pyproject.toml": "tool.pytest", "tox.ini": "pytest",
+                  "setup.cfg": "tool:pytest"}
+
+
+def decisive_files(task: Task, repo: Path) -> list[str]:
+    """The files whose content decides the verdict and so must be the task's, not the agent's: those the test patch
+    touches, those holding a FAIL_TO_PASS or PASS_TO_PASS test, every conftest.py (in the base repository or put
+    there by the agent) and the pytest configuration files at the root."""
+    paths = [*patch_paths(task.test_patch), *(t.split("::")[0] for t in [*task.FAIL_TO_PASS, *task.PASS_TO_PASS])]
+    for root in (task.repo_dir, repo):
+        paths += sorted(p.relative_to(root).as_posix() for p in root.rglob("conftest.py")
+                        if not set(p.relative_to(root).parts) & _IGNORED_NAMES)
+    paths += list(_PYTEST_CONFIG)
+    return [p for p in dict.fromkeys(paths) if _safe_relative(p)]
+
+
+def restore_decisive_files(task: Task, repo: Path) -> list[str]:
+    """Put every decisive file back to its base content, like SWE-bench's `git checkout <base> -- <test files>`:
+    the agent's edits there are discarded, files it added there are removed (so the test patch applies cleanly).
+    A setup.cfg, tox.ini or pyproject.toml is restored only when its pytest section changed, so an agent's other
+    edits to it stand. Returns the paths that changed."""
+    changed = []
+    for rel in decisive_files(task, repo):
+        base, dest = task.repo_dir / rel, repo / rel
+        section = _PYTEST_CONFIG.get(rel)
+        if section is not None and dest.is_file() and (
+                _pytest_section(base, section) == _pytest_section(dest, section) if base.is_file()
+                else _pytest_section(dest, section) is None):
+            continue  # its pytest section is the base's (or, in a file the agent added, absent)
+        if _same_file(base, dest):
             continue
-        base = task.repo_dir / rel
-        dest = repo / rel
         if dest.is_dir() and not dest.is_symlink():
             shutil.rmtree(dest, ignore_errors=True)
         elif dest.exists() or dest.is_symlink():
@@ -178,6 +204,40 @@ def _restore_test_files(task: Task, repo: Path) -> None:
         if base.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(base, dest)
+        changed.append(rel)
+    return changed
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if not (a.exists() or a.is_symlink()) and not (b.exists() or b.is_symlink()):
+        return True
+    return a.is_file() and b.is_file() and not b.is_symlink() and a.read_bytes() == b.read_bytes()
+
+
+def _pytest_section(path: Path, section: str) -> object:
+    """The pytest settings of a configuration file, compared as data (None when it has none or does not parse)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return path.read_bytes() if path.is_file() else None
+    if path.suffix == ".toml":
+        import tomllib
+
+        try:
+            data: object = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return text
+        for key in section.split("."):
+            data = data.get(key) if isinstance(data, dict) else None
+        return data
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return text
+    return dict(parser.items(section)) if parser.has_section(section) else None
 
 
 def git_apply(patch: str, repo: Path, tmp: Path) -> tuple[bool, str]:
@@ -283,7 +343,11 @@ def run_test_command(
 def _parse_outcomes(output: str, tests: list[str]) -> dict[str, bool]:
     """Per-test verdicts from pytest's `-rA` short summary. A test passes when it is reported
     only as PASSED/XFAIL/XPASS; a test reported FAILED or ERROR anywhere (e.g. an error in
-    teardown) fails; a test not reported at all is left out (counts as failed)."""
+    teardown) fails; a test not reported at all is left out (counts as failed).
+
+    An id that names a parametrized function (`tests/t.py::test_f`) is reported by pytest only as its cases
+    (`test_f[a]`, `test_f[b]`): it passes when every case that ran passed and at least one ran.
+    """
     wanted = set(tests)
     statuses: dict[str, set[str]] = {}
     for line in output.splitlines():
@@ -297,7 +361,17 @@ def _parse_outcomes(output: str, tests: list[str]) -> dict[str, bool]:
             candidates.append(rest[:idx])
             idx = rest.find(" - ", idx + 1)
         for cand in candidates:
-            if cand in wanted:
-                statuses.setdefault(cand, set()).add(status)
+            owner = cand if cand in wanted else _parametrized_owner(cand, wanted)
+            if owner is not None:
+                statuses.setdefault(owner, set()).add(status)
                 break
     return {t: bool(s) and s <= _PASSING for t, s in statuses.items()}
+
+
+def _parametrized_owner(node_id: str, wanted: set[str]) -> str | None:
+    """The wanted function-level id of a parametrized case `...::test_f[params]`, if any."""
+    cut = node_id.find("[")
+    if cut <= 0 or not node_id.endswith("]"):
+        return None
+    owner = node_id[:cut]
+    return owner if owner in wanted else None

@@ -45,13 +45,18 @@ def example_calls(problem_statement: str, files: list[str]) -> str:
 
 
 def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> Pinned:
-    return repo_prompts(task.problem_statement, tool_specs, repo_files(root))
+    return repo_prompts(task.problem_statement, tool_specs, repo_files(root), test_command=task.test_command)
 
 
-def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str]) -> Pinned:
-    """The repository-task prompts from the file list, wherever the repository lives (local dir, container)."""
+def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str], *,
+                 test_command: str | None = None) -> Pinned:
+    """The repository-task prompts from the file list, wherever the repository lives (local dir, container).
+
+    `test_command` is how the task's own tests run (a src-layout package needs e.g. `-o pythonpath=src`): the
+    agent is told, so its test runs import the package the way grading does."""
     system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs),
                   examples=example_calls(problem_statement, files))
+    tests = f"\n\nRun the repository's tests with: `{test_command.strip()}`" if test_command else ""
     user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
-                files=format_files(files))
+                files=format_files(files), tests=tests)
     return Pinned(system=system, task=user)

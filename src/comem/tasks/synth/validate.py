@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import ast
 import random
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from comem.tasks.grading import git_apply, grade
 from comem.tasks.synth.mutate import Mutation
 from comem.tasks.synth.runner import SuiteRun, run_tests
 from comem.tasks.task import load_tasks
+from comem.tasks.validate import validate_task
 
 
 @dataclass
@@ -67,23 +65,5 @@ def pass_to_pass(trial: Trial, passed: set[str], rng: random.Random, limit: int)
 
 
 def check_task(task_dir: Path, timeout_s: float) -> str | None:
-    """None if grading agrees that the task is valid, else what is wrong with it."""
-    task = load_tasks(task_dir)[0]
-    buggy = grade(task, task.repo_dir, timeout_s=timeout_s)
-    if buggy.error:
-        return f"grading the buggy repo failed: {buggy.error}"
-    if any(buggy.fail_to_pass.values()):
-        return "a FAIL_TO_PASS test passes on the buggy repo"
-    if not all(buggy.pass_to_pass.values()):
-        return "a PASS_TO_PASS test fails on the buggy repo"
-    with tempfile.TemporaryDirectory(prefix="comem-synth-gold-") as tmp:
-        fixed = Path(tmp) / "repo"
-        shutil.copytree(task.repo_dir, fixed)
-        applied, output = git_apply(task.patch, fixed, Path(tmp))
-        if not applied:
-            return f"gold.patch does not apply: {output[-300:]}"
-        result = grade(task, fixed, timeout_s=timeout_s)
-    if not result.resolved:
-        failing = [t for t, ok in {**result.fail_to_pass, **result.pass_to_pass}.items() if not ok]
-        return f"the gold patch does not resolve it: {result.error or ', '.join(failing[:3])}"
-    return None
+    """None if grading agrees that the written task is valid, else what is wrong with it."""
+    return validate_task(load_tasks(task_dir)[0], timeout_s=timeout_s).problem

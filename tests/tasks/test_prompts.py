@@ -1,4 +1,4 @@
-"""The pinned prompts of an episode: real file list and task-aware examples, so small models copy real names."""
+"""The pinned prompts of a repository task: the issue, the files, example calls, how to run the tests."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ def test_pinned_prompts_list_the_repository_and_keep_the_issue() -> None:
     assert all(f in pinned.task for f in repo_files(task.repo_dir))
     assert '"search_term": "bump_minor"' in pinned.system and "file_editor(" in pinned.system
     assert "{" + "tools}" not in pinned.system and "{" + "examples}" not in pinned.system
+
+
+def test_the_task_prompt_says_how_to_run_the_tests() -> None:
+    task = load_tasks(ids=["semver-bump-minor"])[0].model_copy(
+        update={"test_command": "python -m pytest -o pythonpath=src"})  # a src-layout package
+    pinned = pinned_prompts(task, build_tool_specs(60), task.repo_dir)
+    assert "Run the repository's tests with: `python -m pytest -o pythonpath=src`" in pinned.task
+    assert "{" + "tests}" not in pinned.task
