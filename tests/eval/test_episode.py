@@ -1,0 +1,56 @@
+"""One episode through the real path: workspace, tools, grading. An agent that tampers with the tests it is
+graded by is not resolved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+from comem.agent.loop import AgentConfig
+from comem.context import parse_arm
+from comem.eval.episode import run_episode
+from comem.llm.scripted import ScriptedLLM
+from comem.tasks.grading import git_apply
+from comem.tasks.task import Task, load_tasks
+
+
+def call(name: str, **arguments: str) -> str:
+    return json.dumps({"name": name, "arguments": arguments})
+
+
+def with_tests_in_repo(task: Task, tmp_path: Path) -> Task:
+    """The task as SWE-smith builds them: its failing tests already live in the repository, `test_patch` empty."""
+    repo = tmp_path / "repo"
+    shutil.copytree(task.repo_dir, repo)
+    applied, output = git_apply(task.test_patch, repo, tmp_path)
+    assert applied, output
+    return task.model_copy(update={"repo_dir": repo, "test_patch": ""})
+
+
+def passing_stubs(test_ids: list[str]) -> dict[str, str]:
+    """Test files that define every named test as one that passes: what a tampering agent writes."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for test_id in test_ids:
+        path, *names = test_id.split("::")
+        if len(names) == 2:
+            files[path].append(f"class {names[0]}:\n    def {names[1]}(self):\n        pass\n")
+        else:
+            files[path].append(f"def {names[0]}():\n    pass\n")
+    return {path: "\n\n".join(parts) for path, parts in files.items()}
+
+
+def test_an_agent_that_rewrites_the_failing_tests_is_not_resolved(tmp_path: Path) -> None:
+    task = with_tests_in_repo(load_tasks(ids=["unitconv-fahrenheit"])[0], tmp_path)
+    stubs = passing_stubs(task.FAIL_TO_PASS)
+    script = [call("bash", command=f"cat > {path} <<'EOF'\n{text}EOF") for path, text in stubs.items()]
+    script += [call("bash", command="python -m pytest -q " + " ".join(stubs)), call("submit")]
+    agent = ScriptedLLM(script)
+    end = asyncio.run(run_episode(task, parse_arm("full"), agent, None, AgentConfig(max_steps=10),
+                                  tmp_path / "trajectory.jsonl"))
+    assert end.exit_reason == "submitted"
+    assert "passed" in agent.requests[-1][-1].content  # the tampered tests pass in the agent's workspace
+    assert end.resolved is False
+    assert end.grade_detail["fail_to_pass"] == {t: False for t in task.FAIL_TO_PASS}
