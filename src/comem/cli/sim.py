@@ -67,9 +67,15 @@ def simulate(
         result = sweep(config, counts, modes, progress=lambda msg: status.update(f"simulating {msg}"))
     flat = write(result, config, out)
     a, m = config.agent, config.memory
-    console.print(table(flat, f"{deployment}: {a.model.name} on {a.hardware.n_gpu}x {a.hardware.name}, memory "
-                              f"{m.model.name} on " + ("the agent's engine" if config.placement == "shared" else
-                                                       f"{m.hardware.n_gpu}x {m.hardware.name}")))
+    if config.placement == "shared":
+        hardware = "memory on the agent's engine (equal hardware)"
+    elif config.baseline_hardware == "equal":
+        hardware = (f"memory on {m.hardware.n_gpu}x {m.hardware.name}; full and mask get those devices too "
+                    f"({a.hardware.n_gpu + m.hardware.n_gpu}x: equal hardware)")
+    else:
+        hardware = (f"memory on {m.hardware.n_gpu}x {m.hardware.name} that full and mask do not get "
+                    "(EXTRA hardware for the memory arms)")
+    console.print(table(flat, f"{deployment}: {a.model.name} on {a.hardware.n_gpu}x {a.hardware.name}, {hardware}"))
     console.print("S_step = mean step latency of full / of the arm; peak/step = largest ratio of per-step-index means "
                   "(the paper's, biased upward); S_e2e = mean trajectory wall time of full / of the arm "
                   "(docs/metrics.md); +offload = with the CPU KV tier; S* = ideal-overlap bound; "

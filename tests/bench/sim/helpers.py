@@ -64,7 +64,8 @@ WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.step
             "workload.distribution.head_tokens.median=800", "workload.distribution.head_tokens.lo=300",
             "workload.distribution.observation_tokens.median=250", "workload.distribution.observation_tokens.lo=50",
             "workload.distribution.output_tokens.median=60", "workload.distribution.output_tokens.lo=20",
-            "max_model_len=6000", "concurrency=1"]
+            "max_model_len=6000", "concurrency=1",
+            "baseline_hardware=agent-only"]  # as a replay runs: the baseline on the agent's own threads
 
 
 def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,

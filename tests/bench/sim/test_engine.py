@@ -14,7 +14,7 @@ import simpy
 
 from comem.bench.sim.agents import Arm
 from comem.bench.sim.engine import Engine, Request
-from comem.bench.sim.simulate import run_arm
+from comem.bench.sim.simulate import baseline_spec, run_arm
 from comem.core.errors import ComemError
 from tests.bench.sim.helpers import analytic_full_steps, shape, tiny_config, tiny_spec
 
@@ -28,7 +28,7 @@ TRAJ = shape("t", 50, [(20, 30, 0.5), (7, 0, 0.0), (33, 90, 1.0), (1, 12, 0.2), 
 def test_single_agent_equals_the_analytic_sum(spec_update: dict) -> None:
     config = tiny_config(["full"], agent=spec_update)
     run = run_arm(config, Arm.parse("full", 2), [TRAJ])
-    expected = analytic_full_steps(TRAJ, config.agent)
+    expected = analytic_full_steps(TRAJ, baseline_spec(config, config.agent, config.memory))  # the spec that ran
     got = [x for s in run.steps for x in (s.agent_ttft_s, s.decode_s)]
     assert got == pytest.approx([x for pair in expected for x in pair], rel=1e-9, abs=1e-12)
     wall = sum(t + d for t, d in expected) + sum(s.tool_s for s in TRAJ.steps)

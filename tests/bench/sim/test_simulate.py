@@ -15,9 +15,9 @@ pytest.importorskip("simpy", reason=reason("simpy"))
 from comem.bench.sim.config import apply_overrides, load_config
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.report import paper_note, table, write
-from comem.bench.sim.simulate import simulate, sweep, workload
+from comem.bench.sim.simulate import baseline_spec, simulate, sweep, workload
 from comem.core.errors import ComemError
-from tests.bench.sim.helpers import shape, tiny_config
+from tests.bench.sim.helpers import TINY_HW, shape, tiny_config
 
 
 @pytest.mark.parametrize("name", list(DEPLOYMENTS))
@@ -71,7 +71,8 @@ def test_calibration_file_sets_engine_efficiencies(tmp_path: Path) -> None:
 def test_bounded_arms_beat_full_context_under_kv_pressure() -> None:
     shapes = [shape(f"t{i}", 100, [(20, 80, 0.2)] * 10) for i in range(6)]
     config = tiny_config(["full", "kso-k2", "mask"], agent={"kv_tokens": 2500, "max_num_batched_tokens": 256,
-                                                            "max_num_seqs": 16})
+                                                            "max_num_seqs": 16},
+                         baseline_hardware="agent-only")  # the mechanism, with the memory model on its own devices
     result = simulate(config, shapes)
     runs = {r.arm: r for r in result.runs}
     assert runs["full"].agent_stats.preemptions > runs["kso-k2"].agent_stats.preemptions
@@ -79,6 +80,29 @@ def test_bounded_arms_beat_full_context_under_kv_pressure() -> None:
     assert summaries["kso-k2"].s_e2e > 1.0
     assert summaries["kso-k2"].prompt_mean_tokens < summaries["full"].prompt_mean_tokens
     assert summaries["full"].cache_reuse is not None
+
+
+def test_on_equal_hardware_the_baseline_gets_the_memory_models_devices() -> None:
+    shapes = [shape(f"t{i}", 100, [(20, 80, 0.2)] * 10) for i in range(6)]
+    agent = {"kv_tokens": 2500, "max_num_batched_tokens": 256, "max_num_seqs": 16}
+    equal = tiny_config(["full", "kso-k2"], agent=agent)
+    pooled = baseline_spec(equal, equal.agent, equal.memory)
+    assert pooled.hardware.n_gpu == equal.agent.hardware.n_gpu + equal.memory.hardware.n_gpu
+    assert pooled.kv_tokens == 2500 * pooled.hardware.n_gpu // equal.agent.hardware.n_gpu
+    speedup = {}
+    for hardware in ("equal", "agent-only"):
+        result = simulate(equal.model_copy(update={"baseline_hardware": hardware}), shapes)
+        speedup[hardware] = {s.arm: s for s in result.summaries()}["kso-k2"].s_e2e
+    assert speedup["equal"] < speedup["agent-only"]  # extra devices for the memory model flatter it
+    assert baseline_spec(equal.model_copy(update={"placement": "shared"}), equal.agent, equal.memory) == equal.agent
+
+
+def test_equal_hardware_needs_one_device_type() -> None:
+    config = tiny_config(["full"], memory={"hardware": TINY_HW.model_copy(update={"name": "other", "hbm_bw": 2e12})})
+    with pytest.raises(ComemError, match="different devices"):
+        baseline_spec(config, config.agent, config.memory)
+    assert baseline_spec(config.model_copy(update={"baseline_hardware": "agent-only"}), config.agent,
+                         config.memory) == config.agent
 
 
 def test_workload_reuses_replayed_shapes_round_robin(tmp_path: Path) -> None:

@@ -268,9 +268,9 @@ def validate(rows: list[StepRow], config: SimConfig, memory_summary_tokens: dict
             arm = Arm.parse(arm_name, config.k)
         except ComemError:
             continue  # an arm the simulator does not model
-        cfg = config
+        cfg = config.model_copy(update={"baseline_hardware": "agent-only"})  # as the replay ran the baseline
         if memory_summary_tokens and arm_name in memory_summary_tokens:
-            cfg = config.model_copy(update={"settings": config.settings.model_copy(
+            cfg = cfg.model_copy(update={"settings": config.settings.model_copy(
                 update={"summary_tokens": memory_summary_tokens[arm_name]})})
         names, slots = _agent_slots(measured)
         if any(n not in shapes for n in names):

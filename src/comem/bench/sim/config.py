@@ -40,6 +40,9 @@ class SimConfig(StrictModel):
     agent: EngineSpec
     memory: EngineSpec
     placement: Literal["separate", "shared"] = "separate"  # memory model on its own devices, or the agent's engine
+    # equal: an arm without a memory model also gets the memory model's devices (docs/simulator.md §7), so every
+    # arm runs on the same hardware; agent-only: the paper's setup, the memory model on devices the baseline lacks
+    baseline_hardware: Literal["equal", "agent-only"] = "equal"
     contention: float = Field(default=1.0, ge=1.0)  # separate engines on one host: slowdown while both compute
     arms: list[str] = Field(default_factory=lambda: ["full", "kso"])
     k: int | None = Field(default=None, ge=1)  # the deployment's k, for kso / sync without -kN; None: theirs

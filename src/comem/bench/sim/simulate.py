@@ -15,7 +15,7 @@ from comem.bench.figures import ArmFigures, figures
 from comem.bench.records import MemoryRow, StepRow, TrajectoryShape
 from comem.bench.sim.agents import Agent, Arm
 from comem.bench.sim.config import SimConfig
-from comem.bench.sim.engine import Engine, EngineStats
+from comem.bench.sim.engine import Engine, EngineSpec, EngineStats
 from comem.bench.sim.workload import (
     cap_context,
     read_recorded,
@@ -74,6 +74,24 @@ def engine_specs(config: SimConfig):
             config.memory.model_copy(update={"cpu_offload_gib": gib}))
 
 
+def baseline_spec(config: SimConfig, agent: EngineSpec, memory: EngineSpec) -> EngineSpec:
+    """The agent engine of an arm without a memory model. On equal hardware (the default) it also gets the devices
+    the memory model has in a separate placement, as more parallelism on the one engine (an explicit `kv_tokens`
+    grows in proportion): an idealisation in the baseline's favour, since no engine scales perfectly onto extra
+    devices, so a speedup that remains is not one bought with extra hardware."""
+    if config.baseline_hardware == "agent-only" or config.placement == "shared":
+        return agent
+    if agent.hardware.model_dump(exclude={"n_gpu"}) != memory.hardware.model_dump(exclude={"n_gpu"}):
+        raise ComemError(f"The agent ({agent.hardware.name}) and the memory model ({memory.hardware.name}) run on "
+                         "different devices, so the baseline cannot be given the memory model's.",
+                         fix="put both on one device type, or set baseline_hardware=agent-only and say so.")
+    n_agent, n_memory = agent.hardware.n_gpu, memory.hardware.n_gpu
+    update: dict[str, object] = {"hardware": agent.hardware.model_copy(update={"n_gpu": n_agent + n_memory})}
+    if agent.kv_tokens is not None:
+        update["kv_tokens"] = agent.kv_tokens * (n_agent + n_memory) // n_agent
+    return agent.model_copy(update=update)
+
+
 def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
             hook: Callable[[Engine], None] | None = None, slots: Sequence[Sequence[int]] | None = None) -> ArmRun:
     """Agents on fresh engines until every trajectory is done: one per shape, or `slots[a]` = the shapes agent a
@@ -81,6 +99,8 @@ def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
     slots = [[i] for i in range(len(shapes))] if slots is None else slots
     env = simpy.Environment()
     agent_spec, memory_spec = engine_specs(config)
+    if arm.kind not in ("sync", "kso"):
+        agent_spec = baseline_spec(config, agent_spec, memory_spec)
     engine = Engine(env, agent_spec, "agent", check=config.check)
     memory = engine if config.placement == "shared" else Engine(env, memory_spec, "memory", check=config.check)
     if memory is not engine and config.contention > 1.0:
