@@ -119,7 +119,10 @@ def figures(rows: Iterable[StepRow], baseline: str = BASELINE, seed: int = 0) ->
                 fig.s_step, fig.s_step_ci = s.step.value, s.step.bounds
             if s.e2e:
                 fig.s_e2e, fig.s_e2e_ci = s.e2e.value, s.e2e.bounds
-            peak = peak_step_ratio(_by_step(base), _by_step(group), min_agents=max(1, min(3, concurrency // 2)))
+            # only step indices every episode of both arms reached: the tails of a few long trajectories are
+            # noisy ratios, and a maximum over them is biased upward (docs/metrics.md)
+            reached_by_all = max(len(episodes(base)), len(episodes(group)))
+            peak = peak_step_ratio(_by_step(base), _by_step(group), min_agents=reached_by_all)
             if peak is not None:
                 fig.s_step_peak, fig.s_step_peak_at = peak
         out.append(fig)
