@@ -76,12 +76,13 @@ def simulate(
         hardware = (f"memory on {m.hardware.n_gpu}x {m.hardware.name} that full and mask do not get "
                     "(EXTRA hardware for the memory arms)")
     console.print(table(flat, f"{deployment}: {a.model.name} on {a.hardware.n_gpu}x {a.hardware.name}, {hardware}"))
-    console.print("S_step = mean step latency of full / of the arm; peak/step = largest ratio of per-step-index means "
-                  "over the indices every agent reached (not the paper's definition); S_e2e = mean trajectory wall "
-                  "time of full / of the arm (docs/metrics.md); +offload = with the CPU KV tier; S* = ideal-overlap bound; "
-                  "eta = S_e2e/S*; X/wall = exposed memory wait; S*, eta, X/wall, preemptions and hit rates are "
-                  f"without offload where both ran.\nPaper: {PAPER_E2E[0]}-{PAPER_E2E[1]}x end-to-end on SWE-bench "
-                  "Verified; GLM-4.7 by batch size in the paper column.")
+    console.print(
+        "S_step = mean step latency of full / of the arm; peak/step = largest ratio of per-step-index means over "
+        "the indices every agent reached (not the paper's definition); S_e2e = mean trajectory wall time of full / "
+        "of the arm (docs/metrics.md); +offload = with the CPU KV tier; S* = ideal-overlap bound; eta = S_e2e/S*; "
+        "X/wall = exposed memory wait; S*, eta, X/wall, preemptions and hit rates are without offload where both "
+        f"ran.\nPaper: {PAPER_E2E[0]}-{PAPER_E2E[1]}x end-to-end on SWE-bench Verified; GLM-4.7 by batch size in "
+        "the paper column.")
     console.print(f"wrote {out}/summary.csv, summary.json, steps-*.jsonl ({time.perf_counter() - t0:.1f} s)")
 
 
