@@ -78,6 +78,6 @@ def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
         cfg = config.model_copy(update={**truth, "workload": config.workload.model_copy(update={"seed": seed})})
         result = simulate(cfg)
         rows += [r.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for r in result.steps]
-        memory += [m.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for run in result.runs
+        memory += [m.model_copy(update={"trajectory": f"s{seed}", "repeat": seed}) for run in result.measured
                    for m in run.memory]
     return rows, memory

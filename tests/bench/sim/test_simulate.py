@@ -12,11 +12,13 @@ from tests.extras import reason
 
 pytest.importorskip("simpy", reason=reason("simpy"))
 
+from comem.bench.figures import episodes
 from comem.bench.sim.config import apply_overrides, load_config
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.report import paper_note, table, write
 from comem.bench.sim.simulate import baseline_spec, simulate, sweep, workload
 from comem.core.errors import ComemError
+from comem.core.metrics import EpisodeCost, ideal_speedup
 from tests.bench.sim.helpers import TINY_HW, shape, tiny_config
 
 
@@ -74,7 +76,7 @@ def test_bounded_arms_beat_full_context_under_kv_pressure() -> None:
                                                             "max_num_seqs": 16},
                          baseline_hardware="agent-only")  # the mechanism, with the memory model on its own devices
     result = simulate(config, shapes)
-    runs = {r.arm: r for r in result.runs}
+    runs = {r.arm: r for r in result.measured}
     assert runs["full"].agent_stats.preemptions > runs["kso-k2"].agent_stats.preemptions
     summaries = {s.arm: s for s in result.summaries()}
     assert summaries["kso-k2"].s_e2e > 1.0
@@ -95,6 +97,21 @@ def test_on_equal_hardware_the_baseline_gets_the_memory_models_devices() -> None
         speedup[hardware] = {s.arm: s for s in result.summaries()}["kso-k2"].s_e2e
     assert speedup["equal"] < speedup["agent-only"]  # extra devices for the memory model flatter it
     assert baseline_spec(equal.model_copy(update={"placement": "shared"}), equal.agent, equal.memory) == equal.agent
+
+
+def test_s_star_comes_from_a_run_with_instant_memory() -> None:
+    shapes = [shape(f"t{i}", 100, [(20, 80, 0.2)] * 10) for i in range(6)]
+    result = simulate(tiny_config(["full", "kso-k2"]), shapes)
+    assert [(r.arm, r.instant_memory) for r in result.runs] == [("full", False), ("kso-k2", False), ("kso-k2", True)]
+    instant = result.runs[2]
+    assert instant.memory_stats.iterations == 0  # the memory engine never ran
+    assert all(s.memory_wait_s == 0 for s in instant.steps)
+    assert {m.status for m in instant.memory} <= {"ok", "superseded"}
+    kso = {f.arm: f for f in result.summaries()}["kso-k2"]
+    costs = [EpisodeCost.of(v) for v in episodes(instant.steps).values()]
+    base = [EpisodeCost.of(v) for v in episodes(result.runs[0].steps).values()]
+    assert kso.s_star == pytest.approx(ideal_speedup(base, costs))
+    assert [s.arm for s in result.steps].count("kso-k2") == len(result.runs[1].steps)  # measured rows only
 
 
 def test_equal_hardware_needs_one_device_type() -> None:

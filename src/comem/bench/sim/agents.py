@@ -107,6 +107,7 @@ class Agent:
     settings: ArmSettings
     concurrency: int
     slot: int | None = None  # the agent (closed-loop client) this trajectory runs on; default: index
+    instant_memory: bool = False  # summaries are ready the moment they are launched and load no engine (for S*)
     steps: list[StepRow] = field(default_factory=list)
     memory: list[MemoryRow] = field(default_factory=list)
     finished_s: float | None = None
@@ -165,7 +166,12 @@ class Agent:
         segments = self.memory_prompt(start, end, installed if incremental else None)
         req = Request(segments=segments, output_tokens=self.settings.summary_tokens,
                       output_key=("msum", self.index, next_id))
-        self.memory_engine.submit(req)
+        if self.instant_memory:
+            req.prompt_tokens, req.finished_s = sum(t for _, t in segments), self.env.now
+            req.done = self.env.event()
+            req.done.succeed()
+        else:
+            self.memory_engine.submit(req)
         timing = MemoryRow(
             arm=self.arm.name, concurrency=self.concurrency, agent=self.client, trajectory=self.shape.name,
             id=next_id, launch_step=n, covers=(start, end), status="pending", input_tokens=req.prompt_tokens,

@@ -37,7 +37,7 @@ def rows(result: SimResult) -> list[dict[str, Any]]:
     out = []
     for offload in sorted({r.offload for r in result.runs}):
         summaries = {(s.concurrency, s.arm): s for s in result.summaries(offload)}
-        for run in result.runs:
+        for run in result.measured:
             if run.offload != offload:
                 continue
             s: ArmFigures = summaries[(run.concurrency, run.arm)]
@@ -100,7 +100,7 @@ def write(result: SimResult, config: SimConfig, out: Path) -> list[dict[str, Any
             writer.writerows(flat)
     for offload in sorted({r.offload for r in result.runs}):
         tag = "on" if offload else "off"
-        runs = [r for r in result.runs if r.offload == offload]
+        runs = [r for r in result.measured if r.offload == offload]
         with (out / f"steps-offload-{tag}.jsonl").open("w", encoding="utf-8") as f:
             f.writelines(s.model_dump_json() + "\n" for r in runs for s in r.steps)
         with (out / f"memory-offload-{tag}.jsonl").open("w", encoding="utf-8") as f:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from comem.bench.figures import ArmFigures, figures
+from comem.bench.figures import ArmFigures, episodes, figures
 from comem.bench.records import MemoryRow, StepRow, TrajectoryShape
 from comem.bench.sim.agents import Agent, Arm
 from comem.bench.sim.config import SimConfig
@@ -25,6 +25,7 @@ from comem.bench.sim.workload import (
     shapes_from_replay,
 )
 from comem.core.errors import ComemError
+from comem.core.metrics import BASELINE, EpisodeCost, ideal_speedup
 
 DEFAULT_CONCURRENCY = (1, 8, 16, 32, 64, 128, 256)
 
@@ -41,6 +42,7 @@ class ArmRun:
     wall_s: float  # until the last agent finished
     agent_stats: EngineStats
     memory_stats: EngineStats | None  # None when the memory model shares the agent's engine
+    instant_memory: bool = False  # the S* run: the same arm with summaries that cost nothing
 
 
 @dataclass
@@ -48,11 +50,31 @@ class SimResult:
     runs: list[ArmRun] = field(default_factory=list)
 
     @property
+    def measured(self) -> list[ArmRun]:
+        """The runs as measured (the instant-memory runs behind S* left out)."""
+        return [r for r in self.runs if not r.instant_memory]
+
+    @property
     def steps(self) -> list[StepRow]:
-        return [s for r in self.runs for s in r.steps]
+        return [s for r in self.measured for s in r.steps]
 
     def summaries(self, offload: bool = False) -> list[ArmFigures]:
-        return figures(s for r in self.runs if r.offload == offload for s in r.steps)
+        """Figures per arm and concurrency. S* (and so eta) of a memory arm comes from its instant-memory run
+        when there is one: in the measured run, agents that wait on memory lighten the engine, so their calls
+        are faster than with the memory hidden, and an S* from them would be too high (docs/metrics.md)."""
+        runs = [r for r in self.runs if r.offload == offload]
+        out = figures(s for r in runs if not r.instant_memory for s in r.steps)
+        instant = {(r.arm, r.concurrency): r for r in runs if r.instant_memory}
+        bases = {r.concurrency: r for r in runs if r.arm == BASELINE and not r.instant_memory}
+        for fig in out:
+            run, base = instant.get((fig.arm, fig.concurrency)), bases.get(fig.concurrency)
+            if run is not None and base is not None:
+                fig.s_star = ideal_speedup(_costs(base.steps), _costs(run.steps))
+        return out
+
+
+def _costs(steps: list[StepRow]) -> list[EpisodeCost]:
+    return [EpisodeCost.of(v) for v in episodes(steps).values()]
 
 
 def workload(config: SimConfig, n: int) -> list[TrajectoryShape]:
@@ -93,7 +115,8 @@ def baseline_spec(config: SimConfig, agent: EngineSpec, memory: EngineSpec) -> E
 
 
 def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
-            hook: Callable[[Engine], None] | None = None, slots: Sequence[Sequence[int]] | None = None) -> ArmRun:
+            hook: Callable[[Engine], None] | None = None, slots: Sequence[Sequence[int]] | None = None,
+            instant_memory: bool = False) -> ArmRun:
     """Agents on fresh engines until every trajectory is done: one per shape, or `slots[a]` = the shapes agent a
     runs one after another (a replay where agents took several tasks)."""
     slots = [[i] for i in range(len(shapes))] if slots is None else slots
@@ -107,7 +130,8 @@ def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
         engine.colocate(memory, config.contention)
     for e in {id(engine): engine, id(memory): memory}.values():
         e.on_iteration = hook
-    agents = [Agent(env, arm, i, shape, engine, memory, config.settings, len(slots)) for i, shape in enumerate(shapes)]
+    agents = [Agent(env, arm, i, shape, engine, memory, config.settings, len(slots), instant_memory=instant_memory)
+              for i, shape in enumerate(shapes)]
     for a, members in enumerate(slots):
         for i in members:
             agents[i].slot = a
@@ -125,6 +149,7 @@ def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
         arm=arm.name, concurrency=len(slots), offload=config.offload,
         steps=[s for a in agents for s in a.steps], memory=[m for a in agents for m in a.memory],
         wall_s=env.now, agent_stats=engine.stats, memory_stats=None if memory is engine else memory.stats,
+        instant_memory=instant_memory,
     )
 
 
@@ -139,7 +164,15 @@ def arms_of(config: SimConfig) -> list[Arm]:
 def simulate(config: SimConfig, shapes: Sequence[TrajectoryShape] | None = None) -> SimResult:
     """Every arm of the config at `config.concurrency` agents."""
     shapes = list(shapes) if shapes is not None else workload(config, config.concurrency)
-    return SimResult([run_arm(config, arm, shapes) for arm in arms_of(config)])
+    return SimResult([run for arm in arms_of(config) for run in _runs(config, arm, shapes)])
+
+
+def _runs(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape]) -> list[ArmRun]:
+    """The arm as measured and, for a memory arm, again with instant memory: the run its S* comes from."""
+    runs = [run_arm(config, arm, shapes)]
+    if arm.kind in ("sync", "kso"):
+        runs.append(run_arm(config, arm, shapes, instant_memory=True))
+    return runs
 
 
 def sweep(config: SimConfig, concurrencies: Sequence[int] = DEFAULT_CONCURRENCY,
@@ -154,5 +187,5 @@ def sweep(config: SimConfig, concurrencies: Sequence[int] = DEFAULT_CONCURRENCY,
             for arm in arms_of(cfg):
                 if progress is not None:
                     progress(f"offload={'on' if off else 'off'} concurrency={c} arm={arm.name}")
-                result.runs.append(run_arm(cfg, arm, pool[:c]))
+                result.runs += _runs(cfg, arm, pool[:c])
     return result
