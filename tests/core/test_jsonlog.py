@@ -45,3 +45,16 @@ def test_resume_refuses_changed_settings_and_merges_new_labels(tmp_path: Path) -
         check_resume(tmp_path, {"steps": 6}, {"steps": 5})
     with pytest.raises(ComemError, match="arm 'a'"):
         check_resume(tmp_path, {}, {}, {"a": {"k": 2}}, {"a": {"k": 4}}, label_noun="arm")
+
+
+def test_a_background_log_keeps_order_snapshots_records_and_is_complete_after_close(tmp_path: Path) -> None:
+    path = tmp_path / "bg.jsonl"
+    row = Row(key="x")
+    log = JsonlLog(path, background=True)
+    for i in range(200):
+        row.value = i
+        log.append(row)  # serialised now: the later changes to `row` are not what gets written
+    log.close()
+    assert [r.value for r in read_jsonl(path, Row)] == list(range(200))
+    with pytest.raises(ValueError, match="closed"):
+        log.append(row)

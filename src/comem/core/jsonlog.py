@@ -20,6 +20,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -47,30 +49,65 @@ def cut_torn_tail(path: Path) -> None:
 
 
 class JsonlLog:
-    """Appends records to one JSONL file, a whole line per record, fsynced before `append` returns."""
+    """Appends records to one JSONL file, a whole line per record, fsynced.
 
-    def __init__(self, path: Path) -> None:
+    By default `append` returns once the line is on disk. With `background=True` (trajectories, written from
+    the event loop at every step) the records are serialised at once, so later changes to them are not seen,
+    and a thread writes and fsyncs them in order: `append` never blocks the event loop on the disk, a crash
+    can lose the lines still queued (milliseconds of work), and `close` returns once every line is on disk.
+    """
+
+    def __init__(self, path: Path, *, background: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         cut_torn_tail(path)
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._queue: queue.SimpleQueue[bytes | None] | None = None
+        self._failure: OSError | None = None
+        if background:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._drain, name=f"jsonlog:{path.name}", daemon=True)
+            self._thread.start()
 
     def append(self, *records: BaseModel) -> None:
         """Write the records (several go in one write, so a crash keeps all or a torn tail) and fsync."""
         if self._fd is None:
             raise ValueError(f"{self.path} is closed")
+        if self._failure is not None:
+            raise self._failure
         data = "".join(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n" for r in records)
-        view = memoryview(data.encode("utf-8"))
+        if self._queue is not None:
+            self._queue.put(data.encode("utf-8"))
+        else:
+            self._write(data.encode("utf-8"))
+
+    write = append  # a trajectory writer writes one record at a time
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
         while view:  # a regular file takes it in one write; loop only for the rare short write
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
 
-    write = append  # a trajectory writer writes one record at a time
+    def _drain(self) -> None:
+        assert self._queue is not None
+        while (data := self._queue.get()) is not None:
+            try:
+                self._write(data)
+            except OSError as exc:  # disk full, ...: reported to the writer's next append or close
+                self._failure = exc
 
     def close(self) -> None:
+        if self._queue is not None and self._fd is not None:
+            self._queue.put(None)
+            self._thread.join()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     def __enter__(self) -> JsonlLog:
         return self

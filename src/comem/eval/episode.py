@@ -38,7 +38,7 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
                       trajectory_path: Path, *, bash_timeout_s: float = 60.0, do_grade: bool = True,
                       on_step: Callable[[Step], None] | None = None) -> EpisodeEnd:
     trajectory_path.unlink(missing_ok=True)  # a rerun of an unfinished episode starts clean
-    writer = JsonlLog(trajectory_path)
+    writer = JsonlLog(trajectory_path, background=True)  # the disk never blocks the event loop
     harness = harness_for(task)
     env = harness.open(task, bash_timeout_s=bash_timeout_s)
     clock = Clock()
