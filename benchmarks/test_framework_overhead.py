@@ -122,9 +122,9 @@ async def episode(strategy: str, options: dict[str, Any], pinned, steps: int, tr
     trajectory.unlink(missing_ok=True)
     writer = JsonlLog(trajectory, background=True)
     memory = SerialisingLLM([SUMMARY], cycle=True) if config.needs_memory() else None
-    context = build_strategy(config, pinned, clock, memory_llm=memory, on_memory=writer.write)
+    context = build_strategy(config, pinned, clock, memory_llm=memory, on_memory=writer.append)
     agent = Agent(SerialisingLLM(REPLIES[:steps]), InstantEnvironment(), context,
-                  AgentConfig(max_steps=steps, max_prompt_tokens=10**9), clock, on_step=writer.write)
+                  AgentConfig(max_steps=steps, max_prompt_tokens=10**9), clock, on_step=writer.append)
     try:
         outcome = await agent.run()
     finally:

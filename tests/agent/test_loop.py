@@ -38,9 +38,9 @@ def run_agent(repo: Path, script: list, strategy: str = "full", memory: Scripted
             arm = lookup(strategy)[1](name=strategy, **(strategy_options or {}))
             writer = JsonlLog(log) if log else None
             strat = build_strategy(arm, Pinned("sys", "task"), Clock(), memory_llm=memory,
-                                   on_memory=writer.write if writer else None)
+                                   on_memory=writer.append if writer else None)
             agent = Agent(ScriptedLLM(script), ws, strat, AgentConfig(**config), Clock(),
-                          on_step=writer.write if writer else None)
+                          on_step=writer.append if writer else None)
             outcome = await agent.run()
             return outcome, ws.diff()
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from comem.core.errors import ComemError
-from comem.core.jsonlog import JsonlLog, append_jsonl, check_resume, read_jsonl
+from comem.core.jsonlog import JsonlLog, append_jsonl, check_resume, cut_torn_tail, read_jsonl
 
 
 class Row(BaseModel):
@@ -58,3 +58,15 @@ def test_a_background_log_keeps_order_snapshots_records_and_is_complete_after_cl
     assert [r.value for r in read_jsonl(path, Row)] == list(range(200))
     with pytest.raises(ValueError, match="closed"):
         log.append(row)
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1 << 16])
+def test_the_torn_tail_is_found_whatever_the_read_chunk(tmp_path: Path, chunk: int) -> None:
+    path = tmp_path / "rows.jsonl"
+    for tail, kept in [(b'{"key": "b", "va', b'{"key": "a"}\n'), (b"", b'{"key": "a"}\n')]:
+        path.write_bytes(b'{"key": "a"}\n' + tail)
+        cut_torn_tail(path, chunk=chunk)
+        assert path.read_bytes() == kept
+    path.write_bytes(b'{"key": "no newline at all"')
+    cut_torn_tail(path, chunk=chunk)
+    assert path.read_bytes() == b""

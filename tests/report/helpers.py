@@ -21,12 +21,12 @@ def step(index: int, agent_s: float, wait_s: float = 0.0, command: str = "ls") -
 def write_episode(run: Path, arm: str, task: str, seed: int, steps: list[Step], wall_s: float,
                   resolved: bool | None, memory: list[MemoryRecord] = ()) -> None:
     writer = JsonlLog(trajectory_path(run / arm, task, seed))
-    writer.write(EpisodeStart(instance_id=task, strategy=arm, system_prompt="S", task_prompt="T",
+    writer.append(EpisodeStart(instance_id=task, strategy=arm, system_prompt="S", task_prompt="T",
                               config={"strategy": {"name": arm, "memory_obs_chars": 4000}}))
     for record in [*steps, *memory]:
-        writer.write(record)
+        writer.append(record)
     end = episode_end(task, arm, "submitted", steps, list(memory), wall_s=wall_s, resolved=resolved)
-    writer.write(end)
+    writer.append(end)
     writer.close()
     ResultsFile(run / arm / "results.jsonl").append(EpisodeResult(**end.model_dump(), seed=seed))
 

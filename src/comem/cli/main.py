@@ -15,6 +15,7 @@ from comem.context import strategy_names
 from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
+from comem.core.config import default_of
 from comem.llm.endpoint import ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
@@ -31,13 +32,6 @@ def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
         elif value is not None:
             out[key] = value
     return out
-
-
-def _default(model: type, field: str) -> str:
-    """A config class's default, for help texts (so they cannot drift from what runs)."""
-    from comem.core.config import default_of
-
-    return str(default_of(model, field))
 
 
 def _arm_help() -> str:
@@ -57,26 +51,26 @@ def run(
     limit: Annotated[int | None, typer.Option(help="Run only the first N tasks (N >= 1).")] = None,
     arms: Annotated[str | None, typer.Option(help=_arm_help())] = None,
     k: Annotated[int | None, typer.Option(help="Memory period in steps (sync, kso). "
-                                          f"Default {_default(KsoConfig, 'k')}.")] = None,
+                                          f"Default {default_of(KsoConfig, 'k')}.")] = None,
     keep_last: Annotated[int | None, typer.Option(help="mask: observations kept verbatim. "
-                                                  f"Default {_default(MaskConfig, 'keep_last')}.")] = None,
+                                                  f"Default {default_of(MaskConfig, 'keep_last')}.")] = None,
     retain: Annotated[int | None, typer.Option(help="sync: recent steps kept raw. "
-                                               f"Default {_default(SyncConfig, 'retain')}.")] = None,
+                                               f"Default {default_of(SyncConfig, 'retain')}.")] = None,
     trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
                                                        "exceeds this many tokens.")] = None,
     memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental. "
-                                                     f"Default {_default(KsoConfig, 'memory_input')}.")] = None,
+                                                     f"Default {default_of(KsoConfig, 'memory_input')}.")] = None,
     late_policy: Annotated[str | None, typer.Option(
-        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {_default(KsoConfig, 'late_policy')}."
+        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {default_of(KsoConfig, 'late_policy')}."
     )] = None,
     max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary. "
-                                                     f"Default {_default(KsoConfig, 'max_wait_s')}.")] = None,
+                                                     f"Default {default_of(KsoConfig, 'max_wait_s')}.")] = None,
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
     memory_max_tokens: Annotated[int | None, typer.Option(
-        help=f"Summary length budget (sync, kso). Default {_default(KsoConfig, 'memory_max_tokens')}.")] = None,
+        help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}.")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url. "
-                                                    f"Default {_default(ModelConfig, 'model')}.")] = None,
+                                                    f"Default {default_of(ModelConfig, 'model')}.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model.")] = None,
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent (vLLM, SGLang, "
                                                   "llama.cpp server). Env: COMEM_AGENT_URL.",
@@ -89,11 +83,11 @@ def run(
                                                   "a quarter of them (at least 1) for the memory model and the "
                                                   "rest for the agent when both are embedded.")] = None,
     n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. "
-                                              f"Default {_default(ModelConfig, 'n_ctx')}.")] = None,
+                                              f"Default {default_of(ModelConfig, 'n_ctx')}.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. "
-                                                  f"Default {_default(AgentConfig, 'max_steps')}.")] = None,
+                                                  f"Default {default_of(AgentConfig, 'max_steps')}.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. "
-                                                   f"Default {_default(AgentConfig, 'max_tokens')}.")] = None,
+                                                   f"Default {default_of(AgentConfig, 'max_tokens')}.")] = None,
     native_tools: Annotated[bool | None, typer.Option(help="Send OpenAI `tools` (servers with a tool parser).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "

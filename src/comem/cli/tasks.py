@@ -20,23 +20,22 @@ def validate(
     episode is. Exits 2 naming every task that is not."""
     from comem.tasks.sources import load_source
     from comem.tasks.task import Task
-    from comem.tasks.validate import validate_task
+    from comem.tasks.validate import Validation, validate_suite
 
     tasks = load_source(source)
     others = sorted({type(t).__name__ for t in tasks if not isinstance(t, Task)})
     if others:
         raise ComemError(f"{source} holds {', '.join(others)} tasks, which this check does not grade.",
                          fix="validate local repository tasks (bundled, a task dir, a .jsonl of them).")
-    results = []
     with progress_bar(transient=True) as bar:
         job = bar.add_task("validating", total=len(tasks))
-        for task in tasks:
-            bar.update(job, description=f"validating {task.instance_id}")
-            result = validate_task(task, timeout_s=timeout)
-            results.append(result)
+
+        def show(result: Validation) -> None:
             verdict = "[green]ok[/]" if result.problem is None else f"[red]{escape(result.problem)}[/]"
-            bar.console.print(f"  {escape(task.instance_id):<40} {verdict} ({result.elapsed_s:.1f} s)")
+            bar.console.print(f"  {escape(result.instance_id):<40} {verdict} ({result.elapsed_s:.1f} s)")
             bar.advance(job)
+
+        results = validate_suite(tasks, timeout_s=timeout, on_result=show)
     n = len(results)
     bad = [r for r in results if r.problem is not None]
     console.print(f"{source}: gold resolves {sum(r.gold_resolved for r in results)}/{n}, base resolves "

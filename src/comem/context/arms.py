@@ -45,10 +45,15 @@ def _bad_options(arm: str, name: str, exc: ValidationError) -> ComemError:
                       fix=f"check the {name} options in your config or flags.")
 
 
+def _applicable(config_cls: type[StrategyConfig], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options (not None) that name a field of the strategy; `name` and `label` are the arm's own."""
+    fields = config_cls.model_fields
+    return {k: v for k, v in (options or {}).items() if k in fields and k not in ("name", "label") and v is not None}
+
+
 def with_options(config: StrategyConfig, options: Mapping[str, Any] | None) -> StrategyConfig:
     """`config` with each option (not None) whose name is a field of its strategy; the others do not apply."""
-    fields = type(config).model_fields
-    update = {k: v for k, v in (options or {}).items() if k in fields and k not in ("name", "label") and v is not None}
+    update = _applicable(type(config), options)
     if not update:
         return config
     try:
@@ -66,9 +71,9 @@ def parse_arm_spec(text: str, options: Mapping[str, Any] | None = None) -> ArmSp
             lookup(spec)  # not a strategy with suffixes: say which strategies there are
         raise ComemError(f"Cannot read the arm {spec!r}.", fix=f"write arms like {EXAMPLES} (the grammar: {GRAMMAR}).")
     name = match["name"]
-    fields = lookup(name)[1].model_fields  # an unknown strategy fails here, naming the known ones
-    data: dict[str, Any] = {k: v for k, v in (options or {}).items()
-                            if k in fields and k not in ("name", "label") and v is not None}
+    config_cls = lookup(name)[1]  # an unknown strategy fails here, naming the known ones
+    fields = config_cls.model_fields
+    data = _applicable(config_cls, options)
     if match["k"] is not None:
         if "k" not in fields:
             raise ComemError(f"Arm {spec!r}: {name} has no memory period k.", fix=f"drop the -k suffix: {name}.")
@@ -78,7 +83,7 @@ def parse_arm_spec(text: str, options: Mapping[str, Any] | None = None) -> ArmSp
             raise ComemError(f"Arm {spec!r}: {name} has no late policy.", fix=f"drop the -{match['policy']} suffix.")
         data["late_policy"] = match["policy"]
     try:
-        config = lookup(name)[1].model_validate({**data, "name": name, "label": spec if spec != name else None})
+        config = config_cls.model_validate({**data, "name": name, "label": spec if spec != name else None})
     except ValidationError as exc:
         raise _bad_options(spec, name, exc) from None
     return ArmSpec(config, reuse_cache=match["nocache"] is None)

@@ -36,14 +36,25 @@ T = TypeVar("T")
 OnBad = Literal["error", "skip"]
 
 
-def cut_torn_tail(path: Path) -> None:
-    """Drop the bytes after the last newline (a line a crash cut short)."""
+def cut_torn_tail(path: Path, chunk: int = 1 << 16) -> None:
+    """Drop the bytes after the last newline (a line a crash cut short). Reads backwards from the end, so a log
+    that ends cleanly costs one byte however long it is."""
     if not path.exists():
         return
     with path.open("rb+") as fh:
-        data = fh.read()
-        keep = data.rfind(b"\n") + 1
-        if keep < len(data):
+        end = fh.seek(0, os.SEEK_END)
+        pos = end
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            newline = fh.read(pos - start).rfind(b"\n")
+            if newline != -1:
+                keep = start + newline + 1
+                break
+            pos = start
+        else:
+            keep = 0
+        if keep < end:
             fh.truncate(keep)
             os.fsync(fh.fileno())
 
@@ -75,13 +86,11 @@ class JsonlLog:
             raise ValueError(f"{self.path} is closed")
         if self._failure is not None:
             raise self._failure
-        data = "".join(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n" for r in records)
+        data = "".join(r.model_dump_json() + "\n" for r in records)
         if self._queue is not None:
             self._queue.put(data.encode("utf-8"))
         else:
             self._write(data.encode("utf-8"))
-
-    write = append  # a trajectory writer writes one record at a time
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None

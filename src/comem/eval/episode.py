@@ -44,7 +44,7 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
     clock = Clock()
     try:
         pinned = harness.pinned(task, env)
-        writer.write(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
+        writer.append(EpisodeStart(instance_id=task.instance_id, strategy=arm.key, config={
             "strategy": arm.settings(), "loop": loop.model_dump(mode="json"),
             "agent_model": agent_llm.model, "memory_model": memory_llm.model if memory_llm else None,
         }, system_prompt=pinned.system, task_prompt=pinned.task))
@@ -52,12 +52,12 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
 
         def remember(record: MemoryRecord) -> None:
             memory_records.append(record)
-            writer.write(record)
+            writer.append(record)
 
         strategy = build_strategy(arm, pinned, clock, memory_llm=memory_llm, on_memory=remember)
 
         def record(step: Step) -> None:
-            writer.write(step)
+            writer.append(step)
             if on_step:
                 on_step(step)
 
@@ -69,7 +69,7 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
                           wall_s=wall_s, error=outcome.error, resolved=result.resolved if result else None,
                           grade_error=result.error if result else None, patch=patch,
                           grade_detail=result.detail if result else None)
-        writer.write(end)
+        writer.append(end)
         return end
     finally:
         writer.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from comem.core.jsonlog import JsonlLog, read_jsonl
+from comem.core.jsonlog import JsonlLog, append_jsonl, read_jsonl
 from comem.core.records import EpisodeEnd
 
 RESULTS_FILE = "results.jsonl"
@@ -48,5 +48,4 @@ class ResultsFile:
         JsonlLog(path).close()  # creates the directory and cuts a torn tail before anything is appended
 
     def append(self, result: EpisodeResult) -> None:
-        with JsonlLog(self.path) as log:
-            log.append(result)
+        append_jsonl(self.path, [result])

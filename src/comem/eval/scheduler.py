@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from comem.core.jsonlog import JsonlLog, read_records
+from comem.core.jsonlog import append_jsonl, read_records
 from comem.core.records import EpisodeEnd, MemoryRecord, Step
 from comem.eval.episode import episode_end, run_episode
 from comem.eval.results import EpisodeResult
@@ -52,9 +52,5 @@ def _timed_out(episode: Episode, config: EvalConfig, path: Path, wall_s: float) 
         resolved=False if config.grade else None,
         grade_error="not graded: the episode hit its time limit" if config.grade else None,
     )
-    writer = JsonlLog(path)
-    try:
-        writer.write(end)
-    finally:
-        writer.close()
+    append_jsonl(path, [end])
     return end

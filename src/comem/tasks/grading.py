@@ -8,6 +8,7 @@ for the non-test failures, ``error`` set. It raises ComemError only for caller m
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import re
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path, PurePosixPath
 
 import pydantic
@@ -221,8 +223,6 @@ def _pytest_section(path: Path, section: str) -> object:
     except (OSError, UnicodeDecodeError):
         return path.read_bytes() if path.is_file() else None
     if path.suffix == ".toml":
-        import tomllib
-
         try:
             data: object = tomllib.loads(text)
         except tomllib.TOMLDecodeError:
@@ -230,8 +230,6 @@ def _pytest_section(path: Path, section: str) -> object:
         for key in section.split("."):
             data = data.get(key) if isinstance(data, dict) else None
         return data
-    import configparser
-
     parser = configparser.RawConfigParser()
     try:
         parser.read_string(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -68,10 +69,23 @@ def _base_problem(buggy: GradeResult) -> str | None:
     return None
 
 
+def validate_suite(tasks: list[object], timeout_s: float = 300,
+                   on_result: Callable[[Validation], None] | None = None) -> list[Validation]:
+    """`validate_task` for every local repository task (other kinds are graded elsewhere), in order;
+    `on_result` sees each verdict as it is made."""
+    results = []
+    for task in tasks:
+        if isinstance(task, Task):
+            results.append(validate_task(task, timeout_s=timeout_s))
+            if on_result is not None:
+                on_result(results[-1])
+    return results
+
+
 def check_suite(tasks: list[object], timeout_s: float = 300) -> list[Validation]:
-    """Validate every local repository task of a suite (other kinds are graded elsewhere); a task that is not
-    sound stops the suite with one error naming each such task and what is wrong with it."""
-    results = [validate_task(t, timeout_s=timeout_s) for t in tasks if isinstance(t, Task)]
+    """Validate a suite; a task that is not sound stops it with one error naming each such task and what is
+    wrong with it."""
+    results = validate_suite(tasks, timeout_s)
     bad = [r for r in results if r.problem is not None]
     if bad:
         lines = "; ".join(f"{r.instance_id}: {r.problem}" for r in bad)

@@ -27,15 +27,15 @@ def write_trajectory(path: Path, name: str, n_steps: int, *, missing_action_at: 
     """A `comem run`-shaped trajectory file, written with the real JsonlLog: short prompts and
     observations, so a real model reads it quickly. Step `missing_action_at` has a format error (no action)."""
     writer = JsonlLog(path)
-    writer.write(EpisodeStart(instance_id=name, strategy="full", system_prompt="You fix bugs with tools.",
+    writer.append(EpisodeStart(instance_id=name, strategy="full", system_prompt="You fix bugs with tools.",
                               task_prompt=f"Task {name}: divide() in calc/ops.py must floor."))
     for i in range(n_steps):
         call = None if i == missing_action_at else ACTIONS[i % len(ACTIONS)]
         response = f"Step {i} of {name}.\n" + (json.dumps({"name": call.name, "arguments": call.arguments})
                                                 if call else "I am not sure.")
-        writer.write(Step(index=i, thought=f"Step {i} of {name}.", response=response, action=call,
+        writer.append(Step(index=i, thought=f"Step {i} of {name}.", response=response, action=call,
                           observation=f"[{name} output {i}] " + "ok " * (5 + i), format_error=call is None))
-    writer.write(EpisodeEnd(instance_id=name, strategy="full", exit_reason="step_limit", steps=n_steps, wall_s=1.0,
+    writer.append(EpisodeEnd(instance_id=name, strategy="full", exit_reason="step_limit", steps=n_steps, wall_s=1.0,
                             agent_s=0.5, tool_s=0.5, memory_wait_s=0.0, max_prompt_tokens=100, memory_updates=0))
     writer.close()
     return path

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from comem.core.concurrency import bounded
-from comem.core.jsonlog import JsonlLog, read_jsonl
+from comem.core.jsonlog import append_jsonl, read_jsonl
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -29,11 +29,7 @@ class Checkpoint(Generic[T]):
         self.done: dict[Hashable, T] = {key(item): item for item in read_jsonl(path, kind)}
 
     def append(self, item: T) -> None:
-        writer = JsonlLog(self.path)  # append + flush + fsync of one JSON line
-        try:
-            writer.write(item)
-        finally:
-            writer.close()
+        append_jsonl(self.path, [item])  # one whole line, fsynced
         self.done[self.key(item)] = item
 
 
