@@ -18,7 +18,8 @@ EXTRA = {
     "simpy": "bench", "matplotlib": "bench",
     "xllamacpp": "embedded",
     "torch": "train", "transformers": "train", "trl": "train", "peft": "train", "accelerate": "train",
-    "datasets": "train", "gguf": "train", "fastapi": "train", "uvicorn": "train",
+    "datasets": "train", "gguf": "train",
+    "openai": "test", "anthropic": "test", "minisweagent": "test", "playwright": "test",
     "ray": "eval", "docker": "eval", "bm25s": "eval", "bs4": "eval",
     "swebench": "swebench",
 }

@@ -18,11 +18,6 @@ from comem.core.records import Message
 from comem.llm.base import LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HFServer, StopCutter
-from tests.extras import reason
-
-pytest.importorskip("fastapi", reason=reason("fastapi"))
-pytest.importorskip("uvicorn", reason=reason("uvicorn"))
-
 from tests.train.trainers.helpers import tiny_model  # skips without the train extra
 
 QUESTION = [Message(role="system", content="Be brief."), Message(role="user", content="What is 2+2?")]

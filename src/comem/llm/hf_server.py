@@ -43,7 +43,7 @@ class HFServer(EmbeddedServer):
     def _check_runtime(self) -> None:
         from comem.llm.checkpoint import check_checkpoint, require_train_extra
 
-        require_train_extra(("torch", "transformers", "fastapi", "uvicorn"))
+        require_train_extra(("torch", "transformers"))
         check_checkpoint(self.model_path)
 
     def _command(self, ready_fd: int) -> list[str]:
