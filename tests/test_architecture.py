@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("tasks",),
     ("eval",),
     ("bench", "report"),
-    ("train",),
+    ("train", "gateway", "view"),
     ("cli",),
 ]
 
