@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from comem.core.records import MemoryRecord
 from comem.llm.base import LLMError
 from comem.llm.scripted import ScriptedLLM
-from tests.context.helpers import PINNED, build, drive, echo_memory, raw_steps, summarised_steps
+from tests.context.helpers import PINNED, build, drive, echo_memory, make_step, raw_steps, summarised_steps
 
 
 def expected_launches(k: int, total: int) -> list[int]:
@@ -145,3 +148,33 @@ def test_kso_without_memory_model_is_a_clear_error() -> None:
 
     with pytest.raises(ComemError, match="memory model"):
         build("kso", None, k=2)
+
+
+def test_rewind_forgets_summaries_of_steps_the_history_lost(memory: ScriptedLLM) -> None:
+    """A client rewound its conversation: no summary of a step it no longer has may be shown again."""
+
+    async def go() -> tuple[list[int], list[int], list[str]]:
+        strategy, records = build("kso", memory, k=2)
+        steps = [make_step(i) for i in range(5)]
+        for n in range(5):
+            ctx = await strategy.context(steps[:n])  # launches at n = 1, 3; at n = 4 the one of 0..2 is installed
+            await asyncio.sleep(0)
+        before = summarised_steps(ctx)
+        await strategy.context(steps)  # n = 5: launches a summary of 0..4
+        await strategy.rewind(2)  # history edited after step 1: the summary of 0..2 and the one in flight go
+        after = summarised_steps(await strategy.context(steps[:2]))
+        await strategy.close()
+        return before, after, [r.status for r in records]
+
+    before, after, statuses = asyncio.run(go())
+    assert max(before) >= 2 and after == []
+    assert "superseded" in statuses
+
+
+def test_adopt_installs_a_restored_summary(memory: ScriptedLLM) -> None:
+    strategy, _ = build("kso", memory, k=4)
+    restored = MemoryRecord(id=7, strategy="kso", mode="from_scratch", covers=(0, 3), launch_step=3,
+                            summary="summary-of[0,1,2]", status="ok")
+    strategy.adopt(restored)
+    ctx = asyncio.run(strategy.context([make_step(i) for i in range(5)]))
+    assert summarised_steps(ctx) == [0, 1, 2] and raw_steps(ctx) == [3, 4] and ctx.summary_id == 7

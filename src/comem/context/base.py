@@ -122,6 +122,11 @@ class ContextStrategy(ABC):
         """Cancel background work at episode end. Default: nothing to cancel."""
         return None
 
+    async def rewind(self, n: int) -> None:
+        """The history was cut back to its first n steps (a client edited, rewound or forked its conversation):
+        forget whatever stands for later steps. Default: nothing is kept between iterations."""
+        return None
+
 
 _REGISTRY: dict[str, tuple[type[ContextStrategy], type[StrategyConfig]]] = {}
 

@@ -85,6 +85,13 @@ class KStepOffMemory(MemoryStrategy):
             self.last_launch = n
         return self.render(steps, waited)
 
+    async def rewind(self, n: int) -> None:
+        """Also cancel an update in flight that summarises steps the history no longer has."""
+        await super().rewind(n)
+        self.last_launch = min(self.last_launch, n)
+        if self.pending is not None and self.pending[0].covers[1] > n:
+            await self.close()
+
     async def close(self) -> None:
         """Episode over: an update still in flight is cancelled and logged as superseded."""
         if self.pending is None:

@@ -169,6 +169,16 @@ class MemoryStrategy(ContextStrategy):
             self.installed = record
         self.on_memory(record)
 
+    async def rewind(self, n: int) -> None:
+        """Drop the installed summary if it covers steps the history no longer has (steps ≥ n)."""
+        if self.covered > n:
+            self.installed = None
+
+    def adopt(self, record: MemoryRecord) -> None:
+        """Install a summary made earlier for this history (state restored after a restart)."""
+        self.installed = record
+        self._next_id = max(self._next_id, record.id + 1)
+
     def render(self, steps: list[Step], waited_s: float) -> AgentContext:
         """Summary + raw steps L..n-1; before the first summary, the full native history."""
         if self.installed is None:
