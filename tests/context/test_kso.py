@@ -178,3 +178,11 @@ def test_adopt_installs_a_restored_summary(memory: ScriptedLLM) -> None:
     strategy.adopt(restored)
     ctx = asyncio.run(strategy.context([make_step(i) for i in range(5)]))
     assert summarised_steps(ctx) == [0, 1, 2] and raw_steps(ctx) == [3, 4] and ctx.summary_id == 7
+
+
+def test_a_failed_update_still_in_hand_at_episode_end_counts_as_a_failure() -> None:
+    """The last launch failed before the agent collected it: close() must log it as `error`, not `superseded`."""
+    failing = ScriptedLLM([LLMError("memory server gone")], cycle=True)
+    strategy, records = build("kso", failing, k=1, late_policy="stale", max_wait_s=0.0)
+    drive(strategy, 2, agent_s=0.05)  # launched at n = 1, failed during the agent's step, never collected
+    assert [(r.status, r.error) for r in records] == [("error", "memory server gone")]

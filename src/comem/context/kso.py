@@ -93,7 +93,8 @@ class KStepOffMemory(MemoryStrategy):
             await self.close()
 
     async def close(self) -> None:
-        """Episode over: an update still in flight is cancelled and logged as superseded."""
+        """Episode over: an update still in flight is cancelled and logged as superseded; one that already failed
+        is logged as the failure it was."""
         if self.pending is None:
             return
         record, task = self.pending
@@ -101,5 +102,6 @@ class KStepOffMemory(MemoryStrategy):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        record.status, record.finished_s = "superseded", record.finished_s or self.clock.now()
+        if record.status != "error":
+            record.status, record.finished_s = "superseded", record.finished_s or self.clock.now()
         self.on_memory(record)
