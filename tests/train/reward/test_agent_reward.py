@@ -91,8 +91,9 @@ def test_matching_reference_scores_ten_and_others_less(serve: Callable[..., Agen
         rewards = reward(["summary A", "summary B", "summary C"], **columns([LS, VIEW, None]))
         stats = reward.stats
     assert rewards[0] == 10.0
-    # wrong tool: keys command (1.2, exact: "ls -la" vs "view" -> 0.2) and path (1.0, "" vs path -> 0): capped
-    assert rewards[1] == pytest.approx(10 * 0.6 * 0.24 / 2.2)
+    # wrong tool: keys cmd (bash's command, 1.0: "ls -la" vs "" -> 0), command (1.2, exact: "" vs "view" -> 0.2)
+    # and path (1.0, "" vs path -> 0): 10·0.6·0.24/3.2, under the cap
+    assert rewards[1] == pytest.approx(10 * 0.6 * 0.24 / 3.2)
     assert rewards[2] == 0.0  # no reference action: not even asked
     assert len(server.requests) == 2 and stats.calls == 2 and stats.scored == 3
     assert stats.mean_reward == pytest.approx(sum(rewards) / 3)

@@ -1,13 +1,17 @@
 """Action consistency: how close the agent's next action is to the reference action, in [0, 10].
 
 A pure port of the reward of docs/method.md §7 with the fixes listed in §10: 0.4 for the tool name plus 0.6
-for a weighted mean of per-argument similarities, capped at 0.35 when the tool name is wrong, times 10.
+for a weighted mean of per-argument similarities over the union of both sides' keys (a key one side lacks
+compares as ""), capped at 0.35 when the tool name is wrong, times 10.
 
 One deliberate mapping: the original's bash tool is `execute_bash(cmd=...)`, ours is `bash(command=...)`, and
-`command` is also the file_editor subcommand (weight 1.2, exact match). Rules are therefore chosen by
-(tool, key): `command` of a bash tool is scored like `cmd` (weight 1.0, `_cmd_sim`); `command` of any other
-tool keeps the exact-match rule. The reference's tool name picks the rule (it is the target action; with a
-wrong name the 0.35 cap dominates anyway).
+`command` is also the file_editor/finish subcommand (weight 1.2, exact match). Each side is therefore first
+written in the original's vocabulary: the `command` argument of a bash tool becomes `cmd` (weight 1.0,
+`_cmd_sim`); every other `command` stays the subcommand. Rules are then chosen by key alone, so a bash call
+against a file_editor call compares `cmd` with "" and `command` with "", as the original would.
+
+Text rules follow Python's Unicode semantics throughout (str.strip/lower/split/splitlines, and `\\s`, `\\w`,
+`\\d` in the code-token regex), so non-ASCII code and words are tokenised as the original tokenised them.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ def _cmd_sim(pred: str, ref: str) -> float:
     return 0.4 * program + 0.6 * args
 
 
-_CODE_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\s\w]", re.ASCII)
+_CODE_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\s\w]")  # ASCII names; Unicode \s \w \d
 _HALF_CUT = 2500
 
 
@@ -207,8 +211,8 @@ def _url_sim(pred: str, ref: str) -> float:
     return 0.5 + 0.5 * path if p_domain == r_domain else 0.15 * path
 
 
-# Thousands separators: 1,234 or 12,345,678 standing alone, not a piece of 1234,567.
-_THOUSANDS = re.compile(r"(?<!\d)\d{1,3}(?:,\d{3})+(?!\d)")
+# Thousands separators: every run of the form 1,234 or 12,345,678 loses its commas (so 1234,567 reads as 1234567).
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _NOT_WORD = re.compile(r"[^\w\s,]")
 
 
@@ -281,11 +285,9 @@ _WEB_RULES: dict[str, tuple[float, Sim]] = {
 _WEB_OTHER: tuple[float, Sim] = (0.3, _web_string_sim)
 
 
-def _rule(variant: Variant, tool: str, key: str) -> tuple[float, Sim]:
+def _rule(variant: Variant, key: str) -> tuple[float, Sim]:
     if variant == "browsecomp":
         return _WEB_RULES.get(key, _WEB_OTHER)
-    if key == "command" and tool in BASH_TOOLS:
-        return _SWE_RULES["cmd"]
     return _SWE_RULES.get(key, _SWE_OTHER)
 
 
@@ -293,10 +295,14 @@ def _name(call: ToolCall | None) -> str:
     return (call.name or "").strip().lower() if call is not None else ""
 
 
-def _arguments(call: ToolCall | None) -> dict[str, str]:
-    """Keys stripped and lowered (the later key wins a collision); values via str(), JSON null as ""."""
+def _arguments(call: ToolCall | None, variant: Variant) -> dict[str, str]:
+    """Keys stripped and lowered (the later key wins a collision); values via str(), JSON null as "". A bash
+    tool's `command` is the original's `cmd` (module docstring), unless the call also has a `cmd`."""
     raw: Mapping[Any, Any] = call.arguments if call is not None else {}
-    return {str(k).strip().lower(): "" if v is None else str(v) for k, v in raw.items()}
+    args = {str(k).strip().lower(): "" if v is None else str(v) for k, v in raw.items()}
+    if variant == "swe" and _name(call) in BASH_TOOLS and "command" in args and "cmd" not in args:
+        args["cmd"] = args.pop("command")
+    return args
 
 
 def score_actions(predicted: ToolCall | None, reference: ToolCall | None, variant: Variant = "swe") -> ActionScore:
@@ -306,11 +312,11 @@ def score_actions(predicted: ToolCall | None, reference: ToolCall | None, varian
     pred_name, ref_name = _name(predicted), _name(reference)
     if not pred_name or not ref_name:
         return ActionScore(reward=0.0, name_match=False, param_score=0.0)
-    pred_args, ref_args = _arguments(predicted), _arguments(reference)
+    pred_args, ref_args = _arguments(predicted, variant), _arguments(reference, variant)
     per_key: dict[str, float] = {}
     total = weights = 0.0
     for key in sorted(pred_args.keys() | ref_args.keys()):
-        weight, sim = _rule(variant, ref_name, key)
+        weight, sim = _rule(variant, key)
         per_key[key] = sim(pred_args.get(key, ""), ref_args.get(key, ""))
         total += weight * per_key[key]
         weights += weight
