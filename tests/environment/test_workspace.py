@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import shlex
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from comem.core.errors import ComemError
 from comem.core.records import ToolCall
@@ -143,3 +146,61 @@ def test_a_deleted_workspace_diffs_empty_and_is_graded_unresolved(tmp_path: Path
         assert verdict.resolved is False and "deleted" in verdict.error
     finally:
         env.close()
+
+
+DEEP: dict = {}
+_level = DEEP
+for _ in range(2000):
+    _level["a"] = _level = {}
+
+MODEL_MISTAKES = {
+    "NUL in a bash command": ("bash", {"command": "echo a\0b"}),
+    "NUL in a path": ("file_editor", {"command": "view", "path": "pkg/mod.py\0"}),
+    "NUL in a search path": ("search", {"search_term": "add", "path": "pkg\0"}),
+    "lone surrogate in file_text": ("file_editor", {"command": "create", "path": "new.py", "file_text": "\ud83d"}),
+    "lone surrogate in new_str": ("file_editor", {"command": "str_replace", "path": "pkg/mod.py",
+                                                  "old_str": "a + b", "new_str": "a + b  # \ud83d"}),
+    "lone surrogate in a command": ("bash", {"command": "echo \ud83d"}),
+    "lone surrogate in a path": ("file_editor", {"command": "view", "path": "\udcff"}),
+    "integer over 4300 digits": ("file_editor", {"command": "insert", "path": "pkg/mod.py", "insert_line": 10**5000,
+                                                 "new_str": "x"}),
+    "4300+ digit string as an integer": ("file_editor", {"command": "insert", "path": "pkg/mod.py",
+                                                         "insert_line": "9" * 5000, "new_str": "x"}),
+    "4300+ digit view_range": ("file_editor", {"command": "view", "path": "pkg/mod.py",
+                                               "view_range": f"[1, {'9' * 5000}]"}),
+    "deeply nested view_range text": ("file_editor", {"command": "view", "path": "pkg/mod.py",
+                                                      "view_range": "[" * 5000 + "]" * 5000}),
+    "deeply nested arguments": ("file_editor", {"command": "view", "path": "pkg/mod.py", "view_range": DEEP}),
+    "huge arguments": ("file_editor", {"command": "create", "path": "big.py", "file_text": "x" * 20_000_000}),
+}
+
+
+@pytest.mark.parametrize("name, arguments", MODEL_MISTAKES.values(), ids=MODEL_MISTAKES.keys())
+def test_inputs_that_used_to_raise_are_one_line_errors(call: Call, name: str, arguments: dict) -> None:
+    result = call(name, **arguments)
+    error = result.output.split("\n")[1]
+    assert result.exit_code == 1 and error.startswith("ERROR: "), result.output[:300]
+    assert len(error) < 400 and result.output.encode("utf-8")
+
+
+json_leaves = (st.none() | st.booleans() | st.integers() | st.integers(0, 3).map(lambda k: 10 ** (4301 + k))
+               | st.floats() | st.text() | st.text(st.characters(codec=None, categories=("Cs", "Cc"))))
+json_values = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=12)
+editor_args = st.fixed_dictionaries(
+    {"command": st.sampled_from(["view", "create", "str_replace", "insert", "undo_edit"]) | json_values},
+    optional={key: json_values | st.sampled_from(["pkg/mod.py", "pkg", "a + b", "1", "[1, 3]"])
+              for key in ("path", "file_text", "old_str", "new_str", "insert_line", "view_range")})
+# bash runs only `echo` of the fuzzed text, quoted: what is fuzzed is the argument handling, not the shell
+bash_args = st.one_of(st.text().map(lambda text: {"command": "echo " + shlex.quote(text)}),
+                      st.dictionaries(st.text(max_size=8), json_values, max_size=3))
+search_args = st.dictionaries(st.sampled_from(["search_term", "path", "other"]), json_values | st.text(), max_size=3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.tuples(st.just("file_editor"), editor_args), st.tuples(st.just("bash"), bash_args),
+                 st.tuples(st.just("search"), search_args)))
+def test_no_tool_arguments_make_execute_raise(workspace: Workspace, tool: tuple[str, dict]) -> None:
+    name, arguments = tool
+    result = asyncio.run(workspace.execute(ToolCall(name=name, arguments=arguments)))
+    assert result.output.encode("utf-8") and len(result.output) < 100_000

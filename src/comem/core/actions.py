@@ -21,6 +21,10 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _NAME_KEYS = ("name", "tool", "function", "tool_name", "action")
 _ARG_KEYS = ("arguments", "parameters", "args", "input", "params")
 
+MAX_ARGUMENT_DEPTH = 4  # {"view_range": [1, 2]} is depth 2; nothing a tool takes goes deeper
+MAX_ARGUMENT_CHARS = 1_000_000
+MAX_ARGUMENT_BITS = 63  # line numbers and counts; a bigger integer is a mistake (and past 4300 digits, unprintable)
+
 FORMAT_ERROR = (
     "Your last message contained no valid tool call. Reply with a short thought and then exactly one "
     'tool call as a JSON object, for example: {"name": "bash", "arguments": {"command": "ls"}}. '
@@ -48,6 +52,48 @@ def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]
     return ParsedAction(
         thought=text.strip(), call=None, error=FORMAT_ERROR.replace("{tools}", ", ".join(tool_names))
     )
+
+
+def argument_problem(arguments: dict[str, Any]) -> str | None:
+    """Why these tool arguments cannot be used or recorded (nesting, an enormous integer, a NUL byte, an unpaired
+    surrogate, sheer size), as one sentence naming the fix; None when they are fine. Never raises."""
+    todo: list[tuple[str, Any, int]] = [(_name(key), value, 1) for key, value in arguments.items()]
+    todo += [(_name(key), key, 1) for key in arguments]
+    chars = 0
+    while todo:
+        where, value, depth = todo.pop()
+        if depth > MAX_ARGUMENT_DEPTH:
+            return (f"Argument `{where}` is nested more than {MAX_ARGUMENT_DEPTH} levels deep; tool arguments are "
+                    "strings, integers or a [start, end] pair.")
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_ARGUMENT_BITS:
+            digits = int(value.bit_length() * 0.30103)
+            return f"Argument `{where}` is an integer of about {digits} digits; use a line number."
+        if isinstance(value, dict):
+            todo += [(f"{where}.{_name(key)}", item, depth + 1) for key, item in value.items()]
+            todo += [(f"{where}.{_name(key)}", key, depth + 1) for key in value]
+        elif isinstance(value, list | tuple):
+            todo += [(f"{where}[{i}]", item, depth + 1) for i, item in enumerate(value)]
+        elif isinstance(value, str):
+            chars += len(value)
+            if "\0" in value:
+                return (f"Argument `{where}` holds a NUL byte (\\x00 at character {value.index(chr(0))}), which no "
+                        "path, command or text file here can hold; leave it out.")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return (f"Argument `{where}` holds an unpaired surrogate ({value[exc.start]!r} at character "
+                        f"{exc.start}), which is not text; write the character itself or leave it out.")
+    if chars > MAX_ARGUMENT_CHARS:
+        return (f"The arguments hold {chars} characters, more than {MAX_ARGUMENT_CHARS}; write a large file in parts "
+                "(create, then insert) or generate it with a bash command.")
+    return None
+
+
+def _name(key: Any) -> str:
+    """A key as an error message can show it: itself when it is short printable ASCII, else escaped and cut."""
+    if isinstance(key, str) and key.isascii() and key.isprintable() and len(key) <= 40:
+        return key
+    return ascii(key)[:40] if isinstance(key, str) else type(key).__name__
 
 
 def parse_xml_action(text: str) -> ToolCall | None:

@@ -164,13 +164,13 @@ def int_arg(args: dict[str, Any], key: str) -> int | None:
     value = args[key]
     if isinstance(value, bool):
         raise ToolArgumentError(f"Argument `{key}` must be an integer, got {value!r}.")
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) < 10**18:
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
         return int(value)
-    raise ToolArgumentError(f"Argument `{key}` must be an integer, got {value!r}.")
+    raise ToolArgumentError(f"Argument `{key}` must be an integer, got {_shown(value)}.")
 
 
 def range_arg(args: dict[str, Any], key: str) -> tuple[int, int] | None:
@@ -181,7 +181,7 @@ def range_arg(args: dict[str, Any], key: str) -> tuple[int, int] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, a 4300+ digit number, or nested past the stack
             value = re.findall(r"-?\d+", value.replace(" - ", " "))
             # "1-20" reads as 1 and -20: a negative end other than -1 is a range dash
             if len(value) == 2 and value[1].startswith("-") and value[1] != "-1":
@@ -190,7 +190,16 @@ def range_arg(args: dict[str, Any], key: str) -> tuple[int, int] | None:
         start, end = (int_arg({key: item}, key) for item in value)
         if start is not None and end is not None:
             return start, end
-    raise ToolArgumentError(f"Argument `{key}` must be two integers [start, end], got {args[key]!r}.")
+    raise ToolArgumentError(f"Argument `{key}` must be two integers [start, end], got {_shown(args[key])}.")
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A wrong argument as an error message quotes it: short, and never raising (deep nesting, huge numbers)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__} that cannot be shown"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def resolve_in_root(root: Path, raw_path: str) -> Path:

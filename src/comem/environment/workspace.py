@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from comem.core.actions import argument_problem
 from comem.core.errors import ComemError
 from comem.core.records import ToolCall, ToolResult
 from comem.environment.bash import BashLimits, BashRun, child_env, refusal, run_bash
@@ -179,6 +180,9 @@ async def _dispatch(call: ToolCall, specs: list[dict[str, Any]], tools: Tools) -
     name, args = call.name, call.arguments
     if name not in TOOL_NAMES:
         return ToolResult(output=f"Unknown tool `{name}`. {valid_tools(specs)}", exit_code=1)
+    problem = argument_problem(args)
+    if problem:
+        return ToolResult(output=f"Execution output of [{name}]:\nERROR: {problem}", exit_code=1)
     try:
         if name == "bash":
             return await _bash(args, tools)
