@@ -1,0 +1,81 @@
+"""Anthropic Messages (`POST /v1/messages`): `system` apart, alternating user/assistant messages of content blocks,
+`tool_use` blocks answered by `tool_result` blocks in the next user message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from comem.core.records import ToolCall
+from comem.gateway.wire.base import BadRequest, Conversation, Turn, Usage, Wire, as_text, digest, make_step
+from comem.gateway.wire.openai import messages_of
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content or [] if isinstance(b, dict)]
+
+
+def _calls(content: Any) -> list[ToolCall]:
+    return [ToolCall(name=str(b.get("name") or ""), id=b.get("id"),
+                     arguments=b["input"] if isinstance(b.get("input"), dict) else {})
+            for b in _blocks(content) if b.get("type") in ("tool_use", "server_tool_use")]
+
+
+def _text(content: Any) -> str:
+    return "\n".join(b["text"] for b in _blocks(content) if b.get("type") == "text" and isinstance(b.get("text"), str))
+
+
+class AnthropicMessages(Wire):
+    name = "anthropic"
+    path = "/messages"
+
+    def conversation(self, body: dict[str, Any]) -> Conversation:
+        messages = messages_of(body)
+        system = body.get("system")
+        if system is not None and not isinstance(system, str | list):
+            raise BadRequest("`system` must be a string or a list of text blocks")
+        i = 0
+        while i < len(messages) and messages[i]["role"] == "user":
+            i += 1
+        conv = Conversation(model=str(body.get("model", "")), system=as_text(system),
+                            tools_key=digest(body.get("tools")),
+                            task="\n".join(as_text(m.get("content")) for m in messages[:i]), head_end=i)
+        while i < len(messages):  # messages[i] is an assistant message
+            end = i + 1
+            while end < len(messages) and messages[end]["role"] != "assistant":
+                end += 1
+            results = [as_text(m.get("content")) for m in messages[i + 1:end]]
+            step = make_step(len(conv.turns), _text(messages[i].get("content")), _calls(messages[i].get("content")),
+                             results)
+            conv.turns.append(Turn(start=i, end=end, step=step, complete=end > i + 1))
+            i = end
+        return conv
+
+    def client_session(self, body: dict[str, Any]) -> str | None:
+        metadata = body.get("metadata")
+        user = metadata.get("user_id") if isinstance(metadata, dict) else None
+        return user if isinstance(user, str) and user else None
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        return {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message}}
+
+    def usage(self, data: dict[str, Any]) -> Usage | None:
+        usage = data.get("usage")
+        if data.get("type") == "message_start" and isinstance(data.get("message"), dict):
+            usage = data["message"].get("usage")
+        if not isinstance(usage, dict):
+            return None
+        cached = usage.get("cache_read_input_tokens")
+        prompt = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens",
+                                                      "cache_creation_input_tokens"))
+        return Usage(prompt_tokens=prompt, completion_tokens=int(usage.get("output_tokens") or 0),
+                     cached_tokens=int(cached) if cached is not None else None)
+
+    def has_content(self, event: dict[str, Any]) -> bool:
+        return event.get("type") == "content_block_delta" or (
+            event.get("type") == "content_block_start"
+            and (event.get("content_block") or {}).get("type") in ("tool_use", "server_tool_use"))

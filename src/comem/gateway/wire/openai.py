@@ -1,0 +1,95 @@
+"""OpenAI Chat Completions (`POST /v1/chat/completions`): messages with roles, `tool_calls`, `role: tool` replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from comem.core.records import ToolCall
+from comem.gateway.wire.base import (
+    BadRequest,
+    Conversation,
+    Turn,
+    Usage,
+    Wire,
+    as_text,
+    digest,
+    make_step,
+    parse_arguments,
+)
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+                413: "request_too_large", 429: "rate_limit_error"}
+
+
+def messages_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("`messages` must be a non-empty list")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise BadRequest(f"messages[{i}] must be an object with a string `role`")
+    return messages
+
+
+def _calls(message: dict[str, Any]) -> list[ToolCall]:
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            calls.append(ToolCall(name=str(function.get("name") or ""), id=call.get("id"),
+                                  arguments=parse_arguments(function.get("arguments"))))
+    return calls
+
+
+class OpenAIChat(Wire):
+    name = "openai"
+    path = "/chat/completions"
+
+    def conversation(self, body: dict[str, Any]) -> Conversation:
+        messages = messages_of(body)
+        i = 0
+        while i < len(messages) and messages[i]["role"] in ("system", "developer"):
+            i += 1
+        system = "\n".join(as_text(m.get("content")) for m in messages[:i])
+        first_user = i
+        while i < len(messages) and messages[i]["role"] == "user":
+            i += 1
+        conv = Conversation(model=str(body.get("model", "")), system=system, tools_key=digest(body.get("tools")),
+                            task="\n".join(as_text(m.get("content")) for m in messages[first_user:i]),
+                            head_end=i if i > first_user else 0)
+        while i < len(messages):  # messages[i] is an assistant message
+            end = i + 1
+            while end < len(messages) and messages[end]["role"] != "assistant":
+                end += 1
+            results = [as_text(m.get("content")) for m in messages[i + 1:end]]
+            index = len(conv.turns)
+            step = make_step(index, as_text(messages[i].get("content")), _calls(messages[i]), results)
+            conv.turns.append(Turn(start=i, end=end, step=step, complete=end > i + 1))
+            i = end
+        return conv
+
+    def client_session(self, body: dict[str, Any]) -> str | None:
+        for key in ("prompt_cache_key", "user"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+        return None
+
+    def error(self, status: int, message: str) -> dict[str, Any]:
+        kind = _ERROR_TYPES.get(status, "upstream_error" if status in (502, 504) else "api_error")
+        return {"error": {"message": message, "type": kind, "param": None, "code": status}}
+
+    def usage(self, data: dict[str, Any]) -> Usage | None:
+        usage = data.get("usage")
+        if not isinstance(usage, dict):
+            return None
+        details = usage.get("prompt_tokens_details") or {}
+        return Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                     completion_tokens=int(usage.get("completion_tokens") or 0),
+                     cached_tokens=details.get("cached_tokens") if isinstance(details, dict) else None)
+
+    def has_content(self, event: dict[str, Any]) -> bool:
+        for choice in event.get("choices") or []:
+            delta = choice.get("delta") or {} if isinstance(choice, dict) else {}
+            if delta.get("content") or delta.get("tool_calls") or delta.get("reasoning_content"):
+                return True
+        return False
