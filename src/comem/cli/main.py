@@ -191,11 +191,11 @@ _register_tasks()
 
 
 def _register_bench() -> None:
-    """`comem bench replay|simulate|calibrate`, each wrapped like the other commands."""
+    """`comem bench replay|simulate|calibrate|roofline`, each wrapped like the other commands."""
     from comem.cli.bench import bench_app, replay
-    from comem.cli.sim import calibrate, simulate
+    from comem.cli.sim import calibrate, roofline, simulate
 
-    for command in (replay, simulate, calibrate):
+    for command in (replay, simulate, calibrate, roofline):
         bench_app.command()(friendly(command))
     app.add_typer(bench_app, name="bench")
 

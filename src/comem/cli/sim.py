@@ -1,4 +1,4 @@
-"""`comem bench simulate` and `comem bench calibrate`, as plain functions the CLI registers."""
+"""`comem bench simulate`, `comem bench calibrate` and `comem bench roofline`, as plain functions the CLI registers."""
 
 from __future__ import annotations
 
@@ -134,3 +134,24 @@ def calibrate(
         verdict = "meets" if result.mape_sim is not None and result.mape_sim <= 0.15 else "misses"
         console.print(f"simulator per-step MAPE {result.mape_sim:.1%} ({verdict} the 15% goal)")
     console.print(f"wrote {path}; use it with `comem bench simulate --calibration {path}`")
+
+
+def roofline() -> None:
+    """Check the simulator's step times against NVIDIA AIConfigurator's estimates (docs/simulator.md §2.7)."""
+    require_bench_extra()
+    from comem.bench.sim.reference import GOAL, compare
+
+    rows = compare()
+    t = Table(title="roofline vs AIConfigurator (static batch; step = ttft + 300 tpot)", title_justify="left")
+    for col in ("deployment", "metric", "batch", "prompt", "cached", "AIConfigurator", "roofline", "error", "note"):
+        t.add_column(col, justify="left" if col in ("deployment", "metric", "note") else "right")
+    for c in rows:
+        p = c.point
+        scale, unit = (1e3, "ms") if p.metric == "tpot" else (1.0, "s")
+        t.add_row(p.group, p.metric, str(p.batch), f"{p.prompt:,}", f"{p.cached:,}", f"{p.seconds * scale:.4g} {unit}",
+                  f"{c.predicted_s * scale:.4g} {unit}", f"{c.error:+.1%}", p.note)
+    console.print(t)
+    worst = max(rows, key=lambda c: abs(c.error))
+    verdict = "within" if abs(worst.error) <= GOAL else "OUTSIDE"
+    console.print(f"{len(rows)} points; largest error {worst.error:+.1%} ({worst.point.group} {worst.point.metric} "
+                  f"batch {worst.point.batch}): {verdict} the {GOAL:.0%} goal")

@@ -35,10 +35,11 @@ def rows(data: tuple[list[StepRow], list[MemoryRow]]) -> list[StepRow]:
 def test_fit_recovers_the_efficiencies(rows: list[StepRow]) -> None:
     spec = load_config("cpu-qwen2.5-coder").agent
     got = fit(rows, spec).efficiency
-    # kv_bw, mfu and attn are well determined. t_fixed, the per-request time and the constant weight-read time of
-    # single-sequence decode are only weakly so (a few ms against seconds-long calls, so the prior holds them near
-    # the preset); what must match are the predictions.
-    assert (got.kv_bw, got.mfu, got.attn) == pytest.approx((TRUE.kv_bw, TRUE.mfu, TRUE.attn), rel=0.02)
+    # mfu and attn are well determined. On this CPU device attention is compute bound in prefill and decode alike,
+    # so kv_bw never decides a time and stays at the prior; t_fixed, the per-request time and the constant
+    # weight-read time of single-sequence decode are only weakly determined (a few ms against seconds-long calls,
+    # so the prior holds them near the preset); what must match are the predictions.
+    assert (got.mfu, got.attn) == pytest.approx((TRUE.mfu, TRUE.attn), rel=0.02)
     fitted = spec.model_copy(update={"efficiency": got})
     assert mape(predict_total(rows, fitted), [r.agent_total_s for r in rows]) < 1e-3
 

@@ -16,6 +16,7 @@ from comem.bench.figures import episodes
 from comem.bench.sim.config import apply_overrides, load_config
 from comem.bench.sim.presets import DEPLOYMENTS
 from comem.bench.sim.report import paper_note, table, write
+from comem.bench.sim.roofline import Efficiency
 from comem.bench.sim.simulate import baseline_spec, simulate, sweep, workload
 from comem.core.errors import ComemError
 from comem.core.metrics import EpisodeCost, ideal_speedup
@@ -33,7 +34,7 @@ def test_overrides_reach_nested_fields_and_presets() -> None:
                                           "settings.summary_tokens=500", "workload.distribution.steps.median=60",
                                           "placement=shared"])
     assert config.agent.hardware.n_gpu == 4 and config.agent.hardware.name == "h200"
-    assert config.agent.efficiency.bw == 0.7 and config.agent.efficiency.mfu == 0.54
+    assert config.agent.efficiency.bw == 0.7 and config.agent.efficiency.mfu == Efficiency().mfu
     assert config.memory.hardware.name == "h100" and config.memory.hardware.n_gpu == 1
     assert config.settings.summary_tokens == 500 and config.workload.distribution.steps.lo == 30
     assert config.placement == "shared"

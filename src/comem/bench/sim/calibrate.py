@@ -57,11 +57,12 @@ def _cached(row: StepRow, block_size: int) -> int:
 
 
 class _Features:
-    """Per-iteration roofline terms of every usable row, in the order PARAMS[2:] multiply them."""
+    """Per-iteration roofline terms of every usable row, in the order PARAMS[2:] multiply them, plus the fixed
+    per-layer and link costs of the devices (not fitted: they come from the hardware)."""
 
     def __init__(self, rows: list[StepRow], spec: EngineSpec) -> None:
         rf = Roofline(spec.model, spec.hardware, Efficiency(bw=1, kv_bw=1, mfu=1, attn=1, t_fixed_s=0))
-        mem_w, mem_kv, lin, att, owner = [], [], [], [], []
+        mem_w, mem_kv, lin, att, fixed, owner = [], [], [], [], [], []
         self.rows = rows
         for i, row in enumerate(rows):
             p, o = row.prompt_tokens, row.completion_tokens
@@ -70,33 +71,37 @@ class _Features:
                 n = min(spec.max_num_batched_tokens, p - start)
                 mem_w.append(rf.weights_read(n) / rf.bw_w)
                 mem_kv.append((start + n) * rf.s_kv / rf.bw_kv)
-                lin.append(rf.lin_per_token * n / rf.f_lin)
+                lin.append((rf.lin_per_token + rf.moe_per_token) * n / rf.f_lin)
                 att.append(rf.att_coef * (n * start + n * n / 2) / rf.f_att)
+                fixed.append(rf.t_fixed + rf.comm_per_token * n)
                 owner.append(2 * i)
                 start += n
             if o > 1:  # decode iterations: row i's decode time, index 2i + 1
                 ctx = p + np.arange(1, o, dtype=np.float64)
                 mem_w.extend([rf.weights_read(1) / rf.bw_w] * (o - 1))
                 mem_kv.extend(ctx * rf.s_kv / rf.bw_kv)
-                lin.extend([rf.lin_per_token / rf.f_lin] * (o - 1))
+                lin.extend([(rf.lin_per_token + rf.moe_per_token) / rf.f_lin] * (o - 1))
                 att.extend(ctx * rf.att_coef / rf.f_att)
+                fixed.extend([rf.t_fixed + rf.comm_per_token] * (o - 1))
                 owner.extend([2 * i + 1] * (o - 1))
         self.terms = np.array([mem_w, mem_kv, lin, att], dtype=np.float64)
+        self.fixed = np.array(fixed, dtype=np.float64)
         self.owner = np.array(owner, dtype=np.int64)
         self.n_out = 2 * len(rows)
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted (TTFT, decode) per row, and d(prediction)/d(x) per output, for x in PARAMS order."""
-        mem = x[2] * self.terms[0] + x[3] * self.terms[1]
-        comp = x[4] * self.terms[2] + x[5] * self.terms[3]
-        on_mem = mem >= comp
-        t = x[1] + np.where(on_mem, mem, comp)
+        """Predicted (TTFT, decode) per row, and d(prediction)/d(x) per output, for x in PARAMS order. As in the
+        roofline, the GEMMs and the attention each take the larger of their memory and compute times."""
+        w_mem, w_comp = x[2] * self.terms[0], x[4] * self.terms[2]
+        a_mem, a_comp = x[3] * self.terms[1], x[5] * self.terms[3]
+        w_on_mem, a_on_mem = w_mem >= w_comp, a_mem >= a_comp
+        t = x[1] + self.fixed + np.where(w_on_mem, w_mem, w_comp) + np.where(a_on_mem, a_mem, a_comp)
         pred = np.bincount(self.owner, weights=t, minlength=self.n_out)
         pred[0::2] += x[0]
         jac = np.zeros((self.n_out, len(PARAMS)))
         jac[0::2, 0] = 1.0
         jac[:, 1] = np.bincount(self.owner, minlength=self.n_out)
-        for col, term, active in ((2, 0, on_mem), (3, 1, on_mem), (4, 2, ~on_mem), (5, 3, ~on_mem)):
+        for col, term, active in ((2, 0, w_on_mem), (3, 1, a_on_mem), (4, 2, ~w_on_mem), (5, 3, ~a_on_mem)):
             jac[:, col] = np.bincount(self.owner, weights=np.where(active, self.terms[term], 0.0), minlength=self.n_out)
         return pred, jac
 

@@ -15,12 +15,14 @@ from comem.bench.sim.roofline import Efficiency, Hardware, ModelShape
 MODELS: dict[str, ModelShape] = {
     m.name: m
     for m in (
-        ModelShape(name="deepswe-32b", params=32.8e9, n_layers=64, n_q_heads=64, n_kv_heads=8, d_head=128),
+        ModelShape(name="deepswe-32b", params=32.8e9, n_layers=64, n_q_heads=64, n_kv_heads=8, d_head=128,
+                   hidden=5120),
         ModelShape(name="qwen3-coder-480b-a35b", params=480e9, active_params=35e9, n_layers=62, n_q_heads=96,
-                   n_kv_heads=8, d_head=128, bytes_per_weight=1.0, n_experts=160, top_k=8),
+                   n_kv_heads=8, d_head=128, bytes_per_weight=1.0, n_experts=160, top_k=8, hidden=6144),
         ModelShape(name="glm-4.7", params=355e9, active_params=32e9, n_layers=92, n_q_heads=96, n_kv_heads=8,
-                   d_head=128, bytes_per_weight=1.0, n_experts=160, top_k=8),
-        ModelShape(name="qwen3-4b", params=4.02e9, n_layers=36, n_q_heads=32, n_kv_heads=8, d_head=128),
+                   d_head=128, bytes_per_weight=1.0, n_experts=160, top_k=8, hidden=5120),
+        ModelShape(name="qwen3-4b", params=4.02e9, n_layers=36, n_q_heads=32, n_kv_heads=8, d_head=128,
+                   hidden=2560),
         # CPU models: GGUF file size / parameters as bytes per weight; llama.cpp keeps the KV cache in f16.
         ModelShape(name="smollm2-135m", params=134.5e6, n_layers=30, n_q_heads=9, n_kv_heads=3, d_head=64,
                    bytes_per_weight=98e6 / 134.5e6),  # SmolLM2-135M-Instruct Q4_1, 98 MB
@@ -29,11 +31,17 @@ MODELS: dict[str, ModelShape] = {
     )
 }
 
+# NVLink 4 through NVSwitch (both boards): 450 GB/s per device and direction, ~360 GB/s of it delivered to NCCL
+# collectives; the latencies and the kernel floor are set once against the reference points (docs/simulator.md §2.7).
+_NVLINK = {"link_bw": 360e9, "allreduce_latency_s": 10e-6, "alltoall_latency_s": 65e-6, "kernel_floor_s": 2e-6}
+
 HARDWARE: dict[str, Hardware] = {
     h.name: h
     for h in (
-        Hardware(name="h100", hbm_bw=3.35e12, flops=989e12, flops_fp8=1979e12, mem_bytes=80e9, pcie_bw=50e9),
-        Hardware(name="h200", hbm_bw=4.8e12, flops=989e12, flops_fp8=1979e12, mem_bytes=141e9, pcie_bw=50e9),
+        Hardware(name="h100", hbm_bw=3.35e12, flops=989e12, flops_fp8=1979e12, mem_bytes=80e9, pcie_bw=50e9,
+                 **_NVLINK),
+        Hardware(name="h200", hbm_bw=4.8e12, flops=989e12, flops_fp8=1979e12, mem_bytes=141e9, pcie_bw=50e9,
+                 **_NVLINK),
         # One core of the 2-core dev box (the replay gives each llama.cpp server one thread), nominal: ~20 GB/s
         # DRAM, ~100 GFLOP/s AVX2; `calibrate` fits the efficiencies against these.
         Hardware(name="cpu", hbm_bw=20e9, flops=100e9, mem_bytes=24 * 2**30, pcie_bw=20e9),
