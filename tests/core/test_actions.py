@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from comem.core.actions import parse_action, to_xml
-from comem.core.records import Completion, ToolCall
+from comem.core.actions import argument_problem, parse_action, to_xml
+from comem.core.records import Completion, Step, ToolCall
 
 TOOLS = ("bash", "file_editor", "search", "submit")
 
@@ -82,4 +83,23 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
        st.text(alphabet=st.characters(blacklist_characters="{}<`"), max_size=40))
 def test_any_json_call_round_trips(name: str, args: dict, thought: str) -> None:
     parsed = parse(thought + "\n" + json.dumps({"name": name, "arguments": args}))
-    assert parsed.call == ToolCall(name=name, arguments=args)
+    problem = argument_problem(args)
+    assert (parsed.call, parsed.error) == ((ToolCall(name=name, arguments=args), None) if problem is None else
+                                           (None, problem))
+
+
+UNUSABLE = {
+    "surrogate": ({"new_str": "x\ud83d"}, "`new_str` holds an unpaired surrogate"),
+    "NUL": ({"path": "a\0"}, "`path` holds a NUL byte"),
+    "huge integer": ({"insert_line": 10**5000}, "`insert_line` is an integer of about 5000 digits"),
+    "nesting": ({"view_range": [[[[[1]]]]]}, "`view_range[0][0][0][0]` is nested more than 4 levels"),
+}
+
+
+@pytest.mark.parametrize("args, error", UNUSABLE.values(), ids=UNUSABLE.keys())
+def test_native_calls_with_arguments_no_record_can_hold_are_refused(args: dict, error: str) -> None:
+    """The step that records such a call could not be written (pydantic refuses surrogates and deep nesting), and
+    str() of the integer raises; the model gets the reason instead."""
+    parsed = parse("", tool_calls=[ToolCall(name="file_editor", arguments={"command": "view", **args})])
+    assert parsed.call is None and error in parsed.error
+    Step(index=0, thought=parsed.thought, response="", action=parsed.call, observation=parsed.error).model_dump_json()

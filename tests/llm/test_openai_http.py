@@ -230,3 +230,16 @@ def test_parse_arguments() -> None:
     assert parse_arguments('{"a": 1}') == {"a": 1}
     assert parse_arguments("[1]") == {"_raw": "[1]"}
     assert parse_arguments("{bad") == {"_raw": "{bad"}
+
+
+def test_arguments_and_text_no_json_reader_can_hold_still_give_a_completion(stub: Any) -> None:
+    """A 5000-digit number or 5000-deep nesting in native tool-call arguments, and an unpaired surrogate escape in the
+    text, used to raise out of chat() (ValueError, RecursionError) or out of the trajectory writer later."""
+    huge, deep = '{"insert_line": ' + "9" * 5000 + "}", '{"a": ' + "[" * 5000 + "]" * 5000 + "}"
+    calls = [{"index": i, "id": f"c{i}", "type": "function", "function": {"name": "file_editor", "arguments": raw}}
+             for i, raw in enumerate([huge, deep])]
+    text = json.dumps({"choices": [{"delta": {"content": "half an emoji: \ud83d."}}]})
+    server = stub(Reply(body=b"data: " + text.encode() + b"\n\n" + sse(delta(tool_calls=calls), delta(finish="stop"))))
+    out = _chat(OpenAIChatClient(server.url, "m"))
+    assert [call.arguments for call in out.tool_calls] == [{"_raw": huge}, {"_raw": deep}]
+    assert out.text.startswith("half an emoji: ") and out.text.encode("utf-8")

@@ -40,18 +40,24 @@ class ParsedAction:
 
 
 def parse_action(completion: Completion, tool_names: tuple[str, ...] | list[str]) -> ParsedAction:
-    """Extract the first tool call. Unknown tool names still parse; the environment explains them."""
+    """Extract the first tool call. Unknown tool names still parse; the environment explains them. A call whose
+    arguments no tool takes and no trajectory can record (`argument_problem`) is refused with the reason."""
     text = completion.text or ""
     if completion.tool_calls:
-        return ParsedAction(thought=text.strip(), call=completion.tool_calls[0])
+        return _checked(text.strip(), completion.tool_calls[0])
     for finder in (_find_xml, _find_json):
         found = finder(text)
         if found is not None:
             call, start = found
-            return ParsedAction(thought=text[:start].strip(), call=call)
+            return _checked(text[:start].strip(), call)
     return ParsedAction(
         thought=text.strip(), call=None, error=FORMAT_ERROR.replace("{tools}", ", ".join(tool_names))
     )
+
+
+def _checked(thought: str, call: ToolCall) -> ParsedAction:
+    problem = argument_problem(call.arguments)
+    return ParsedAction(thought=thought, call=None, error=problem) if problem else ParsedAction(thought, call)
 
 
 def argument_problem(arguments: dict[str, Any]) -> str | None:

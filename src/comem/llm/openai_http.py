@@ -47,14 +47,24 @@ def message_to_openai(message: Message) -> dict[str, Any]:
 
 
 def parse_arguments(raw: str) -> dict[str, Any]:
-    """Tool arguments as a dict; anything that is not a JSON object is kept verbatim under `_raw`."""
+    """Tool arguments as a dict; anything that is not a JSON object is kept verbatim under `_raw` (so is JSON that
+    Python cannot read: numbers past 4300 digits, nesting past the stack)."""
     if not raw.strip():
         return {}
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return {"_raw": raw}
     return value if isinstance(value, dict) else {"_raw": raw}
+
+
+def _valid_text(text: str) -> str:
+    """Text every encoder takes: an unpaired surrogate (a JSON `\\ud83d` escape alone) becomes U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def _error_message(body: str) -> str:
@@ -133,9 +143,10 @@ class _StreamState:
         if cached is None:
             cached = self.timings.get("cache_n")
         return Completion(
-            text="".join(self.text),
+            text=_valid_text("".join(self.text)),
             tool_calls=[
-                ToolCall(name=c["name"], arguments=parse_arguments(c["args"]), id=c["id"] or None)
+                ToolCall(name=_valid_text(c["name"]), arguments=parse_arguments(c["args"]),
+                         id=_valid_text(c["id"]) or None)
                 for _, c in sorted(self.calls.items())
             ],
             finish_reason=self.finish_reason,
