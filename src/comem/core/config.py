@@ -4,10 +4,16 @@ valid key), YAML + overrides merged, validation errors in one line, and field de
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError, PydanticUndefined
+
+from comem.core.errors import ComemError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def known_keys(model: type[BaseModel]) -> list[str]:
@@ -56,6 +62,28 @@ def default_of(model: type[BaseModel], field: str) -> Any:
     if info.default_factory is not None:
         return info.default_factory()  # type: ignore[call-arg]
     raise KeyError(f"{model.__name__}.{field} has no default")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from `path` (empty file: {}), or a ComemError saying what is wrong with it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
+    if not isinstance(data, dict):
+        raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
+    return data
+
+
+def load_yaml_config(path: Path | None, overrides: dict[str, Any], model: type[M], *, command: str) -> M:
+    """YAML file (optional) + overrides (dotted keys already nested) -> a validated `model`, or one ComemError
+    naming the first problem and the command whose help lists the keys."""
+    merged = deep_merge(read_yaml(path) if path is not None else {}, overrides)
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise ComemError(f"Invalid {command} configuration{f' in {path}' if path else ''}: {first_error(exc)}.",
+                         fix=f"see `{command} --help` and the example in the README.") from None
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

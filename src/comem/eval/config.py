@@ -25,13 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from comem.agent.loop import AgentConfig
 from comem.context import ArmConfig, StrategyConfig, parse_arm, with_options
-from comem.core.config import StrictModel, deep_merge, first_error
-from comem.core.errors import ComemError
+from comem.core.config import StrictModel, load_yaml_config
 from comem.llm.endpoint import ModelConfig, thread_plan
 from comem.tasks.sources import BUNDLED
 
@@ -93,17 +91,6 @@ class EvalConfig(StrictModel):
         return self.out_dir or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from `path` (empty file: {}), or a ComemError saying what is wrong with it."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ComemError(f"Cannot read config {path}: {exc}.", fix="pass a readable YAML file.") from exc
-    if not isinstance(data, dict):
-        raise ComemError(f"Config {path} is not a mapping.", fix="write `key: value` pairs at the top level.")
-    return data
-
-
 def load_config(path: Path | None, overrides: dict[str, Any], model: type[EvalConfig] = EvalConfig, *,
                 arm_options: dict[str, Any] | None = None) -> EvalConfig:
     """YAML file (optional) + overrides (dotted keys already nested) -> a validated `EvalConfig`.
@@ -111,12 +98,7 @@ def load_config(path: Path | None, overrides: dict[str, Any], model: type[EvalCo
     `arm_options` (`comem run --k 4 ...` without `--arms`) set the field of that name on every arm whose strategy
     has it, over what the file or the defaults say.
     """
-    merged = deep_merge(read_yaml(path) if path is not None else {}, overrides)
-    try:
-        config = model.model_validate(merged)
-    except ValidationError as exc:
-        raise ComemError(f"Invalid run configuration{f' in {path}' if path else ''}: {first_error(exc)}.",
-                         fix="see `comem run --help` and the example in the README.") from None
+    config = load_yaml_config(path, overrides, model, command="comem run")
     if arm_options:
         config = config.model_copy(update={"arms": [with_options(arm, arm_options) for arm in config.arms]})
     return config
