@@ -186,3 +186,67 @@ def test_colocated_engines_slow_each_other_down() -> None:
     assert finish_times(1.0, both=True) == pytest.approx(alone)  # separate devices: independent
     assert finish_times(2.0, both=False) == pytest.approx(alone)  # peer idle: full speed
     assert finish_times(2.0, both=True) == pytest.approx(2 * alone, rel=0.01)  # both busy throughout
+
+
+def test_a_reload_holds_its_blocks_from_admission_and_computes_after_the_copy() -> None:
+    """As vLLM's scheduler does for KV loaded from the CPU tier: the blocks of the whole reloaded prefix are
+    allocated when the request is admitted, and its prefill starts only once the copy is done."""
+    env = simpy.Environment()
+    engine = _engine(env, kv_tokens=256, block_size=4, cpu_offload_gib=1.0)
+    seen: list[tuple[float, int, float]] = []
+    reqs = [Request(segments=[(key, 200)], output_tokens=4, output_key=f"o{i}") for i, key in enumerate("aba")]
+
+    def hook(e: Engine) -> None:
+        last = reqs[-1]
+        if last.slot is not None:
+            seen.append((e.env.now, e.cache.held_total + e.cache.private, last.ready_at))
+
+    engine.on_iteration = hook
+
+    def client():
+        for r in reqs:
+            yield engine.submit(r)
+
+    env.process(client())
+    env.run()
+    last = reqs[-1]
+    assert last.reloaded_tokens > 0
+    copy_done = last.submitted_s + engine.rf.reload_s(last.reloaded_tokens)
+    assert last.first_token_s >= copy_done
+    assert seen and seen[0][1] >= last.cached_tokens // 4  # every reused block held at the first iteration
+
+
+def test_a_request_still_loading_is_preempted_last() -> None:
+    """Preemption takes the most recently admitted running request, passing over those still copying from the CPU
+    tier (vLLM keeps them out of the running queue); only when every one is loading does it take the last."""
+    env = simpy.Environment()
+    engine = _engine(env)
+    older, loading = (Request(segments=[(k, 8)], output_tokens=2, output_key=k) for k in "ab")
+    loading.ready_at = 1.0
+    engine.running = [older, loading]
+    assert engine._victim() is older
+    older.ready_at = 2.0
+    assert engine._victim() is loading
+
+
+def test_the_default_offload_tier_is_not_smaller_than_the_gpu_kv() -> None:
+    """By default each engine's CPU tier is the paper's 500 GiB, or its own GPU KV size where that is larger."""
+    from comem.bench.sim.config import load_config
+    from comem.bench.sim.simulate import PAPER_OFFLOAD_GIB, with_offload
+
+    config = load_config("glm-4.7-h200", ["offload=true"])
+    for spec in (config.agent, baseline_spec(config, config.agent, config.memory), config.memory):
+        gpu_gib = spec.capacity_tokens * spec.model.kv_bytes_per_token / 2**30
+        tier = with_offload(config, spec).cpu_offload_gib
+        assert tier >= gpu_gib and tier >= PAPER_OFFLOAD_GIB
+    assert with_offload(config.model_copy(update={"offload_gib": 250.0}), config.agent).cpu_offload_gib == 250.0
+    assert with_offload(config.model_copy(update={"offload": False}), config.agent).cpu_offload_gib == 0.0
+
+
+def test_kv_cache_dtype_fp8_doubles_the_tokens_that_fit() -> None:
+    from comem.bench.sim.config import load_config
+
+    bf16, fp8 = (load_config("glm-4.7-h200", [f"agent.kv_cache_dtype={d}"]).agent for d in ("bf16", "fp8"))
+    assert fp8.model.bytes_per_kv == 1.0 and bf16.model.bytes_per_kv == 2.0
+    assert fp8.capacity_tokens == pytest.approx(2 * bf16.capacity_tokens, abs=2)
+    assert Engine(simpy.Environment(), fp8).rf.f_att > Engine(simpy.Environment(), bf16).rf.f_att  # FP8 attention

@@ -49,7 +49,9 @@ class SimConfig(StrictModel):
     concurrency: int = Field(default=8, ge=1)
     max_model_len: int = Field(default=65536, ge=2)
     offload: bool = False  # CPU KV tier on both engines (vLLM native offloading, docs/simulator.md §4.3)
-    offload_gib: float = Field(default=500.0, gt=0)
+    # CPU tier per engine; None: the paper's 500 GiB, or the engine's own GPU KV size where that is larger (a tier
+    # smaller than the KV it extends holds little the GPU would not; docs/simulator.md §4.3)
+    offload_gib: float | None = Field(default=None, gt=0)
     settings: ArmSettings = Field(default_factory=ArmSettings)
     workload: WorkloadSpec = Field(default_factory=WorkloadSpec)
     check: bool = False  # recount the KV cache after every iteration (tests)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import simpy
@@ -55,6 +55,9 @@ class EngineSpec(StrictModel):
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     activation_reserve: float = Field(default=0.03, ge=0, lt=1)
     prefix_caching: bool = True
+    # vLLM's --kv-cache-dtype: the bytes of each cached K/V element (auto: the model's bytes_per_kv). FP8 halves
+    # the KV per token, so twice the tokens fit, and lets attention run at the FP8 rate.
+    kv_cache_dtype: Literal["auto", "bf16", "fp16", "fp8"] = "auto"
     cpu_offload_gib: float = Field(default=0.0, ge=0)  # CPU KV tier size; 0 = off
 
     _model = field_validator("model", mode="before")(_preset(MODELS, "model"))
@@ -64,6 +67,8 @@ class EngineSpec(StrictModel):
     def _check(self) -> EngineSpec:
         if self.max_num_batched_tokens < min(self.max_num_seqs, 256):
             raise ValueError("max_num_batched_tokens must leave room for one decode token per sequence")
+        if self.kv_cache_dtype != "auto":
+            self.model = self.model.model_copy(update={"bytes_per_kv": 1.0 if self.kv_cache_dtype == "fp8" else 2.0})
         return self
 
     @property

@@ -51,11 +51,13 @@ HARDWARE: dict[str, Hardware] = {
 # Starting points for CPU calibration: llama.cpp reaches far less of peak than a GPU engine.
 CPU_EFFICIENCY = Efficiency(bw=0.5, kv_bw=0.5, mfu=0.3, attn=0.3, t_fixed_s=0.002, t_request_s=0.01)
 
-_GPU_ENGINE: dict[str, Any] = {"block_size": 16, "max_num_batched_tokens": 8192, "max_num_seqs": 1024}
+_GPU_ENGINE: dict[str, Any] = {"block_size": 16, "max_num_batched_tokens": 8192, "max_num_seqs": 1024,
+                               "kv_cache_dtype": "bf16"}  # --set agent.kv_cache_dtype=fp8: twice the KV tokens
 # llama.cpp server as `comem bench replay` starts it (--threads 1 --n-parallel 2 --n-ctx 8192 per slot): exact
 # token-level prefix reuse (block 1), prompts processed in n_ubatch = 512 token chunks, 2 slots.
 _CPU_ENGINE: dict[str, Any] = {"hardware": "cpu", "block_size": 1, "max_num_batched_tokens": 512, "max_num_seqs": 2,
-                               "kv_tokens": 2 * 8192, "efficiency": CPU_EFFICIENCY.model_dump()}
+                               "kv_tokens": 2 * 8192, "kv_cache_dtype": "fp16",
+                               "efficiency": CPU_EFFICIENCY.model_dump()}
 
 DEPLOYMENTS: dict[str, dict[str, Any]] = {
     # DeepSWE: agent on GPUs 0-3 (TP4), --max_num_batched_tokens 4096; memory on GPUs 4-5 (TP2); k=2.

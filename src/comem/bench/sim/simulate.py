@@ -89,11 +89,17 @@ def workload(config: SimConfig, n: int) -> list[TrajectoryShape]:
     return [cap_context(pool[i % len(pool)], config.max_model_len) for i in range(n)]
 
 
-def engine_specs(config: SimConfig):
-    """The agent and memory engine specs with the CPU KV tier switched on or off."""
-    gib = config.offload_gib if config.offload else 0.0
-    return (config.agent.model_copy(update={"cpu_offload_gib": gib}),
-            config.memory.model_copy(update={"cpu_offload_gib": gib}))
+PAPER_OFFLOAD_GIB = 500.0  # the paper's --kv_offloading_size
+
+
+def with_offload(config: SimConfig, spec: EngineSpec) -> EngineSpec:
+    """The engine with the CPU KV tier switched on or off; its size is `offload_gib`, by default the paper's 500 GiB
+    or the engine's own GPU KV size where that is larger."""
+    if not config.offload:
+        return spec.model_copy(update={"cpu_offload_gib": 0.0})
+    gpu_gib = spec.capacity_tokens * spec.model.kv_bytes_per_token / 2**30
+    gib = config.offload_gib if config.offload_gib is not None else max(PAPER_OFFLOAD_GIB, gpu_gib)
+    return spec.model_copy(update={"cpu_offload_gib": gib})
 
 
 def baseline_spec(config: SimConfig, agent: EngineSpec, memory: EngineSpec) -> EngineSpec:
@@ -121,9 +127,10 @@ def run_arm(config: SimConfig, arm: Arm, shapes: Sequence[TrajectoryShape],
     runs one after another (a replay where agents took several tasks)."""
     slots = [[i] for i in range(len(shapes))] if slots is None else slots
     env = simpy.Environment()
-    agent_spec, memory_spec = engine_specs(config)
+    agent_spec, memory_spec = config.agent, config.memory
     if arm.kind not in ("sync", "kso"):
         agent_spec = baseline_spec(config, agent_spec, memory_spec)
+    agent_spec, memory_spec = with_offload(config, agent_spec), with_offload(config, memory_spec)
     engine = Engine(env, agent_spec, "agent", check=config.check)
     memory = engine if config.placement == "shared" else Engine(env, memory_spec, "memory", check=config.check)
     if memory is not engine and config.contention > 1.0:
