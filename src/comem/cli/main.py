@@ -231,3 +231,13 @@ def _register_train() -> None:
 
 
 _register_train()
+
+
+def _register_view() -> None:
+    """`comem view PATH`, wrapped like the other commands."""
+    from comem.cli.view import view_command
+
+    app.command(name="view")(friendly(view_command))
+
+
+_register_view()
