@@ -50,6 +50,19 @@ def interrupted(out: Path) -> typer.Exit:
     return typer.Exit(130)
 
 
+def drop_none(tree: dict[str, Any]) -> dict[str, Any]:
+    """Options not given (None), and mappings left empty, removed: what flags override in a config file."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            value = drop_none(value)
+            if value:
+                out[key] = value
+        elif value is not None:
+            out[key] = value
+    return out
+
+
 def csv_list(value: str | None) -> list[str] | None:
     """`a, b,,c` -> ['a', 'b', 'c']; None or '' -> None (the option was not given)."""
     return [v.strip() for v in value.split(",") if v.strip()] if value else None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
 from comem.agent.loop import AgentConfig
-from comem.cli.common import console, csv_list, friendly
+from comem.cli.common import console, csv_list, drop_none, friendly
 from comem.context import strategy_names
 from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
@@ -20,18 +20,6 @@ from comem.llm.endpoint import ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            value = _drop_none(value)
-            if value:
-                out[key] = value
-        elif value is not None:
-            out[key] = value
-    return out
 
 
 def _arm_help() -> str:
@@ -105,7 +93,7 @@ def run(
 
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
     memory = {**models, "model": memory_model, "url": memory_url}
-    overrides = _drop_none({
+    overrides = drop_none({
         "tasks": tasks, "task_ids": csv_list(task_ids), "limit": limit, "out_dir": out, "grade": grade,
         "agent": models, "memory": memory,
         "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools},
@@ -231,6 +219,16 @@ def _register_train() -> None:
 
 
 _register_train()
+
+
+def _register_serve() -> None:
+    """`comem serve`: the gateway."""
+    from comem.cli.serve import serve
+
+    app.command()(friendly(serve))
+
+
+_register_serve()
 
 
 def _register_view() -> None:

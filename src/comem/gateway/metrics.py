@@ -6,9 +6,11 @@ comem); upstream prompt and cached tokens are what the upstream reported, where 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 from comem.core.records import MemoryRecord
+
+disable_created_metrics()  # the `*_created` timestamps only double the page
 
 
 class GatewayMetrics:
