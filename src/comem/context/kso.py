@@ -46,7 +46,7 @@ class KStepOffMemory(MemoryStrategy):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.pending: tuple[MemoryRecord, asyncio.Task[MemoryRecord]] | None = None
+        self.pending: tuple[MemoryRecord, asyncio.Future[MemoryRecord]] | None = None
         self.last_launch = 0
 
     async def collect(self, n: int, due: bool) -> float:
@@ -54,10 +54,11 @@ class KStepOffMemory(MemoryStrategy):
         if self.pending is None:
             return 0.0
         record, task = self.pending
-        t = self.clock.now()
+        waited = 0.0  # a finished update (a ledger always is) costs no wait
         if not task.done():
+            t = self.clock.now()
             await asyncio.wait({task}, timeout=self.patience(due))
-        waited = self.clock.now() - t
+            waited = self.clock.now() - t
         if not task.done():  # go on with the previous summary, keep this one in flight
             record.exposed_wait_s += waited
             return waited

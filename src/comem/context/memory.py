@@ -1,7 +1,11 @@
 """What `sync` and `kso` share: the memory model call, its input format, and summary bookkeeping.
 
-Invariant kept by every memory strategy: the installed summary stands for steps [0, L) and the agent sees
-steps L..n-1 verbatim, so every step is seen exactly once, in the summary or raw.
+Invariant kept by every memory strategy: the installed memory (summary, ledger or both) stands for steps [0, L)
+and the agent sees steps L..n-1 verbatim, so every step is seen exactly once, in the memory or raw.
+
+`memory_view` chooses what stands for the covered steps: the memory model's `summary`, the `ledger` extracted
+from the steps (context/ledger.py; no memory model at all: an update is complete the moment it is launched, so
+the agent never waits for it), or `both`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from comem.context.base import AgentContext, ContextStrategy, Pinned, estimate_tokens, step_messages
+from comem.context.ledger import ledger_text
 from comem.core.actions import to_xml
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
@@ -35,12 +40,26 @@ class MemorySettings(StrictModel):
     memory_max_tokens: int = Field(default=128, ge=1)
     memory_timeout_s: float = Field(default=300.0, gt=0)
     memory_obs_chars: int = Field(default=4000, ge=0)  # observations cut to head+tail of this size; 0: no cut
+    memory_view: Literal["summary", "ledger", "both"] = "summary"  # what stands for the covered steps
+    ledger_tokens: int = Field(default=256, ge=16)  # the ledger's budget (estimated tokens)
 
     @model_validator(mode="after")
     def _check(self) -> MemorySettings:
         if self.k is None and self.trigger_tokens is None:
             raise ValueError("set k (a step period) or trigger_tokens, or both")
         return self
+
+    def needs_memory(self) -> bool:
+        """A ledger alone is extracted, not generated: no memory model is loaded for it."""
+        return self.memory_view != "ledger"
+
+    @property
+    def summarises(self) -> bool:
+        return self.memory_view != "ledger"
+
+    @property
+    def keeps_ledger(self) -> bool:
+        return self.memory_view != "summary"
 
 
 def load_prompt(name_or_path: str | Path) -> str:
@@ -93,10 +112,14 @@ class MemoryInput:
         return fill(self.template, conversation=conversation)
 
 
-def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step]) -> list[Message]:
-    """What the agent sees once a summary of steps [0, covered) is installed: the pinned system prompt, the task
-    with the summary block appended, then the raw steps after it. Training rewards show the agent exactly this."""
-    block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary)
+def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step], *,
+                     ledger: str = "") -> list[Message]:
+    """What the agent sees once the memory of steps [0, covered) is installed: the pinned system prompt, the task
+    with the summary block (if there is a summary) and the ledger block (if there is a ledger) appended, then the
+    raw steps after it. Training rewards show the agent exactly this."""
+    block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary) if summary else ""
+    if ledger:
+        block += fill(load_prompt("ledger_block.txt"), covered=str(covered), ledger=ledger)
     messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task + block)]
     for step in raw_steps:
         messages += step_messages(step)
@@ -111,9 +134,9 @@ class MemoryStrategy(ContextStrategy):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.memory_llm is None:
-            raise ComemError(f"Strategy {self.name!r} needs a memory model.",
-                             fix="pass --memory-model or --memory-url.")
+        if self.memory_llm is None and self.config.summarises:
+            raise ComemError(f"Strategy {self.name!r} needs a memory model for its summaries.",
+                             fix="pass --memory-model or --memory-url, or set memory_view: ledger.")
         self.memory = MemoryInput(self.config)
         self.installed: MemoryRecord | None = None
         self._next_id = 0
@@ -127,19 +150,29 @@ class MemoryStrategy(ContextStrategy):
         budget = self.config.trigger_tokens
         return budget is not None and self.render(steps, 0.0).tokens_est > budget
 
-    def launch(self, steps: list[Step], end: int, n: int) -> tuple[MemoryRecord, asyncio.Task[MemoryRecord]]:
-        """Start summarising steps [0, end) in the background."""
+    def launch(self, steps: list[Step], end: int, n: int) -> tuple[MemoryRecord, asyncio.Future[MemoryRecord]]:
+        """Start summarising steps [0, end) in the background; the ledger of [0, end) is extracted at once."""
         incremental = self.config.memory_input == "incremental" and self.installed is not None
         start = self.covered if incremental else 0
         previous = self.installed.summary if incremental and self.installed else None
-        text = self.memory.conversation(self.pinned.system, self.pinned.task, steps[start:end], previous)
+        text = self.memory.conversation(self.pinned.system, self.pinned.task, steps[start:end], previous) \
+            if self.config.summarises else ""
         record = MemoryRecord(
             id=self._next_id, strategy=self.name, mode="incremental" if incremental else "from_scratch",
             covers=(start, end), launch_step=n, input_chars=len(text), launched_s=self.clock.now(),
             covered_tokens_est=sum(estimate_tokens(s.response + s.observation) for s in steps[:end]),
         )
+        if self.config.keeps_ledger:
+            record.ledger = ledger_text(steps[:end], self.pinned.task, self.config.ledger_tokens)
         self._next_id += 1
-        return record, asyncio.create_task(self._run(record, self.memory.prompt(text)))
+        if self.config.summarises:
+            return record, asyncio.create_task(self._run(record, self.memory.prompt(text)))
+        # A ledger alone is complete at launch. It is still installed by the schedule's collect step, so the raw
+        # windows are those of the summary arms and only the memory model's latency differs.
+        record.status, record.finished_s = "ok", record.launched_s
+        done: asyncio.Future[MemoryRecord] = asyncio.get_running_loop().create_future()
+        done.set_result(record)
+        return record, done
 
     async def _run(self, record: MemoryRecord, prompt: str) -> MemoryRecord:
         """Call the memory model; never raises — a failure is recorded and the agent falls back."""
@@ -186,5 +219,5 @@ class MemoryStrategy(ContextStrategy):
             ctx.memory_wait_s = waited_s
             return ctx
         L = self.covered
-        messages = summary_messages(self.pinned, self.installed.summary, L, steps[L:])
+        messages = summary_messages(self.pinned, self.installed.summary, L, steps[L:], ledger=self.installed.ledger)
         return AgentContext(messages=messages, raw_from=L, summary_id=self.installed.id, memory_wait_s=waited_s)

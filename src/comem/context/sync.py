@@ -42,8 +42,9 @@ class SyncMemory(MemoryStrategy):
         if self.should_summarise(steps):
             n = len(steps)
             record, task = self.launch(steps, end=n - self.config.retain, n=n)
-            t = self.clock.now()
-            await task
-            waited = self.clock.now() - t
+            if not task.done():  # a ledger alone is done at launch
+                t = self.clock.now()
+                await task
+                waited = self.clock.now() - t
             self.settle(record, n, waited)
         return self.render(steps, waited)

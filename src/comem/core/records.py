@@ -145,12 +145,14 @@ class MemoryRecord(MemoryTiming):
     installed_step: int | None = None
     error: str | None = None
     summary: str = ""
+    ledger: str = ""  # the rendered ledger of steps [0, covers[1]) when the strategy keeps one (context/ledger.py)
     input_chars: int = 0
     covered_tokens_est: int = 0  # estimated tokens of the raw steps the summary replaces
 
 
 ExitReason = Literal[
-    "submitted", "step_limit", "token_limit", "time_limit", "llm_error", "format_errors", "interrupted"
+    "submitted", "step_limit", "token_limit", "time_limit", "llm_error", "format_errors", "interrupted",
+    "session_end",  # a gateway session closed (idle, or the gateway stopped): the client's agent decides the end
 ]
 
 

@@ -1,0 +1,228 @@
+"""The ledger: a deterministic record of what summarised steps touched (docs/method.md §3.1).
+
+A small memory model's summary keeps the gist and drops the identifiers the agent needs next: the file, the
+failing test, the command that failed. The ledger is read off the steps instead of written by a model: files
+viewed and edited with their line ranges, commands with their exit codes (and pytest's tally), errors and
+failing test ids, edits and their undos, and the task's key names. It costs no model time, cannot invent
+anything, and is ready the moment it is asked for. It is bounded: each section is ranked most recent first,
+then most referenced, and sections take turns adding one line until the token budget is spent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from comem.context.base import estimate_tokens
+from comem.core.records import Step
+
+SECTIONS = ("files", "edits", "commands", "errors", "names")
+_TURN_ORDER = ("errors", "commands", "files", "edits", "names")  # who adds a line first in each round
+_CLIP = 120  # characters of a command or an error message kept
+_DETAILS = 4  # the most recent views and edits of a file shown
+
+_EXIT = re.compile(r"\AExit code: (-?\d+)\n")
+_TOOL_ERROR = re.compile(r"\AExecution output of \[\w+\]:\nERROR: (.+)")
+_VIEWED = re.compile(r"\AExecution output of \[file_editor\]:\nHere's the result of running `cat -n` on .+?"
+                     r"(?: \(lines (\d+)-(\d+)\))?:\n")
+_NUMBERED = re.compile(r"^\s*(\d+)\t(.*)$", re.MULTILINE)
+_EXCEPTION = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt))"
+                        r"(?::\s*(.*)|\s*$)")
+_PYTEST_ID = re.compile(r"^\s*(?:FAILED|ERROR)\s+(\S+)")
+_PYTEST_TALLY = re.compile(r"\b(\d+ (?:failed|passed|errors?)(?:, \d+ \w+)*) in [\d.]+s")
+_SEARCH_HIT = re.compile(r"^(\S+?):\d+:", re.MULTILINE)
+_TRACEBACK = re.compile(r'File "([^"]+)", line \d+')
+_PATH = re.compile(r"(?<![\w/.-])(/?(?:[\w.-]+/)+[\w.-]*\w|[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|md|rst|txt|json|toml|yaml|"
+                   r"yml|cfg|ini|sh|csv|js|ts|c|h|rs|go))(?![\w/-])")
+_BACKTICK = re.compile(r"(?<!`)`([A-Za-z_][\w.:/-]*)(?:\(\))?`(?!`)")  # names, dotted names, test ids
+
+
+@dataclass
+class Entry:
+    """One ledger line's subject: when it was last seen (step index), how often, and what is known about it."""
+
+    key: str
+    last: int
+    refs: int = 1
+    first: int = 0
+    detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Ledger:
+    """What a span of steps touched, per section, keyed by subject (a path, a command, an error, a name)."""
+
+    files: dict[str, Entry] = field(default_factory=dict)
+    edits: dict[str, Entry] = field(default_factory=dict)
+    commands: dict[str, Entry] = field(default_factory=dict)
+    errors: dict[str, Entry] = field(default_factory=dict)
+    names: dict[str, Entry] = field(default_factory=dict)
+    undoable: dict[str, list[Entry]] = field(default_factory=dict, repr=False)  # per path, its edits not undone
+
+    def note(self, section: str, key: str, step: int, detail: str | None = None) -> Entry:
+        """Record that `step` referred to `key`; a detail (a line range, an outcome) is kept once, in order."""
+        entries: dict[str, Entry] = getattr(self, section)
+        entry = entries.get(key)
+        if entry is None:
+            entry = entries[key] = Entry(key=key, last=step, refs=0, first=step)
+        entry.refs, entry.last = entry.refs + 1, max(entry.last, step)
+        if detail and detail not in entry.detail:
+            entry.detail.append(detail)
+        return entry
+
+    def ranked(self, section: str) -> list[Entry]:
+        """Most recent first, then most referenced, then first seen (a stable order for equal entries)."""
+        entries: dict[str, Entry] = getattr(self, section)
+        return sorted(entries.values(), key=lambda e: (-e.last, -e.refs, e.first, e.key))
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
+
+
+def _paths(text: str) -> Iterable[str]:
+    for match in _PATH.finditer(text):
+        path = match.group(1).removeprefix("./").rstrip("/")
+        if re.search(r"[A-Za-z]", path):
+            yield path
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _edited_lines(step: Step, kind: str) -> str | None:
+    """The lines an edit wrote, from its arguments and the numbered snippet the editor printed."""
+    args = step.action.arguments if step.action else {}
+    if kind == "create":
+        text = str(args.get("file_text") or "")
+        return _span(1, max(1, text.count("\n") + (0 if text.endswith("\n") else 1)))
+    new = str(args.get("new_str") or "")
+    count = new.count("\n") + (0 if new.endswith("\n") or not new else 1)
+    if kind == "insert" and isinstance(args.get("insert_line"), int | str) and str(args["insert_line"]).isdigit():
+        start = int(args["insert_line"]) + 1
+        return _span(start, start + max(count, 1) - 1)
+    first = next((line.strip() for line in new.splitlines() if line.strip()), None)
+    for number, content in _NUMBERED.findall(step.observation):
+        if first is not None and content.strip() == first:
+            return _span(int(number), int(number) + max(count, 1) - 1)
+    return None
+
+
+def _file_editor(ledger: Ledger, step: Step, n: int) -> None:
+    args = step.action.arguments if step.action else {}
+    kind, path = str(args.get("command", "")).strip(), str(args.get("path", "")).strip().removeprefix("./")
+    if not path:
+        return
+    if _TOOL_ERROR.match(step.observation):  # nothing was shown or changed; the error is noted with the others
+        ledger.note("files", path, n)
+    elif kind == "view":
+        shown = _VIEWED.match(step.observation)
+        if shown is None:
+            ledger.note("files", path, n)
+            return
+        numbers = [int(x) for x, _ in _NUMBERED.findall(step.observation)]
+        lines = _span(int(shown[1]), int(shown[2])) if shown[1] else (_span(1, max(numbers)) if numbers else None)
+        ledger.note("files", path, n, f"viewed {lines}" if lines else "viewed")
+    elif kind in ("create", "str_replace", "insert"):
+        lines = _edited_lines(step, kind)
+        ledger.note("files", path, n, f"edited {lines}" if lines else "edited")
+        edit = ledger.note("edits", f"{n}", n, f"step {n + 1}: {kind} {path}" + (f" lines {lines}" if lines else ""))
+        ledger.undoable.setdefault(path, []).append(edit)
+    elif kind == "undo_edit":
+        ledger.note("files", path, n, "edit undone")
+        if ledger.undoable.get(path):
+            undone = ledger.undoable[path].pop()
+            undone.detail.append(f"undone at step {n + 1}")
+            undone.last = n
+
+
+def _bash(ledger: Ledger, step: Step, n: int, command: str) -> None:
+    exit_code = _EXIT.match(step.observation)
+    tally = _PYTEST_TALLY.findall(step.observation)
+    outcome = f"exit {exit_code[1]}" if exit_code else "not run"
+    outcome += f" ({tally[-1]})" if tally else ""
+    ledger.note("commands", _clip(command), n).detail = [f"step {n + 1}", outcome]
+    for path in _paths(command):
+        ledger.note("files", path, n)
+
+
+def _observation(ledger: Ledger, step: Step, n: int) -> None:
+    """Errors, failing tests and the files an observation points at (search hits, tracebacks)."""
+    obs = step.observation
+    if failed := _TOOL_ERROR.match(obs):
+        ledger.note("errors", _clip(failed[1]), n)
+    for line in obs.splitlines():
+        if test := _PYTEST_ID.match(line):
+            ledger.note("errors", f"FAILED {test[1]}", n)
+        elif error := _EXCEPTION.match(line):
+            ledger.note("errors", _clip(f"{error[1]}: {error[2]}" if error[2] else error[1]), n)
+    for path in dict.fromkeys(p.removeprefix("./") for p in [*_SEARCH_HIT.findall(obs), *_TRACEBACK.findall(obs)]):
+        ledger.note("files", path, n)  # once per step, however often it is named
+
+
+def extract(steps: Sequence[Step], task: str = "") -> Ledger:
+    """The ledger of `steps` (each by its position in the history), with the task's names and paths."""
+    ledger = Ledger()
+    for found in [*_BACKTICK.findall(task), *_paths(task)]:
+        ledger.note("names", found, -1)
+    for step in steps:
+        n = step.index
+        action = step.action
+        if action is None:
+            ledger.note("errors", "no valid tool call in the reply", n)
+            continue
+        if action.name == "file_editor":
+            _file_editor(ledger, step, n)
+        elif action.name in ("bash", "execute_bash") and isinstance(action.arguments.get("command"), str):
+            _bash(ledger, step, n, action.arguments["command"])
+        elif action.name == "search":
+            term, where = action.arguments.get("search_term", ""), action.arguments.get("path", ".")
+            hits = len(_SEARCH_HIT.findall(step.observation))
+            ledger.note("commands", _clip(f"search {term!r} in {where}"), n).detail = [f"step {n + 1}",
+                                                                                      f"{hits} matches"]
+        _observation(ledger, step, n)
+        for name in _BACKTICK.findall(step.thought):
+            ledger.note("names", name, n)
+    return ledger
+
+
+def _line(section: str, entry: Entry) -> str:
+    if section == "files":
+        return f"- {entry.key}" + (f": {', '.join(entry.detail[-_DETAILS:])}" if entry.detail else "")
+    if section == "edits":
+        return "- " + ", ".join(entry.detail)
+    if section == "commands":
+        return f"- {entry.detail[0]}: `{entry.key}` -> {entry.detail[1]}" + (
+            f" (run {entry.refs} times)" if entry.refs > 1 else "")
+    if section == "errors":
+        steps = _span(entry.first + 1, entry.last + 1)
+        return f"- {entry.key} (step{'s' if '-' in steps else ''} {steps}" + (
+            f", {entry.refs} times)" if entry.refs > 1 else ")")
+    return f"- {entry.key}"
+
+
+def render(ledger: Ledger, budget_tokens: int) -> str:
+    """The ledger as text within `budget_tokens` (estimated): sections take turns adding their best next line."""
+    queues = {s: [_line(s, e) for e in ledger.ranked(s)] for s in SECTIONS}
+    chosen: dict[str, list[str]] = {s: [] for s in SECTIONS}
+    used = 0
+    while any(queues.values()):
+        for section in _TURN_ORDER:
+            if not queues[section]:
+                continue
+            line = queues[section].pop(0)
+            cost = estimate_tokens(line + "\n") + (0 if chosen[section] else estimate_tokens(f"{section}:\n"))
+            if used + cost > budget_tokens:
+                queues[section] = []  # this section's lines no longer fit; shorter ones of others may
+                continue
+            chosen[section].append(line)
+            used += cost
+    return "\n".join(f"{s}:\n" + "\n".join(chosen[s]) for s in SECTIONS if chosen[s])
+
+
+def ledger_text(steps: Sequence[Step], task: str, budget_tokens: int) -> str:
+    """The rendered ledger of `steps` (what the agent is shown)."""
+    return render(extract(steps, task), budget_tokens)
