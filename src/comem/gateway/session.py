@@ -18,6 +18,8 @@ from comem.context.base import Clock, Pinned
 from comem.context.memory import clip_middle
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeStart, MemoryRecord, Step
+from comem.eval.episode import episode_end
+from comem.eval.results import EpisodeResult
 from comem.gateway.wire import Conversation, Usage
 from comem.llm.base import LLM
 
@@ -66,6 +68,7 @@ class Session:
         self.steps: list[Step] = []
         self.fingerprints: list[str] = []
         self.call: Call | None = None
+        self.memory_records: list[MemoryRecord] = []
         self.strategy = build_strategy(self.arm, self.pinned, self.clock, memory_llm=self.memory_llm,
                                        on_memory=self._memory)
         if fresh:
@@ -75,6 +78,7 @@ class Session:
                                                                         "memory_model": self.memory_llm.model}))
 
     def _memory(self, record: MemoryRecord) -> None:
+        self.memory_records.append(record)
         self.log.append(record)
         self.on_memory(record)
 
@@ -148,6 +152,10 @@ class Session:
     def answered(self, plan: Plan, ttft_s: float, total_s: float, usage: Usage) -> None:
         self.call = Call(plan=plan, ttft_s=ttft_s, total_s=total_s, finished_s=self.clock.now(), usage=usage)
 
-    async def close(self) -> None:
+    async def close(self) -> EpisodeResult:
+        """Cancel memory work in flight, finish the trajectory file; the session's result line (as `comem run`
+        writes one per episode, so `comem report` reads gateway traffic)."""
         await self.strategy.close()
         self.log.close()
+        return EpisodeResult(**episode_end(self.key, self.arm.key, "session_end", self.steps, self.memory_records,
+                                           wall_s=self.clock.now()).model_dump())

@@ -22,7 +22,7 @@ from typing import Any
 
 from comem.context import StrategyConfig
 from comem.core.records import MemoryRecord
-from comem.eval.results import TRAJECTORIES_DIR
+from comem.eval.results import RESULTS_FILE, TRAJECTORIES_DIR, ResultsFile
 from comem.gateway.session import Session
 from comem.gateway.wire import Conversation, Wire
 from comem.gateway.wire.base import digest
@@ -51,6 +51,7 @@ class SessionStore:
         self.max_sessions, self.idle_s = max_sessions, idle_s
         self.dir = out / arm.key / TRAJECTORIES_DIR
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.results = ResultsFile(out / arm.key / RESULTS_FILE)
         self.live: OrderedDict[str, Session] = OrderedDict()
         self.db = sqlite3.connect(out / "sessions.sqlite", check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -67,7 +68,7 @@ class SessionStore:
         else:
             session = self._open(key, conv)
             self.live[key] = session
-            while len(self.live) > self.max_sessions:
+            while len(self.live) > self.max_sessions:  # out of memory, not forgotten: its state stays on disk
                 _, oldest = self.live.popitem(last=False)
                 await oldest.close()
         session.last_seen = time.time()
@@ -76,6 +77,8 @@ class SessionStore:
     def _open(self, key: str, conv: Conversation) -> Session:
         row = self.db.execute("SELECT file, fingerprints, installed FROM session WHERE key = ?", (key,)).fetchone()
         name = row[0] if row else file_name(key)
+        if row is None and (self.dir / f"{name}.jsonl").exists():  # the same id again after its state expired
+            name += f"-{int(time.time())}"
         session = Session(key, self.arm, self.memory_llm, conv, self.dir / f"{name}.jsonl", self.on_memory,
                           fresh=row is None)
         if row is not None:
@@ -94,12 +97,14 @@ class SessionStore:
         """Close sessions idle for longer than `idle_s` and forget their state."""
         cutoff = time.time() - self.idle_s
         for key in [k for k, s in self.live.items() if s.last_seen < cutoff]:
-            await self.live.pop(key).close()
+            self.results.append(await self.live.pop(key).close())
         self.db.execute("DELETE FROM session WHERE last_seen < ?", (cutoff,))
         self.db.commit()
 
     async def close(self) -> None:
+        """The gateway stops: every live session ends with its result line (a session resumed after a restart
+        keeps its first line; its trajectory file has every step)."""
         while self.live:
             _, session = self.live.popitem()
-            await session.close()
+            self.results.append(await session.close())
         self.db.close()
