@@ -175,10 +175,15 @@ def compare_page(index: RunIndex, task: str, seed: int, a: str, b: str) -> dict[
     left, right = load_episode(arms[a]), load_episode(arms[b])
     n = max(len(left.steps), len(right.steps))
 
-    def side(data: EpisodeData, i: int) -> Step | None:
-        return data.steps[i] if i < len(data.steps) and data.steps[i].index == i else None
+    def side(data: EpisodeData, i: int) -> tuple[Step, str] | None:
+        if i >= len(data.steps) or data.steps[i].index != i:
+            return None
+        step = data.steps[i]
+        action = step.action
+        text = f"{action.name} {json.dumps(action.arguments, ensure_ascii=False)}" if action else "(no action)"
+        return step, text
 
-    rows = [{"index": i, "a": side(left, i), "b": side(right, i)} for i in range(n)]
+    rows = [{"index": i, "sides": (side(left, i), side(right, i))} for i in range(n)]
     names = [a, b]
     return {"title": f"{task} (seed {seed}): {a} vs {b}", "task": task, "seed": seed, "a": a, "b": b, "rows": rows,
             "left": left, "right": right, "refs": arms, "paths": (episode_path(arms[a]), episode_path(arms[b])),
