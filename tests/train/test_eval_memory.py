@@ -150,6 +150,30 @@ def test_retain_zero_shows_the_last_observation(tmp_path: Path) -> None:
     assert len(memory) == 2 and memory[1].content.endswith(f"Current User Query:\n{step.observation}\n")
 
 
+def test_ledger_conditions_show_the_ledger_of_the_covered_steps(data: Path, records: list[GrpoRecord],
+                                                               tmp_path: Path) -> None:
+    """`ledger`: the ledger instead of a summary, same raw window; `echo+ledger`: the same summary, then the
+    ledger. The memory model is asked once per record for both of its conditions."""
+    agent, echo = ScriptedLLM([agent_reply], cycle=True), ScriptedLLM([echo_summary], cycle=True)
+    settings = EvalSettings(data=data, memories=memories("echo"), baselines=["none", "ledger"], with_ledger=True)
+    report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo})
+    assert [r.condition for r in report.results] == ["none", "ledger", "echo", "echo+ledger"]
+    assert all(r.n == len(records) for r in report.results) and len(echo.requests) == len(records)
+    ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
+    keys = [(c, r.record_id) for c in ("none", "ledger", "echo", "echo+ledger") for r in ordered]
+    sent = dict(zip(keys, agent.requests, strict=True))  # condition by condition, in record order
+    record = max(ordered, key=lambda r: r.covered)
+    ledger, both = sent[("ledger", record.record_id)][1].content, sent[("echo+ledger", record.record_id)][1].content
+    covered_steps = record.history_steps()[:record.covered]
+    assert f'<ledger steps="1-{record.covered}">' in ledger and "<memory_summary" not in ledger
+    commands = [s.action.arguments["command"] for s in covered_steps if s.action and s.action.name == "bash"]
+    assert commands and all(f"`{command}` -> not run" in ledger for command in commands)
+    assert "- calc/ops.py" in ledger
+    assert both.index("<memory_summary") < both.index("<ledger") and both.endswith(ledger[len(record.task_prompt):])
+    raw = [m.content for m in sent[("echo", record.record_id)][2:]]
+    assert [m.content for m in sent[("ledger", record.record_id)][2:]] == raw and raw
+
+
 def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
     settings = EvalSettings(data=data, memories=memories("echo"))
     first = evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),

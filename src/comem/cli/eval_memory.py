@@ -28,8 +28,12 @@ def eval_memory_command(
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the agent.",
                                                   envvar="COMEM_AGENT_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
-    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, full.")]
+    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, ledger, full.")]
     = ",".join(default_of(EvalSettings, "baselines")),
+    with_ledger: Annotated[bool, typer.Option(help="Also score each memory model's summary followed by the "
+                                              "ledger (LABEL+ledger).")] = default_of(EvalSettings, "with_ledger"),
+    ledger_tokens: Annotated[int, typer.Option(help="The ledger's token budget (ledger, LABEL+ledger).")]
+    = default_of(EvalSettings, "ledger_tokens"),
     limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = default_of(EvalSettings, "limit"),
     agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")]
     = default_of(EvalSettings, "agent_max_tokens"),
@@ -60,6 +64,7 @@ def eval_memory_command(
             data=data, limit=limit, agent=agent, memories=memories,
             baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
+            with_ledger=with_ledger, ledger_tokens=ledger_tokens,
             concurrency=concurrency, seed=seed)
     except ValidationError as exc:
         raise ComemError(f"Invalid eval-memory settings: {first_error(exc)}.",

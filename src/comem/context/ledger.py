@@ -170,6 +170,8 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
         ledger.note("names", found, -1)
     for step in steps:
         n = step.index
+        for name in [*_BACKTICK.findall(step.thought), *_paths(step.thought)]:
+            ledger.note("names", name, n)  # what the agent named while it thought, touched or not
         action = step.action
         if action is None:
             ledger.note("errors", "no valid tool call in the reply", n)
@@ -184,8 +186,6 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
             ledger.note("commands", _clip(f"search {term!r} in {where}"), n).detail = [f"step {n + 1}",
                                                                                       f"{hits} matches"]
         _observation(ledger, step, n)
-        for name in _BACKTICK.findall(step.thought):
-            ledger.note("names", name, n)
     return ledger
 
 

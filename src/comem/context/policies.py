@@ -6,6 +6,8 @@ model (`comem eval-memory`) and the training reward need the same views of a rec
 - `none`: the pinned prompts and a raw window of recent steps, no summary (what a summary adds is measured
   against this);
 - `truncate`: the pinned prompts and the most recent whole steps within a token budget (at least the last one);
+- `ledger`: the memory view with the ledger of the covered steps and no summary (context/ledger.py): what a
+  `memory_view: ledger` arm shows, with no memory model;
 - `full`: the whole history, the upper bound;
 - `summary_view`: the view once a summary is installed, as the live memory strategies and the reward show it.
 """
@@ -13,10 +15,12 @@ model (`comem eval-memory`) and the training reward need the same views of a rec
 from __future__ import annotations
 
 from comem.context.base import Pinned, estimate_tokens, step_messages
-from comem.context.memory import summary_messages
+from comem.context.ledger import ledger_text
+from comem.context.memory import MemorySettings, summary_messages
 from comem.core.records import Message, Step
 
-POLICIES = ("none", "truncate", "full")
+POLICIES = ("none", "truncate", "ledger", "full")
+LEDGER_TOKENS = MemorySettings().ledger_tokens
 CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
 
 
@@ -42,27 +46,34 @@ def recent_within(steps: list[Step], budget: int) -> list[Step]:
 
 
 def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window: list[Step], *,
-                    truncate_tokens: int) -> list[Message]:
-    """The agent's context at step len(history) under a policy without memory (see the module docstring);
-    `raw_window` is the raw steps a memory condition would show (`none` shows them, or the last step)."""
+                    truncate_tokens: int, ledger_tokens: int = LEDGER_TOKENS) -> list[Message]:
+    """The agent's context at step len(history) under a policy without a memory model (see the module docstring);
+    `raw_window` is the raw steps a memory condition would show (`none` shows them, or the last step; `ledger`
+    shows them after the ledger of the steps before them, framed as `summary_view` frames a summary)."""
     if policy == "none":
         return history_messages(pinned, raw_window or history[-1:])
     if policy == "truncate":
         return history_messages(pinned, recent_within(history, truncate_tokens))
+    if policy == "ledger":
+        covered = len(history) - len(raw_window)
+        return summary_view(pinned, "", covered, raw_window, ledger=ledger_text(history[:covered], pinned.task,
+                                                                                   ledger_tokens),
+                            last_observation=history[-1].observation if history and not raw_window else None)
     if policy == "full":
         return history_messages(pinned, history)
     raise ValueError(f"not a context policy: {policy!r} (use one of {', '.join(POLICIES)})")
 
 
 def summary_view(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step], *,
-                 last_observation: str | None) -> list[Message]:
-    """What the agent sees once the summary of steps [0, covered) is installed (training reward and evaluation).
+                 last_observation: str | None, ledger: str = "") -> list[Message]:
+    """What the agent sees once the memory (summary, ledger or both) of steps [0, covered) is installed (training
+    reward and evaluation).
 
     When `raw_steps` is empty, the verbatim `last_observation` (that of step covered-1) is appended to the user
     message as the current query, as the original's training framing did (docs/method.md §7); with raw steps it
     is ignored, since the last raw step already ends with it.
     """
-    messages = summary_messages(pinned, summary, covered, raw_steps)
+    messages = summary_messages(pinned, summary, covered, raw_steps, ledger=ledger)
     if raw_steps or not last_observation:
         return messages
     last = messages[-1]

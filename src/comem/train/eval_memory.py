@@ -8,9 +8,12 @@ exact tool-name match. Conditions:
               the last step) and no summary, so a memory condition minus `none` is what its summary is worth;
 - `truncate`  the pinned prompts plus the most recent whole steps whose estimated tokens (reply + observation)
               fit `truncate_tokens` (at least the last step): a token budget, so long observations count;
+- `ledger`    the ledger of the covered steps (`ledger_tokens`) in place of a summary, with the same raw window:
+              a memory that needs no model (opt-in: `--baselines none,truncate,ledger,full`);
 - `<label>`   one per memory model: it summarises the record's memory prompt (temperature 0, `memory_max_tokens`)
               and the agent sees exactly what the training reward shows it (`agent_messages`: summary + raw
               window, or summary + last observation with retain 0);
+- `<label>+ledger` with `with_ledger`: the same summary with the ledger after it (`memory_view: both`);
 - `full`      the whole history steps[:t], the upper bound (needs an agent context that holds it).
 
 Per condition: the mean reward with a 95% percentile-bootstrap interval over records, the tool-name match rate
@@ -36,6 +39,8 @@ from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
 from comem.context.base import Pinned, estimate_tokens
+from comem.context.ledger import ledger_text
+from comem.context.memory import MemorySettings
 from comem.context.policies import POLICIES, policy_messages
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
@@ -52,6 +57,7 @@ from comem.train.reward import agent_messages, score_actions
 from comem.train.reward.agent_reward import agent_turn
 
 BASELINES = POLICIES
+WITH_LEDGER = "+ledger"
 
 
 class MemoryCondition(StrictModel):
@@ -89,7 +95,9 @@ class EvalSettings(StrictModel):
     limit: int | None = Field(default=20, ge=1)
     agent: ModelConfig = Field(default_factory=ModelConfig)
     memories: list[MemoryCondition] = Field(default_factory=list)
-    baselines: list[str] = Field(default_factory=lambda: list(BASELINES))
+    baselines: list[str] = Field(default_factory=lambda: ["none", "truncate", "full"])
+    with_ledger: bool = False  # also score each memory model's summary followed by the ledger
+    ledger_tokens: int = Field(default=MemorySettings().ledger_tokens, ge=16)
     agent_max_tokens: int = Field(default=128, ge=1)
     memory_max_tokens: int = Field(default=256, ge=1)
     truncate_tokens: int = Field(default=1024, ge=1)
@@ -108,16 +116,25 @@ class EvalSettings(StrictModel):
             raise ValueError(f"memory model labels repeat: {labels}; name each with LABEL=SPEC")
         if not self.conditions():
             raise ValueError("no condition to evaluate: give a memory model or a baseline")
+        if len(set(self.conditions())) != len(self.conditions()):
+            raise ValueError(f"conditions repeat: {self.conditions()}; relabel the memory models")
         return self
 
     def conditions(self) -> list[str]:
-        """Report order: none, truncate, the memory models, full."""
-        head = [b for b in ("none", "truncate") if b in self.baselines]
-        return head + [m.label for m in self.memories] + (["full"] if "full" in self.baselines else [])
+        """Report order: none, truncate, ledger, the memory models (then each + ledger), full."""
+        head = [b for b in ("none", "truncate", "ledger") if b in self.baselines]
+        labels = [m.label for m in self.memories]
+        with_ledger = [label + WITH_LEDGER for label in labels] if self.with_ledger else []
+        return head + labels + with_ledger + (["full"] if "full" in self.baselines else [])
+
+    def summarised_by(self, condition: str) -> str:
+        """The memory model whose summaries a memory condition shows."""
+        return condition.removesuffix(WITH_LEDGER) if self.with_ledger else condition
 
     def fixed(self) -> dict[str, Any]:
         """The settings a resumed run must share with the first (memory models are checked per label)."""
-        return self.model_dump(mode="json", include={"agent_max_tokens", "memory_max_tokens", "truncate_tokens"}) | {
+        return self.model_dump(mode="json", include={"agent_max_tokens", "memory_max_tokens", "truncate_tokens",
+                                                     "ledger_tokens"}) | {
             "agent": _spec_key(self.agent), "data": str(self.data.expanduser().resolve())}
 
 
@@ -180,16 +197,20 @@ def default_opener(log_dir: Path, n_parallel: int) -> Opener:
 # --------------------------------------------------------------------------- contexts
 
 
-def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int) -> list[Message]:
+def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int,
+                      ledger_tokens: int = MemorySettings().ledger_tokens) -> list[Message]:
     """The agent's context under a baseline (see the module docstring and comem.context.policies)."""
     return policy_messages(condition, Pinned(system=record.system_prompt, task=record.task_prompt),
-                           record.history_steps(), record.raw(), truncate_tokens=truncate_tokens)
+                           record.history_steps(), record.raw(), truncate_tokens=truncate_tokens,
+                           ledger_tokens=ledger_tokens)
 
 
-def memory_messages(record: GrpoRecord, summary: str) -> list[Message]:
-    """What the training reward shows the agent for this summary."""
+def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None = None) -> list[Message]:
+    """What the training reward shows the agent for this summary; with `ledger_tokens`, the ledger after it."""
+    ledger = "" if ledger_tokens is None else ledger_text(record.history_steps()[:record.covered],
+                                                          record.task_prompt, ledger_tokens)
     return agent_messages(record.system_prompt, record.task_prompt, summary, record.covered, record.raw(),
-                          last_observation=record.last_observation)
+                          last_observation=record.last_observation, ledger=ledger)
 
 
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
@@ -301,10 +322,12 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     contexts: list[tuple[tuple[str, str], GrpoRecord, list[Message]]] = []
     for condition in settings.conditions():
         for record in records:
+            memory = settings.summarised_by(condition)
             if condition in BASELINES:
-                messages = baseline_messages(condition, record, settings.truncate_tokens)
-            elif (condition, record.record_id) in summaries.done:
-                messages = memory_messages(record, summaries.done[(condition, record.record_id)].summary)
+                messages = baseline_messages(condition, record, settings.truncate_tokens, settings.ledger_tokens)
+            elif (memory, record.record_id) in summaries.done:
+                ledger = settings.ledger_tokens if condition != memory else None
+                messages = memory_messages(record, summaries.done[(memory, record.record_id)].summary, ledger)
             else:
                 continue  # its summary failed: counted above, retried on rerun
             contexts.append(((condition, record.record_id), record, messages))

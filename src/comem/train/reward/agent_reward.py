@@ -37,10 +37,11 @@ T = TypeVar("T")
 
 
 def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: int, raw_steps: list[Step], *,
-                   last_observation: str | None) -> list[Message]:
-    """What the agent sees once the summary of steps [0, covered) is installed (the same as at evaluation)."""
+                   last_observation: str | None, ledger: str = "") -> list[Message]:
+    """What the agent sees once the summary (and the ledger, if given) of steps [0, covered) is installed (the
+    same as at evaluation)."""
     return summary_view(Pinned(system=system_prompt, task=task_prompt), summary, covered, raw_steps,
-                        last_observation=last_observation)
+                        last_observation=last_observation, ledger=ledger)
 
 
 @dataclass(frozen=True)
