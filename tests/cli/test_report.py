@@ -47,3 +47,15 @@ def test_a_directory_without_results_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path)])
     output = " ".join(result.output.split())
     assert result.exit_code == 2 and "holds no finished episodes" in output and "fix:" in output
+
+
+def test_views_prints_retention_of_summary_ledger_and_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = sample_run(tmp_path / "run")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the figures are not what this test is about
+    result = runner.invoke(app, ["report", str(run), "--views", "--ledger-tokens", "128"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    views = result.output.split("identifier retention by memory view")[1]
+    rows = [line.split("│") for line in views.splitlines() if line.startswith("│ kso")]
+    assert [row[2].strip() for row in rows] == ["summary", "ledger", "both"]  # the arm with summaries only
+    assert all(row[3].strip() == "1" for row in rows)  # its one successful update, under each view
+    assert "(128 tokens" in views

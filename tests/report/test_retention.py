@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from comem.core.records import MemoryRecord, Step, ToolCall
-from comem.report.retention import commands, errors, extract, is_retained, names, numbers, paths, score_update
+from comem.report.retention import (
+    commands,
+    errors,
+    extract,
+    is_retained,
+    names,
+    numbers,
+    paths,
+    score_update,
+    shown_memory,
+    view_memories,
+)
 
 PYTEST_OUTPUT = """\
 ============================= test session starts ==============================
@@ -82,3 +93,28 @@ def test_score_of_an_update_covers_only_its_span_as_the_memory_model_saw_it() ->
     assert scored.score == pytest.approx(7 / 17) and scored.category_score("names") == 1.0
     clipped = score_update(record, steps, obs_chars=40)  # the memory model saw only head and tail of the output
     assert clipped.found["errors"] < scored.found["errors"]
+
+
+def test_each_view_of_the_same_update() -> None:
+    """The ledger is extracted from the span, so the identifiers a summary dropped are still in `ledger` and
+    `both`; what an arm showed (summary and/or its recorded ledger) is what its own retention scores."""
+    steps = [
+        Step(index=0, thought="Run the tests.", response="",
+             action=ToolCall(name="bash", arguments={"command": "python -m pytest -q"}),
+             observation="Exit code: 1\nExecution output of [bash]:\n" + PYTEST_OUTPUT),
+        Step(index=1, thought="Look at the code.", response="",
+             action=ToolCall(name="file_editor", arguments={"command": "view", "path": "semverlite/version.py"}),
+             observation="Execution output of [file_editor]:\nHere's the result of running `cat -n` on "
+                         "semverlite/version.py:\n     1\tVERSION = 1"),
+    ]
+    record = MemoryRecord(id=0, strategy="kso", mode="from_scratch", covers=(0, 2), launch_step=2, status="ok",
+                          summary="The tests fail.")
+    views = view_memories(record, steps, task="Fix `bump_minor`.", ledger_tokens=512)
+    assert views["summary"] == "The tests fail." and views["both"] == "The tests fail.\n" + views["ledger"]
+    scores = {view: score_update(record, steps, 4000, memory) for view, memory in views.items()}
+    for category in ("paths", "commands", "errors"):
+        assert scores["summary"].category_score(category) == 0.0
+        assert scores["ledger"].category_score(category) == scores["both"].category_score(category) == 1.0
+    shown = record.model_copy(update={"ledger": views["ledger"]})  # an arm with memory_view: both
+    assert shown_memory(shown) == views["both"] and score_update(shown, steps, 4000) == scores["both"]
+    assert view_memories(shown, steps, task="", ledger_tokens=16)["ledger"] == views["ledger"]  # as recorded

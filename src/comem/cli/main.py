@@ -109,14 +109,20 @@ def run(
 
 @app.command()
 @friendly
-def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run` or `comem eval`.")]) \
-        -> None:
+def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by `comem run` or `comem eval`.")],
+           views: Annotated[bool, typer.Option(help="Also print identifier retention of each memory arm's updates "
+                                               "as summary, ledger and both.")] = False,
+           ledger_tokens: Annotated[int, typer.Option(help="The ledger's budget for --views.")]
+           = default_of(KsoConfig, "ledger_tokens")) -> None:
     """Print the per-arm report of a run directory and (re)write summary.md, summary.json and the PNGs there."""
-    from comem.report.tables import to_table
+    from comem.report.summary import retention_by_view
+    from comem.report.tables import to_table, views_table
     from comem.report.write import write_report
 
     rows, note = write_report(run_dir)
     console.print(to_table(rows))
+    if views:
+        console.print(views_table(retention_by_view(run_dir, ledger_tokens), ledger_tokens))
     if note:
         console.print(escape(note))
     console.print(f"written: {run_dir}/summary.md, summary.json" + ("" if note else ", *.png"))

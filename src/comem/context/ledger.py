@@ -61,20 +61,24 @@ class Ledger:
     undoable: dict[str, list[Entry]] = field(default_factory=dict, repr=False)  # per path, its edits not undone
 
     def note(self, section: str, key: str, step: int, detail: str | None = None) -> Entry:
-        """Record that `step` referred to `key`; a detail (a line range, an outcome) is kept once, in order."""
+        """Record that `step` referred to `key` (refs count steps, not mentions); a detail (a line range, an
+        outcome) is kept once, in order."""
         entries: dict[str, Entry] = getattr(self, section)
         entry = entries.get(key)
         if entry is None:
             entry = entries[key] = Entry(key=key, last=step, refs=0, first=step)
-        entry.refs, entry.last = entry.refs + 1, max(entry.last, step)
+        if entry.refs == 0 or step != entry.last:
+            entry.refs += 1
+        entry.last = max(entry.last, step)
         if detail and detail not in entry.detail:
             entry.detail.append(detail)
         return entry
 
     def ranked(self, section: str) -> list[Entry]:
-        """Most recent first, then most referenced, then first seen (a stable order for equal entries)."""
+        """Most recent first, then most referenced, then first seen (a stable order for equal entries); files
+        the agent viewed or edited come before files it only saw named."""
         entries: dict[str, Entry] = getattr(self, section)
-        return sorted(entries.values(), key=lambda e: (-e.last, -e.refs, e.first, e.key))
+        return sorted(entries.values(), key=lambda e: (not e.detail, -e.last, -e.refs, e.first, e.key))
 
 
 def _clip(text: str) -> str:
@@ -150,7 +154,8 @@ def _bash(ledger: Ledger, step: Step, n: int, command: str) -> None:
 
 
 def _observation(ledger: Ledger, step: Step, n: int) -> None:
-    """Errors, failing tests and the files an observation points at (search hits, tracebacks)."""
+    """Errors, failing tests, the files an observation names (listings, search hits, tracebacks) and its
+    `backticked` names."""
     obs = step.observation
     if failed := _TOOL_ERROR.match(obs):
         ledger.note("errors", _clip(failed[1]), n)
@@ -159,8 +164,11 @@ def _observation(ledger: Ledger, step: Step, n: int) -> None:
             ledger.note("errors", f"FAILED {test[1]}", n)
         elif error := _EXCEPTION.match(line):
             ledger.note("errors", _clip(f"{error[1]}: {error[2]}" if error[2] else error[1]), n)
-    for path in dict.fromkeys(p.removeprefix("./") for p in [*_SEARCH_HIT.findall(obs), *_TRACEBACK.findall(obs)]):
+    named = [*_SEARCH_HIT.findall(obs), *_TRACEBACK.findall(obs), *_paths(obs)]
+    for path in dict.fromkeys(p.removeprefix("./") for p in named):
         ledger.note("files", path, n)  # once per step, however often it is named
+    for name in dict.fromkeys(_BACKTICK.findall(obs)):
+        ledger.note("names", name, n)
 
 
 def extract(steps: Sequence[Step], task: str = "") -> Ledger:

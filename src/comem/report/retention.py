@@ -18,11 +18,16 @@ numbers   numbers with at least two digits or with a dot (`42`, `3.14`, `1.3.0`)
 names     function, class or module names in single backticks in thoughts and observations (`bump_minor`,
           `Version.parse()`), without the call parentheses.
 
-An identifier is retained if the summary contains it as a whole token. Paths also count as retained through
+An identifier is retained if the memory the agent was shown for the span (its summary, and the ledger when the
+arm kept one) contains it as a whole token. Paths also count as retained through
 their file name (`version.py` for `src/semverlite/version.py`); dotted names and test ids through their last
 part (`parse` for `Version.parse`, `test_bump` for `tests/test_v.py::test_bump`). Per update the score is
 kept / found over all categories; an arm's score is the mean over updates that found any identifier, and a
 category's score the mean over updates that found one of that category.
+
+`view_memories` gives, for one recorded update, the memory each view would have shown for the same span (the
+recorded summary, the ledger extracted from the steps, both), so a run of summaries also measures the ledger
+offline: the ledger is deterministic, so extracting it later gives exactly what a ledger arm would have shown.
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel
 
+from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings, clip_middle
 from comem.core.records import MemoryRecord, Step
 
 CATEGORIES = ("paths", "commands", "errors", "numbers", "names")
+VIEWS = ("summary", "ledger", "both")
 EXTENSIONS = frozenset({
     "py", "pyi", "pyx", "ipynb", "txt", "md", "rst", "json", "jsonl", "yaml", "yml", "toml", "cfg", "ini", "conf",
     "sh", "bash", "js", "ts", "jsx", "tsx", "c", "h", "cc", "cpp", "hpp", "rs", "go", "java", "kt", "rb", "php",
@@ -156,10 +163,24 @@ def is_retained(category: str, identifier: str, summary: str) -> bool:
     return False
 
 
-def score_update(record: MemoryRecord, steps: list[Step], obs_chars: int) -> UpdateRetention:
-    """Retention of one successful update over the steps it covers."""
+def shown_memory(record: MemoryRecord) -> str:
+    """What the agent was shown for the update's span: its summary and/or its ledger."""
+    return "\n".join(text for text in (record.summary, record.ledger) if text)
+
+
+def view_memories(record: MemoryRecord, steps: list[Step], task: str, ledger_tokens: int) -> dict[str, str]:
+    """The memory each view shows for this update's span [0, end): the recorded summary, the ledger of the
+    steps (extracted now, as a ledger arm would have), and both."""
+    ledger = record.ledger or ledger_text([s for s in steps if s.index < record.covers[1]], task, ledger_tokens)
+    return {"summary": record.summary, "ledger": ledger, "both": "\n".join(t for t in (record.summary, ledger) if t)}
+
+
+def score_update(record: MemoryRecord, steps: list[Step], obs_chars: int, memory: str | None = None) \
+        -> UpdateRetention:
+    """Retention of one successful update over the steps it covers, in `memory` (default: what was shown)."""
     span = [s for s in steps if record.covers[0] <= s.index < record.covers[1]]
     found = extract(span, obs_chars)
-    missing = {c: sorted(i for i in ids if not is_retained(c, i, record.summary)) for c, ids in found.items()}
+    shown = shown_memory(record) if memory is None else memory
+    missing = {c: sorted(i for i in ids if not is_retained(c, i, shown)) for c, ids in found.items()}
     return UpdateRetention(record_id=record.id, found={c: len(ids) for c, ids in found.items()},
                            kept={c: len(found[c]) - len(missing[c]) for c in CATEGORIES}, missing=missing)

@@ -32,7 +32,7 @@ from comem.core.metrics import (
 )
 from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.results import RESULTS_FILE, EpisodeResult, read_results, trajectory_path
-from comem.report.retention import CATEGORIES, UpdateRetention, score_update
+from comem.report.retention import CATEGORIES, VIEWS, UpdateRetention, score_update, view_memories
 
 
 @dataclass
@@ -43,6 +43,7 @@ class EpisodeData:
     steps: list[Step]
     memory: list[MemoryRecord]
     obs_chars: int  # how much of each observation the memory model saw
+    task: str = ""  # the pinned task statement (the ledger takes the task's names from it)
 
     @property
     def step_latencies(self) -> list[float]:
@@ -126,7 +127,8 @@ def load_arm(arm_dir: Path) -> list[EpisodeData]:
         out.append(EpisodeData(
             result=result, steps=[r for r in records if isinstance(r, Step)],
             memory=[r for r in records if isinstance(r, MemoryRecord)],
-            obs_chars=int(strategy.get("memory_obs_chars") or MemorySettings().memory_obs_chars)))
+            obs_chars=int(strategy.get("memory_obs_chars") or MemorySettings().memory_obs_chars),
+            task=start.task_prompt if start else ""))
     return out
 
 
@@ -144,9 +146,13 @@ def memory_stats(episodes: list[EpisodeData]) -> MemoryStats | None:
     )
 
 
-def retention_stats(episodes: list[EpisodeData]) -> RetentionStats | None:
-    scored: list[UpdateRetention] = [score_update(r, e.steps, e.obs_chars)
-                                     for e in episodes for r in e.memory if r.status == "ok"]
+def retention_stats(episodes: list[EpisodeData], view: str | None = None,
+                    ledger_tokens: int = MemorySettings().ledger_tokens) -> RetentionStats | None:
+    """Retention of what the agent was shown, or (`view`) of what a view would have shown for the same spans."""
+    scored: list[UpdateRetention] = [
+        score_update(r, e.steps, e.obs_chars,
+                     None if view is None else view_memories(r, e.steps, e.task, ledger_tokens)[view])
+        for e in episodes for r in e.memory if r.status == "ok"]
     scored = [u for u in scored if u.score is not None]
     if not scored:
         return None
@@ -203,4 +209,27 @@ def summarise(run_dir: Path, seed: int = 0) -> list[ArmReport]:
     if BASELINE in data and data[BASELINE]:
         for row in rows:
             add_speedups(row, data[BASELINE], data[row.arm], seed)
+    return rows
+
+
+class ViewRetention(BaseModel):
+    """One arm's updates scored under one memory view (`comem report --views`)."""
+
+    arm: str
+    view: str
+    retention: RetentionStats | None
+
+
+def retention_by_view(run_dir: Path, ledger_tokens: int = MemorySettings().ledger_tokens) -> list[ViewRetention]:
+    """Every memory arm's successful updates under each view: the recorded summary, the ledger of the same steps
+    (extracted now; a recorded ledger as it was shown), and both."""
+    if not run_dir.is_dir():
+        raise ComemError(f"{run_dir} is not a directory.", fix="pass a directory written by `comem run` or "
+                                                                 "`comem eval`.")
+    rows = []
+    for name in arm_names(run_dir):
+        episodes = load_arm(run_dir / name)
+        if any(r.status == "ok" for e in episodes for r in e.memory):
+            rows += [ViewRetention(arm=name, view=view, retention=retention_stats(episodes, view, ledger_tokens))
+                     for view in VIEWS]
     return rows

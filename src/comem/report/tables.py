@@ -6,7 +6,7 @@ from rich.table import Table
 
 from comem.core.tables import markdown_table, rich_table
 from comem.report.retention import CATEGORIES
-from comem.report.summary import ArmReport
+from comem.report.summary import ArmReport, ViewRetention
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -92,6 +92,20 @@ SECTIONS = [
      "names and failing test ids; numbers: 2+ digits or dotted; names: `backticked` functions and classes. "
      "Extraction rules: comem/report/retention.py."),
 ]
+
+
+VIEW_HEADERS = ["arm", "view", "updates", "overall", *CATEGORIES]
+
+
+def views_table(rows: list[ViewRetention], ledger_tokens: int) -> Table:
+    """Identifier retention of the same updates under each memory view."""
+    cells = [[r.arm, r.view, *([str(r.retention.updates), _pct(r.retention.score),
+                                *(f"{_pct(r.retention.by_category[c])} ({r.retention.found[c]})" for c in CATEGORIES)]
+                               if r.retention else ["-"] * (2 + len(CATEGORIES)))] for r in rows]
+    return rich_table("identifier retention by memory view", VIEW_HEADERS, cells,
+                      "The same successful updates: summary = the recorded summary; ledger = the ledger of the "
+                      f"steps it covers ({ledger_tokens} tokens; a recorded ledger as shown); both = the two. In "
+                      "brackets: identifiers found. Rules: comem/report/retention.py.")
 
 
 def to_markdown(rows: list[ArmReport], figures: list[str], note: str | None = None) -> str:
