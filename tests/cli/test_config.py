@@ -199,3 +199,12 @@ def test_bench_and_train_settings_name_the_nearest_key_too(tmp_path: Path) -> No
     assert load_sim_config("glm-4.7-h200", ["settings.keep_last=1"]).settings.keep_last == 1
     result = invoke("eval-memory", str(tmp_path), "--limit", "0")
     assert result.exit_code == 2 and "limit must be >= 1, got 0" in flat(result.output)
+
+
+def test_memory_view_flag_reaches_every_memory_arm(captured: list[EvalConfig]) -> None:
+    assert invoke("run", "--arms", "full,kso,sync", "--memory-view", "ledger", "--ledger-tokens", "64").exit_code == 0
+    arms = captured[0].arms
+    assert [(a.memory_view, a.ledger_tokens, a.needs_memory()) for a in arms[1:]] == [("ledger", 64, False)] * 2
+    assert arms[0].needs_memory() is False and not hasattr(arms[0], "memory_view")
+    result = invoke("run", "--arms", "kso", "--memory-view", "notes")
+    assert result.exit_code == 2 and "memory_view" in flat(result.output) and len(captured) == 1, result.output

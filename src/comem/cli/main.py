@@ -56,6 +56,11 @@ def run(
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
     memory_max_tokens: Annotated[int | None, typer.Option(
         help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}.")] = None,
+    memory_view: Annotated[str | None, typer.Option(
+        help="What stands for summarised steps (sync, kso): summary, ledger (extracted, no memory model) or both. "
+             f"Default {default_of(KsoConfig, 'memory_view')}.")] = None,
+    ledger_tokens: Annotated[int | None, typer.Option(
+        help=f"The ledger's token budget. Default {default_of(KsoConfig, 'ledger_tokens')}.")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url. "
                                                     f"Default {default_of(ModelConfig, 'model')}.")] = None,
@@ -100,7 +105,8 @@ def run(
     })
     options = {"k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
                "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
-               "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens}
+               "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens, "memory_view": memory_view,
+               "ledger_tokens": ledger_tokens}
     arm_specs = csv_list(arms)
     if arm_specs is not None:  # each flag goes to the arms whose strategy has that field; a grammar suffix wins
         overrides["arms"] = [parse_arm(spec, options) for spec in arm_specs]
