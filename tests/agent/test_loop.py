@@ -104,3 +104,34 @@ def test_memory_runs_while_the_tool_runs(repo: Path, tmp_path: Path) -> None:
     memory = [r for r in read_records(log) if r.type == "memory"][0]
     assert memory.status == "ok" and memory.finished_s < outcome.steps[1].finished_s  # done while the tool ran
     assert third.memory_wait_s < memory.hidden_s  # so (next to) all of it ran hidden
+
+
+@pytest.mark.parametrize("view", ["ledger", "both"])
+def test_ledger_arm_shows_what_the_steps_touched(repo: Path, view: str) -> None:
+    """kso with the ledger, end to end: the real tools' observations become the ledger the agent is shown; with
+    a ledger alone no memory model is called (none is given)."""
+    memory = ScriptedLLM(["SUMMARY-TEXT"], cycle=True) if view == "both" else None
+    agent_llm = ScriptedLLM([
+        call("file_editor", command="view", path="calc.py"),
+        call("file_editor", command="str_replace", path="calc.py", old_str="a - b", new_str="a + b"),
+        call("bash", command="python -c 'import calc; assert calc.add(2, 3) == 6'"),
+        call("bash", command="ls"),
+        call("submit"),
+    ])
+
+    async def go():
+        with Workspace.create(repo) as ws:
+            arm = lookup("kso")[1](name="kso", k=2, memory_view=view)
+            strategy = build_strategy(arm, Pinned("sys", "task"), Clock(), memory_llm=memory)
+            return await Agent(agent_llm, ws, strategy, AgentConfig(), Clock()).run()
+
+    outcome = asyncio.run(go())
+    assert outcome.exit_reason == "submitted"
+    last = agent_llm.requests[-1][1].content  # the task message at step 4: the memory of steps 1-3
+    assert '<ledger steps="1-3">' in last and ("<memory_summary" in last) == (view == "both")
+    assert "- calc.py: viewed 1-2, edited 2" in last
+    assert "`python -c 'import calc; assert calc.add(2, 3) == 6'` -> exit 1" in last
+    assert "AssertionError" in last
+    assert outcome.steps[4].raw_from == 3
+    if view == "ledger":  # extracted, not generated: the agent never waits for it
+        assert all(step.memory_wait_s == 0.0 for step in outcome.steps)

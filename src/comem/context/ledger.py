@@ -32,7 +32,7 @@ _EXCEPTION = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exce
 _PYTEST_ID = re.compile(r"^\s*(?:FAILED|ERROR)\s+(\S+)")
 _PYTEST_TALLY = re.compile(r"\b(\d+ (?:failed|passed|errors?)(?:, \d+ \w+)*) in [\d.]+s")
 _SEARCH_HIT = re.compile(r"^(\S+?):\d+:", re.MULTILINE)
-_TRACEBACK = re.compile(r'File "([^"]+)", line \d+')
+_TRACEBACK = re.compile(r'File "([^"<>]+)", line \d+')  # not File "<string>"
 _PATH = re.compile(r"(?<![\w/.-])(/?(?:[\w.-]+/)+[\w.-]*\w|[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|md|rst|txt|json|toml|yaml|"
                    r"yml|cfg|ini|sh|csv|js|ts|c|h|rs|go))(?![\w/-])")
 _BACKTICK = re.compile(r"(?<!`)`([A-Za-z_][\w.:/-]*)(?:\(\))?`(?!`)")  # names, dotted names, test ids
@@ -109,9 +109,13 @@ def _edited_lines(step: Step, kind: str) -> str | None:
         start = int(args["insert_line"]) + 1
         return _span(start, start + max(count, 1) - 1)
     first = next((line.strip() for line in new.splitlines() if line.strip()), None)
-    for number, content in _NUMBERED.findall(step.observation):
-        if first is not None and content.strip() == first:
-            return _span(int(number), int(number) + max(count, 1) - 1)
+    numbered = _NUMBERED.findall(step.observation)
+    if first is None:
+        return None
+    for same in (lambda line: line.strip() == first, lambda line: first in line):  # a whole line, else a fragment
+        for number, content in numbered:
+            if same(content):
+                return _span(int(number), int(number) + max(count, 1) - 1)
     return None
 
 
