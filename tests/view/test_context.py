@@ -61,3 +61,14 @@ def test_an_unknown_strategy_shows_the_full_history() -> None:
                                                            observation="o1")], [], None, []))
     assert messages_of(contexts, 1) == [("system", "S"), ("user", "T"), ("assistant", "r0"), ("user", "o0")]
     assert "mystery" in contexts.notice and contexts.steps[1].matches is None
+
+
+def test_contexts_are_rebuilt_from_inside_an_event_loop_too(real_run) -> None:
+    import asyncio
+
+    data = load_episode(index_run(real_run[0]).find("mask", "semver-bump-minor"))
+
+    async def inside() -> int:
+        return len(rebuild(data).steps)
+
+    assert asyncio.run(inside()) == len(data.steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -41,4 +42,6 @@ def view_command(
                   + ("; open it once with ?key=YOUR_KEY, a cookie keeps it" if api_key else ""))
     if open_browser:
         webbrowser.open(server.url)
-    server.serve()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down cleanly, then passes Ctrl-C on
+        server.serve()
+    console.print("comem view: stopped.")

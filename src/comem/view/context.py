@@ -12,6 +12,7 @@ context is a list of runs of message ids, which keeps a 300-step episode's page 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from comem.context import build_strategy, validate_arm
@@ -82,6 +83,17 @@ async def _plain(config: StrategyConfig, pinned: Pinned, steps: list[Step], want
     return {n: (await strategy.context(steps[:n])).messages for n in wanted}
 
 
+def _run(coroutine):
+    """Run a strategy's `context` calls to the end, also from code that is inside an event loop (a thread of
+    its own then)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def rebuild(data: EpisodeData) -> Contexts:
     """The context of every step that can be rebuilt (its prompts are known and the steps before it recorded)."""
     out = Contexts()
@@ -94,7 +106,7 @@ def rebuild(data: EpisodeData) -> Contexts:
     arm = _arm(data)
     plain_config = arm if arm is not None and not arm.needs_memory() else FullConfig()
     plain = [s.index for s in steps if s.summary_id is None]
-    rendered = asyncio.run(_plain(plain_config, pinned, steps, plain)) if plain else {}
+    rendered = _run(_plain(plain_config, pinned, steps, plain)) if plain else {}
     missing = []
     for step in steps:
         if step.summary_id is None:

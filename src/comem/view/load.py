@@ -228,7 +228,7 @@ def load_episode(ref: EpisodeRef) -> EpisodeData:
     if start is None:
         notices.append(f"{what} has no episode start line: the prompts are unknown, so contexts are not shown.")
     if end is None:
-        notices.append("No result yet: this episode is still running, or was stopped before it ended. The page "
+        notices.insert(0, "No result yet: this episode is still running, or was stopped before it ended. The page "
                        "refreshes as new lines arrive.")
     elif ref.result is None:
         notices.append(f"{ref.arm}/{RESULTS_FILE} has no line for this episode; its trajectory's end line is shown.")

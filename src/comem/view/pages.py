@@ -140,6 +140,17 @@ def _context_chart(title: str, names: list[str], episodes: list[EpisodeData], va
                              x_title="step", width=560)
 
 
+def _size_chart(data: EpisodeData) -> Svg | None:
+    """Prompt tokens per step as the server counted them; characters where it reported none."""
+    if not data.steps:
+        return None
+    if any(s.prompt_tokens for s in data.steps):
+        return _context_chart("prompt tokens per step (a drop: a summary was installed)", ["prompt tokens"], [data],
+                              lambda s: s.prompt_tokens)
+    return _context_chart("context characters per step (a drop: a summary was installed)", ["characters"], [data],
+                          lambda s: s.context_chars)
+
+
 def episode_page(data: EpisodeData) -> dict[str, Any]:
     ref, end = data.ref, data.end
     contexts = rebuild(data)
@@ -158,8 +169,7 @@ def episode_page(data: EpisodeData) -> dict[str, Any]:
         "title": f"{ref.arm} · {ref.name}", "ref": ref, "data": data, "end": end, "steps": steps,
         "summaries": summaries, "timeline": timeline.draw(bars, len(data.steps)),
         "counts": {kind: sum(b.kind == kind for b in bars) for kind in timeline.LANE_OF},
-        "context_chart": _context_chart("prompt tokens per step (a drop: a summary was installed)",
-                                        ["prompt tokens"], [data], lambda s: s.prompt_tokens) if data.steps else None,
+        "context_chart": _size_chart(data),
         "contexts": json.dumps(contexts.payload(), separators=(",", ":")).replace("</", "<\\/"),
         "patch": _patch_lines(end.patch) if end and end.patch else [],
         "grade_detail": json.dumps(end.grade_detail, indent=2) if end and end.grade_detail else "",
@@ -234,9 +244,9 @@ def replay_page(root: Path, replay: Replay, agent_key: tuple[str, int, int, int]
         calls = [m for m in memory if (m.arm, m.concurrency, m.repeat, m.agent) == agent_key]
         t0 = min(s.started_s for s in mine)
         svg = timeline.draw(timeline.bars([timeline.TimedStep(s.step, s, s.tool_s > 0) for s in mine], calls),
-                            len(mine), t0=t0)
+                            len(mine), t0=t0, axis_title="seconds since this agent's first step")
         trajectories = list(dict.fromkeys(s.trajectory for s in mine))
-    return {"title": f"replay {root.name}", "root": str(root), "table": (
+    return {"title": root.name, "root": str(root), "table": (
         replay_report.HEADERS, [replay_report.cells(f) for f in figs], replay_report.LEGEND),
         "memory_table": (replay_report.MEMORY_HEADERS, [replay_report.memory_cells(f) for f in mem],
                          replay_report.MEMORY_LEGEND) if mem else None,

@@ -76,7 +76,8 @@ def bars(steps: Sequence[TimedStep], memory: Sequence[MemoryTiming], installs: d
 LANE_OF = {"agent": 0, "tool": 1, "wait": 2, "memory": 3, "install": 4}
 
 
-def draw(items: list[Bar], steps: int, t0: float = 0.0) -> Svg:
+def draw(items: list[Bar], steps: int, t0: float = 0.0, axis_title: str = "seconds since the episode started") \
+        -> Svg:
     """The timeline as SVG shapes: wider for longer episodes (about 14 px per step, scrolled), at least 900 px."""
     t1 = max([b.end for b in items] + [t0 + 1e-3])
     plot = max(770, min(8000, 14 * steps))
@@ -95,7 +96,7 @@ def draw(items: list[Bar], steps: int, t0: float = 0.0) -> Svg:
     for tick in (t for t in nice_ticks(t1 - t0) if t <= t1 - t0):
         svg.add("line", x1=x(t0 + tick), x2=x(t0 + tick), y1=TOP, y2=axis_y, class_="grid")
         svg.add("text", fmt(tick), x=x(t0 + tick), y=axis_y + 14, class_="tick", text_anchor="middle")
-    svg.add("text", "seconds since the episode started", x=LEFT + plot / 2, y=axis_y + 30, class_="axis-title",
+    svg.add("text", axis_title, x=LEFT + plot / 2, y=axis_y + 30, class_="axis-title",
             text_anchor="middle")
     for b in items:
         y = TOP + LANE_OF[b.kind] * (LANE_H + GAP)
