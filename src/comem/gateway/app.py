@@ -91,7 +91,7 @@ class Gateway:
             if not isinstance(body, dict):
                 raise BadRequest("the body must be a JSON object")
             conv = wire.conversation(body)
-        except (ValueError, BadRequest) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, BadRequest) as exc:
             return fail(400, f"not a valid {wire.name} request: {exc}")
         session = await self.store.get(session_key(wire, body, conv, request.headers), conv)
         async with session.lock:

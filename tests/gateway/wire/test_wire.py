@@ -115,3 +115,17 @@ def test_a_conversation_without_a_user_message_has_no_head() -> None:
     conv = OpenAIChat().conversation({"messages": [{"role": "system", "content": "S"},
                                                    {"role": "assistant", "content": "hi"}]})
     assert conv.head_end == 0 and len(conv.turns) == 1 and not conv.turns[0].complete
+
+
+def test_a_reply_without_its_assistant_message_is_a_turn_of_its_own() -> None:
+    """mini-swe-agent drops a reply it cannot parse and sends only its note: earlier turns must not change."""
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "TASK"},
+                {"role": "user", "content": "format error 1"},
+                {"role": "assistant", "content": "ls"}, {"role": "user", "content": "a.py"},
+                {"role": "user", "content": "format error 2"}]
+    wire = OpenAIChat()
+    conv = wire.conversation({"messages": messages})
+    assert conv.task == "TASK" and [(t.start, t.end) for t in conv.turns] == [(2, 3), (3, 5), (5, 6)]
+    assert conv.steps[0].response == "" and conv.steps[0].observation == "format error 1"
+    longer = wire.conversation({"messages": [*messages, {"role": "user", "content": "format error 3"}]})
+    assert [t.fingerprint for t in longer.turns][:3] == [t.fingerprint for t in conv.turns]

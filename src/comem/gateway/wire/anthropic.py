@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from comem.core.records import ToolCall
-from comem.gateway.wire.base import BadRequest, Conversation, Turn, Usage, Wire, as_text, digest, make_step
+from comem.gateway.wire.base import BadRequest, Conversation, Turn, Usage, Wire, as_text, digest, make_step, turn_bounds
 from comem.gateway.wire.openai import messages_of
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -38,21 +38,18 @@ class AnthropicMessages(Wire):
         system = body.get("system")
         if system is not None and not isinstance(system, str | list):
             raise BadRequest("`system` must be a string or a list of text blocks")
-        i = 0
-        while i < len(messages) and messages[i]["role"] == "user":
-            i += 1
         conv = Conversation(model=str(body.get("model", "")), system=as_text(system),
-                            tools_key=digest(body.get("tools")),
-                            task="\n".join(as_text(m.get("content")) for m in messages[:i]), head_end=i)
-        while i < len(messages):  # messages[i] is an assistant message
-            end = i + 1
-            while end < len(messages) and messages[end]["role"] != "assistant":
-                end += 1
-            results = [as_text(m.get("content")) for m in messages[i + 1:end]]
-            step = make_step(len(conv.turns), _text(messages[i].get("content")), _calls(messages[i].get("content")),
-                             results)
-            conv.turns.append(Turn(start=i, end=end, step=step, complete=end > i + 1))
-            i = end
+                            tools_key=digest(body.get("tools")), task="", head_end=0)
+        i = 0
+        if messages[0]["role"] == "user":  # the first user message: the task, pinned
+            conv.task, conv.head_end, i = as_text(messages[0].get("content")), 1, 1
+        for begin, end in turn_bounds([m["role"] for m in messages], i):
+            head = messages[begin]
+            led = head["role"] == "assistant"
+            step = make_step(len(conv.turns), _text(head.get("content")) if led else "",
+                             _calls(head.get("content")) if led else [],
+                             [as_text(m.get("content")) for m in messages[begin + led:end]])
+            conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
         return conv
 
     def client_session(self, body: dict[str, Any]) -> str | None:

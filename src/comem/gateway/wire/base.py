@@ -2,8 +2,10 @@
 the request rewritten to summary + recent turns.
 
 A turn is one assistant message plus everything up to the next one (its tool results, any user text): exactly
-one step of the agent loop. Turns are cut only at assistant messages, so a tool call and its result are never
-separated and tool-call ids stay as the client wrote them.
+one step of the agent loop. Turns are cut only before an assistant message, so a tool call and its result are
+never separated and tool-call ids stay as the client wrote them. One exception: a user message right after
+another user message starts a turn of its own with no assistant message (agents such as mini-swe-agent drop a
+reply they could not parse and send only their note about it), so a turn's content never changes once sent.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int | None = None
+
+
+def turn_bounds(roles: list[str], start: int) -> list[tuple[int, int]]:
+    """[begin, end) of each turn of messages[start:], by role (see the module docstring)."""
+    begins = [i for i in range(start, len(roles))
+              if roles[i] == "assistant" or i == start or (roles[i] == "user" and roles[i - 1] == "user")]
+    return list(zip(begins, [*begins[1:], len(roles)], strict=True)) if begins else []
 
 
 def digest(value: Any) -> str:

@@ -15,6 +15,7 @@ from comem.gateway.wire.base import (
     digest,
     make_step,
     parse_arguments,
+    turn_bounds,
 )
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
@@ -51,21 +52,18 @@ class OpenAIChat(Wire):
         while i < len(messages) and messages[i]["role"] in ("system", "developer"):
             i += 1
         system = "\n".join(as_text(m.get("content")) for m in messages[:i])
-        first_user = i
-        while i < len(messages) and messages[i]["role"] == "user":
-            i += 1
         conv = Conversation(model=str(body.get("model", "")), system=system, tools_key=digest(body.get("tools")),
-                            task="\n".join(as_text(m.get("content")) for m in messages[first_user:i]),
-                            head_end=i if i > first_user else 0)
-        while i < len(messages):  # messages[i] is an assistant message
-            end = i + 1
-            while end < len(messages) and messages[end]["role"] != "assistant":
-                end += 1
-            results = [as_text(m.get("content")) for m in messages[i + 1:end]]
-            index = len(conv.turns)
-            step = make_step(index, as_text(messages[i].get("content")), _calls(messages[i]), results)
-            conv.turns.append(Turn(start=i, end=end, step=step, complete=end > i + 1))
-            i = end
+                            task="", head_end=0)
+        if i < len(messages) and messages[i]["role"] == "user":  # the first user message: the task, pinned
+            conv.task, conv.head_end = as_text(messages[i].get("content")), i + 1
+            i += 1
+        for begin, end in turn_bounds([m["role"] for m in messages], i):
+            head = messages[begin]
+            led = head["role"] == "assistant"
+            step = make_step(len(conv.turns), as_text(head.get("content")) if led else "",
+                             _calls(head) if led else [],
+                             [as_text(m.get("content")) for m in messages[begin + led:end]])
+            conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
         return conv
 
     def client_session(self, body: dict[str, Any]) -> str | None:
