@@ -46,6 +46,10 @@ class Request:
         return json.loads(self.body) if self.body else None
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # load tests open many connections at once
+
+
 class LoopbackServer:
     """Answers every request with `respond(request)`; `url` is the server's root. Close it, or use it as a context
     manager. A client that gives up mid-answer (timeout and size-cap tests) is expected, not an error."""
@@ -93,7 +97,7 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.handle_error = lambda request, client_address: None
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
