@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from pathlib import Path
+
 import pytest
 
+from comem.core.records import ToolCall
 from comem.environment.workspace import Workspace
 from tests.environment.helpers import Call
 
@@ -131,3 +137,82 @@ def test_line_endings_and_undecodable_bytes_survive_an_edit(call: Call, workspac
     edit(call, command="str_replace", path="dos.txt", old_str="one", new_str="ONE")
     assert (workspace.root / "dos.txt").read_bytes() == b"ONE\r\ntwo \xff\r\n"
     assert "two \ufffd" in edit(call, command="view", path="dos.txt")
+
+
+def responsive(workspace: Workspace, name: str, **arguments: object) -> tuple[str, float]:
+    """Run one tool call while the event loop ticks every 10 ms: (its output, the longest the loop stood still)."""
+
+    async def go() -> tuple[str, float]:
+        gaps, last = [0.0], time.monotonic()
+
+        async def tick() -> None:
+            nonlocal last
+            while True:
+                await asyncio.sleep(0.01)
+                gaps.append(time.monotonic() - last)
+                last = time.monotonic()
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0.05)
+        result = await workspace.execute(ToolCall(name=name, arguments=arguments))
+        ticker.cancel()
+        return result.output, max(gaps)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.timeout(30)  # before the fix, opening the FIFO blocked the event loop (and this test) for good
+@pytest.mark.parametrize("args", [{"command": "view"}, {"command": "str_replace", "old_str": "a", "new_str": "b"},
+                                  {"command": "insert", "insert_line": 0, "new_str": "x"}])
+def test_a_fifo_is_refused_without_blocking(workspace: Workspace, args: dict) -> None:
+    os.mkfifo(workspace.root / "p")
+    out, stalled_s = responsive(workspace, "file_editor", path="p", **args)
+    assert "p is a FIFO, not a regular file" in out and stalled_s < 1.0
+
+
+@pytest.mark.timeout(30)
+def test_undo_onto_a_path_now_a_fifo_is_refused(call: Call, workspace: Workspace) -> None:
+    edit(call, command="str_replace", path="pkg/mod.py", old_str="a + b", new_str="b + a")
+    (workspace.root / "pkg/mod.py").unlink()
+    os.mkfifo(workspace.root / "pkg/mod.py")
+    assert "is a FIFO, not a regular file" in edit(call, command="undo_edit", path="pkg/mod.py")
+
+
+def test_a_32_mb_file_is_viewed_lazily_off_the_loop(workspace: Workspace) -> None:
+    """It took 14.5 s and 1.36 GB on the event loop: every line was numbered before the output was clipped."""
+    with (workspace.root / "big.txt").open("w") as handle:
+        handle.writelines(f"line {i} " + "x" * 70 + "\n" for i in range(420_000))  # 32 MB
+    out, stalled_s = responsive(workspace, "file_editor", command="view", path="big.txt")
+    assert "     1\tline 0 " in out and "<response clipped>" in out and len(out) < 17_000
+    out, stalled_s_range = responsive(workspace, "file_editor", command="view", path="big.txt",
+                                      view_range=[400_000, 400_002])
+    assert out.split("\n")[2:] == [f"{n:6}\tline {n - 1} " + "x" * 70 for n in range(400_000, 400_003)]
+    assert max(stalled_s, stalled_s_range) < 1.0
+
+
+def test_a_hard_link_to_a_file_outside_is_neither_read_nor_written(call: Call, workspace: Workspace,
+                                                                   tmp_path: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("TOKEN=abc\n")
+    os.link(outside, workspace.root / "inside.txt")
+    assert "is a hard link" in edit(call, command="view", path="inside.txt")
+    assert "is a hard link" in edit(call, command="str_replace", path="inside.txt", old_str="abc", new_str="x")
+    assert outside.read_text() == "TOKEN=abc\n"
+
+
+def test_undo_onto_a_path_now_a_hard_link_leaves_its_target_alone(call: Call, workspace: Workspace,
+                                                                  tmp_path: Path) -> None:
+    outside = tmp_path / "other.txt"
+    outside.write_text("theirs\n")
+    edit(call, command="str_replace", path="pkg/mod.py", old_str="a + b", new_str="b + a")
+    (workspace.root / "pkg/mod.py").unlink()
+    os.link(outside, workspace.root / "pkg/mod.py")
+    assert "is a hard link" in edit(call, command="undo_edit", path="pkg/mod.py")
+    assert outside.read_text() == "theirs\n"
+
+
+def test_view_range_counts_a_last_line_without_a_newline(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "two.txt").write_text("a\nb")
+    assert edit(call, command="view", path="two.txt", view_range=[2, -1]).split("\n")[1:] == ["     2\tb"]
+    assert "start must be between 1 and 2" in edit(call, command="view", path="two.txt", view_range=[3, 4])
+    assert "start must be between 1 and 2" in edit(call, command="view", path="two.txt", view_range=[0, 1])

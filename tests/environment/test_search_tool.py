@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
 from comem.environment.workspace import Workspace
 from tests.environment.helpers import Call
 
@@ -53,3 +58,12 @@ def test_errors(call: Call) -> None:
     assert "does not exist" in search(call, search_term="x", path="nope")
     assert "outside the repository" in search(call, search_term="x", path="..")
     assert "Missing required argument `search_term`" in search(call)
+
+
+@pytest.mark.timeout(30)  # before the fix, reading the FIFO blocked the search for good
+def test_fifos_and_hard_links_are_skipped(call: Call, workspace: Workspace, tmp_path: Path) -> None:
+    os.mkfifo(workspace.root / "pkg" / "pipe")
+    (tmp_path / "outside.py").write_text("return a secret\n")
+    os.link(tmp_path / "outside.py", workspace.root / "pkg" / "linked.py")
+    assert search(call, search_term="return a").startswith("Found 2 matches")
+    assert "is a FIFO" in search(call, search_term="x", path="pkg/pipe")

@@ -2,6 +2,8 @@
 
 Files are read and written as bytes decoded with `surrogateescape`, so line endings and stray
 non-UTF-8 bytes survive an edit unchanged; only what is shown to the model is made valid UTF-8.
+Every file is opened through `open_regular` (no FIFOs, devices or hard links), `view` reads only the lines it
+shows, and edits hold at most MAX_EDIT_BYTES: no file the agent makes can stall or exhaust the process.
 """
 
 from __future__ import annotations
@@ -10,19 +12,24 @@ import os
 from pathlib import Path
 from typing import Any
 
-from comem.environment.output import cap_line, split_lines
+from comem.environment.output import MAX_LINE_CHARS, cap_line, split_lines
 from comem.environment.tools import (
     FILE_EDITOR_COMMANDS,
     ToolArgumentError,
     ToolError,
     display_path,
     int_arg,
+    open_regular,
     range_arg,
     resolve_in_root,
     text_arg,
 )
 
 MAX_RESPONSE_CHARS = 16_000
+MAX_EDIT_BYTES = 10_000_000  # str_replace / insert / undo_edit hold the whole file; bash edits bigger ones
+MAX_VIEW_SCAN_BYTES = 64_000_000  # `view` reads up to here looking for the first line asked for
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS  # of a line, what `view` reads (the rest is skipped and counted)
+SCAN_CHUNK_BYTES = 1 << 20
 SNIPPET_LINES = 4
 BINARY_SNIFF_BYTES = 8192
 CLIPPED_NOTE = (
@@ -31,15 +38,77 @@ CLIPPED_NOTE = (
 )
 
 
-def _read(path: Path) -> str:
-    data = path.read_bytes()
-    if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        raise ToolError(f"{path.name} looks like a binary file; file_editor only handles text.")
+def _read(path: Path, name: str) -> str:
+    """The whole file, for an edit."""
+    fd = open_regular(path, name)
+    try:
+        _check_text(fd, name)
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_EDIT_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_EDIT_BYTES:
+        raise ToolError(f"{name} is over {MAX_EDIT_BYTES // 1_000_000} MB, more than file_editor edits; change it "
+                        "with bash (sed, python).")
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _write(path: Path, text: str) -> None:
-    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+def _check_text(fd: int, name: str) -> None:
+    if b"\0" in os.pread(fd, BINARY_SNIFF_BYTES, 0):
+        raise ToolError(f"{name} looks like a binary file; file_editor only handles text.")
+
+
+def _write(path: Path, name: str, text: str) -> None:
+    """Replace the file's contents; an existing path must pass `open_regular` before anything is truncated."""
+    if os.path.lexists(path):
+        fd = open_regular(path, name, write=True)
+        os.ftruncate(fd, 0)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    with open(fd, "wb") as handle:
+        handle.write(text.encode("utf-8", errors="surrogateescape"))
+
+
+def _skip_lines(fd: int, name: str, count: int) -> tuple[int, int]:
+    """(lines skipped, byte offset after them): up to `count` lines, found by counting newlines a chunk at a time."""
+    skipped = offset = 0
+    while skipped < count:
+        chunk = os.pread(fd, SCAN_CHUNK_BYTES, offset)
+        if not chunk:  # the end: a last line without a newline counts too
+            return skipped + (offset > 0 and os.pread(fd, 1, offset - 1) != b"\n"), offset
+        newlines = chunk.count(b"\n")
+        if skipped + newlines >= count:
+            end = -1
+            for _ in range(count - skipped):
+                end = chunk.index(b"\n", end + 1)
+            return count, offset + end + 1
+        skipped, offset = skipped + newlines, offset + len(chunk)
+        if offset > MAX_VIEW_SCAN_BYTES:
+            raise ToolError(f"{name} is over {MAX_VIEW_SCAN_BYTES // 1_000_000} MB and view reads only that much "
+                            f"(lines 1-{skipped}); use bash, e.g. `sed -n '{count + 1},{count + 50}p' {name}`.")
+    return skipped, offset
+
+
+def _view_lines(fd: int, name: str, start: int, end: int) -> tuple[list[str], int, bool]:
+    """`cat -n` lines start..end (end -1: to the end) read lazily: reading stops once more than a response shows is
+    collected, and a line's bytes past MAX_LINE_BYTES are skipped. Returns the lines, the number of the last line
+    read, and whether the file ended."""
+    shown: list[str] = []
+    chars = 0
+    number, offset = _skip_lines(fd, name, start - 1)
+    os.lseek(fd, offset, os.SEEK_SET)
+    with open(fd, "rb", closefd=False) as handle:
+        while head := handle.readline(MAX_LINE_BYTES):
+            number, rest, tail = number + 1, 0, head
+            while not tail.endswith(b"\n") and (tail := handle.readline(MAX_LINE_BYTES)):
+                rest += len(tail)
+            text = head.decode("utf-8", errors="replace").removesuffix("\n")
+            line = cap_line(text) if not rest else f"{text[:MAX_LINE_CHARS]}... <line truncated: {rest} more bytes>"
+            shown.append(f"{number:6}\t{line}")
+            chars += len(shown[-1]) + 1
+            if number == end or chars > MAX_RESPONSE_CHARS:
+                return shown, number, False
+    return shown, number, True
 
 
 def _shown(text: str) -> str:
@@ -96,15 +165,18 @@ class FileEditor:
     def _name(self, path: Path) -> str:
         return display_path(self.root, path)
 
-    def _read_file(self, path: Path) -> str:
+    def _check_file(self, path: Path) -> None:
         if not path.exists():
             raise ToolError(f"The path {self._name(path)} does not exist.")
         if path.is_dir():
             raise ToolError(f"The path {self._name(path)} is a directory; this command needs a file.")
-        return _read(path)
+
+    def _read_file(self, path: Path) -> str:
+        self._check_file(path)
+        return _read(path, self._name(path))
 
     def _save(self, path: Path, old: str | None, new: str) -> None:
-        _write(path, new)
+        _write(path, self._name(path), new)
         self._history.setdefault(path, []).append(old)
 
     def _view(self, path: Path, view_range: tuple[int, int] | None) -> str:
@@ -112,24 +184,30 @@ class FileEditor:
             if view_range is not None:
                 raise ToolArgumentError("`view_range` only applies to files, not directories.")
             return self._list_dir(path)
-        text = self._read_file(path)
-        if view_range is None:
-            return _clip(f"Here's the result of running `cat -n` on {self._name(path)}:\n{_numbered(text)}")
-        lines = split_lines(text)
-        start, end = view_range
-        if not 1 <= start <= max(1, len(lines)):
-            raise ToolArgumentError(
-                f"Invalid view_range {list(view_range)}: start must be between 1 and {len(lines)}, "
-                f"the file's line count."
-            )
-        if end == -1 or end > len(lines):
-            end = max(len(lines), start)
-        if end < start:
-            raise ToolArgumentError(
-                f"Invalid view_range {list(view_range)}: end must be >= start, or -1 for the end of the file."
-            )
-        body = _numbered("\n".join(lines[start - 1 : end]), start)
-        return _clip(f"Here's the result of running `cat -n` on {self._name(path)} (lines {start}-{end}):\n{body}")
+        self._check_file(path)
+        name = self._name(path)
+        fd = open_regular(path, name)
+        try:
+            _check_text(fd, name)
+            if view_range is None:
+                lines = _view_lines(fd, name, 1, -1)[0]
+                return _clip(f"Here's the result of running `cat -n` on {name}:\n" + "\n".join(lines))
+            start, end = view_range
+            if end != -1 and end < start:
+                raise ToolArgumentError(
+                    f"Invalid view_range {list(view_range)}: end must be >= start, or -1 for the end of the file."
+                )
+            lines, last, ended = _view_lines(fd, name, max(start, 1), end)
+            if start < 1 or (ended and start > max(1, last)):
+                count = last if ended else _view_lines(fd, name, MAX_VIEW_SCAN_BYTES, -1)[1]
+                raise ToolArgumentError(
+                    f"Invalid view_range {list(view_range)}: start must be between 1 and {count}, "
+                    f"the file's line count."
+                )
+        finally:
+            os.close(fd)
+        last = max(last, start) if ended else last
+        return _clip(f"Here's the result of running `cat -n` on {name} (lines {start}-{last}):\n" + "\n".join(lines))
 
     def _list_dir(self, path: Path) -> str:
         entries = [self._name(path)]
@@ -215,7 +293,7 @@ class FileEditor:
         if previous is None:
             path.unlink(missing_ok=True)
             return f"Last edit to {name} undone successfully: the file it created was removed."
-        _write(path, previous)
+        _write(path, name, previous)
         return _clip(
             f"Last edit to {name} undone successfully. Here's the result of running `cat -n` on {name}:\n"
             f"{_numbered(previous)}"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from comem.environment.output import cap_line
-from comem.environment.tools import ToolArgumentError, ToolError, display_path, resolve_in_root
+from comem.environment.tools import ToolArgumentError, ToolError, display_path, open_regular, resolve_in_root
 
 MAX_MATCHES = 100
 MAX_MATCH_CHARS = 300
@@ -21,7 +21,7 @@ def _skipped_dir(name: str) -> bool:
 
 def _files(path: Path) -> Iterator[Path]:
     """Files under `path` in a stable order, without hidden directories or __pycache__."""
-    if path.is_file():
+    if not path.is_dir():
         yield path
         return
     for directory, dirs, files in os.walk(path):
@@ -32,14 +32,16 @@ def _files(path: Path) -> Iterator[Path]:
                 yield file
 
 
-def _text(path: Path) -> str | None:
-    """The file's text, or None for binary, huge or unreadable files."""
+def _text(path: Path, name: str) -> str | None:
+    """The file's text, or None for binary or huge files; ToolError for what `open_regular` refuses."""
+    fd = open_regular(path, name)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if os.fstat(fd).st_size > MAX_FILE_BYTES:
             return None
-        data = path.read_bytes()
-    except OSError:
-        return None
+        with open(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES)
+    finally:
+        os.close(fd)
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         return None
     return data.decode("utf-8", errors="replace")
@@ -67,7 +69,12 @@ def search(root: Path, search_term: str, raw_path: str) -> str:
     where = display_path(root, path)
     found: list[str] = []
     for file in _files(path):
-        text = _text(file)
+        try:
+            text = _text(file, display_path(root, file))
+        except (ToolError, OSError):  # a FIFO, a hard link, an unreadable file: skipped, unless it was the one named
+            if file == path:
+                raise
+            continue
         if text is None or search_term not in text:
             continue
         for line_no, line in _matches(text, search_term):

@@ -8,7 +8,9 @@ model the valid call shape, so a bad call costs one turn instead of the run.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +220,31 @@ def resolve_in_root(root: Path, raw_path: str) -> Path:
             "Use a path relative to the repository root, or an absolute path inside it."
         )
     return resolved
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory"}
+
+
+def open_regular(path: Path, name: str, *, write: bool = False) -> int:
+    """A file descriptor for the regular file at `path`, opened without ever blocking; the caller closes it.
+
+    FIFOs, sockets and devices are refused (opening a FIFO waits for a writer forever), and so are hard links: a
+    second name for a file that may live outside the repository, which resolving the path cannot see.
+    """
+    fd = os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "a special file")
+            raise ToolError(f"{name} is {kind}, not a regular file; file_editor and search only read regular files.")
+        if info.st_nlink > 1:
+            raise ToolError(f"{name} is a hard link (the file has {info.st_nlink} names, which may lie outside the "
+                            "repository); file_editor and search do not follow hard links. Work on a copy (`cp`).")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def display_path(root: Path, path: Path) -> str:

@@ -124,7 +124,7 @@ class Workspace:
         return await run_bash(command, self.root, self._env, self._limits)
 
     async def file_editor(self, args: dict[str, Any]) -> str:
-        return self._editor.run(args)
+        return await asyncio.to_thread(self._editor.run, args)  # file I/O never holds up the event loop
 
     async def search(self, search_term: str, path: str) -> str:
         return await asyncio.to_thread(search, self.root, search_term, path)
