@@ -11,6 +11,7 @@ the agent never waits for it), or `both`.
 from __future__ import annotations
 
 import asyncio
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -67,10 +68,17 @@ def load_prompt(name_or_path: str | Path) -> str:
     path = Path(name_or_path)
     if path.is_file():
         return path.read_text(encoding="utf-8")
-    bundled = resources.files("comem.prompts") / str(name_or_path)
-    if bundled.is_file():
-        return bundled.read_text(encoding="utf-8")
+    bundled = _bundled_prompt(str(name_or_path))
+    if bundled is not None:
+        return bundled
     raise ComemError(f"Prompt template {name_or_path} not found.", fix="pass an existing file path.")
+
+
+@functools.cache
+def _bundled_prompt(name: str) -> str | None:
+    """A bundled template, read once: every rendered context needs one (the summary block)."""
+    bundled = resources.files("comem.prompts") / name
+    return bundled.read_text(encoding="utf-8") if bundled.is_file() else None
 
 
 def fill(template: str, **fields: str) -> str:
