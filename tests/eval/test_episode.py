@@ -11,7 +11,7 @@ from pathlib import Path
 
 from comem.agent.loop import AgentConfig
 from comem.context import parse_arm
-from comem.eval.episode import run_episode
+from comem.eval.episode import MAX_STORED_PATCH_CHARS, run_episode
 from comem.llm.scripted import ScriptedLLM
 from comem.tasks.grading import git_apply
 from comem.tasks.task import Task, load_tasks
@@ -54,3 +54,17 @@ def test_an_agent_that_rewrites_the_failing_tests_is_not_resolved(tmp_path: Path
     assert "passed" in agent.requests[-1][-1].content  # the tampered tests pass in the agent's workspace
     assert end.resolved is False
     assert end.grade_detail["fail_to_pass"] == {t: False for t in task.FAIL_TO_PASS}
+
+
+def test_a_huge_file_written_by_the_agent_is_cut_from_the_stored_patch_with_its_hash_and_size(tmp_path: Path) -> None:
+    """A 60 MB file put a 61.6 MB line in results.jsonl and again in the trajectory."""
+    task = load_tasks(ids=["unitconv-fahrenheit"])[0]
+    script = [call("bash", command="python -c \"open('big.txt', 'w').write('x' * 100 + '\\n') "
+                                   "and open('big.txt', 'a').write(('y' * 99 + '\\n') * 300_000)\""), call("submit")]
+    path = tmp_path / "trajectory.jsonl"
+    end = asyncio.run(run_episode(task, parse_arm("full"), ScriptedLLM(script), None, AgentConfig(max_steps=4), path,
+                                  do_grade=False))
+    assert end.exit_reason == "submitted" and end.patch.startswith("diff --git a/big.txt b/big.txt")
+    assert len(end.patch) == MAX_STORED_PATCH_CHARS and "+" + "x" * 100 + "\n" in end.patch
+    assert end.patch_bytes > 30_000_000 and len(end.patch_sha256) == 64
+    assert path.stat().st_size < 2 * MAX_STORED_PATCH_CHARS

@@ -175,7 +175,9 @@ class EpisodeEnd(BaseModel):
     resolved: bool | None = None  # None until graded
     grade_error: str | None = None
     grade_detail: dict[str, Any] = {}  # what the grader said beyond yes/no (a judge's reasoning, test results)
-    patch: str = ""
+    patch: str = ""  # the agent's diff; its first MAX_STORED_PATCH_CHARS when it was longer (then the two below)
+    patch_bytes: int | None = None  # the whole patch's UTF-8 size, when `patch` holds only its start
+    patch_sha256: str | None = None  # and the whole patch's hash
     wall_s: float
     agent_s: float
     tool_s: float

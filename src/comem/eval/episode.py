@@ -6,6 +6,7 @@ is written last, so a crash mid-episode leaves a readable partial trajectory and
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,17 @@ from comem.core.records import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecor
 from comem.llm.base import LLM
 from comem.tasks.harness import harness_for
 
+MAX_STORED_PATCH_CHARS = 1_000_000  # a patch is stored in the results and the trajectory; an agent's 60 MB file is not
+
+
+def _stored_patch(patch: str) -> dict[str, Any]:
+    """The patch fields of an end record: the whole patch, or its start with the whole one's size and hash."""
+    if len(patch) <= MAX_STORED_PATCH_CHARS:
+        return {"patch": patch}
+    data = patch.encode("utf-8", errors="surrogateescape")
+    return {"patch": patch[:MAX_STORED_PATCH_CHARS], "patch_bytes": len(data),
+            "patch_sha256": hashlib.sha256(data).hexdigest()}
+
 
 def episode_end(instance_id: str, arm: str, exit_reason: ExitReason, steps: list[Step],
                 memory_records: list[MemoryRecord], *, wall_s: float, error: str | None = None,
@@ -26,7 +38,8 @@ def episode_end(instance_id: str, arm: str, exit_reason: ExitReason, steps: list
     """The result line of an episode from its steps and memory updates (also for one cut off by a time limit)."""
     return EpisodeEnd(
         instance_id=instance_id, strategy=arm, exit_reason=exit_reason, error=error, steps=len(steps),
-        resolved=resolved, grade_error=grade_error, grade_detail=grade_detail or {}, patch=patch, wall_s=wall_s,
+        resolved=resolved, grade_error=grade_error, grade_detail=grade_detail or {}, **_stored_patch(patch),
+        wall_s=wall_s,
         agent_s=sum(s.agent_total_s for s in steps), tool_s=sum(s.tool_s for s in steps),
         memory_wait_s=sum(s.memory_wait_s for s in steps),
         max_prompt_tokens=max((s.prompt_tokens for s in steps), default=0),
