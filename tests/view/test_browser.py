@@ -86,6 +86,8 @@ def test_every_page_type_loads_cleanly_and_is_screenshotted(browser, site, tmp_p
                           ("compare", f"{server.url}/compare/{TASK}/0/full/kso"),
                           ("session", f"{server.url}/episode/kso/sess-1"), ("replay", replay.url + "/")]:
             assert tab.open(url) == 200, name
+            if name == "run":  # the report's figures are computed in the background; the page reloads with them
+                tab.page.wait_for_selector("text=Success and cost", timeout=60_000)
             if name == "episode":
                 tab.page.click("tr.step-row[data-step='4']")
                 tab.page.locator(".context-panel").scroll_into_view_if_needed()

@@ -4,6 +4,7 @@ never a 500), requests for files outside the directory, the API key, and a live 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -21,9 +22,21 @@ def get(server: ViewServer, path: str, **kwargs) -> httpx.Response:
     return httpx.get(server.url + path, timeout=30, **kwargs)
 
 
+def overview(server: ViewServer) -> httpx.Response:
+    """The run page once its report (computed in the background) is ready: the first request starts it."""
+    first = get(server, "/")
+    deadline = time.monotonic() + 60
+    while get(server, "/report-stamp").json()["stamp"] != "ready":
+        assert time.monotonic() < deadline, "the report never finished"
+        time.sleep(0.05)
+    assert first.status_code == 200
+    return get(server, "/")
+
+
 def test_every_page_of_a_real_run(real_run) -> None:
     with ViewServer(real_run[0]) as server:
         pages = {path: get(server, path) for path in PAGES}
+        pages["/"] = overview(server)
     assert {p: r.status_code for p, r in pages.items()} == dict.fromkeys(PAGES, 200)
     assert "semver-bump-minor" in pages["/"].text and "Identifier retention" in pages["/"].text
     episode = pages[f"/episode/kso/{TASK}"].text
@@ -54,7 +67,7 @@ def test_a_run_whose_report_cannot_be_computed_still_shows_its_grid(run_copy) ->
     trajectory = out / "kso" / "trajectories" / f"{TASK}.jsonl"
     trajectory.write_bytes(trajectory.read_bytes() + b'{"type": "alien"}\n')  # the report's reader raises on it
     with ViewServer(out) as server:
-        page = get(server, "/")
+        page = overview(server)
     assert page.status_code == 200 and "could not be computed" in page.text and "semver-bump-minor" in page.text
 
 
@@ -118,3 +131,11 @@ def test_a_replay_directory(tmp_path: Path) -> None:
     assert overview.status_code == other.status_code == 200 and missing.status_code == 404
     assert "kso-k2" in overview.text and 'class="bar memory"' in overview.text and "x step" in overview.text
     assert overview.text.count('class="bar agent"') == 6
+
+
+def test_the_run_page_shows_its_grid_before_the_report_is_ready(real_run) -> None:
+    with ViewServer(real_run[0]) as server:
+        first = get(server, "/")
+        assert first.status_code == 200 and "semver-bump-minor" in first.text
+        assert "being computed" in first.text and "data-stamp-url" in first.text  # the first request starts it
+        assert "Identifier retention" in overview(server).text

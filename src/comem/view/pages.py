@@ -25,7 +25,7 @@ from comem.report.tables import SECTIONS
 from comem.view import charts, timeline
 from comem.view.context import rebuild
 from comem.view.load import EpisodeData, EpisodeRef, RunIndex, load_episode
-from comem.view.marks import obs_chars, summary_marks
+from comem.view.marks import Marker, obs_chars
 from comem.view.svg import Svg
 
 PAGE_SIZE = 100  # grid rows (task, seed) per page of a run
@@ -154,10 +154,10 @@ def _size_chart(data: EpisodeData) -> Svg | None:
 def episode_page(data: EpisodeData) -> dict[str, Any]:
     ref, end = data.ref, data.end
     contexts = rebuild(data)
-    chars = obs_chars(data.strategy)
+    marker = Marker(data.steps, obs_chars(data.strategy))
     summaries = []
     for record in data.memory:
-        marks = summary_marks(record, data.steps, chars) if record.status == "ok" else []
+        marks = marker.marks(record) if record.status == "ok" else []
         summaries.append({"record": record, "marks": marks, "lost": sum(not m.kept for m in marks),
                           "shown_at": [s.index for s in data.steps if s.summary_id == record.id]})
     installs = {r.id: r.installed_step for r in data.memory if r.installed_step is not None}

@@ -9,6 +9,7 @@ every request must carry it (`X-API-Key`, `Authorization: Bearer`, or `?key=` on
 from __future__ import annotations
 
 import hmac
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -23,18 +24,35 @@ COOKIE = "comem_view_key"
 
 
 class ReportCache:
-    """The report of a run, recomputed only when one of its results files changes."""
+    """The report of a run, computed in a thread (retention over long spans takes a while on large runs: the
+    grid shows at once and the page reloads when the figures are ready), again only when a results file
+    changes."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._lock = threading.Lock()
         self._key: tuple | None = None
         self._report: pages.Report | None = None
+        self._worker: threading.Thread | None = None
 
-    def get(self, arms: list[str]) -> pages.Report:
+    def get(self, arms: list[str]) -> pages.Report | None:
+        """The report for the results as they are now, or None while it is being computed."""
         key = tuple((arm, stamp(self.root / arm / RESULTS_FILE)) for arm in arms)
-        if key != self._key or self._report is None:
-            self._report, self._key = pages.run_report(self.root), key
-        return self._report
+        with self._lock:
+            if key != self._key and (self._worker is None or not self._worker.is_alive()):
+                self._key, self._report = key, None
+                self._worker = threading.Thread(target=self._compute, name="comem-view-report", daemon=True)
+                self._worker.start()
+            return self._report
+
+    def _compute(self) -> None:
+        report = pages.run_report(self.root)
+        with self._lock:
+            self._report = report
+
+    @property
+    def stamp(self) -> str:
+        return "ready" if self._report is not None else "pending"
 
 
 def _given_key(request: Request) -> str | None:
@@ -76,8 +94,14 @@ def create_app(root: Path, api_key: str | None = None) -> FastAPI:
             return HTMLResponse(html.page("replay.html", **data))
         index = index_run(root)
         pages_total = max(1, -(-len(index.keys()) // pages.PAGE_SIZE))
-        data = pages.run_page(index, reports.get(index.arms), min(max(1, page), pages_total))
-        return HTMLResponse(html.page("run.html", **data))
+        report = reports.get(index.arms)
+        data = pages.run_page(index, report or pages.Report(), min(max(1, page), pages_total))
+        return HTMLResponse(html.page("run.html", report_pending=report is None, stamp_url="/report-stamp",
+                                      stamp="pending", **data))
+
+    @app.get("/report-stamp")
+    def report_stamp() -> Response:
+        return JSONResponse({"stamp": reports.stamp})
 
     @app.get("/episode/{arm}/{name}", response_class=HTMLResponse)
     def episode(arm: str, name: str) -> Response:
