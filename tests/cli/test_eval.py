@@ -1,4 +1,5 @@
-"""`comem eval` through its real entry point: bad input gives one clear line and exit 2."""
+"""`comem eval` through its real entry point: bad input gives one clear line and exit 2; episodes that did not finish
+exit 1."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from comem.cli.main import app
+from comem.eval.results import read_results
+from tests.eval.standin import StandInServer, model_config
 from tests.extras import needs
 
 runner = CliRunner()
@@ -42,3 +46,26 @@ def test_the_ray_executor_without_ray_names_the_extra(tmp_path: Path, monkeypatc
 def test_missing_config_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2 and "nope.yaml" in result.output and "fix:" in result.output
+
+
+def test_an_episode_that_raises_is_reported_the_run_exits_1_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    config, out = tmp_path / "eval.yaml", tmp_path / "out"
+    broken = StandInServer([{"name": "bash", "arguments": {"command": "rm -rf .git"}}, {"name": "submit"}])
+    try:
+        config.write_text(yaml.safe_dump({"arms": ["full"], "task_ids": ["semver-bump-minor", "daterange-len"],
+                                          "grade": False, **model_config(broken)}))
+        result = runner.invoke(app, ["eval", str(config), "--out", str(out)])
+    finally:
+        broken.close()
+    assert result.exit_code == 1, result.output
+    assert "did not finish (error): ComemError" in result.output and "Traceback" not in result.output
+    assert f"2 episodes did not finish; rerun with --out {out}" in " ".join(result.output.split())
+    server = StandInServer()
+    try:
+        config.write_text(yaml.safe_dump({"arms": ["full"], "task_ids": ["semver-bump-minor", "daterange-len"],
+                                          "grade": False, **model_config(server)}))
+        result = runner.invoke(app, ["eval", str(config), "--out", str(out)])
+    finally:
+        server.close()
+    assert result.exit_code == 0, result.output
+    assert [r.exit_reason for r in read_results(out / "full" / "results.jsonl")] == ["submitted", "submitted"]

@@ -90,3 +90,25 @@ def test_each_seed_reaches_the_agent_server_and_concurrent_episodes_share_it(tmp
     for arm in ("full", "kso"):
         assert sorted(r.seed for r in read_results(tmp_path / arm / "results.jsonl")) == [0, 5]
     assert trajectory_path(tmp_path / "kso", "semver-bump-minor", 5).exists()
+
+
+def test_an_episode_that_raises_is_recorded_as_an_error_the_run_goes_on_and_a_rerun_retries_it(tmp_path: Path) -> None:
+    """The agent deletes the workspace's .git, so recording its patch raises: that used to stop the whole run."""
+    config = EvalConfig(task_ids=["semver-bump-minor"], arms=["full"], seeds=[0, 1, 2], concurrency=2, grade=False)
+    episodes = plan(config, select_tasks(config))
+    breaks = {1: [call("bash", command="rm -rf .git"), call("submit")]}
+    agent = lambda seed: ScriptedLLM(breaks.get(seed, [call("submit")]))  # noqa: E731
+    asyncio.run(drive(config, tmp_path, prepare(config, tmp_path, episodes, Events()),
+                      LocalExecutor(config, tmp_path, agent, None), Events()))
+    results = {r.seed: r for r in read_results(tmp_path / "full" / "results.jsonl")}
+    assert {seed: r.exit_reason for seed, r in results.items()} == {0: "submitted", 1: "error", 2: "submitted"}
+    assert "ComemError" in results[1].error and "git" in results[1].error and not results[1].finished
+    end = read_records(trajectory_path(tmp_path / "full", "semver-bump-minor", 1))[-1]
+    assert end.exit_reason == "error" and end.steps == 2  # its trajectory says how far it got and why it stopped
+
+    todo = prepare(config, tmp_path, episodes, Events())
+    assert [e.seed for e in todo] == [1]  # an error is not a result: the rerun retries it
+    breaks.clear()
+    asyncio.run(drive(config, tmp_path, todo, LocalExecutor(config, tmp_path, agent, None), Events()))
+    assert {r.seed: r.exit_reason for r in read_results(tmp_path / "full" / "results.jsonl")} == {
+        0: "submitted", 1: "submitted", 2: "submitted"}

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from comem.cli.common import console, csv_list, int_list, interrupted
+from comem.cli.common import console, csv_list, err, int_list, interrupted
 from comem.core.errors import ComemError
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class EpisodeProgress:
         self.width = max(map(len, arms), default=4)
         self.bars = {arm: self.progress.add_task(arm.rjust(self.width), total=self.totals[arm]) for arm in arms}
         self.resumed: Counter[str] = Counter()
+        self.unfinished = 0  # episodes of this run that raised: recorded, not counted, retried by a rerun
 
     def __enter__(self) -> EpisodeProgress:
         self.progress.__enter__()
@@ -59,6 +60,11 @@ class EpisodeProgress:
             return
         self.progress.update(self.bars[arm], advance=1, description=arm.rjust(self.width))
         seed = f" seed {episode.seed}" if episode.seed else ""
+        if not result.finished:
+            self.unfinished += 1
+            self.progress.console.print(f"  {arm.rjust(self.width)} {escape(episode.task_id)}{seed}: [red]did not "
+                                        f"finish[/] ({result.exit_reason}): {escape(result.error or '')}")
+            return
         self.progress.console.print(
             f"  {arm.rjust(self.width)} {escape(episode.task_id)}{seed}: {VERDICT[result.resolved]}[/] after "
             f"{result.steps} steps, {result.wall_s:.0f} s ({result.exit_reason})")
@@ -86,11 +92,21 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
                                   ray_address=ray_address))
         except (KeyboardInterrupt, Interrupted):
             raise interrupted(run_dir) from None
-    rows, note = write_report(run_dir)
-    console.print(to_table(rows, title))
-    if note:
-        console.print(escape(note))
-    console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))
+    try:
+        rows, note = write_report(run_dir)
+    except ComemError:
+        if not progress.unfinished:
+            raise
+    else:  # no report when no episode finished
+        console.print(to_table(rows, title))
+        if note:
+            console.print(escape(note))
+        console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))
+    if progress.unfinished:
+        err.print(f"{progress.unfinished} episode{'s' if progress.unfinished > 1 else ''} did not finish; rerun with "
+                  f"--out {run_dir} to retry {'them' if progress.unfinished > 1 else 'it'} (why: the last line of "
+                  "each trajectory).")
+        raise typer.Exit(1)
     return run_dir
 
 

@@ -153,7 +153,10 @@ class MemoryRecord(MemoryTiming):
 ExitReason = Literal[
     "submitted", "step_limit", "token_limit", "time_limit", "llm_error", "format_errors", "interrupted",
     "session_end",  # a gateway session closed (idle, or the gateway stopped): the client's agent decides the end
+    "error",  # the episode raised (a bug, a broken environment): recorded, but not a result
 ]
+# Not results: left out of the figures, and a rerun into the same directory runs these episodes again.
+UNFINISHED: tuple[ExitReason, ...] = ("error",)
 
 
 class EpisodeStart(BaseModel):
@@ -184,6 +187,11 @@ class EpisodeEnd(BaseModel):
     memory_wait_s: float
     max_prompt_tokens: int
     memory_updates: int
+
+    @property
+    def finished(self) -> bool:
+        """A result to count (and skip on a rerun), not an episode cut short by something other than the agent."""
+        return self.exit_reason not in UNFINISHED
 
 
 

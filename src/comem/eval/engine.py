@@ -4,10 +4,11 @@ Layout of a run directory:
     config.yaml                                 the resolved configuration (arms of earlier runs kept)
     logs/{agent,memory}-server.log              embedded server logs
     <arm>/trajectories/<task>[.seed<N>].jsonl   steps + memory updates, appended as they happen
-    <arm>/results.jsonl                         one EpisodeResult (EpisodeEnd + seed) per finished episode
-A rerun into the same directory skips the (task, seed) pairs that have a result and runs the others from
-scratch. SIGTERM stops like Ctrl-C: episodes in flight are cancelled (their tools killed, their environments
-closed), embedded servers are stopped, finished results stay.
+    <arm>/results.jsonl                         one EpisodeResult (EpisodeEnd + seed) per ended episode
+A rerun into the same directory skips the (task, seed) pairs that have a finished result and runs the others
+(none yet, or one that raised: `EpisodeEnd.finished`) from scratch. SIGTERM stops like Ctrl-C: episodes in
+flight are cancelled (their tools killed, their environments closed), embedded servers are stopped, finished
+results stay.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ async def drive(config: EvalConfig, out: Path, todo: list[Episode], run: Callabl
         files[episode.arm.key].append(result)
         events.done(episode, result, False)
 
-    await bounded(todo, run, config.concurrency, record)  # the first episode that raises stops the run
+    await bounded(todo, run, config.concurrency, record)  # run_one turns an episode's exception into its record
 
 
 def prepare(config: EvalConfig, out: Path, episodes: list[Episode], events: Events) -> list[Episode]:
@@ -89,7 +90,7 @@ def prepare(config: EvalConfig, out: Path, episodes: list[Episode], events: Even
     todo = []
     for episode in episodes:
         found = finished[episode.arm.key].get((episode.task_id, episode.seed))
-        if found is None:
+        if found is None or not found.finished:
             todo.append(episode)
         else:
             events.done(episode, found, True)

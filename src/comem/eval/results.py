@@ -1,8 +1,8 @@
 """The results files of an evaluation: `<out>/<arm>/results.jsonl`, one line per finished (task, seed).
 
 They are `comem.core.jsonlog` logs: a line counts once its newline is on disk, and a crash can lose no finished
-line. Readers keep the first line of each (task, seed), so nothing is counted twice, and skip lines that are not
-results.
+line. Readers keep one line per (task, seed), so nothing is counted twice: the first finished one, else the last
+(an episode that raised is recorded, then retried by a rerun); they skip lines that are not results.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ def trajectory_path(arm_dir: Path, task_id: str, seed: int) -> Path:
 
 
 def read_results(path: Path) -> list[EpisodeResult]:
-    """The results in file order, one per (task, seed) — the first — skipping torn and malformed lines."""
+    """The results in file order, one per (task, seed) — the first finished one, else the last — skipping torn and
+    malformed lines."""
     seen: dict[tuple[str, int], EpisodeResult] = {}
     for result in read_jsonl(path, EpisodeResult, on_bad="skip"):
-        seen.setdefault(result.key, result)
+        if result.key not in seen or not seen[result.key].finished:
+            seen[result.key] = result
     return list(seen.values())
 
 

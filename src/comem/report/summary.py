@@ -120,6 +120,8 @@ def arm_names(run_dir: Path) -> list[str]:
 def load_arm(arm_dir: Path) -> list[EpisodeData]:
     out = []
     for result in read_results(arm_dir / RESULTS_FILE):
+        if not result.finished:  # an episode that raised is no result (a rerun retries it)
+            continue
         path = trajectory_path(arm_dir, result.instance_id, result.seed)
         records = read_records(path) if path.exists() else []
         start = next((r for r in records if isinstance(r, EpisodeStart)), None)
