@@ -158,7 +158,10 @@ def episode_page(data: EpisodeData) -> dict[str, Any]:
     summaries = []
     for record in data.memory:
         marks = marker.marks(record) if record.status == "ok" else []
+        groups = [(c, [m.identifier for m in marks if m.category == c and not m.kept],
+                   [m.identifier for m in marks if m.category == c and m.kept]) for c in CATEGORIES]
         summaries.append({"record": record, "marks": marks, "lost": sum(not m.kept for m in marks),
+                          "groups": [g for g in groups if g[1] or g[2]],
                           "shown_at": [s.index for s in data.steps if s.summary_id == record.id]})
     installs = {r.id: r.installed_step for r in data.memory if r.installed_step is not None}
     bars = timeline.bars([timeline.TimedStep(s.index, s, s.action is not None) for s in data.steps], data.memory,
