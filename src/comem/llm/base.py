@@ -11,6 +11,11 @@ class LLMError(Exception):
     """A model call failed after retries (unreachable, timeout, HTTP error)."""
 
 
+class LLMUnavailable(LLMError):
+    """The server did not answer at all after retries (gone, unreachable, failing): infrastructure, not a reply of the
+    model, so an episode it ends is no result."""
+
+
 class LLM(Protocol):
     """Anything that answers chat requests: an OpenAI-compatible server, or a scripted test model."""
 

@@ -16,7 +16,7 @@ import httpx
 
 from comem.core.errors import ComemError
 from comem.core.records import Completion, Message, ToolCall
-from comem.llm.base import LLMError
+from comem.llm.base import LLMError, LLMUnavailable
 
 _URL_FIX = "is the server running? Check --agent-url/--memory-url."
 
@@ -230,7 +230,8 @@ class OpenAIChatClient:
             except (httpx.TransportError, TimeoutError) as exc:
                 last = exc
         detail = f"{type(last).__name__}: {last}" if str(last) else type(last).__name__
-        raise LLMError(f"LLM request to {url} failed after {self.max_retries + 1} attempts ({detail}); {_URL_FIX}")
+        raise LLMUnavailable(f"LLM request to {url} failed after {self.max_retries + 1} attempts ({detail}); "
+                             f"{_URL_FIX}")
 
     async def _attempt(self, url: str, payload: dict[str, Any]) -> Completion:
         started = time.perf_counter()
