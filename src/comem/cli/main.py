@@ -191,12 +191,13 @@ _register_tasks()
 
 
 def _register_bench() -> None:
-    """`comem bench replay|simulate|calibrate|roofline`, each wrapped like the other commands."""
-    from comem.cli.bench import bench_app, replay
+    """`comem bench replay|curve|simulate|calibrate|roofline`, each wrapped like the other commands."""
+    from comem.cli.bench import bench_app, curve_command, replay
     from comem.cli.sim import calibrate, roofline, simulate
 
     for command in (replay, simulate, calibrate, roofline):
         bench_app.command()(friendly(command))
+    bench_app.command(name="curve")(friendly(curve_command))
     app.add_typer(bench_app, name="bench")
 
 
