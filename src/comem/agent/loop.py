@@ -16,7 +16,7 @@ from comem.core.actions import parse_action
 from comem.core.config import StrictModel
 from comem.core.records import ExitReason, Step, ToolCall, ToolResult
 from comem.environment.base import Environment
-from comem.llm.base import LLM, LLMError
+from comem.llm.base import LLM, LLMError, LLMUnavailable
 
 
 class AgentConfig(StrictModel):
@@ -70,6 +70,8 @@ class Agent:
                     ctx.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature,
                     tools=self.env.tool_specs if cfg.native_tools else None,
                 )
+            except LLMUnavailable as exc:  # the server is gone: no result, the episode is to be run again
+                return Outcome("llm_unreachable", steps, str(exc))
             except LLMError as exc:
                 return Outcome("llm_error", steps, str(exc))
             parsed = parse_action(done, self.tool_names)

@@ -73,6 +73,7 @@ class EpisodeProgress:
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
     from comem.eval.engine import Executor, Interrupted, run_suite
+    from comem.eval.results import read_incidents
     from comem.eval.suite import plan, select_tasks
     from comem.report.tables import to_table
     from comem.report.write import write_report
@@ -102,6 +103,8 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
         if note:
             console.print(escape(note))
         console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))
+    for line in read_incidents(run_dir):
+        err.print(f"[bold red]incident:[/] {escape(line)}")
     if progress.unfinished:
         err.print(f"{progress.unfinished} episode{'s' if progress.unfinished > 1 else ''} did not finish; rerun with "
                   f"--out {run_dir} to retry {'them' if progress.unfinished > 1 else 'it'} (why: the last line of "

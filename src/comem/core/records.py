@@ -154,9 +154,10 @@ ExitReason = Literal[
     "submitted", "step_limit", "token_limit", "time_limit", "llm_error", "format_errors", "interrupted",
     "session_end",  # a gateway session closed (idle, or the gateway stopped): the client's agent decides the end
     "error",  # the episode raised (a bug, a broken environment): recorded, but not a result
+    "llm_unreachable",  # the agent's model server stopped answering: infrastructure, not a result
 ]
 # Not results: left out of the figures, and a rerun into the same directory runs these episodes again.
-UNFINISHED: tuple[ExitReason, ...] = ("error",)
+UNFINISHED: tuple[ExitReason, ...] = ("error", "llm_unreachable")
 
 
 class EpisodeStart(BaseModel):

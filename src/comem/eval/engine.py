@@ -3,6 +3,7 @@
 Layout of a run directory:
     config.yaml                                 the resolved configuration (arms of earlier runs kept)
     logs/{agent,memory}-server.log              embedded server logs
+    incidents.log                               a model server that died (and was restarted), one line each
     <arm>/trajectories/<task>[.seed<N>].jsonl   steps + memory updates, appended as they happen
     <arm>/results.jsonl                         one EpisodeResult (EpisodeEnd + seed) per ended episode
 A rerun into the same directory skips the (task, seed) pairs that have a finished result and runs the others
@@ -25,9 +26,10 @@ import yaml
 
 from comem.context import validate_arm
 from comem.core.concurrency import bounded
+from comem.core.errors import ComemError
 from comem.core.jsonlog import RunLock, check_resume, read_settings
 from comem.core.records import Step
-from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_results, trajectory_path
+from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_results, record_incident, trajectory_path
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
@@ -79,6 +81,10 @@ async def drive(config: EvalConfig, out: Path, todo: list[Episode], run: Callabl
     def record(episode: Episode, result: EpisodeResult) -> None:
         files[episode.arm.key].append(result)
         events.done(episode, result, False)
+        if result.exit_reason == "llm_unreachable":  # the agent's server is gone: every episode would end so
+            raise ComemError(f"The agent model server stopped answering: {result.error}",
+                             fix=f"see {out / 'logs' / 'agent-server.log'} (an embedded server) or check the server "
+                                 f"at its URL; then rerun with --out {out} to run the unfinished episodes.")
 
     await bounded(todo, run, config.concurrency, record)  # run_one turns an episode's exception into its record
 
@@ -125,7 +131,8 @@ async def open_models(config: EvalConfig, out: Path, todo: list[Episode]) -> Asy
         agent = await stack.enter_async_context(
             open_model(config.agent, "agent", out / "logs", agent_threads, n_parallel=config.concurrency))
         memory = await stack.enter_async_context(
-            open_model(config.memory, "memory", out / "logs", memory_threads, n_parallel=config.concurrency)
+            open_model(config.memory, "memory", out / "logs", memory_threads, n_parallel=config.concurrency,
+                       on_restart=lambda line: record_incident(out, line))  # not a silent run without memory
         ) if need_memory else None
         yield (Endpoint.of(agent, config.agent), Endpoint.of(memory, config.memory) if memory else None, memory)
 

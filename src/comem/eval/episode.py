@@ -15,7 +15,7 @@ from comem.agent.loop import Agent, AgentConfig
 from comem.context import StrategyConfig, build_strategy
 from comem.context.base import Clock
 from comem.core.jsonlog import JsonlLog
-from comem.core.records import EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
+from comem.core.records import UNFINISHED, EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
 from comem.llm.base import LLM
 from comem.tasks.harness import harness_for
 
@@ -77,7 +77,8 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
         outcome = await Agent(agent_llm, env, strategy, loop, clock, on_step=record).run()
         wall_s = clock.now()
         patch = env.diff()
-        result = await harness.grade(task, env, outcome) if do_grade else None
+        graded = do_grade and outcome.exit_reason not in UNFINISHED  # no result, nothing to grade
+        result = await harness.grade(task, env, outcome) if graded else None
         end = episode_end(task.instance_id, arm.key, outcome.exit_reason, outcome.steps, memory_records,
                           wall_s=wall_s, error=outcome.error, resolved=result.resolved if result else None,
                           grade_error=result.error if result else None, patch=patch,

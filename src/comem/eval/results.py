@@ -7,6 +7,7 @@ line. Readers keep one line per (task, seed), so nothing is counted twice: the f
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from comem.core.jsonlog import JsonlLog, append_jsonl, read_jsonl
@@ -14,6 +15,7 @@ from comem.core.records import EpisodeEnd
 
 RESULTS_FILE = "results.jsonl"
 TRAJECTORIES_DIR = "trajectories"
+INCIDENTS_FILE = "incidents.log"  # what went wrong with the infrastructure during the run (a model server died)
 
 
 class EpisodeResult(EpisodeEnd):
@@ -40,6 +42,17 @@ def read_results(path: Path) -> list[EpisodeResult]:
         if result.key not in seen or not seen[result.key].finished:
             seen[result.key] = result
     return list(seen.values())
+
+
+def record_incident(out: Path, line: str) -> None:
+    """Append one line to the run's incidents, which the report and the CLI show loudly."""
+    with (out / INCIDENTS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+
+
+def read_incidents(out: Path) -> list[str]:
+    path = out / INCIDENTS_FILE
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
 
 
 class ResultsFile:

@@ -57,6 +57,8 @@ class EmbeddedServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._address: str | None = None
+        self._revive_lock = threading.Lock()
+        self.restarts = 0
 
     @property
     def base_url(self) -> str:
@@ -121,6 +123,24 @@ class EmbeddedServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def revive(self) -> str | None:
+        """Start the server again, on the same port, if its process died; what happened as one line for the run's
+        summary, or None when it is running (another caller revived it first). Blocks while the model loads."""
+        with self._revive_lock:
+            if self._proc is None or self._proc.poll() is None:
+                return None
+            code, address = self._proc.returncode, self._address
+            self.stop()
+            if address is not None:
+                self.port = int(address.rsplit(":", 1)[1])  # clients keep their URL
+            self.restarts += 1
+            what = f"the {self.alias} server (exit code {code}) died and was restarted"
+            try:
+                self.start()
+            except ComemError as exc:
+                return f"the {self.alias} server (exit code {code}) died and could not be restarted: {exc.message}"
+            return what
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

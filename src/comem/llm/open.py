@@ -6,11 +6,14 @@ when they are the same bundled model.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from comem.core.records import Completion, Message
+from comem.llm.base import LLMUnavailable
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HF_PREFIX, HFServer
@@ -18,13 +21,43 @@ from comem.llm.models import resolve_model
 from comem.llm.openai_http import OpenAIChatClient
 
 
+class Revived:
+    """A client of an embedded server that starts the server again when a request finds it dead, then retries the
+    request once; `on_restart` hears each restart (a model run quietly without its server is a wrong result).
+    Everything else is the client's."""
+
+    def __init__(self, client: OpenAIChatClient, server: EmbeddedServer, on_restart: Callable[[str], None]) -> None:
+        self.client, self.server, self.on_restart = client, server, on_restart
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def chat(self, messages: list[Message], **kwargs: Any) -> Completion:
+        try:
+            return await self.client.chat(messages, **kwargs)
+        except LLMUnavailable:
+            if self.server.restarts >= MAX_RESTARTS:
+                raise
+            what = await asyncio.to_thread(self.server.revive)
+            if what is None and self.server.pid is None:
+                raise
+            if what is not None:
+                self.on_restart(what)
+        return await self.client.chat(messages, **kwargs)
+
+
+MAX_RESTARTS = 3  # a server that keeps dying is broken: its requests fail, as they would without restarts
+
+
 @contextlib.asynccontextmanager
 async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, *, n_parallel: int = 1,
-                     extra_body: dict[str, Any] | None = None) -> AsyncIterator[OpenAIChatClient]:
+                     extra_body: dict[str, Any] | None = None,
+                     on_restart: Callable[[str], None] | None = None) -> AsyncIterator[Any]:
     """Yield a ready client; an embedded server is stopped on exit, whatever happens.
 
     `n_parallel` sizes an embedded server for that many concurrent requests; `extra_body` goes with every
-    request (e.g. `ignore_eos` to force output lengths in benchmarks).
+    request (e.g. `ignore_eos` to force output lengths in benchmarks). With `on_restart`, an embedded server that
+    dies is started again (`Revived`).
     """
     if spec.url:
         client = spec.client(extra_body=extra_body)
@@ -43,6 +76,6 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
                     n_parallel=n_parallel, log_path=log_dir / f"{role}-server.log") as server:
         client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries, extra_body=extra_body)
         try:
-            yield client
+            yield Revived(client, server, on_restart) if on_restart and server_cls is EmbeddedServer else client
         finally:
             await client.aclose()
