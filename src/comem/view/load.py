@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from comem.core.errors import ComemError
 from comem.core.jsonlog import TRAJECTORY_RECORDS, read_jsonl
 from comem.core.records import EpisodeEnd, EpisodeStart, MemoryRecord, Step
-from comem.eval.results import RESULTS_FILE, TRAJECTORIES_DIR, EpisodeResult
+from comem.eval.results import RESULTS_FILE, TRAJECTORIES_DIR, EpisodeResult, read_results, trajectory_path
 from comem.report.summary import arm_names
 
 Kind = Literal["run", "replay"]
@@ -166,12 +166,9 @@ def index_run(root: Path) -> RunIndex:
     notices: list[str] = []
     for arm in arms:
         arm_dir = root / arm
-        lines = read_lines(arm_dir / RESULTS_FILE, EpisodeResult)
-        notices += lines.notices(f"{arm}/{RESULTS_FILE}")
-        results: dict[str, EpisodeResult] = {}
-        for result in lines.records:  # the first line of each (task, seed) counts, as for the report
-            name = result.instance_id if result.seed == 0 else f"{result.instance_id}.seed{result.seed}"
-            results.setdefault(name, result)
+        notices += read_lines(arm_dir / RESULTS_FILE, EpisodeResult).notices(f"{arm}/{RESULTS_FILE}")
+        results = {trajectory_path(arm_dir, r.instance_id, r.seed).stem: r  # the line the report counts
+                   for r in read_results(arm_dir / RESULTS_FILE)}
         traj_dir = arm_dir / TRAJECTORIES_DIR
         files = sorted(traj_dir.glob("*.jsonl")) if traj_dir.is_dir() else []
         for path in files:
