@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from comem.gateway.config import GatewayConfig
@@ -37,6 +37,13 @@ class TooLarge(Exception):
     pass
 
 
+class Refused(Exception):
+    """A request without the gateway's key: answered 401 with this body."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+
 class Gateway:
     """Everything one gateway holds: its upstream, the shared memory model, the sessions, the metrics."""
 
@@ -53,6 +60,13 @@ class Gateway:
     async def aclose(self) -> None:
         await self.store.close()
         await self.upstream.aclose()
+
+    def require_key(self, request: Request) -> None:
+        """With a gateway key, every route needs it; the refusal is in the shape of the route's protocol."""
+        if not self.authorised(request):
+            wire = WIRES["anthropic" if request.url.path.endswith("/messages") else "openai"]
+            raise Refused(wire.error(401, "missing or wrong gateway API key (send it as a Bearer token or "
+                                          "x-api-key)"))
 
     def authorised(self, request: Request) -> bool:
         if self.config.api_key is None:
@@ -197,16 +211,12 @@ def create_app(gateway: Gateway) -> FastAPI:
             task.cancel()
             await gateway.aclose()
 
-    app = FastAPI(title="comem gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="comem gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(gateway.require_key)])
 
-    @app.middleware("http")
-    async def check_key(request: Request, call_next: Any) -> Response:
-        """With a gateway key, every route needs it; the refusal is in the shape of the route's protocol."""
-        if gateway.authorised(request):
-            return await call_next(request)
-        wire = WIRES["anthropic" if request.url.path.endswith("/messages") else "openai"]
-        return JSONResponse(wire.error(401, "missing or wrong gateway API key (send it as a Bearer token or "
-                                            "x-api-key)"), status_code=401)
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=401)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

@@ -15,6 +15,9 @@ from comem.gateway.config import GatewayConfig
 from comem.llm.endpoint import ModelConfig, thread_plan
 from comem.llm.open import open_model
 
+# Idle keep-alive connections stay open this long. Clients pool connections, and a server that closes one
+# while a client starts to reuse it resets that request (uvicorn's default is 5 s).
+KEEP_ALIVE_S = 75
 EMBEDDED_SLOTS = 4  # concurrent requests an embedded agent model serves (sessions beyond queue in llama.cpp)
 
 
@@ -37,7 +40,8 @@ async def serve(config: GatewayConfig, on_ready: Callable[[str, Gateway], None])
     config.out.mkdir(parents=True, exist_ok=True)
     async with open_gateway(config, config.out / "logs") as gateway:
         server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=config.host, port=config.port,
-                                               log_level="warning", lifespan="on"))
+                                               log_level="warning", lifespan="on",
+                                               timeout_keep_alive=KEEP_ALIVE_S))
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
