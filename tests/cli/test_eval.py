@@ -11,7 +11,10 @@ import yaml
 from typer.testing import CliRunner
 
 from comem.cli.main import app
-from comem.eval.results import read_results
+from comem.core.jsonlog import read_records
+from comem.core.records import Step
+from comem.eval.results import read_results, trajectory_path
+from tests.eval.eval_process import start
 from tests.eval.standin import StandInServer, model_config
 from tests.extras import needs
 
@@ -69,3 +72,27 @@ def test_an_episode_that_raises_is_reported_the_run_exits_1_and_a_rerun_finishes
         server.close()
     assert result.exit_code == 0, result.output
     assert [r.exit_reason for r in read_results(out / "full" / "results.jsonl")] == ["submitted", "submitted"]
+
+
+def test_tools_cannot_read_the_api_key_from_comems_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tool could read the key from /proc/<comem pid>/environ (and the grader's test runs inherited it); it still
+    reaches the model server."""
+    secret = "sk-comem-test-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)  # `start` hands this environment to comem
+    snoop = "tr '\\0' '\\n' < /proc/$PPID/environ; env; echo pid $PPID"
+    server = StandInServer([{"name": "bash", "arguments": {"command": snoop}}, {"name": "submit"}])
+    config, out = tmp_path / "eval.yaml", tmp_path / "out"
+    try:
+        config.write_text(yaml.safe_dump({"arms": ["full"], "task_ids": ["semver-bump-minor"], "grade": False,
+                                          **model_config(server)}))
+        proc = start(config, out)
+        proc.communicate(timeout=120)
+        headers = {r.headers.get("Authorization") for r in server.seen if r.method == "POST"}
+    finally:
+        server.close()
+    assert proc.returncode == 0
+    seen = next(r for r in read_records(trajectory_path(out / "full", "semver-bump-minor", 0))
+                if isinstance(r, Step)).observation
+    assert f"pid {proc.pid}" in seen and "PATH=" in seen  # it did read comem's own environment
+    assert secret not in seen
+    assert headers == {f"Bearer {secret}"}

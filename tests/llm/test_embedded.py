@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from comem.core.actions import parse_action
+from comem.core.call_grammar import tool_call_grammar
 from comem.core.errors import ComemError
 from comem.core.records import Completion, Message
+from comem.environment.tools import FILE_EDITOR_ARGUMENTS, TOOL_NAMES, build_tool_specs, call_shapes
+from comem.llm.base import ContextOverflow, EngineInfo
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.models import MODELS, resolve_model
 from tests.extras import reason
@@ -31,6 +35,8 @@ pytest.importorskip("xllamacpp", reason=reason("xllamacpp"))
 PARENT = """
 import signal, sys, time
 from pathlib import Path
+from comem.environment.tools import FILE_EDITOR_ARGUMENTS, TOOL_NAMES, build_tool_specs, call_shapes
+from comem.llm.base import ContextOverflow, EngineInfo
 from comem.llm.embedded import EmbeddedServer
 signal.signal(signal.SIGINT, signal.default_int_handler)
 with EmbeddedServer(Path(sys.argv[1]), alias="child", n_ctx=512) as server:
@@ -40,6 +46,8 @@ with EmbeddedServer(Path(sys.argv[1]), alias="child", n_ctx=512) as server:
 FORGETFUL_PARENT = """
 import sys
 from pathlib import Path
+from comem.environment.tools import FILE_EDITOR_ARGUMENTS, TOOL_NAMES, build_tool_specs, call_shapes
+from comem.llm.base import ContextOverflow, EngineInfo
 from comem.llm.embedded import EmbeddedServer
 print(EmbeddedServer(Path(sys.argv[1]), alias="child", n_ctx=512).start().pid, flush=True)
 """
@@ -95,6 +103,53 @@ def test_chat_reports_tokens_timing_and_prompt_cache(server: EmbeddedServer) -> 
     assert 0 < first.ttft_s <= first.total_s
     assert second.text == first.text  # temperature 0
     assert second.cached_tokens is not None and second.cached_tokens > 0
+
+
+def test_engine_window_exact_token_count_and_overflow(server: EmbeddedServer) -> None:
+    """The engine says its window and grammar support; count_tokens equals the prompt tokens the server then bills;
+    a prompt past the window is a ContextOverflow, not a plain LLM error."""
+    messages = [Message(role="system", content="Answer with one word."),
+                Message(role="user", content="Name a colour. Déjà vu: `x = {1: 2}` ✓")]
+
+    async def go() -> tuple:
+        client = server.client(max_retries=0)
+        try:
+            engine, counted = await client.engine(), await client.count_tokens(messages)
+            done = await client.chat(messages, max_tokens=4)
+            with pytest.raises(ContextOverflow, match="context size"):
+                await client.chat([Message(role="user", content="word " * 3000)], max_tokens=4)
+            return engine, counted, done
+        finally:
+            await client.aclose()
+
+    engine, counted, done = asyncio.run(go())
+    assert engine == EngineInfo(context_window=2048, grammar=True)
+    assert counted == done.prompt_tokens > 0
+
+
+def test_grammar_makes_every_reply_a_well_formed_call(server: EmbeddedServer) -> None:
+    """SmolLM2-135M cannot follow the call format unaided; under the tool-call grammar every sampled reply parses
+    into a call whose arguments its tool accepts."""
+    specs = build_tool_specs(60)
+    grammar = tool_call_grammar(call_shapes(specs))
+    messages = [Message(role="system", content="Fix the bug. Reply with a sentence, then a JSON tool call."),
+                Message(role="user", content="calc.py: add(a, b) returns a - b.")]
+
+    async def go() -> list[Completion]:
+        client = server.client()
+        try:
+            return [await client.chat(messages, max_tokens=200, temperature=1.0, grammar=grammar) for _ in range(4)]
+        finally:
+            await client.aclose()
+
+    for done in asyncio.run(go()):
+        if done.finish_reason == "length":  # cut by max_tokens mid-call: the grammar cannot help that
+            continue
+        parsed = parse_action(done, TOOL_NAMES)
+        assert parsed.call is not None and parsed.call.name in TOOL_NAMES, done.text
+        if parsed.call.name == "file_editor":
+            required, _ = FILE_EDITOR_ARGUMENTS[parsed.call.arguments["command"]]
+            assert set(required) <= set(parsed.call.arguments)
 
 
 def test_two_servers_get_their_own_ports_and_stop_cleanly(server: EmbeddedServer, model: Path) -> None:

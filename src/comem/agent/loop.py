@@ -2,34 +2,49 @@
 
 The context strategy decides what the model sees; the loop never touches history itself. Tools run as
 asyncio subprocesses, so a background memory call keeps progressing while the agent's tool runs.
+
+Three guards keep a small model's episode meaningful. Every prompt is counted with the engine's own tokenizer
+(where the engine offers one) and the episode ends `context_limit` before it would overflow the window, never as
+an `llm_error`. On a llama.cpp engine the reply is sampled under a grammar built from the tool schemas, so every
+reply is a well-formed call. An action repeated with an identical result gets a sharper note each time, and the
+`max_repeats`-th identical one ends the episode (`repeat_limit`): a model that has seen the same output that often
+is stuck, and the steps it has left are better spent on the next episode.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
-from comem.context.base import Clock, ContextStrategy
+from comem.context.base import AgentContext, Clock, ContextStrategy
 from comem.core.actions import parse_action
+from comem.core.call_grammar import tool_call_grammar
 from comem.core.config import StrictModel
+from comem.core.errors import ComemError
 from comem.core.records import ExitReason, Step, ToolCall, ToolResult
 from comem.environment.base import Environment
-from comem.llm.base import LLM, LLMError, LLMUnavailable
+from comem.environment.tools import call_shapes
+from comem.llm.base import LLM, ContextOverflow, EngineAware, EngineInfo, LLMError, LLMUnavailable
 
 
 class AgentConfig(StrictModel):
     """The agent loop's limits and sampling (`loop:` in a run configuration)."""
 
     max_steps: int = Field(default=20, ge=1)
-    max_prompt_tokens: int | None = Field(default=16000, ge=1)  # stop before sending a prompt estimated above this
+    max_prompt_tokens: int | None = Field(default=None, ge=1)  # a budget below the model's window (token_limit)
     max_wall_s: float | None = Field(default=None, gt=0)
     max_tokens: int = Field(default=512, ge=1)  # completion budget per agent call
     temperature: float = Field(default=0.7, ge=0)  # the paper's agents sampled (0.7-1.0); greedy small models loop
     max_format_errors: int = Field(default=5, ge=1)  # consecutive unparsable replies before giving up
     native_tools: bool = False  # send OpenAI `tools` (servers with a tool-call parser, e.g. vLLM)
     steps_left_warning: int = Field(default=3, ge=0)  # tell the agent how many steps remain once this few are left
+    grammar: bool | None = None  # sample replies under the tool-call grammar; None: where the engine is llama.cpp
+    max_repeats: int | None = Field(default=4, ge=2)  # the Nth identical action with an identical result ends it
 
 
 @dataclass
@@ -45,6 +60,7 @@ class Agent:
         self.llm, self.env, self.strategy, self.config, self.clock = llm, env, strategy, config, clock
         self.on_step = on_step or (lambda step: None)
         self.tool_names = [spec["function"]["name"] for spec in env.tool_specs]
+        self._seen: Counter[tuple[str, str, str]] = Counter()  # (tool, arguments, output) -> times run
 
     async def run(self) -> Outcome:
         steps: list[Step] = []
@@ -55,6 +71,9 @@ class Agent:
 
     async def _loop(self, steps: list[Step]) -> Outcome:
         cfg, format_errors = self.config, 0
+        engine = await self.llm.engine() if isinstance(self.llm, EngineAware) else EngineInfo()
+        grammar = self._grammar(engine)
+        tools = self.env.tool_specs if cfg.native_tools else None
         while True:
             n = len(steps)
             if n >= cfg.max_steps:
@@ -63,13 +82,18 @@ class Agent:
                 return Outcome("time_limit", steps)
             started = self.clock.now()
             ctx = await self.strategy.context(steps)
-            if cfg.max_prompt_tokens is not None and ctx.tokens_est > cfg.max_prompt_tokens:
-                return Outcome("token_limit", steps, f"prompt estimate above {cfg.max_prompt_tokens} tokens")
+            tokens = await self._prompt_tokens(ctx, steps, tools)
+            if cfg.max_prompt_tokens is not None and tokens > cfg.max_prompt_tokens:
+                return Outcome("token_limit", steps, f"the prompt is {tokens} tokens, above {cfg.max_prompt_tokens}")
+            window = engine.context_window
+            if window is not None and tokens + cfg.max_tokens > window:
+                return Outcome("context_limit", steps, f"the prompt is {tokens} tokens: with {cfg.max_tokens} for "
+                                                       f"the reply it would not fit the model's {window}-token window")
             try:
-                done = await self.llm.chat(
-                    ctx.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature,
-                    tools=self.env.tool_specs if cfg.native_tools else None,
-                )
+                done = await self.llm.chat(ctx.messages, max_tokens=cfg.max_tokens, temperature=cfg.temperature,
+                                           tools=tools, **({"grammar": grammar} if grammar else {}))
+            except ContextOverflow as exc:
+                return Outcome("context_limit", steps, str(exc))
             except LLMUnavailable as exc:  # the server is gone: no result, the episode is to be run again
                 return Outcome("llm_unreachable", steps, str(exc))
             except LLMError as exc:
@@ -79,9 +103,10 @@ class Agent:
             if parsed.call is not None:
                 result = await self.env.execute(parsed.call)
             format_errors = 0 if parsed.call else format_errors + 1
+            repeats = self._count(parsed.call, result)
             step = Step(
                 index=n, thought=parsed.thought, response=done.text, action=parsed.call,
-                observation=result.output + self._repeat_note(steps, parsed.call) + self._steps_left_note(n),
+                observation=result.output + self._repeat_note(repeats) + self._steps_left_note(n),
                 format_error=parsed.call is None,
                 prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
                 cached_tokens=done.cached_tokens, agent_ttft_s=done.ttft_s, agent_total_s=done.total_s,
@@ -95,16 +120,55 @@ class Agent:
                 return Outcome("submitted", steps)
             if format_errors >= cfg.max_format_errors:
                 return Outcome("format_errors", steps, f"{format_errors} replies in a row had no tool call")
+            if cfg.max_repeats is not None and repeats >= cfg.max_repeats:
+                return Outcome("repeat_limit", steps, f"the same action gave the same result {repeats} times")
 
-    @staticmethod
-    def _repeat_note(steps: list[Step], call: ToolCall | None) -> str:
-        """Small models loop on one failing action; say so plainly (the history keeps it)."""
-        if call is None or not steps or steps[-1].action is None:
+    def _grammar(self, engine: EngineInfo) -> str | None:
+        """The tool-call grammar, where replies are text (not native tool calls) and the engine takes grammars."""
+        wanted = self.config.grammar if self.config.grammar is not None else engine.grammar
+        if not wanted or self.config.native_tools:
+            return None
+        try:
+            return tool_call_grammar(call_shapes(self.env.tool_specs))
+        except ValueError as exc:
+            if self.config.grammar:
+                raise ComemError(f"the tools cannot be written as a grammar: {exc}",
+                                 fix="set loop.grammar: false.") from exc
+            return None
+
+    async def _prompt_tokens(self, ctx: AgentContext, steps: list[Step], tools: list[dict] | None) -> int:
+        """The prompt's size in tokens: counted by the engine where it can; else its characters at the tokens per
+        character the engine reported for the last prompt (10% spare); before any report, ~4 bytes a token."""
+        if isinstance(self.llm, EngineAware):
+            counted = await self.llm.count_tokens(ctx.messages, tools)
+            if counted is not None:
+                return counted
+        last = next((s for s in reversed(steps) if s.prompt_tokens and s.context_chars), None)
+        if last is None:
+            return ctx.tokens_est
+        return math.ceil(1.1 * ctx.chars * last.prompt_tokens / last.context_chars)
+
+    def _count(self, call: ToolCall | None, result: ToolResult) -> int:
+        """How many times this exact call has now given this exact output (0 for no call)."""
+        if call is None:
+            return 0
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str), result.output)
+        self._seen[key] += 1
+        return self._seen[key]
+
+    def _repeat_note(self, repeats: int) -> str:
+        """Small models loop on one action; each identical repeat gets a plainer note (the history keeps them)."""
+        if repeats < 2:
             return ""
-        last = steps[-1].action
-        if (last.name, last.arguments) == (call.name, call.arguments):
-            return "\n\n[You already ran this exact action in the previous step. Try something different.]"
-        return ""
+        limit = self.config.max_repeats
+        last = limit is not None and repeats + 1 >= limit
+        ending = " The next identical action ends the episode." if last else ""
+        if repeats == 2:
+            return ("\n\n[You already ran this exact action and got this same output. Repeating it will not change "
+                    f"anything: do something different.{ending}]")
+        return (f"\n\n[This exact action has now given this same output {repeats} times. Stop repeating it. Do "
+                "something else: run the code the issue describes, search for a name, view another part of a file, "
+                f"or edit the code.{ending}]")
 
     def _steps_left_note(self, n: int) -> str:
         left = self.config.max_steps - (n + 1)

@@ -72,12 +72,14 @@ class EpisodeProgress:
 
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
+    from comem.core.secrets import hide_secrets
     from comem.eval.engine import Executor, Interrupted, run_suite
     from comem.eval.results import read_incidents
     from comem.eval.suite import plan, select_tasks
     from comem.report.tables import to_table
     from comem.report.write import write_report
 
+    hide_secrets()  # before any tool runs: they could read this process's environment
     if executor not in ("local", "ray"):
         raise ComemError(f"Unknown executor {executor!r}.", fix="use --executor local or --executor ray.")
     tasks = select_tasks(config)

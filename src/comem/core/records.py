@@ -153,6 +153,8 @@ class MemoryRecord(MemoryTiming):
 ExitReason = Literal[
     "submitted", "step_limit", "token_limit", "time_limit", "llm_error", "format_errors", "interrupted",
     "session_end",  # a gateway session closed (idle, or the gateway stopped): the client's agent decides the end
+    "context_limit",  # the next prompt would not fit the model's context window (counted by its tokenizer)
+    "repeat_limit",  # the agent repeated an action with the same result AgentConfig.max_repeats times
     "error",  # the episode raised (a bug, a broken environment): recorded, but not a result
     "llm_unreachable",  # the agent's model server stopped answering: infrastructure, not a result
 ]

@@ -14,8 +14,16 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from comem.core.call_grammar import CallShape, shapes_from_specs
+
 TOOL_NAMES = ("bash", "file_editor", "search", "submit")
 FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
+# Each file_editor command's (required, optional) arguments besides `command`: the grammar writes one call form each.
+FILE_EDITOR_ARGUMENTS = {
+    "view": (("path",), ("view_range",)), "create": (("path", "file_text"), ()),
+    "str_replace": (("path", "old_str", "new_str"), ()), "insert": (("path", "insert_line", "new_str"), ()),
+    "undo_edit": (("path",), ()),
+}
 
 
 class ToolError(Exception):
@@ -111,6 +119,21 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             [],
         ),
     ]
+
+
+def call_shapes(specs: list[dict[str, Any]]) -> list[CallShape]:
+    """The call forms a grammar allows: each tool as its schema says, file_editor split per command, so a `view`
+    cannot lack its path nor an `insert` its line."""
+    shapes = []
+    for shape in shapes_from_specs(specs):
+        if shape.name != "file_editor":
+            shapes.append(shape)
+            continue
+        for command, (required, optional) in FILE_EDITOR_ARGUMENTS.items():
+            properties = {"command": {"const": command}} | {
+                key: shape.properties[key] for key in (*required, *optional)}
+            shapes.append(CallShape("file_editor", properties, ("command", *required)))
+    return shapes
 
 
 def _type_name(schema: dict[str, Any]) -> str:

@@ -10,7 +10,8 @@ own once it started) and the body every request carries. It is picklable, so a R
 its own client from it.
 
 The API key is a secret: it is excluded from every dump (config.yaml, results, manifests), masked in reprs, and
-read only when a client is made (`secret()`: `api_key`, else $OPENAI_API_KEY).
+read only when a client is made (`secret()`: `api_key`, else $OPENAI_API_KEY, which `comem run`/`eval` move out of
+the process environment first: core/secrets.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from comem.core.config import StrictModel
+from comem.core.secrets import secret
 from comem.llm.models import DEFAULT_MODEL
 from comem.llm.openai_http import OpenAIChatClient
 
@@ -56,7 +58,7 @@ class ModelConfig(StrictModel):
 
     def secret(self) -> str | None:
         """The API key to send: `api_key`, else $OPENAI_API_KEY."""
-        return self.api_key.get_secret_value() if self.api_key is not None else os.environ.get("OPENAI_API_KEY")
+        return self.api_key.get_secret_value() if self.api_key is not None else secret("OPENAI_API_KEY")
 
     def client(self, seed: int | None = None, *, extra_body: dict[str, Any] | None = None) -> OpenAIChatClient:
         """A client of its own for a served model; with `seed`, every request carries it (vLLM, SGLang and llama.cpp

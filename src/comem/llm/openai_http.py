@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 
 from comem.core.errors import ComemError
 from comem.core.records import Completion, Message, ToolCall
+from comem.core.secrets import secret
 from comem.llm.base import LLMError, LLMUnavailable
 
 _URL_FIX = "is the server running? Check --agent-url/--memory-url."
@@ -177,7 +177,7 @@ class OpenAIChatClient:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
-        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self._api_key = api_key or secret("OPENAI_API_KEY") or "EMPTY"
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
 

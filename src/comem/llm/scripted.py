@@ -31,6 +31,7 @@ class ScriptedLLM:
         self.delay_s = delay_s
         self.cycle = cycle
         self.requests: list[list[Message]] = []
+        self.grammars: list[str | None] = []  # the grammar each request carried
         self._next = 0
 
     async def chat(
@@ -41,9 +42,11 @@ class ScriptedLLM:
         temperature: float = 0.0,
         tools: list[dict[str, Any]] | None = None,
         response_format: dict[str, Any] | None = None,
+        grammar: str | None = None,
     ) -> Completion:
         # Take the entry before sleeping, so overlapping calls get distinct entries in call order.
         self.requests.append(list(messages))
+        self.grammars.append(grammar)
         if self._next >= len(self.responses) and not (self.cycle and self.responses):
             raise LLMError(f"ScriptedLLM ran out of responses after {len(self.responses)} calls")
         entry = self.responses[self._next % len(self.responses)]

@@ -8,7 +8,6 @@ the agent reads as an observation and can work around.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from comem.core.errors import ComemError
+from comem.core.secrets import secret
 from comem.environment.tools import ToolError
 
 SERPER_URL = "https://google.serper.dev"
@@ -44,7 +44,7 @@ class SerperClient:
 
     def __init__(self, api_key: str | None = None, *, base_url: str = SERPER_URL, timeout_s: float = 30.0,
                  max_retries: int = 3, backoff_s: float = 1.0) -> None:
-        key = api_key or os.environ.get("SERPER_API_KEY", "").strip()
+        key = api_key or (secret("SERPER_API_KEY") or "").strip()
         if not key:
             raise ComemError("Web search needs a Serper API key, and SERPER_API_KEY is not set.",
                              fix="export SERPER_API_KEY=<your key from serper.dev>, or search a local corpus (bm25).")
