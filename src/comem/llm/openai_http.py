@@ -16,9 +16,12 @@ import httpx
 from comem.core.errors import ComemError
 from comem.core.records import Completion, Message, ToolCall
 from comem.core.secrets import secret
-from comem.llm.base import LLMError, LLMUnavailable
+from comem.llm.base import ContextOverflow, EngineInfo, LLMError, LLMUnavailable
 
 _URL_FIX = "is the server running? Check --agent-url/--memory-url."
+# How llama.cpp, vLLM/SGLang and OpenAI word a prompt longer than the window.
+_OVERFLOW_MARKS = ("exceed_context_size", "exceeds the available context size", "maximum context length",
+                   "context_length_exceeded")
 
 
 def normalise_base_url(url: str) -> str:
@@ -180,6 +183,7 @@ class OpenAIChatClient:
         self._api_key = api_key or secret("OPENAI_API_KEY") or "EMPTY"
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._engine: EngineInfo | None = None
 
     def _client(self) -> httpx.AsyncClient:
         """One connection pool per event loop: a pool made under one `asyncio.run` breaks under the next."""
@@ -200,6 +204,7 @@ class OpenAIChatClient:
         temperature: float = 0.0,
         tools: list[dict[str, Any]] | None = None,
         response_format: dict[str, Any] | None = None,
+        grammar: str | None = None,
     ) -> Completion:
         payload: dict[str, Any] = {
             "model": self.model,
@@ -214,6 +219,8 @@ class OpenAIChatClient:
             payload["tools"] = tools
         if response_format is not None:
             payload["response_format"] = response_format
+        if grammar is not None:
+            payload["grammar"] = grammar
         url = f"{self.base_url}/chat/completions"
         last: Exception | None = None
         for attempt in range(self.max_retries + 1):
@@ -242,7 +249,7 @@ class OpenAIChatClient:
                 message = f"{url} returned HTTP {resp.status_code}: {_error_message(body)}"
                 if resp.status_code == 429 or resp.status_code >= 500:
                     raise _Retryable(message, _retry_after(resp.headers.get("retry-after")))
-                raise LLMError(message)
+                raise (ContextOverflow if any(m in body for m in _OVERFLOW_MARKS) else LLMError)(message)
             if resp.headers.get("content-type", "").startswith("application/json"):
                 state.feed(_load_json(url, (await resp.aread()).decode("utf-8", "replace")))
                 return state.completion()
@@ -255,6 +262,54 @@ class OpenAIChatClient:
                 if data:
                     state.feed(_load_json(url, data))
         return state.completion()
+
+    @property
+    def _root(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    async def engine(self) -> EngineInfo:
+        """The window and grammar support, asked once: llama.cpp's /props (n_ctx per slot), else the `max_model_len`
+        vLLM and SGLang list under /v1/models. A server that says neither gets EngineInfo() (unknown window)."""
+        if self._engine is None:
+            props = await self._get_json(f"{self._root}/props")
+            settings = props.get("default_generation_settings") if props else None
+            if isinstance(settings, dict) and isinstance(settings.get("n_ctx"), int):
+                self._engine = EngineInfo(context_window=settings["n_ctx"], grammar=True)
+            else:
+                models = await self._get_json(f"{self.base_url}/models")
+                data = models.get("data") if models else None
+                window = next((m.get("max_model_len") for m in data or [] if isinstance(m, dict)
+                               and m.get("id") == self.model), None)
+                self._engine = EngineInfo(context_window=window if isinstance(window, int) else None)
+        return self._engine
+
+    async def count_tokens(self, messages: list[Message], tools: list[dict[str, Any]] | None = None) -> int | None:
+        """The prompt's exact token count from a llama.cpp engine: its chat template (/apply-template), then its
+        tokenizer (/tokenize), as a chat request would do; None from any other engine or on failure."""
+        if not (await self.engine()).grammar:
+            return None
+        body: dict[str, Any] = {"messages": [message_to_openai(m) for m in messages]}
+        if tools is not None:
+            body["tools"] = tools
+        try:
+            template = await self._client().post(f"{self._root}/apply-template", json=body)
+            prompt = template.json().get("prompt") if template.status_code == 200 else None
+            if not isinstance(prompt, str):
+                return None
+            tokens = await self._client().post(f"{self._root}/tokenize", json={
+                "content": prompt, "add_special": True, "parse_special": True})
+            counted = tokens.json().get("tokens") if tokens.status_code == 200 else None
+        except (httpx.TransportError, ValueError):
+            return None
+        return len(counted) if isinstance(counted, list) else None
+
+    async def _get_json(self, url: str) -> dict[str, Any] | None:
+        try:
+            resp = await self._client().get(url, timeout=min(self.timeout_s, 10.0))
+            value = resp.json() if resp.status_code == 200 else None
+        except (httpx.TransportError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
 
     async def health(self) -> None:
         """Fail fast with a clear fix before a run, instead of after the first agent step."""
