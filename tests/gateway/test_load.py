@@ -51,7 +51,7 @@ def test_64_sessions_no_errors_no_leaks_bounded(tmp_path: Path) -> None:
                 return await asyncio.gather(*(agent(client, url, n) for n in range(SESSIONS)))
 
         statuses = asyncio.run(main())
-        live, depth = len(gateway.store.live), gateway.pool.depth
+        live, peak = len(gateway.store.live), gateway.pool.peak
         summaries = gateway.metrics.requests.labels("openai", "200", "yes")._value.get()
     assert [s for per in statuses for s in per if s >= 500] == []
     assert sum(len(per) for per in statuses) == SESSIONS * TURNS
@@ -61,4 +61,4 @@ def test_64_sessions_no_errors_no_leaks_bounded(tmp_path: Path) -> None:
     for prompt in memory.requests:
         assert len(set(SECRET.findall(prompt[-1].content))) == 1
     assert summaries > 0  # summaries were installed under load
-    assert live <= 32 and depth == 0
+    assert live <= 32 and 0 < peak <= 2 + 8  # memory_concurrency + memory_queue

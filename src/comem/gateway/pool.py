@@ -20,7 +20,7 @@ class MemoryPool:
         self.llm, self.queue = llm, queue
         self.model = llm.model
         self._slots = asyncio.Semaphore(concurrency)
-        self.waiting = self.running = self.rejected = 0
+        self.waiting = self.running = self.rejected = self.peak = 0
 
     @property
     def depth(self) -> int:
@@ -31,6 +31,7 @@ class MemoryPool:
             self.rejected += 1
             raise LLMError(f"memory queue full ({self.queue} waiting): summary skipped")
         self.waiting += 1
+        self.peak = max(self.peak, self.depth)
         try:
             await self._slots.acquire()
         finally:
