@@ -1,11 +1,13 @@
 """The viewer in a real headless browser (Debian's chromium driven by Playwright; nothing is downloaded): every
-page type loads without console errors and is screenshotted into docs/img/; the timeline's bars sit where their
-records say on one axis; clicking a step shows its context; lost identifiers are marked; a live session
+page type loads without console errors and is screenshotted (into docs/img/ with COMEM_SCREENSHOTS=1, which is
+how the docs' pictures are refreshed; otherwise into the test's temporary directory); the timeline's bars sit
+where their records say on one axis; clicking a step shows its context; lost identifiers are marked; a live session
 refreshes itself; a damaged directory shows a notice; the export works from disk the same way."""
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,7 @@ from comem.view.marks import obs_chars, summary_marks  # noqa: E402
 from comem.view.serve import ViewServer  # noqa: E402
 from tests.view.helpers import TASK, live_session, replay_dir  # noqa: E402
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,10 @@ def distinct_colours(page, jpeg: bytes) -> int:
         return seen.size; }""", "data:image/jpeg;base64," + base64.b64encode(jpeg).decode())
 
 
-def shoot(tab: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"view-{name}.jpg"
+def shoot(tab: Page, name: str, where: Path) -> None:
+    shots = DOCS_IMG if os.environ.get("COMEM_SCREENSHOTS") == "1" else where
+    shots.mkdir(parents=True, exist_ok=True)
+    path = shots / f"view-{name}.jpg"
     shot = tab.page.screenshot(path=str(path), type="jpeg", quality=65)
     assert path.stat().st_size < 150_000 and distinct_colours(tab.page, shot) > 20, name
 
@@ -91,7 +94,7 @@ def test_every_page_type_loads_cleanly_and_is_screenshotted(browser, site, tmp_p
             if name == "episode":
                 tab.page.click("tr.step-row[data-step='4']")
                 tab.page.locator(".context-panel").scroll_into_view_if_needed()
-            shoot(tab, name)
+            shoot(tab, name, tmp_path / "shots")
     assert tab.errors == []
 
 
