@@ -8,8 +8,11 @@ import pytest
 
 from comem.core.metrics import (
     BASELINE,
+    EngineCurve,
     EpisodeCost,
+    HorizonShape,
     bootstrap,
+    bound_costs,
     cache_reuse,
     e2e_speedup,
     efficiency,
@@ -17,6 +20,8 @@ from comem.core.metrics import (
     finished_calls,
     hidden_share,
     ideal_speedup,
+    kso_bound,
+    kso_crossover,
     mape,
     mean,
     mean_ci,
@@ -231,3 +236,50 @@ def test_mape_skips_zero_measurements() -> None:
 
 def test_the_baseline_is_the_full_history_arm() -> None:
     assert BASELINE == "full"
+
+
+# --------------------------------------------------------------------------- the engine curve and the kso bound
+
+
+def curve(per_cached_s: float = 1.5e-3, per_new_s: float = 0.012) -> EngineCurve:
+    return EngineCurve(model="m", threads=1, new_tokens=300, output_tokens=80, append_s=9.7,
+                       per_cached_s=per_cached_s, per_new_s=per_new_s, prefill_s=9.0)
+
+
+SHAPE = HorizonShape(head_tokens=1000, step_tokens=300, summary_tokens=128)
+
+
+def test_a_call_costs_the_line_plus_the_extra_new_tokens() -> None:
+    c = curve()
+    assert c.call_s(2000, 300) == pytest.approx(9.7 + 3.0)
+    assert c.call_s(2000, 400) == pytest.approx(9.7 + 3.0 + 1.2)
+    assert c.prefill_call_s(1500) == pytest.approx(9.0 + 18.0)
+
+
+def test_the_bound_installs_on_the_kso_schedule() -> None:
+    from comem.context.kso import launch_due
+
+    for k in (1, 2, 4):
+        full, kso = bound_costs(curve(), SHAPE, 40, k)
+        installs = [t for t in range(1, 40) if kso[t] == pytest.approx(curve().call_s(1000, 128 + 300))]
+        assert installs == [n + 1 for n in range(39) if launch_due(n, k)]
+        first = installs[0]
+        assert kso[:first] == full[:first]  # before the first summary kso sends the full history
+
+
+def test_the_bound_grows_with_the_horizon_and_crosses_one_where_it_says() -> None:
+    bounds = [kso_bound(curve(), SHAPE, n, 4) for n in (8, 30, 60, 100)]
+    assert bounds == sorted(bounds) and bounds[-1] > 1.5
+    first = kso_crossover(curve(), SHAPE, 4)
+    assert first is not None and kso_bound(curve(), SHAPE, first, 4) > 1 >= kso_bound(curve(), SHAPE, first - 1, 4)
+
+
+def test_without_a_cost_per_cached_token_kso_cannot_win() -> None:
+    flat = curve(per_cached_s=0.0)
+    assert all(kso_bound(flat, SHAPE, n, 4) <= 1.0 + 1e-12 for n in range(1, 120))
+    assert kso_crossover(flat, SHAPE, 4, max_steps=200) is None
+
+
+def test_tool_time_pulls_the_bound_towards_one() -> None:
+    slow_tools = SHAPE.model_copy(update={"tool_s": 60.0})
+    assert 1 < kso_bound(curve(), slow_tools, 60, 4) < kso_bound(curve(), SHAPE, 60, 4)

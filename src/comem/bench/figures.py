@@ -4,6 +4,10 @@
 An arm at one concurrency is compared with the baseline (`full`) at the same concurrency, episode by episode:
 an episode is one (repeat, agent, trajectory), and both arms replay the same ones. T = memory wait X + agent call
 per step (`StepTiming.latency_s`), τ the tool time.
+
+A replay also holds twin runs that are not arms of their own (`comem.bench.replay.arms`): `<arm>@instant-memory`,
+whose agent calls give the arm's S*, and `full@agent-cores`, the baseline of the "memory on extra hardware" figure.
+`replay_figures` sets them where they belong.
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ from comem.core.metrics import (
     exposed_share,
     finished_calls,
     hidden_share,
+    ideal_speedup,
+    paired,
     peak_step_ratio,
     percentile,
     span_s,
     speedups,
 )
+
+INSTANT = "@instant-memory"  # suffix of an arm's instant-memory twin
+AGENT_CORES = "@agent-cores"  # suffix of the baseline confined to a memory arm's agent cores
 
 
 class ArmFigures(BaseModel):
@@ -55,6 +64,7 @@ class ArmFigures(BaseModel):
     s_e2e: float | None = None
     s_e2e_ci: tuple[float, float] | None = None
     s_star: float | None = None
+    s_star_same_run: bool = False  # S* from the arm's own run (no instant-memory twin ran): an upper estimate
 
     @computed_field
     @property
@@ -78,6 +88,10 @@ def episodes(rows: Iterable[StepRow]) -> dict[tuple[int, int, str], list[StepRow
 def trajectory_walls(rows: Iterable[StepRow]) -> dict[tuple[int, int, str], float]:
     """Wall time per episode (repeat, agent, trajectory): `span_s` of its steps."""
     return {key: span_s(steps) for key, steps in episodes(rows).items()}
+
+
+def _costs(rows: Iterable[StepRow]) -> dict[tuple[int, int, str], EpisodeCost]:
+    return {k: EpisodeCost.of(v) for k, v in episodes(rows).items()}
 
 
 def _by_step(rows: Iterable[StepRow]) -> dict[int, list[float]]:
@@ -111,10 +125,8 @@ def figures(rows: Iterable[StepRow], baseline: str = BASELINE, seed: int = 0) ->
         fig = _own(arm, concurrency, group)
         base = groups.get((baseline, concurrency))
         if base:
-            cost = {k: EpisodeCost.of(v) for k, v in episodes(group).items()}
-            base_cost = {k: EpisodeCost.of(v) for k, v in episodes(base).items()}
-            s = speedups(base_cost, cost, seed=seed)
-            fig.pairs, fig.s_star = s.pairs, s.ideal
+            s = speedups(_costs(base), _costs(group), seed=seed)
+            fig.pairs, fig.s_star, fig.s_star_same_run = s.pairs, s.ideal, arm != baseline
             if s.step:
                 fig.s_step, fig.s_step_ci = s.step.value, s.step.bounds
             if s.e2e:
@@ -127,6 +139,22 @@ def figures(rows: Iterable[StepRow], baseline: str = BASELINE, seed: int = 0) ->
                 fig.s_step_peak, fig.s_step_peak_at = peak
         out.append(fig)
     return sorted(out, key=lambda f: (f.concurrency, f.arm != baseline, f.arm))
+
+
+def replay_figures(rows: Iterable[StepRow], baseline: str = BASELINE, seed: int = 0) -> list[ArmFigures]:
+    """`figures` of the measured arms against `baseline`, twins left out (the baseline may be one); a memory arm's
+    S* comes from its instant-memory twin where that ran: in its own run, agents waiting on memory lighten the
+    engine, so an S* from it is too high (docs/metrics.md)."""
+    rows = list(rows)
+    measured = [r for r in rows if r.arm == baseline or not (r.arm.endswith(INSTANT) or r.arm.endswith(AGENT_CORES))]
+    out = figures(measured, baseline, seed)
+    for fig in out:
+        twin = [r for r in rows if r.arm == fig.arm + INSTANT and r.concurrency == fig.concurrency]
+        base = [r for r in rows if r.arm == baseline and r.concurrency == fig.concurrency]
+        if twin and base:
+            b, o, _ = paired(_costs(base), _costs(twin))
+            fig.s_star, fig.s_star_same_run = ideal_speedup(b, o), False
+    return out
 
 
 class MemoryFigures(BaseModel):

@@ -36,6 +36,7 @@ class StepRow(StepTiming, RunCoordinates):
     """One agent iteration, replayed or simulated; times in seconds since the run started."""
 
     step: int  # the step's index in its trajectory
+    agent_threads: int | None = None  # CPU threads of the embedded agent server that ran it; None: a URL or unknown
 
     @model_validator(mode="before")
     @classmethod
@@ -64,6 +65,8 @@ class RunTiming(BaseModel):
     cached_tokens: int | None
     engine_cache_hit_rate: float | None = None  # from the engine's own counters (vLLM /metrics), if any
     cache_reset: bool = False  # whether the engine's prefix cache was cleared before this run
+    agent_threads: int | None = None  # CPU threads of the embedded servers it ran on; None: a URL or unknown
+    memory_threads: int | None = None  # None also when the arm ran no memory server
 
 
 class StepShape(BaseModel):

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
 from comem.bench.replay.runner import ReplayConfig
 from comem.cli.common import console, csv_list, int_list, resumable
 from comem.context.arms import GRAMMAR
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
+from comem.core.metrics import EngineCurve, HorizonShape
 from comem.llm.endpoint import ModelConfig
 
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
@@ -69,13 +72,23 @@ def replay(
     n_ctx: Annotated[int, typer.Option(help="Context per request of embedded servers.")]
     = default_of(ModelConfig, "n_ctx"),
     seed: Annotated[int, typer.Option(help="Seed for the arm order.")] = default_of(ReplayConfig, "seed"),
+    extra_hardware: Annotated[bool, typer.Option(help="Also run full on the memory arms' agent cores only and show "
+                                                 "the 'memory on extra hardware' speedups beside the equal-hardware "
+                                                 "ones.")] = default_of(ReplayConfig, "extra_hardware"),
+    instant_star: Annotated[bool, typer.Option("--instant-star/--same-run-star", help="S* from a run of each "
+                                               "memory arm with instant memory (honest; one more run per arm), or "
+                                               "from the arm's own run (an upper estimate, marked ~).")]
+    = default_of(ReplayConfig, "instant_star"),
+    curve: Annotated[Path | None, typer.Option(help="An engine curve from `comem bench curve`: print the kso bound "
+                                               "for the replayed trajectories beside the table.")] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/replay-<time>); reusing one "
                                              "resumes it.")] = None,
 ) -> None:
     """Replay recorded trajectories step by step on a real engine under each context strategy, and report
-    per-step latency, end-to-end speedup, the ideal bound S*, pipeline efficiency and exposed memory time."""
+    per-step latency, end-to-end speedup, the ideal bound S*, pipeline efficiency and exposed memory time.
+    Every arm gets the same cores: an arm without a memory model runs its agent on all of them."""
     require_bench_extra(("matplotlib",))
-    from comem.bench.replay.report import to_table, write_report
+    from comem.bench.replay.report import EXTRA, to_table, write_report
     from comem.bench.replay.runner import read_rows, run_replay
 
     agent = {"model": agent_model, "url": agent_url, "api_key": api_key, "n_ctx": n_ctx}
@@ -84,13 +97,15 @@ def replay(
         config = ReplayConfig(
             source=source, trajectories=trajectories, steps=steps, repeats=repeats, output_tokens=output_tokens,
             memory_max_tokens=memory_max_tokens, memory_input=memory_input, tool_scale=tool_scale,
-            tool_time_s=tool_time, agent=agent, memory=memory, seed=seed,
+            tool_time_s=tool_time, agent=agent, memory=memory, seed=seed, extra_hardware=extra_hardware,
+            instant_star=instant_star,
             **{k: v for k, v in {"arms": csv_list(arms),
                                  "concurrency": int_list(concurrency, "--concurrency", minimum=1)}.items()
                if v is not None})
     except ValidationError as exc:
         raise ComemError(f"Invalid replay settings: {first_error(exc)}.", fix="see `comem bench replay --help`.") \
             from None
+    saved = read_curve(curve) if curve is not None else None
     run_dir = out or Path("runs") / datetime.now().strftime("replay-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem bench replay[/] arms {', '.join(config.arms)} · concurrency "
                   f"{', '.join(map(str, config.concurrency))} -> {run_dir}")
@@ -99,5 +114,122 @@ def replay(
     rows = read_rows(run_dir)
     if not rows[0]:
         raise ComemError(f"{run_dir} holds no completed replay runs.", fix="run without --out to start a new one.")
-    console.print(to_table(write_report(run_dir, *rows)))
+    figs, extra = write_report(run_dir, *rows)
+    console.print(to_table(figs))
+    if extra:
+        console.print(to_table(extra, EXTRA))
+    if saved is not None:
+        from comem.bench.engine_curve import shape_from_replay
+
+        shape, n = shape_from_replay(rows[0], config.memory_max_tokens)
+        ks = sorted({a.strategy.k for a in config.replay_arms() if a.strategy.name == "kso" and a.strategy.k})
+        console.print(bound_table(saved, shape, sorted({n, *BOUND_STEPS}), ks or [4],
+                                  f"kso bound for these trajectories (head {shape.head_tokens}, +{shape.step_tokens} "
+                                  f"tokens a step, summary {shape.summary_tokens}, tool {shape.tool_s:.2f} s)"))
     console.print(f"results: {run_dir} (summary.md, steps.csv, figures.csv, *.png)")
+
+
+BOUND_STEPS = (30, 60, 100)
+
+
+def read_curve(path: Path) -> EngineCurve:
+    from comem.bench.engine_curve import CurveResult
+
+    try:
+        return CurveResult.model_validate_json(path.read_text(encoding="utf-8")).curve
+    except (OSError, ValidationError) as exc:
+        raise ComemError(f"Cannot read an engine curve from {path}: {exc.__class__.__name__}.",
+                         fix="pass the curve.json that `comem bench curve` wrote.") from None
+
+
+def bound_table(curve: EngineCurve, shape: HorizonShape, steps: list[int], ks: list[int], title: str) -> Table:
+    """S*_bound at each step count and k, and where kso can first win (formula: docs/metrics.md)."""
+    from comem.core.metrics import kso_bound, kso_crossover
+
+    t = Table(title=f"{title} · {curve.model}, {curve.threads or '-'} threads", title_justify="left")
+    t.add_column("k")
+    t.add_column("first win at", justify="right")
+    for n in steps:
+        t.add_column(f"S* bound {n} steps", justify="right")
+    for k in ks:
+        first = kso_crossover(curve, shape, k)
+        t.add_row(str(k), "never (<= 1000)" if first is None else f"{first} steps",
+                  *(f"{kso_bound(curve, shape, n, k):.2f}" for n in steps))
+    return t
+
+
+def curve_command(
+    model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with --url.")]
+    = default_of(ModelConfig, "model"),
+    url: Annotated[str | None, typer.Option(help="A llama.cpp server's OpenAI-compatible URL instead.")] = None,
+    threads: Annotated[str | None, typer.Option(help="Comma-separated CPU thread counts to measure (one embedded "
+                                                "server each). Default: all cores.")] = None,
+    prefixes: Annotated[str, typer.Option(help="Cached prefix sizes C (tokens).")] = "8192,4096,2048,512",
+    prefills: Annotated[str, typer.Option(help="Prompt sizes of the full re-prefills (tokens).")] = "512,1536",
+    new_tokens: Annotated[int, typer.Option(help="T: tokens appended per call (a step's reply + observation).")]
+    = 300,
+    output_tokens: Annotated[int, typer.Option(help="D: tokens decoded per call.")] = 80,
+    head_tokens: Annotated[int, typer.Option(help="The bound's pinned head (system prompt + task), tokens.")]
+    = 1000,
+    summary_tokens: Annotated[int, typer.Option(help="The bound's summary length, tokens.")] = 128,
+    repeats: Annotated[int, typer.Option(help="Calls per point (the lines are fitted to all of them).")] = 2,
+    k: Annotated[str, typer.Option(help="kso periods for the bound.")] = "4",
+    tool_time: Annotated[float, typer.Option(help="Tool time per step in the bound (s).")] = 0.0,
+    n_ctx: Annotated[int, typer.Option(help="Context of the embedded server.")] = default_of(ModelConfig, "n_ctx"),
+    out: Annotated[Path, typer.Option(help="Directory for curve-<threads>.json.")] = Path("runs/curve"),
+) -> None:
+    """Measure this machine's engine curve (append T tokens to a cached prefix of C and decode D, a + b·C; full
+    re-prefills) and print the kso bound: the steps at which kso can first win, and its best-case S* at 30/60/100
+    steps (memory fully hidden, pinned head cached, one agent)."""
+    from comem.bench.engine_curve import measure_curve
+    from comem.core.metrics import HorizonShape
+    from comem.llm.open import open_model
+
+    counts = int_list(threads, "--threads", minimum=1) or [None]
+    sizes = int_list(prefixes, "--prefixes", minimum=1) or []
+    lengths = int_list(prefills, "--prefills", minimum=1) or []
+    periods = int_list(k, "--k", minimum=1) or [4]
+    spec = ModelConfig.parse(url or model, n_ctx=n_ctx)
+    if spec.url:
+        counts = [None]
+    need = max(sizes, default=0) + new_tokens + output_tokens + 64
+    if need > n_ctx:
+        raise ComemError(f"The largest prefix needs about {need} tokens of context, above --n-ctx {n_ctx}.",
+                         fix="pass smaller --prefixes or a larger --n-ctx.")
+    shape = HorizonShape(head_tokens=head_tokens, step_tokens=new_tokens, summary_tokens=summary_tokens,
+                         tool_s=tool_time)
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def measure(count: int | None):
+        cores = count or (os.cpu_count() or 1)
+        async with open_model(spec, "curve", out / "logs", cores, extra_body={"ignore_eos": True}) as llm:
+            return await measure_curve(llm, threads=None if spec.url else cores, prefixes=sizes, prefills=lengths,
+                                       new_tokens=new_tokens, output_tokens=output_tokens, repeats=repeats)
+
+    for count in counts:
+        console.print(f"[bold]comem bench curve[/] {spec.model}, {count or 'all'} threads: load "
+                      f"{os.getloadavg()[0]:.2f} (1-min average; other work on the machine inflates every figure)")
+        result = asyncio.run(measure(count))
+        c = result.curve
+        path = out / f"curve-{c.threads or 'url'}.json"
+        path.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        t = Table(title="measured calls", title_justify="left")
+        for col in ("kind", "cached", "new", "output", "ttft s", "total s"):
+            t.add_column(col, justify="left" if col == "kind" else "right")
+        for p in result.points:
+            t.add_row(p.kind, str(p.cached_tokens), str(p.new_tokens), str(p.output_tokens), f"{p.ttft_s:.2f}",
+                      f"{p.total_s:.2f}")
+        console.print(t)
+        bounded = head_tokens + summary_tokens + 2 * new_tokens
+        console.print(f"append {new_tokens} + decode {output_tokens}: {c.append_s:.2f} s + {c.per_cached_s * 1e3:.3f} "
+                      f"ms x C · each further new token {c.per_new_s * 1e3:.2f} ms · full re-prefill of a "
+                      f"{bounded}-token bounded prompt {c.prefill_call_s(bounded):.1f} s = "
+                      f"{c.prefill_call_s(bounded) / c.call_s(bounded, new_tokens):.1f}x a steady bounded step · "
+                      f"load now {os.getloadavg()[0]:.2f}")
+        if c.per_cached_s <= 0 or c.per_new_s <= 0:
+            console.print("[yellow]The fitted slopes are not positive: the calls were too noisy (other work on the "
+                          "machine?). Measure again when it is idle, or with more --repeats.[/]")
+        console.print(bound_table(c, shape, list(BOUND_STEPS), periods,
+                                  f"kso bound (head {head_tokens}, +{new_tokens} tokens a step, summary "
+                                  f"{summary_tokens}, tool {tool_time:.1f} s)"))
+        console.print(f"wrote {path}; print the bound beside a replay with `comem bench replay --curve {path}`")

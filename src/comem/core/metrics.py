@@ -266,6 +266,84 @@ def cache_reuse(calls: Iterable[tuple[int, int | None]]) -> float | None:
     return sum(c for _, c in reported) / prompt if reported and prompt else None
 
 
+# --------------------------------------------------------------------------- the engine curve and the kso bound
+
+
+class EngineCurve(BaseModel):
+    """What one agent call costs on an engine with a prefix cache, measured on the user's machine.
+
+    Appending `new_tokens` to a cached prefix of C tokens and decoding `output_tokens` costs
+    `append_s + per_cached_s · C` (a least-squares line over a grid of C); each further new token costs
+    `per_new_s`, the slope of a full re-prefill's cost in its prompt length P (no cache, same output).
+    """
+
+    model: str
+    threads: int | None  # CPU threads of the embedded server; None: a URL
+    new_tokens: int  # T
+    output_tokens: int  # D
+    append_s: float  # a
+    per_cached_s: float  # b
+    per_new_s: float  # p
+    prefill_s: float  # intercept of the re-prefill line
+
+    def call_s(self, cached: int, new: int) -> float:
+        """Cost of a call with `cached` prompt tokens served from the cache and `new` ones computed:
+        a + b·C + p·(N − T)."""
+        return self.append_s + self.per_cached_s * cached + self.per_new_s * (new - self.new_tokens)
+
+    def prefill_call_s(self, prompt: int) -> float:
+        """A full re-prefill of a `prompt`-token prompt (no cache), as measured: prefill_s + p·P."""
+        return self.prefill_s + self.per_new_s * prompt
+
+
+class HorizonShape(BaseModel):
+    """A trajectory reduced to what the bound needs, in tokens: the pinned head (system prompt and task), what a
+    step adds to the history (reply + observation), the summary, and the tool time per step."""
+
+    head_tokens: int
+    step_tokens: int
+    summary_tokens: int
+    tool_s: float = 0.0
+
+
+def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> tuple[list[float], list[float]]:
+    """Per-step call cost of `full` and of kso with period k and its memory fully hidden, under `curve`.
+
+    H, g, S: head, step and summary tokens. full at step t >= 1 appends g to its cached history H + (t-1)g. kso
+    launches at n > 0 with (n + 1) % k == 0 (docs/method.md §4) a summary of steps [0, n), installed at n + 1 (fully
+    hidden: it is ready then); the install step computes S + g new tokens after the cached pinned head H; until
+    the next install kso appends g to H + S + j·g (j steps since the install); before the first install it is full.
+    Step 0 (H new tokens) is the same in both.
+    """
+    H, g, S = shape.head_tokens, shape.step_tokens, shape.summary_tokens
+    full = [curve.call_s(0, H)] + [curve.call_s(H + (t - 1) * g, g) for t in range(1, steps)]
+    kso, installed = list(full[:1]), None
+    for t in range(1, steps):
+        launched = t - 1 > 0 and t % k == 0  # (n + 1) % k == 0 with n = t - 1
+        if launched:
+            installed = t
+            kso.append(curve.call_s(H, S + g))
+        elif installed is not None:
+            kso.append(curve.call_s(H + S + (t - installed) * g, g))
+        else:
+            kso.append(full[t])
+    return full, kso
+
+
+def kso_bound(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> float:
+    """The best end-to-end speedup kso can reach over `full` on this engine in a `steps`-step trajectory:
+    S*_bound = Σ_t (c_full(t) + τ) / Σ_t (c_kso(t) + τ), costs from `bound_costs` (memory fully hidden, pinned
+    head cached, one agent alone on the engine). No measured kso run can beat it; below 1 kso cannot win."""
+    full, kso = bound_costs(curve, shape, steps, k)
+    tool = shape.tool_s * steps
+    return (math.fsum(full) + tool) / (math.fsum(kso) + tool)
+
+
+def kso_crossover(curve: EngineCurve, shape: HorizonShape, k: int, max_steps: int = 1000) -> int | None:
+    """The fewest steps at which `kso_bound` exceeds 1 (kso can first win); None within `max_steps`."""
+    return next((n for n in range(1, max_steps + 1) if kso_bound(curve, shape, n, k) > 1.0), None)
+
+
 # --------------------------------------------------------------------------- model error
 
 

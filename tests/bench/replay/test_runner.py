@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from comem.bench.figures import figures, replay_figures
 from comem.bench.records import RunTiming
-from comem.bench.replay.arms import parse_arm
+from comem.bench.replay.arms import extra_hardware_baseline, instant_twin, parse_arm
+from comem.bench.replay.report import extra_hardware_figures
 from comem.bench.replay.runner import (
     ReplayConfig,
     arm_order,
@@ -19,6 +21,7 @@ from comem.bench.replay.runner import (
     prune_incomplete,
     read_rows,
     replay_run,
+    server_groups,
 )
 from comem.core.errors import ComemError
 from comem.core.jsonlog import append_jsonl
@@ -82,3 +85,62 @@ def test_a_history_longer_than_the_context_is_refused_before_any_engine_starts()
     with pytest.raises(ComemError, match="above the agent context") as err:
         check_context([recording(6)], config)
     assert "--steps" in str(err.value.fix)
+
+
+def test_equal_hardware_gives_every_arm_the_same_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    config = ReplayConfig(arms=["full", "full-nocache", "kso-k2", "mask"], extra_hardware=True)
+    threads = {a.label: config.threads(a) for a in config.replay_arms()}
+    assert threads == {"full": (8, None), "full-nocache": (8, None), "mask": (8, None), "kso-k2": (6, 2),
+                       "kso-k2@instant-memory": (6, None), "full@agent-cores": (6, None)}
+    assert sum(x or 0 for x in threads["kso-k2"]) == threads["full"][0]  # the memory arm splits the same cores
+
+
+def test_servers_restart_only_between_groups_that_share_a_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    config = ReplayConfig(arms=["full", "kso-k2", "mask", "kso-k4"], repeats=2)
+    arms = config.replay_arms()
+    plan = [(1, r, a) for r in range(2) for a in arm_order(arms, 1, r, 0)]
+    groups = server_groups(plan, config)
+    assert [p for _, g in groups for p in g] != [] and sorted(
+        (c, r, a.label) for _, g in groups for c, r, a in g) == sorted((c, r, a.label) for c, r, a in plan)
+    assert all(config.threads(a) == split for split, g in groups for _, _, a in g)
+    assert len(groups) <= 2 * 3  # per repeat, at most one group per split: (2), (1, 1), (1, -)
+    assert all(a != b for (a, _), (b, _) in zip(groups, groups[1:], strict=False))
+
+
+def test_the_instant_twin_never_calls_the_memory_model_and_gives_s_star() -> None:
+    recs = [recording(8)]
+    agent, memory = ScriptedLLM(["x"], cycle=True, delay_s=0.002), ScriptedLLM(["SUMMARY"], cycle=True)
+    config = ReplayConfig(memory_max_tokens=5)
+    kso = parse_arm("kso-k2", {"memory_max_tokens": 5})
+    twin = instant_twin(kso)
+    rows, asked = [], {}
+    for arm in (parse_arm("full"), kso, twin):
+        before = len(memory.requests)
+        steps, mem, run_ = asyncio.run(replay_run(recs, arm, 1, 0, agent, memory, config, threads=(1, 1)))
+        rows += steps
+        asked[arm.label] = len(memory.requests) - before
+        assert run_.agent_threads == 1 and {s.agent_threads for s in steps} == {1}
+        assert run_.memory_threads == (1 if arm is kso else None)  # the twin starts no memory server
+        if arm is twin:
+            ok = [m for m in mem if m.status == "ok"]
+            assert ok and all(m.summary_tokens == 5 and m.exposed_wait_s == 0 for m in ok)
+    assert asked["full"] == asked["kso-k2@instant-memory"] == 0 < asked["kso-k2"]
+    figs = {f.arm: f for f in replay_figures(rows)}
+    assert set(figs) == {"full", "kso-k2"}  # the twin is no arm of its own
+    assert figs["kso-k2"].s_star is not None and not figs["kso-k2"].s_star_same_run
+    same_run = {f.arm: f for f in figures(r for r in rows if r.arm != twin.label)}
+    assert same_run["kso-k2"].s_star_same_run
+
+
+def test_the_extra_hardware_figure_is_against_the_confined_baseline() -> None:
+    recs = [recording(4)]
+    agent, memory = ScriptedLLM(["x"], cycle=True), ScriptedLLM(["SUMMARY"], cycle=True)
+    rows = []
+    for arm in (parse_arm("full"), extra_hardware_baseline(), parse_arm("kso-k2")):
+        rows += asyncio.run(replay_run(recs, arm, 1, 0, agent, memory, ReplayConfig()))[0]
+    extra = {f.arm: f for f in extra_hardware_figures(rows)}
+    assert set(extra) == {"full@agent-cores", "kso-k2"} and extra["kso-k2"].s_e2e is not None
+    assert {f.arm for f in replay_figures(rows)} == {"full", "kso-k2"}
+    assert extra_hardware_figures([r for r in rows if r.arm != "full@agent-cores"]) == []

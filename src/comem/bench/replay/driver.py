@@ -40,6 +40,24 @@ class SaltedLLM:
         return None  # the wrapped client belongs to the caller
 
 
+class InstantMemory:
+    """A memory model whose summary is ready the moment it is asked for and loads no engine: the S* run's.
+
+    Its summary is `max_tokens` repetitions of one word that is one token in the bundled tokenizers, so the agent's
+    prompts are as long as with a forced-length real summary.
+    """
+
+    model = "instant-memory"
+
+    async def chat(self, messages: list[Message], *, max_tokens: int | None = None, **_: Any) -> Completion:
+        n = max_tokens or 1
+        return Completion(text=" the" * n, finish_reason="length", prompt_tokens=estimate_tokens(
+            "".join(m.content for m in messages)), completion_tokens=n)
+
+    async def aclose(self) -> None:
+        return None
+
+
 def forced_tokens(step: Step, fixed: int | None) -> int:
     """Output length of the replayed call: fixed, else the recorded reply's length."""
     if fixed is not None:

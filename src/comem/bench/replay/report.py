@@ -15,13 +15,18 @@ from pathlib import Path
 
 from rich.table import Table
 
-from comem.bench.figures import ArmFigures, MemoryFigures, figures, memory_figures
+from comem.bench.figures import INSTANT, ArmFigures, MemoryFigures, memory_figures, replay_figures
 from comem.bench.records import MemoryRow, RunTiming, StepRow
+from comem.bench.replay.arms import EXTRA_HARDWARE_BASELINE
 from comem.core.metrics import BASELINE
 from comem.core.tables import markdown_table, rich_table
 
 HEADERS = ["arm", "conc", "steps", "med s", "p90 s", "ttft s", "dec s", "prompt", "reuse", "X/wall",
            "x step", "x e2e", "S*", "eta"]
+EQUAL = "equal hardware: every arm on the same cores (an arm without a memory model runs its agent on all of them)"
+EXTRA = (f"memory on extra hardware, beside the table above and never alone: speedups against "
+         f"{EXTRA_HARDWARE_BASELINE}, the baseline on the memory arms' agent cores only (the memory server's cores "
+         "are extra to it)")
 LEGEND = ("med/p90: step latency T = memory wait + agent call (p90 by linear interpolation) · ttft/dec: medians "
           "· prompt: median prompt tokens · reuse: prompt tokens served from the prefix cache · X/wall: exposed "
           "memory wait / trajectory wall time · x step: mean T of full / mean T of arm (Σ T / Σ steps) · x e2e: "
@@ -36,7 +41,7 @@ def cells(f: ArmFigures) -> list[str]:
     return [f.arm, str(f.concurrency), str(f.steps), f"{f.step_median_s:.2f}", f"{f.step_p90_s:.2f}",
             f"{f.ttft_median_s:.2f}", f"{f.decode_median_s:.2f}", f"{f.prompt_median_tokens:.0f}",
             "-" if f.cache_reuse is None else f"{f.cache_reuse:.0%}", f"{f.exposed_share:.1%}",
-            ratio(f.s_step), ratio(f.s_e2e), ratio(f.s_star), ratio(f.eta)]
+            ratio(f.s_step), ratio(f.s_e2e), ratio(f.s_star) + ("~" if f.s_star_same_run else ""), ratio(f.eta)]
 
 
 MEMORY_HEADERS = ["arm", "conc", "updates", "mem med s", "input tok", "mem reuse", "hidden"]
@@ -51,26 +56,40 @@ def memory_cells(f: MemoryFigures) -> list[str]:
             "-" if f.hidden_share is None else f"{f.hidden_share:.0%}"]
 
 
-def to_table(figs: list[ArmFigures]) -> Table:
-    return rich_table("comem bench replay", HEADERS, [cells(f) for f in figs], LEGEND)
+def to_table(figs: list[ArmFigures], title: str = EQUAL) -> Table:
+    return rich_table(f"comem bench replay · {title}", HEADERS, [cells(f) for f in figs], LEGEND)
+
+
+def extra_hardware_figures(steps: list[StepRow]) -> list[ArmFigures]:
+    """The arms against `full@agent-cores`, where that baseline ran ([] otherwise); `full` itself left out (it runs
+    on every core, so it is no memory arm on extra hardware)."""
+    if not any(s.arm == EXTRA_HARDWARE_BASELINE for s in steps):
+        return []
+    return [f for f in replay_figures(steps, baseline=EXTRA_HARDWARE_BASELINE) if f.arm != BASELINE]
 
 
 def write_report(out: Path, steps: list[StepRow], memory: list[MemoryRow], runs: list[RunTiming]) -> \
-        list[ArmFigures]:
-    figs, mem = figures(steps), memory_figures(memory)
-    text = markdown_table(HEADERS, [cells(f) for f in figs], LEGEND)
+        tuple[list[ArmFigures], list[ArmFigures]]:
+    """The equal-hardware figures and, where `full@agent-cores` ran, the extra-hardware ones beside them."""
+    figs, extra = replay_figures(steps), extra_hardware_figures(steps)
+    mem = memory_figures(m for m in memory if not m.arm.endswith(INSTANT))
+    text = f"{EQUAL}\n\n" + markdown_table(HEADERS, [cells(f) for f in figs], LEGEND)
+    if extra:
+        text += f"\n{EXTRA}\n\n" + markdown_table(HEADERS, [cells(f) for f in extra], LEGEND)
     if mem:
         text += "\n" + markdown_table(MEMORY_HEADERS, [memory_cells(f) for f in mem], MEMORY_LEGEND)
     (out / "summary.md").write_text(text, encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({
         "figures": [f.model_dump() for f in figs],
+        "extra_hardware": [f.model_dump() for f in extra],
         "memory": [f.model_dump() for f in mem],
         "runs": [r.model_dump() for r in runs],
     }, indent=2), encoding="utf-8")
     _csv(out / "steps.csv", [s.model_dump() for s in steps])
     _csv(out / "figures.csv", [f.model_dump() for f in figs])
-    plot_all(out, steps, memory, figs)
-    return figs
+    shown = {f.arm for f in figs}
+    plot_all(out, [s for s in steps if s.arm in shown], [m for m in memory if m.arm in shown], figs)
+    return figs, extra
 
 
 def _csv(path: Path, rows: list[dict]) -> None:

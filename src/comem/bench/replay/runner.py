@@ -1,10 +1,15 @@
 """`comem bench replay`: every arm, at every concurrency, replays the same recorded trajectories.
 
-N agents run in closed loop on one shared agent engine (and one memory engine): each agent replays its
-trajectory step by step, sleeping the recorded tool time between calls. Arm order is shuffled per repeat
-(seeded) and every (arm, repeat, agent) has its own cache session, so no arm inherits another's warm cache.
-Rows are appended when a run (one arm at one concurrency) completes; rerunning into the same directory
-skips completed runs.
+N agents run in closed loop on one agent engine (and one memory engine): each agent replays its trajectory
+step by step, sleeping the recorded tool time between calls. Arm order is shuffled per repeat (seeded) and every
+(arm, repeat, agent) has its own cache session, so no arm inherits another's warm cache. Rows are appended when a
+run (one arm at one concurrency) completes; rerunning into the same directory skips completed runs.
+
+Equal hardware: on embedded servers every arm gets the same cores. An arm without a memory model runs its agent
+server on all of them; a memory arm splits them between its agent and memory servers (`thread_plan`). Servers are
+(re)started per group of arms that share a split. `extra_hardware` adds `full@agent-cores` (the baseline on the
+memory arms' agent cores only) for the paper's "memory on extra hardware" figure, which the report shows beside the
+equal one; `instant_star` adds each memory arm's instant-memory twin, the run its S* comes from.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from pydantic import Field
 
 from comem.bench.figures import trajectory_walls
 from comem.bench.records import MemoryRow, RunTiming, StepRow
-from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, parse_arm
-from comem.bench.replay.driver import replay_trajectory
+from comem.bench.replay.arms import DEFAULT_ARMS, ReplayArm, extra_hardware_baseline, instant_twin, parse_arm
+from comem.bench.replay.driver import InstantMemory, replay_trajectory
 from comem.bench.replay.engine_counters import hit_rate, read_prefix_counters
 from comem.context.base import Clock, estimate_tokens
 from comem.context.mask import MaskConfig
@@ -57,19 +62,40 @@ class ReplayConfig(StrictModel):
     tool_time_s: float | None = Field(default=None, ge=0.0)  # replace every recorded tool time
     agent: ModelConfig = Field(default_factory=ModelConfig)
     memory: ModelConfig = Field(default_factory=ModelConfig)
+    extra_hardware: bool = False  # also run full@agent-cores, for the "memory on extra hardware" figure
+    instant_star: bool = True  # S* from an instant-memory twin of each memory arm; False: from the same run
     seed: int = 0
 
     def replay_arms(self) -> list[ReplayArm]:
+        """The arms as asked, then the twins the report needs beside them (see the module docstring)."""
         options = {"memory_max_tokens": self.memory_max_tokens, "memory_input": self.memory_input,
                    "keep_last": self.keep_last}
         arms = [parse_arm(spec, options) for spec in self.arms]
         if len({a.label for a in arms}) != len(arms):
             raise ComemError(f"Arms repeat: {self.arms}.", fix="name each arm once.")
-        return arms
+        twins = [instant_twin(a) for a in arms if self.instant_star and a.strategy.needs_memory()]
+        if self.extra_hardware:
+            twins.append(extra_hardware_baseline())
+        return arms + twins
 
     def workload_key(self) -> dict[str, object]:
         """Settings that must match for rows of two invocations to be comparable."""
-        return self.model_dump(mode="json", exclude={"arms", "concurrency", "repeats"})  # api keys: never dumped
+        return self.model_dump(mode="json", exclude={"arms", "concurrency", "repeats", "extra_hardware",
+                                                     "instant_star"})  # api keys: never dumped
+
+    def threads(self, arm: ReplayArm) -> tuple[int, int | None]:
+        """(agent, memory) threads of the embedded servers `arm` runs on; memory None: no memory server.
+
+        Equal hardware: an arm without a memory model gets every core; a memory arm (and the extra-hardware
+        baseline) gets the agent's share of the split, the memory server the rest. An instant-memory twin runs on
+        the split's agent server and starts no memory server.
+        """
+        split = thread_plan(self.agent, self.memory, need_memory=True)
+        if arm.instant_memory or arm.agent_cores_only:
+            return split[0], None
+        if arm.strategy.needs_memory():
+            return split
+        return thread_plan(self.agent, self.memory, need_memory=False)[0], None
 
 
 def load_trajectories(config: ReplayConfig) -> list[RecordedTrajectory]:
@@ -124,14 +150,19 @@ def arm_order(arms: list[ReplayArm], concurrency: int, repeat: int, seed: int) -
 async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency: int, repeat: int,
                      agent: LLM, memory: LLM | None, config: ReplayConfig,
                      on_step: Callable[[StepRow], None] | None = None, counters_url: str | None = None,
+                     threads: tuple[int | None, int | None] = (None, None),
                      ) -> tuple[list[StepRow], list[MemoryRow], RunTiming]:
     """One arm at one concurrency: N agents in closed loop share the trajectories.
 
     There are max(T, N) jobs, job j replaying trajectory j mod T; agent i runs jobs i, i + N, … one after
     another, so one agent replays every trajectory and N >= T agents replay one each, all starting together.
     `counters_url`: the agent engine's base URL, to read its prefix-cache counters (vLLM) around the run.
+    `threads`: the (agent, memory) threads of the embedded servers, recorded with the rows.
     """
-    needs_memory = arm.strategy.needs_memory()
+    if arm.instant_memory:
+        memory = InstantMemory()
+    elif not arm.strategy.needs_memory():
+        memory = None
     before = await read_prefix_counters(counters_url) if counters_url else None
     clock = Clock()
     jobs = max(len(recs), concurrency)
@@ -141,7 +172,7 @@ async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency
         memory_rows: list[MemoryRow] = []
         for j in range(i, jobs, concurrency):
             s, m = await replay_trajectory(
-                recs[j % len(recs)], arm, agent, memory if needs_memory else None, clock, agent=i,
+                recs[j % len(recs)], arm, agent, memory, clock, agent=i,
                 concurrency=concurrency, repeat=repeat, job=j, output_tokens=config.output_tokens,
                 tool_scale=config.tool_scale, tool_time_s=config.tool_time_s, on_step=on_step)
             steps += s
@@ -150,7 +181,7 @@ async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency
 
     results = await asyncio.gather(*(agent_loop(i) for i in range(concurrency)))
     wall = clock.now()
-    steps = [row for rows, _ in results for row in rows]
+    steps = [row.model_copy(update={"agent_threads": threads[0]}) for rows, _ in results for row in rows]
     memory_rows = [row for _, rows in results for row in rows]
     reported = [s for s in steps if s.cached_tokens is not None]
     run = RunTiming(
@@ -158,8 +189,28 @@ async def replay_run(recs: list[RecordedTrajectory], arm: ReplayArm, concurrency
         trajectory_wall_s=sum(trajectory_walls(steps).values()), prompt_tokens=sum(s.prompt_tokens for s in steps),
         cached_tokens=sum(s.cached_tokens or 0 for s in reported) if reported else None,
         engine_cache_hit_rate=hit_rate(before, await read_prefix_counters(counters_url) if counters_url else None),
+        agent_threads=threads[0], memory_threads=None if memory is None or arm.instant_memory else threads[1],
     )
     return steps, memory_rows, run
+
+
+def server_groups(plan: list[tuple[int, int, ReplayArm]], config: ReplayConfig,
+                  ) -> list[tuple[tuple[int, int | None], list[tuple[int, int, ReplayArm]]]]:
+    """The plan cut into consecutive groups that run on the same servers, so servers restart only between groups.
+
+    Within each (concurrency, repeat), arms keep their shuffled order, stably grouped by server split in the order
+    the splits first appear (the shuffle also decides which split goes first).
+    """
+    groups: list[tuple[tuple[int, int | None], list[tuple[int, int, ReplayArm]]]] = []
+    for key in dict.fromkeys((c, r) for c, r, _ in plan):
+        runs = [p for p in plan if (p[0], p[1]) == key]
+        for split in dict.fromkeys(config.threads(arm) for _, _, arm in runs):
+            group = [p for p in runs if config.threads(p[2]) == split]
+            if groups and groups[-1][0] == split:
+                groups[-1][1].extend(group)
+            else:
+                groups.append((split, group))
+    return groups
 
 
 async def run_replay(config: ReplayConfig, out: Path,
@@ -174,33 +225,32 @@ async def run_replay(config: ReplayConfig, out: Path,
     plan = [(c, r, arm) for c in config.concurrency for r in range(config.repeats)
             for arm in arm_order(arms, c, r, config.seed) if (arm.label, c, r) not in done]
     total = sum(sum(len(recs[j % len(recs)].steps) for j in range(max(len(recs), c))) for c, _, _ in plan)
-    if not plan:
-        return
-    need_memory = any(a.strategy.needs_memory() for _, _, a in plan)
-    agent_threads, memory_threads = thread_plan(config.agent, config.memory, need_memory)
     width = max(config.concurrency)
     forced = {"ignore_eos": True}  # exact output lengths: the recorded ones, the same in every arm
-    async with contextlib.AsyncExitStack() as stack:
-        agent = await stack.enter_async_context(open_model(
-            config.agent, "agent", out / "logs", agent_threads, n_parallel=width, extra_body=forced))
-        memory = await stack.enter_async_context(open_model(
-            config.memory, "memory", out / "logs", memory_threads, n_parallel=width, extra_body=forced,
-        )) if need_memory else None
-        finished = 0
-        for c, r, arm in plan:
-            label = f"{arm.label} x{c}" + (f" r{r}" if config.repeats > 1 else "")
+    finished = 0
+    for (agent_threads, memory_threads), group in server_groups(plan, config):
+        async with contextlib.AsyncExitStack() as stack:
+            agent = await stack.enter_async_context(open_model(
+                config.agent, "agent", out / "logs", agent_threads, n_parallel=width, extra_body=forced))
+            memory = await stack.enter_async_context(open_model(
+                config.memory, "memory", out / "logs", memory_threads, n_parallel=width, extra_body=forced,
+            )) if memory_threads is not None else None
+            embedded = (None if config.agent.url else agent_threads,
+                        None if config.memory.url or memory_threads is None else memory_threads)
+            for c, r, arm in group:
+                label = f"{arm.label} x{c}" + (f" r{r}" if config.repeats > 1 else "")
 
-            def tick(row: StepRow, label: str = label) -> None:
-                nonlocal finished
-                finished += 1
-                if progress:
-                    progress(f"{label} · {row.trajectory} step {row.step + 1}", finished, total)
+                def tick(row: StepRow, label: str = label) -> None:
+                    nonlocal finished
+                    finished += 1
+                    if progress:
+                        progress(f"{label} · {row.trajectory} step {row.step + 1}", finished, total)
 
-            steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick,
-                                                       counters_url=agent.base_url)
-            append_jsonl(out / "steps.jsonl", steps)
-            append_jsonl(out / "memory.jsonl", memory_rows)
-            append_jsonl(out / "runs.jsonl", [run])
+                steps, memory_rows, run = await replay_run(recs, arm, c, r, agent, memory, config, tick,
+                                                           counters_url=agent.base_url, threads=embedded)
+                append_jsonl(out / "steps.jsonl", steps)
+                append_jsonl(out / "memory.jsonl", memory_rows)
+                append_jsonl(out / "runs.jsonl", [run])
 
 
 def prune_incomplete(out: Path) -> None:

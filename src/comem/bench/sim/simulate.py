@@ -69,7 +69,7 @@ class SimResult:
         for fig in out:
             run, base = instant.get((fig.arm, fig.concurrency)), bases.get(fig.concurrency)
             if run is not None and base is not None:
-                fig.s_star = ideal_speedup(_costs(base.steps), _costs(run.steps))
+                fig.s_star, fig.s_star_same_run = ideal_speedup(_costs(base.steps), _costs(run.steps)), False
         return out
 
 
