@@ -42,7 +42,10 @@ def test_view_range_and_end_minus_one(call: Call) -> None:
 def test_long_file_is_clipped(call: Call, workspace: Workspace) -> None:
     (workspace.root / "big.py").write_text("".join(f"x_{i} = {i}\n" for i in range(5000)))
     out = edit(call, command="view", path="big.py")
-    assert "<response clipped>" in out and len(out) < 17_000
+    assert "the file goes on: see more with view_range [151, 300]" in out and len(out) < 9_000
+    (workspace.root / "wide.py").write_text("".join(f"x_{i} = '{'w' * 200}'\n" for i in range(150)))
+    out = edit(call, command="view", path="wide.py")
+    assert "the file goes on" in out and "<response clipped>" in out and len(out) < 9_000
 
 
 def test_view_errors(call: Call) -> None:
@@ -216,3 +219,25 @@ def test_view_range_counts_a_last_line_without_a_newline(call: Call, workspace: 
     assert edit(call, command="view", path="two.txt", view_range=[2, -1]).split("\n")[1:] == ["     2\tb"]
     assert "start must be between 1 and 2" in edit(call, command="view", path="two.txt", view_range=[3, 4])
     assert "start must be between 1 and 2" in edit(call, command="view", path="two.txt", view_range=[0, 1])
+
+
+def test_view_of_a_long_file_shows_its_start_and_how_to_see_more(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "long.py").write_text("".join(f"x{i} = {i}\n" for i in range(1, 401)))
+    out = edit(call, command="view", path="long.py")
+    assert "lines 1-150; the file goes on: see more with view_range [151, 300]" in out
+    assert out.split("\n")[-1] == "   150\tx150 = 150" and "x151" not in out
+
+
+def test_undo_shows_the_changed_part_not_the_whole_file(call: Call, workspace: Workspace) -> None:
+    """Undo used to print the whole file: +3.5K tokens a time for a model that alternated insert and undo."""
+    (workspace.root / "long.py").write_text("".join(f"x{i} = {i}\n" for i in range(1, 401)))
+    edit(call, command="insert", path="long.py", insert_line=200, new_str="inserted = 1")
+    out = edit(call, command="undo_edit", path="long.py")
+    assert "undone successfully" in out and "x201 = 201" in out and "inserted" not in out
+    assert len(out.split("\n")) < 15 and "x1 = 1\n" not in out
+
+
+def test_a_replacement_that_changes_nothing_is_refused(call: Call, workspace: Workspace) -> None:
+    out = edit(call, command="str_replace", path="pkg/mod.py", old_str="a + b", new_str="a + b")
+    assert "new_str is the same as old_str" in out
+    assert "No edit history" in edit(call, command="undo_edit", path="pkg/mod.py")

@@ -45,3 +45,12 @@ def test_invalid_utf8_and_long_lines_are_made_safe() -> None:
     first, second = capture.render(80).split("\n")
     assert first == "\ufffd\ufffd ok"
     assert second.startswith("y" * MAX_LINE_CHARS) and "8000 more characters" in second
+
+
+def test_long_lines_are_cut_to_a_character_budget_with_a_way_to_see_more() -> None:
+    """80 lines of 2,000 characters would be 160,000 characters (40,000 tokens) in one observation."""
+    capture = OutputCapture(1_000_000)
+    capture.feed("".join(f"{i:02} " + "y" * 1990 + "\n" for i in range(80)).encode())
+    out = capture.render(80, max_chars=8000)
+    assert len(out) < 8300 and out.startswith("00 ") and out.endswith("y")
+    assert "characters omitted. To see them, write the output to a file" in out

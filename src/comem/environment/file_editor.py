@@ -25,7 +25,8 @@ from comem.environment.tools import (
     text_arg,
 )
 
-MAX_RESPONSE_CHARS = 16_000
+MAX_RESPONSE_CHARS = 8_000  # about 2,000 tokens: a small model's window holds many observations
+VIEW_MAX_LINES = 150  # a `view` without view_range shows this many lines, then says how to see the rest
 MAX_EDIT_BYTES = 10_000_000  # str_replace / insert / undo_edit hold the whole file; bash edits bigger ones
 MAX_VIEW_SCAN_BYTES = 64_000_000  # `view` reads up to here looking for the first line asked for
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS  # of a line, what `view` reads (the rest is skipped and counted)
@@ -135,6 +136,16 @@ def _snippet(text: str, first_changed: int, changed_lines: int) -> str:
     return _numbered("\n".join(lines[start - 1 : end]), start)
 
 
+def _changed_lines(before: str, after: str) -> tuple[int, int]:
+    """(first line that differs, how many lines of `after` differ from there up to the common tail), 1-based."""
+    old, new = split_lines(before), split_lines(after)
+    head = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head + 1, max(1, len(new) - head - tail)
+
+
 class FileEditor:
     """Stateful only for undo: each path keeps a stack of its contents before each edit."""
 
@@ -190,7 +201,11 @@ class FileEditor:
         try:
             _check_text(fd, name)
             if view_range is None:
-                lines = _view_lines(fd, name, 1, -1)[0]
+                lines, last, ended = _view_lines(fd, name, 1, VIEW_MAX_LINES)
+                if not ended:
+                    return _clip(f"Here's the result of running `cat -n` on {name} (lines 1-{last}; the file goes on: "
+                                 f"see more with view_range [{last + 1}, {last + VIEW_MAX_LINES}], or `search` for a "
+                                 "name):\n" + "\n".join(lines))
                 return _clip(f"Here's the result of running `cat -n` on {name}:\n" + "\n".join(lines))
             start, end = view_range
             if end != -1 and end < start:
@@ -242,6 +257,9 @@ class FileEditor:
     def _str_replace(self, path: Path, text: str, old_str: str, new_str: str) -> str:
         if not old_str:
             raise ToolArgumentError("`old_str` must not be empty; to add text use `insert`.")
+        if old_str == new_str:
+            raise ToolError("No replacement was performed: new_str is the same as old_str, so nothing would change. "
+                            "Write the corrected code in new_str.")
         count = text.count(old_str)
         if count == 0:
             raise ToolError(
@@ -293,8 +311,10 @@ class FileEditor:
         if previous is None:
             path.unlink(missing_ok=True)
             return f"Last edit to {name} undone successfully: the file it created was removed."
+        current = self._read_file(path) if path.exists() else ""
         _write(path, name, previous)
+        first, changed = _changed_lines(current, previous)
         return _clip(
-            f"Last edit to {name} undone successfully. Here's the result of running `cat -n` on {name}:\n"
-            f"{_numbered(previous)}"
+            f"Last edit to {name} undone successfully. Here's the result of running `cat -n` on a snippet of "
+            f"{name}:\n{_snippet(previous, first, changed)}"
         )

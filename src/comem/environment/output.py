@@ -8,6 +8,7 @@ tracebacks are.
 from __future__ import annotations
 
 MAX_LINE_CHARS = 2000
+MAX_OUTPUT_CHARS = 8000  # of an observation, after the line limit: about 2,000 tokens
 
 
 def truncation_divider(omitted_lines: int) -> str:
@@ -64,8 +65,9 @@ class OutputCapture:
             return 0
         return self._newlines + (0 if self._ends_with_newline else 1)
 
-    def render(self, max_lines: int) -> str:
-        """The kept text with at most `max_lines` lines: the first and last half, a divider between."""
+    def render(self, max_lines: int, max_chars: int = MAX_OUTPUT_CHARS) -> str:
+        """The kept text with at most `max_lines` lines and `max_chars` characters: the first and last half, a
+        divider between."""
         first_n = max(1, max_lines // 2)
         last_n = max(1, max_lines - first_n)
         if self.dropped_bytes == 0:
@@ -79,4 +81,18 @@ class OutputCapture:
             tail = split_lines(decode(bytes(self._tail)))[-last_n:]
             omitted = max(0, self.total_lines - len(head) - len(tail))
             lines = [*head, truncation_divider(omitted), *tail]
-        return "\n".join(cap_line(line) for line in lines)
+        return cap_chars("\n".join(cap_line(line) for line in lines), max_chars)
+
+
+def cap_chars(text: str, max_chars: int = MAX_OUTPUT_CHARS) -> str:
+    """At most about `max_chars` characters: the first and last half, cut at line ends, and a note between that says
+    how to see the rest."""
+    if len(text) <= max_chars:
+        return text
+    half = max_chars // 2
+    head, tail = text[:half], text[-half:]
+    head = head[: head.rfind("\n")] if "\n" in head else head
+    tail = tail[tail.find("\n") + 1 :] if "\n" in tail else tail
+    omitted = len(text) - len(head) - len(tail)
+    return (f"{head}\n<Observation truncated in middle for saving context: {omitted} characters omitted. To see them, "
+            f"write the output to a file and read parts of it with `sed -n`, `grep` or `head`/`tail`>\n{tail}")

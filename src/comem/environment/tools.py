@@ -12,9 +12,10 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from comem.core.call_grammar import CallShape, shapes_from_specs
+if TYPE_CHECKING:
+    from comem.core.call_grammar import CallShape
 
 TOOL_NAMES = ("bash", "file_editor", "search", "submit")
 FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
@@ -124,6 +125,8 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
 def call_shapes(specs: list[dict[str, Any]]) -> list[CallShape]:
     """The call forms a grammar allows: each tool as its schema says, file_editor split per command, so a `view`
     cannot lack its path nor an `insert` its line."""
+    from comem.core.call_grammar import CallShape, shapes_from_specs  # here: the container's tool runner lacks it
+
     shapes = []
     for shape in shapes_from_specs(specs):
         if shape.name != "file_editor":
