@@ -121,6 +121,11 @@ def calibrate(
     console.print(f"{result.model} on {result.hardware}: bw={eff.bw:.3f} kv_bw={eff.kv_bw:.3f} mfu={eff.mfu:.3f} "
                   f"attn={eff.attn:.3f} t_fixed={eff.t_fixed_s * 1e3:.2f} ms t_request={eff.t_request_s * 1e3:.1f} ms "
                   f"contention={result.contention:.2f}x")
+    if result.baseline_efficiency is not None:
+        b = result.baseline_efficiency
+        console.print(f"equal-hardware baseline's agent server ({result.baseline_threads} threads; memory arms' had "
+                      f"{result.agent_threads}), fitted on its own rows: bw={b.bw:.3f} mfu={b.mfu:.3f} "
+                      f"attn={b.attn:.3f} t_fixed={b.t_fixed_s * 1e3:.2f} ms t_request={b.t_request_s * 1e3:.1f} ms")
     console.print(f"per-step latency MAPE, analytic: fit {result.mape_fit:.1%} ({result.fit_rows} steps), "
                   f"held-out {result.mape_held_out:.1%} ({result.held_out_rows} steps)")
     if result.validation:

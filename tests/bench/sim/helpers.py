@@ -68,11 +68,11 @@ WORKLOAD = ["workload.distribution.steps.median=10", "workload.distribution.step
             "baseline_hardware=agent-only"]  # as a replay runs: the baseline on the agent's own threads
 
 
-def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0,
+def replay(arms: list[str], seeds: range = range(4), contention: float = 1.0, true: Efficiency = TRUE,
            ) -> tuple[list[StepRow], list[MemoryRow]]:
-    """What a concurrency-1 replay on the CPU engines would record if the roofline with TRUE were the truth."""
+    """What a concurrency-1 replay on the CPU engines would record if the roofline with `true` were the truth."""
     config = load_config("cpu-qwen2.5-coder", WORKLOAD + [f"arms={json.dumps(arms)}", f"contention={contention}"])
-    truth = {e: getattr(config, e).model_copy(update={"efficiency": TRUE}) for e in ("agent", "memory")}
+    truth = {e: getattr(config, e).model_copy(update={"efficiency": true}) for e in ("agent", "memory")}
     rows, memory = [], []
     for seed in seeds:
         cfg = config.model_copy(update={**truth, "workload": config.workload.model_copy(update={"seed": seed})})

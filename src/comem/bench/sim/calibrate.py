@@ -9,6 +9,11 @@ that a factor the data cannot see (e.g. attention efficiency when attention is n
 Check: (1) fit on half the trajectories, report the per-step latency MAPE on the other half; (2) simulate the
 replayed workload (`shapes_from_replay`) arm by arm with the fitted factors, and compare step by step with
 the replay: the simulator's per-step MAPE, goal <= 15% (issue, part 2).
+
+Engines: a replay on equal hardware runs the arms without a memory model on an agent server with every core, and
+the memory arms on one with the agent's share (rows carry `agent_threads`). These are two engines: the factors
+are fitted on the memory arms' agent server (the one the deployment's `agent` describes, next to its memory
+server), and separately on the other one (`baseline_efficiency`), which validates the arms that ran there.
 """
 
 from __future__ import annotations
@@ -217,6 +222,17 @@ class ArmCheck(BaseModel):
     median_ratio: float  # median simulated / median replayed step latency
 
 
+def engine_groups(rows: list[StepRow], memory: list[MemoryRow]) -> tuple[list[StepRow], list[StepRow]]:
+    """(rows of the memory arms' agent server, rows of an agent server with another thread count): by the rows'
+    `agent_threads`; without memory arms the most common thread count counts as the first."""
+    memory_arms = {m.arm for m in memory}
+    counts = [r.agent_threads for r in rows if r.arm in memory_arms] or [r.agent_threads for r in rows]
+    if not counts:
+        return [], []
+    main = max(set(counts), key=counts.count)
+    return [r for r in rows if r.agent_threads == main], [r for r in rows if r.agent_threads != main]
+
+
 class Calibration(BaseModel):
     """What `comem bench calibrate` writes; `simulate --calibration FILE` reads efficiency, engines, contention."""
 
@@ -226,6 +242,9 @@ class Calibration(BaseModel):
     engines: list[str]
     efficiency: Efficiency
     contention: float = 1.0  # slowdown of either server while the other computes (same host)
+    agent_threads: int | None = None  # threads of the agent server `efficiency` was fitted on (None: unrecorded)
+    baseline_threads: int | None = None  # an agent server with other threads (equal hardware: full on every core)
+    baseline_efficiency: Efficiency | None = None  # fitted on that server's rows alone
     rows: int
     fit_rows: int
     held_out_rows: int
@@ -255,10 +274,11 @@ def _agent_slots(rows: list[StepRow]) -> tuple[list[str], list[list[int]]]:
 
 
 def validate(rows: list[StepRow], config: SimConfig, memory_summary_tokens: dict[str, int] | None = None,
-             ) -> list[ArmCheck]:
+             baseline: tuple[int | None, Efficiency] | None = None) -> list[ArmCheck]:
     """Simulate each replayed (arm, concurrency) run on the replayed workload and compare step by step.
 
     Needs the `full` (or `full-nocache`) arm for the workload; without it there is nothing to validate.
+    `baseline`: (agent threads, efficiency) of a second agent server; runs on it are simulated with that efficiency.
     """
     if not {BASELINE, f"{BASELINE}-nocache"} & {r.arm for r in rows}:
         return []
@@ -273,7 +293,9 @@ def validate(rows: list[StepRow], config: SimConfig, memory_summary_tokens: dict
             arm = Arm.parse(arm_name, config.k)
         except ComemError:
             continue  # an arm the simulator does not model
-        cfg = config.model_copy(update={"baseline_hardware": "agent-only"})  # as the replay ran the baseline
+        cfg = config.model_copy(update={"baseline_hardware": "agent-only"})  # the engine each arm ran on
+        if baseline is not None and measured[0].agent_threads == baseline[0]:
+            cfg = cfg.model_copy(update={"agent": cfg.agent.model_copy(update={"efficiency": baseline[1]})})
         if memory_summary_tokens and arm_name in memory_summary_tokens:
             cfg = cfg.model_copy(update={"settings": config.settings.model_copy(
                 update={"summary_tokens": memory_summary_tokens[arm_name]})})
@@ -313,7 +335,7 @@ def calibrate(rows: list[StepRow], config: SimConfig, memory: list[MemoryRow] | 
     `memory`: the replay's memory calls, to account for agent calls they overlapped and to size the summaries.
     """
     spec, memory = config.agent, memory or []
-    usable = [r for r in rows if _usable(r)]
+    usable, other = engine_groups([r for r in rows if _usable(r)], memory)
     fit_rows, held_rows = split(usable)
     if not fit_rows or not held_rows:
         fit_rows = held_rows = usable
@@ -323,15 +345,18 @@ def calibrate(rows: list[StepRow], config: SimConfig, memory: list[MemoryRow] | 
     mape_held = mape(predict_total(held_rows, half_spec, memory, half.contention),
                      [r.agent_total_s for r in held_rows])
     full = fit(usable, spec, memory, config.contention)
+    other = other if len(other) >= 3 else []  # too few to fit: left out
+    base = fit(other, spec).efficiency if other else None  # no memory server ran beside it
     result = Calibration(
         deployment=config.deployment, model=spec.model.name, hardware=spec.hardware.name, engines=list(engines),
-        efficiency=full.efficiency, contention=full.contention, rows=len(rows), fit_rows=len(fit_rows),
-        held_out_rows=len(held_rows), mape_fit=mape_fit, mape_held_out=mape_held,
+        efficiency=full.efficiency, contention=full.contention, agent_threads=usable[0].agent_threads,
+        baseline_threads=other[0].agent_threads if other else None, baseline_efficiency=base, rows=len(rows),
+        fit_rows=len(fit_rows), held_out_rows=len(held_rows), mape_fit=mape_fit, mape_held_out=mape_held,
     )
     if check:
         update = {name: getattr(config, name).model_copy(update={"efficiency": full.efficiency}) for name in engines}
         checks = validate(rows, config.model_copy(update={**update, "contention": full.contention}),
-                          summary_lengths(memory))
+                          summary_lengths(memory), baseline=(result.baseline_threads, base) if base else None)
         result.validation = checks
         total = sum(c.steps for c in checks)
         result.mape_sim = sum(c.mape_total * c.steps for c in checks) / total if total else None
