@@ -96,3 +96,64 @@ def test_tools_cannot_read_the_api_key_from_comems_environment(tmp_path: Path, m
     assert f"pid {proc.pid}" in seen and "PATH=" in seen  # it did read comem's own environment
     assert secret not in seen
     assert headers == {f"Bearer {secret}"}
+
+
+def test_progress_shows_the_runs_eta_from_its_first_episode() -> None:
+    """rich's own ETA keeps 30 s of speed samples, so with episodes of minutes it never appeared."""
+    from types import SimpleNamespace
+
+    from comem.cli.eval import EpisodeProgress
+
+    episodes = [SimpleNamespace(arm=SimpleNamespace(key=arm), task_id=f"t{i}", seed=0)
+                for i in range(3) for arm in ("full", "kso")]
+    result = SimpleNamespace(finished=True, resolved=True, steps=4, wall_s=60.0, exit_reason="submitted")
+    progress = EpisodeProgress(["full", "kso"], episodes)
+    eta = progress.progress.tasks[progress.run_bar].fields
+    assert eta["eta"] == "eta after the first episode"
+    progress.started -= 60  # the first episode took a minute
+    progress.done(episodes[0], result, skipped=False)
+    assert eta["eta"] == "eta 5:00"  # five episodes left at a minute each
+    for episode in episodes[1:]:
+        progress.done(episode, result, skipped=False)
+    assert eta["eta"] == ""
+
+
+def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) -> None:
+    """In a terminal the live bars redrew over the interrupt line; it is now printed once they have stopped."""
+    import os
+    import pty
+    import re
+    import signal
+    import subprocess
+    import time
+
+    server = StandInServer([{"name": "bash", "arguments": {"command": "sleep 30"}}])
+    config, out = tmp_path / "eval.yaml", tmp_path / "out"
+    config.write_text(yaml.safe_dump({"arms": ["full"], "task_ids": ["semver-bump-minor"], "grade": False,
+                                      **model_config(server)}))
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "comem.cli", "eval", str(config), "--out", str(out)],
+                                stdin=follower, stdout=follower, stderr=follower,
+                                env={**os.environ, "COLUMNS": "200", "TERM": "xterm"})
+        os.close(follower)
+        seen, deadline = b"", time.monotonic() + 60
+        while b"step 1" not in seen and time.monotonic() < deadline:  # the episode is running, bars are live
+            seen += os.read(leader, 65536)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        server.close()
+        os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode("utf-8", "replace")).replace("\r", "\n")
+    assert proc.returncode == 130
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    assert last == f"interrupted: finished work is kept in {out}; rerun with --out {out} to resume."

@@ -74,6 +74,11 @@ def test_tasks_and_models_listings() -> None:
     assert tasks.exit_code == 0 and "semver-bump-minor" in tasks.output
     models = invoke("models")
     assert models.exit_code == 0 and "qwen2.5-coder-0.5b" in models.output
+    from comem.llm.models import MODELS
+
+    for name, spec in MODELS.items():  # the state in brackets is shown, not taken for console markup
+        line = next(line for line in models.output.splitlines() if line.startswith(name))
+        assert line.endswith("[installed]") if spec.is_installed() else "[missing: pip install" in line
 
 
 @pytest.mark.slow

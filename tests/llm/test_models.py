@@ -55,6 +55,15 @@ def test_assembles_verifies_and_caches(fake: ModelSpec, tmp_path: Path, monkeypa
     assert resolve_model("fake-model", cache_dir=cache) == path
 
 
+def test_needs_assembly_only_before_the_first_assembly(fake: ModelSpec, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert models.needs_assembly("fake-model", cache_dir=cache)
+    resolve_model("fake-model", cache_dir=cache)
+    assert not models.needs_assembly("fake-model", cache_dir=cache)
+    assert not models.needs_assembly("smollm2-135m", cache_dir=cache)  # one file, used in place
+    assert not models.needs_assembly("no-such-model", cache_dir=cache)
+
+
 def test_modified_cached_file_is_detected_and_rebuilt(fake: ModelSpec, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     path = resolve_model("fake-model", cache_dir=cache)

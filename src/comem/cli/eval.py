@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from comem.cli.common import console, csv_list, err, int_list, interrupted
 from comem.core.errors import ComemError
@@ -24,14 +25,21 @@ VERDICT = {True: "[green]resolved", False: "[red]unresolved", None: "[dim]not gr
 
 
 class EpisodeProgress:
-    """One bar per arm (done/total, elapsed, ETA) and one line per finished episode."""
+    """One bar per arm (done/total, elapsed), a bar for the whole run with its ETA, one line per finished episode.
+
+    The ETA is the run's own: the mean wall time of the episodes this session finished, times the episodes left.
+    (rich's speed estimate keeps 30 s of samples, so with episodes of minutes it never showed one.)"""
 
     def __init__(self, arms: list[str], episodes: list[Episode]) -> None:
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+                                 TimeElapsedColumn(), TextColumn("{task.fields[eta]}"), console=console)
         self.totals = Counter(e.arm.key for e in episodes)
         self.width = max(map(len, arms), default=4)
-        self.bars = {arm: self.progress.add_task(arm.rjust(self.width), total=self.totals[arm]) for arm in arms}
+        self.bars = {arm: self.progress.add_task(arm.rjust(self.width), total=self.totals[arm], eta="")
+                     for arm in arms}
+        self.run_bar = self.progress.add_task("all".rjust(self.width), total=len(episodes),
+                                              eta="eta after the first episode")
+        self.started, self.ran = time.monotonic(), 0
         self.resumed: Counter[str] = Counter()
         self.unfinished = 0  # episodes of this run that raised: recorded, not counted, retried by a rerun
 
@@ -57,8 +65,13 @@ class EpisodeProgress:
         if skipped:  # earlier results: shown as done, but kept out of the speed behind the ETA
             self.resumed[arm] += 1
             self.progress.reset(self.bars[arm], total=self.totals[arm], completed=self.resumed[arm])
+            self.progress.update(self.run_bar, advance=1)
             return
         self.progress.update(self.bars[arm], advance=1, description=arm.rjust(self.width))
+        self.ran += 1
+        left = self.progress.tasks[self.run_bar].total - self.progress.tasks[self.run_bar].completed - 1
+        eta = (time.monotonic() - self.started) / self.ran * max(0, left)
+        self.progress.update(self.run_bar, advance=1, eta=f"eta {int(eta // 60)}:{int(eta % 60):02d}" if left else "")
         seed = f" seed {episode.seed}" if episode.seed else ""
         if not result.finished:
             self.unfinished += 1
@@ -70,12 +83,23 @@ class EpisodeProgress:
             f"{result.steps} steps, {result.wall_s:.0f} s ({result.exit_reason})")
 
 
+def assembly_notices(config: EvalConfig) -> list[str]:
+    """A line for each bundled model that is about to be assembled from its packages (the first run only)."""
+    from comem.llm.models import MODELS, needs_assembly
+
+    memory = any(arm.needs_memory() for arm in config.arms)
+    names = {spec.model for spec in (config.agent, *([config.memory] if memory else [])) if not spec.url}
+    return [f"Assembling the bundled model {name} from its {len(MODELS[name].parts)} installed packages (first run "
+            "only, a few seconds)..." for name in sorted(names) if needs_assembly(name)]
+
+
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
     from comem.core.secrets import hide_secrets
     from comem.eval.engine import Executor, Interrupted, run_suite
     from comem.eval.results import read_incidents
     from comem.eval.suite import plan, select_tasks
+    from comem.report.plain import solved_sentence, speed_sentence
     from comem.report.tables import to_table
     from comem.report.write import write_report
 
@@ -89,12 +113,17 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     console.print(f"[bold]{title}[/] {len(tasks)} tasks x {len(arms)} arms ({', '.join(arms)}) x "
                   f"{len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''} = {len(episodes)} episodes, "
                   f"{config.concurrency} at a time ({executor}) -> {run_dir}")
+    for line in assembly_notices(config):
+        console.print(line)
+    stopped = False
     with EpisodeProgress(arms, episodes) as progress:
         try:
             asyncio.run(run_suite(config, run_dir, episodes, progress.events(), executor=cast(Executor, executor),
                                   ray_address=ray_address))
         except (KeyboardInterrupt, Interrupted):
-            raise interrupted(run_dir) from None
+            stopped = True
+    if stopped:  # said once the live bars are gone, so they cannot overwrite it
+        raise interrupted(run_dir) from None
     try:
         rows, note = write_report(run_dir)
     except ComemError:
@@ -102,6 +131,8 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
             raise
     else:  # no report when no episode finished
         console.print(to_table(rows, title))
+        console.print(escape(solved_sentence(rows)))
+        console.print(escape(speed_sentence(rows, local_models=not config.agent.url)))
         if note:
             console.print(escape(note))
         console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))

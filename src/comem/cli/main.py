@@ -142,7 +142,7 @@ def models() -> None:
 
     for spec in list_models():
         state = "installed" if spec.is_installed() else f"missing: {spec.install_command()}"
-        console.print(f"{spec.name:<22} {spec.summary}  [{state}]")
+        console.print(escape(f"{spec.name:<22} {spec.summary}  [{state}]"))  # else markup swallows [installed]
 
 
 class _TasksGroup(TyperGroup):

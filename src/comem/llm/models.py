@@ -131,6 +131,15 @@ def resolve_model(name_or_path: str, *, cache_dir: Path | None = None) -> Path:
     raise ComemError(f"unknown model {name_or_path!r}.", fix=f"use one of: {names}, or a path to a .gguf file.")
 
 
+def needs_assembly(name: str, *, cache_dir: Path | None = None) -> bool:
+    """Whether resolving this bundled model will first concatenate its parts (the first run after installing it)."""
+    spec = MODELS.get(name)
+    if spec is None or len(spec.parts) == 1 or not spec.is_installed():
+        return False
+    cache_dir = cache_dir or default_cache_dir()
+    return not _sidecar_matches(cache_dir / f"{spec.name}.verified.json", cache_dir / spec.filename, spec.sha256)
+
+
 def _materialise(spec: ModelSpec, cache_dir: Path) -> Path:
     sources = _locate_parts(spec)
     target = sources[0] if len(sources) == 1 else cache_dir / spec.filename

@@ -1,0 +1,36 @@
+"""The plain sentences printed under a run's table: what was solved, and what the speed figures mean on this machine.
+
+A newcomer reads "kso 0.54x" as "CoMem is slower". On one machine whose CPU cores run both the agent and the
+memory model, with histories of a few steps, that is the expected result and not the method's claim; say so.
+"""
+
+from __future__ import annotations
+
+import os
+
+from comem.report.summary import ArmReport
+
+BASELINE = "full"
+
+
+def solved_sentence(rows: list[ArmReport]) -> str:
+    """`Solved: full 2/4, kso 1/4 tasks.`"""
+    return "Solved: " + ", ".join(f"{r.arm} {r.resolved}/{r.graded}" for r in rows) + " tasks."
+
+
+def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | None = None) -> str:
+    """One sentence on the measured speed ratios and why they look as they do here."""
+    cores = cores or os.cpu_count() or 1
+    ratios = [f"{r.arm} {r.speedup_wall:.2f}x" for r in rows if r.arm != BASELINE and r.speedup_wall is not None]
+    step = next((r.step_latency_p50_s for r in rows if r.arm == BASELINE and r.step_latency_p50_s), None)
+    said = (f"An agent step took {step:.0f} s (median) and the memory arms ran at {', '.join(ratios)} the speed of "
+            f"{BASELINE} end to end. " if step and ratios else "")
+    if not ratios:
+        return f"An agent step took {step:.0f} s (median)." if step else ""
+    if not local_models:
+        return said + ("Speed here depends on your servers; `comem bench replay` compares arms with a cache session "
+                       "each.")
+    return said + (f"On this machine the agent and the memory model share {cores} CPU core{'s' if cores > 1 else ''} "
+                   "and the episodes are short, so the memory model's work competes with the agent's instead of "
+                   "hiding behind it: a ratio below 1x is expected here. CoMem's gains need long histories or a "
+                   "memory model on its own hardware (see `comem bench`).")

@@ -1,0 +1,30 @@
+"""The plain sentences under a run's table: what was solved and what the speed ratios mean on this machine."""
+
+from __future__ import annotations
+
+from comem.report.plain import solved_sentence, speed_sentence
+from comem.report.summary import ArmReport
+
+
+def row(arm: str, resolved: int, speedup: float | None = None, step_p50: float | None = 9.6) -> ArmReport:
+    return ArmReport(arm=arm, episodes=4, graded=4, resolved=resolved, success_rate=resolved / 4, success_ci=None,
+                     exit_reasons={"submitted": 4}, steps=20, mean_steps=5.0, prompt_tokens=1, completion_tokens=1,
+                     prompt_tokens_per_step=None, completion_tokens_per_step=None, max_prompt_tokens=1,
+                     wall_mean_s=60.0, wall_p50_s=None, wall_p90_s=None, step_latency_mean_s=None,
+                     step_latency_p50_s=step_p50, step_latency_p90_s=None, memory_wait_s=0.0, exposed_share=0.0,
+                     speedup_wall=speedup)
+
+
+def test_a_ratio_below_one_on_shared_cores_is_explained() -> None:
+    rows = [row("full", 2), row("kso", 1, speedup=0.54)]
+    assert solved_sentence(rows) == "Solved: full 2/4, kso 1/4 tasks."
+    text = speed_sentence(rows, local_models=True, cores=2)
+    assert text.startswith("An agent step took 10 s (median) and the memory arms ran at kso 0.54x the speed of full")
+    assert "share 2 CPU cores" in text and "a ratio below 1x is expected here" in text
+
+
+def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:
+    remote = speed_sentence([row("full", 2), row("kso", 1, speedup=1.3)], local_models=False)
+    assert "CPU" not in remote and "comem bench replay" in remote
+    assert speed_sentence([row("full", 2)], local_models=True) == "An agent step took 10 s (median)."
+    assert speed_sentence([row("full", 2, step_p50=None)], local_models=True) == ""
