@@ -19,7 +19,7 @@ from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
-from comem.eval.config import EvalConfig, load_config
+from comem.eval.config import QUICK_MAX_STEPS, QUICK_TASK_IDS, EvalConfig, load_config
 from comem.llm.endpoint import ModelConfig
 from tests.standin import OpenAIStandIn
 
@@ -113,7 +113,17 @@ def test_help_shows_the_defaults_that_a_plain_run_uses(captured: list[EvalConfig
     kso = plain.arms[1]
     assert (kso.k, kso.memory_max_tokens) == (default_of(KsoConfig, "k"), default_of(KsoConfig, "memory_max_tokens"))
     assert (plain.loop.max_steps, plain.agent.model, plain.seeds, plain.concurrency) == (
-        default_of(AgentConfig, "max_steps"), default_of(ModelConfig, "model"), [0], 1)
+        QUICK_MAX_STEPS, default_of(ModelConfig, "model"), [0], 1)
+    assert plain.task_ids == list(QUICK_TASK_IDS) and plain.tasks == ["bundled"]  # the quick job
+
+
+def test_the_whole_suite_is_one_flag_away(captured: list[EvalConfig]) -> None:
+    assert invoke("run", "--all").exit_code == 0 and invoke("run", "--task-ids", "money-minor-units").exit_code == 0
+    assert invoke("run", "--max-steps", "5").exit_code == 0
+    whole, chosen, short = captured
+    assert (whole.task_ids, whole.loop.max_steps) == (None, default_of(AgentConfig, "max_steps"))
+    assert (chosen.task_ids, chosen.loop.max_steps) == (["money-minor-units"], default_of(AgentConfig, "max_steps"))
+    assert (short.task_ids, short.loop.max_steps) == (list(QUICK_TASK_IDS), 5)
 
 
 def test_strategy_flags_apply_to_the_arms_of_the_config_file(tmp_path: Path, captured: list[EvalConfig]) -> None:

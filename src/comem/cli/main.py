@@ -78,7 +78,8 @@ def run(
     n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. "
                                               f"Default {default_of(ModelConfig, 'n_ctx')}.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. "
-                                                  f"Default {default_of(AgentConfig, 'max_steps')}.")] = None,
+                                                  f"Default {default_of(AgentConfig, 'max_steps')} "
+                                                  "(12 in the quick job).")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Agent completion budget per step. "
                                                    f"Default {default_of(AgentConfig, 'max_tokens')}.")] = None,
     native_tools: Annotated[bool | None, typer.Option(help="Send OpenAI `tools` (servers with a tool parser).")]
@@ -86,11 +87,14 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "
                                              "it.")] = None,
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
+    all_tasks: Annotated[bool, typer.Option("--all", help="The whole bundled suite with the default step limit "
+                                            "(about an hour on 2 CPU cores), instead of the quick job.")] = False,
 ) -> None:
     """Run the agent on coding tasks under each context strategy and print success and latency side by side.
 
     The same configuration as `comem eval` (one task source, seed 0, one episode at a time unless --config says
-    otherwise); flags override the --config file.
+    otherwise); flags override the --config file. Without --config, --all or a task selection it is the quick job:
+    4 easy bundled tasks, 12 steps each (about 15 minutes on 2 CPU cores).
     """
     from comem.cli.eval import execute
     from comem.context import parse_arm
@@ -110,6 +114,10 @@ def run(
     arm_specs = csv_list(arms)
     if arm_specs is not None:  # each flag goes to the arms whose strategy has that field; a grammar suffix wins
         overrides["arms"] = [parse_arm(spec, options) for spec in arm_specs]
+    if config is None and not all_tasks:
+        from comem.eval.config import quick_job
+
+        overrides = quick_job(overrides)
     execute(load_config(config, overrides, arm_options=None if arm_specs is not None else options), "comem run")
 
 

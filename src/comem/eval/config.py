@@ -33,6 +33,19 @@ from comem.core.config import StrictModel, load_yaml_config
 from comem.llm.endpoint import ModelConfig, thread_plan
 from comem.tasks.sources import BUNDLED
 
+# `comem run` without a task selection: the quick job, about 15 minutes on 2 CPU cores with the bundled 0.5B model
+# (the bundled tasks it solved in measurement; docs/results.md). `comem run --all` runs the whole suite.
+QUICK_TASK_IDS = ("daterange-len", "ratelimit-burst-cap", "semver-bump-minor", "unitconv-fahrenheit")
+QUICK_MAX_STEPS = 12
+
+
+def quick_job(overrides: dict[str, Any]) -> dict[str, Any]:
+    """`overrides` with the quick job's tasks and step limit where they select neither tasks nor a step limit."""
+    if any(key in overrides for key in ("tasks", "task_ids", "limit")):
+        return overrides
+    loop = {"max_steps": QUICK_MAX_STEPS, **overrides.get("loop", {})}
+    return {**overrides, "task_ids": list(QUICK_TASK_IDS), "loop": loop}
+
 
 def default_arms() -> list[StrategyConfig]:
     """`full` and `kso`, each with its strategy's defaults."""
