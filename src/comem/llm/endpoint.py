@@ -75,8 +75,8 @@ def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> t
 
     llama.cpp threads spin; two servers that each take every core slow each other down many times over.
     So when both run here, the memory model gets a quarter of the cores (at least one) and the agent the rest —
-    the CPU analogue of the paper's separate memory GPUs. Every arm shares the same agent server, so arms stay
-    comparable.
+    the CPU analogue of the paper's separate memory GPUs. Without a memory model the agent gets every core: a
+    benchmark that compares arms (`comem bench replay`) asks for each arm's plan, so every arm uses the same cores.
     """
     cores = os.cpu_count() or 2
     both = need_memory and not agent.url and not memory.url
