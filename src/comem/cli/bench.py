@@ -192,6 +192,9 @@ def curve_command(
     spec = ModelConfig.parse(url or model, n_ctx=n_ctx)
     if spec.url:
         counts = [None]
+    if len(set(sizes)) < 2 or len(set(lengths)) < 2:
+        raise ComemError("The curve needs two or more distinct --prefixes and --prefills to fit its lines.",
+                         fix="pass e.g. --prefixes 512,2048,4096 --prefills 512,1536.")
     need = max(sizes, default=0) + new_tokens + output_tokens + 64
     if need > n_ctx:
         raise ComemError(f"The largest prefix needs about {need} tokens of context, above --n-ctx {n_ctx}.",

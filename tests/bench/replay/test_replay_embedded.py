@@ -2,7 +2,9 @@
 
 Invariants only (no wall-clock thresholds): forced output lengths are exact, the no-reuse control gets no
 cache hits while `full` does, kso's memory calls complete with the forced summary length and reuse their own
-earlier prompt from the memory engine's prefix cache, and the report files exist.
+earlier prompt from the memory engine's prefix cache, every arm ran on the same cores (full on all of them, kso
+split between its agent and memory servers), kso's S* comes from its instant-memory twin, and the report files
+exist.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     steps, memory, runs = read_rows(out)
-    assert sorted((r.arm, r.steps) for r in runs) == [("full", 8), ("full-nocache", 8), ("kso-k1", 8)]
+    assert sorted((r.arm, r.steps) for r in runs) == [("full", 8), ("full-nocache", 8), ("kso-k1", 8),
+                                                      ("kso-k1@instant-memory", 8)]
+    cores = {r.arm: (r.agent_threads, r.memory_threads) for r in runs}
+    assert cores["full"][0] == cores["full-nocache"][0] == sum(cores["kso-k1"]) and cores["kso-k1"][1] >= 1
+    assert cores["kso-k1@instant-memory"] == (cores["kso-k1"][0], None)
+    memory = [m for m in memory if m.arm == "kso-k1"]
     assert {s.completion_tokens for s in steps} == {8}  # ignore_eos: every call decodes exactly 8 tokens
     by_arm = {arm: [s for s in steps if s.arm == arm] for arm in ("full", "full-nocache", "kso-k1")}
     assert all((s.cached_tokens or 0) < 16 for s in by_arm["full-nocache"])  # only the chat template's start
@@ -51,10 +58,11 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
     assert {s.agent for s in steps} == {0, 1}
     figures = json.loads((out / "summary.json").read_text())["figures"]
     assert {f["arm"] for f in figures} == {"full", "full-nocache", "kso-k1"}
+    assert [f["s_star_same_run"] for f in figures if f["arm"] == "kso-k1"] == [False]
     [mem] = json.loads((out / "summary.json").read_text())["memory"]
     assert mem["arm"] == "kso-k1" and mem["updates"] == len(ok) and 0 <= mem["hidden_share"] <= 1
     for name in ("summary.md", "steps.csv", "figures.csv", "latency_by_step.png", "speedup_vs_concurrency.png",
                  "timeline.png"):
         assert (out / name).stat().st_size > 0
     again = CliRunner().invoke(app, args)  # everything is done: resuming re-renders the report only
-    assert again.exit_code == 0 and len(read_rows(out)[2]) == 3
+    assert again.exit_code == 0 and len(read_rows(out)[2]) == 4
