@@ -38,4 +38,6 @@ def test_replay_names_a_bad_curve_file(tmp_path) -> None:
     bad.write_text("{}")
     result = CliRunner().invoke(app, ["bench", "replay", "--curve", str(bad), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "Cannot read an engine curve" in result.output, result.output
+    empty = CliRunner().invoke(app, ["bench", "replay", "--curve", str(tmp_path / "r"), "--out", str(tmp_path / "r")])
+    assert empty.exit_code == 2, empty.output
     assert not (tmp_path / "r").exists()

@@ -283,3 +283,12 @@ def test_without_a_cost_per_cached_token_kso_cannot_win() -> None:
 def test_tool_time_pulls_the_bound_towards_one() -> None:
     slow_tools = SHAPE.model_copy(update={"tool_s": 60.0})
     assert 1 < kso_bound(curve(), slow_tools, 60, 4) < kso_bound(curve(), SHAPE, 60, 4)
+
+
+def test_a_faster_baseline_engine_lowers_the_bound() -> None:
+    """Equal hardware: full's agent on every core, kso's on its share; the bound compares the two engines."""
+    fast = curve().model_copy(update={"append_s": 6.0, "per_cached_s": 1.0e-3, "per_new_s": 0.008, "threads": 2})
+    assert kso_bound(curve(), SHAPE, 60, 4, baseline=fast) < kso_bound(curve(), SHAPE, 60, 4)
+    assert kso_bound(curve(), SHAPE, 60, 4, baseline=curve()) == kso_bound(curve(), SHAPE, 60, 4)
+    later = kso_crossover(curve(), SHAPE, 4, baseline=fast)
+    assert later is not None and later > (kso_crossover(curve(), SHAPE, 4) or 0)

@@ -18,8 +18,8 @@ from comem.cli.common import console, csv_list, int_list, resumable
 from comem.context.arms import GRAMMAR
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
-from comem.core.metrics import EngineCurve, HorizonShape
-from comem.llm.endpoint import ModelConfig
+from comem.core.metrics import BASELINE, EngineCurve, HorizonShape
+from comem.llm.endpoint import ModelConfig, thread_plan
 
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
                         no_args_is_help=True)
@@ -79,8 +79,10 @@ def replay(
                                                "memory arm with instant memory (honest; one more run per arm), or "
                                                "from the arm's own run (an upper estimate, marked ~).")]
     = default_of(ReplayConfig, "instant_star"),
-    curve: Annotated[Path | None, typer.Option(help="An engine curve from `comem bench curve`: print the kso bound "
-                                               "for the replayed trajectories beside the table.")] = None,
+    curve: Annotated[Path | None, typer.Option(help="Engine curves from `comem bench curve` (its directory or one "
+                                               "file): print the kso bound for the replayed trajectories beside "
+                                               "the table, each arm on the curve of the threads it ran on.")]
+    = None,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/replay-<time>); reusing one "
                                              "resumes it.")] = None,
 ) -> None:
@@ -105,7 +107,7 @@ def replay(
     except ValidationError as exc:
         raise ComemError(f"Invalid replay settings: {first_error(exc)}.", fix="see `comem bench replay --help`.") \
             from None
-    saved = read_curve(curve) if curve is not None else None
+    saved = read_curves(curve) if curve is not None else {}
     run_dir = out or Path("runs") / datetime.now().strftime("replay-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem bench replay[/] arms {', '.join(config.arms)} · concurrency "
                   f"{', '.join(map(str, config.concurrency))} -> {run_dir}")
@@ -118,43 +120,65 @@ def replay(
     console.print(to_table(figs))
     if extra:
         console.print(to_table(extra, EXTRA))
-    if saved is not None:
+    if saved:
         from comem.bench.engine_curve import shape_from_replay
 
         shape, n = shape_from_replay(rows[0], config.memory_max_tokens)
-        ks = sorted({a.strategy.k for a in config.replay_arms() if a.strategy.name == "kso" and a.strategy.k})
-        console.print(bound_table(saved, shape, sorted({n, *BOUND_STEPS}), ks or [4],
+        kso = [a for a in config.replay_arms() if a.strategy.name == "kso" and not a.instant_memory]
+        ks = sorted({a.strategy.k for a in kso if a.strategy.k}) or [4]
+        ran = {r.arm: r.agent_threads for r in rows[2]}
+        mine = pick_curve(saved, next((ran[a.label] for a in kso if a.label in ran), None))
+        base = pick_curve(saved, ran.get(BASELINE))
+        console.print(bound_table(mine, shape, sorted({n, *BOUND_STEPS}), ks,
                                   f"kso bound for these trajectories (head {shape.head_tokens}, +{shape.step_tokens} "
-                                  f"tokens a step, summary {shape.summary_tokens}, tool {shape.tool_s:.2f} s)"))
+                                  f"tokens a step, summary {shape.summary_tokens}, tool {shape.tool_s:.2f} s)",
+                                  baseline=base))
     console.print(f"results: {run_dir} (summary.md, steps.csv, figures.csv, *.png)")
 
 
 BOUND_STEPS = (30, 60, 100)
 
 
-def read_curve(path: Path) -> EngineCurve:
+def read_curves(path: Path) -> dict[int | None, EngineCurve]:
+    """Curves by thread count: one curve-*.json file, or every one in a directory (as `comem bench curve` writes)."""
     from comem.bench.engine_curve import CurveResult
 
+    files = sorted(path.glob("curve-*.json")) if path.is_dir() else [path]
     try:
-        return CurveResult.model_validate_json(path.read_text(encoding="utf-8")).curve
+        curves = [CurveResult.model_validate_json(f.read_text(encoding="utf-8")).curve for f in files]
     except (OSError, ValidationError) as exc:
         raise ComemError(f"Cannot read an engine curve from {path}: {exc.__class__.__name__}.",
-                         fix="pass the curve.json that `comem bench curve` wrote.") from None
+                         fix="pass a curve-N.json that `comem bench curve` wrote, or its directory.") from None
+    if not curves:
+        raise ComemError(f"{path} holds no curve-*.json.", fix="run `comem bench curve --out DIR` first.")
+    return {c.threads: c for c in curves}
 
 
-def bound_table(curve: EngineCurve, shape: HorizonShape, steps: list[int], ks: list[int], title: str) -> Table:
-    """S*_bound at each step count and k, and where kso can first win (formula: docs/metrics.md)."""
+def pick_curve(curves: dict[int | None, EngineCurve], threads: int | None) -> EngineCurve:
+    """The curve measured with `threads`; else the one with the nearest thread count (the table names it)."""
+    if threads in curves:
+        return curves[threads]
+    return min(curves.values(), key=lambda c: abs((c.threads or 0) - (threads or 0)))
+
+
+def bound_table(curve: EngineCurve, shape: HorizonShape, steps: list[int], ks: list[int], title: str,
+                baseline: EngineCurve | None = None) -> Table:
+    """S*_bound at each step count and k, and where kso can first win (formula: docs/metrics.md); `baseline`: the
+    curve `full` runs on, where it differs from kso's agent server."""
     from comem.core.metrics import kso_bound, kso_crossover
 
-    t = Table(title=f"{title} · {curve.model}, {curve.threads or '-'} threads", title_justify="left")
+    where = f"{curve.threads or '-'} threads"
+    if baseline is not None and baseline.threads != curve.threads:
+        where = f"kso's agent on {curve.threads} threads, full on {baseline.threads}"
+    t = Table(title=f"{title} · {curve.model}, {where}", title_justify="left")
     t.add_column("k")
     t.add_column("first win at", justify="right")
     for n in steps:
         t.add_column(f"S* bound {n} steps", justify="right")
     for k in ks:
-        first = kso_crossover(curve, shape, k)
+        first = kso_crossover(curve, shape, k, baseline=baseline)
         t.add_row(str(k), "never (<= 1000)" if first is None else f"{first} steps",
-                  *(f"{kso_bound(curve, shape, n, k):.2f}" for n in steps))
+                  *(f"{kso_bound(curve, shape, n, k, baseline):.2f}" for n in steps))
     return t
 
 
@@ -209,6 +233,7 @@ def curve_command(
             return await measure_curve(llm, threads=None if spec.url else cores, prefixes=sizes, prefills=lengths,
                                        new_tokens=new_tokens, output_tokens=output_tokens, repeats=repeats)
 
+    measured: dict[int | None, EngineCurve] = {}
     for count in counts:
         console.print(f"[bold]comem bench curve[/] {spec.model}, {count or 'all'} threads: load "
                       f"{os.getloadavg()[0]:.2f} (1-min average; other work on the machine inflates every figure)")
@@ -235,4 +260,11 @@ def curve_command(
         console.print(bound_table(c, shape, list(BOUND_STEPS), periods,
                                   f"kso bound (head {head_tokens}, +{new_tokens} tokens a step, summary "
                                   f"{summary_tokens}, tool {tool_time:.1f} s)"))
-        console.print(f"wrote {path}; print the bound beside a replay with `comem bench replay --curve {path}`")
+        measured[c.threads] = c
+        console.print(f"wrote {path}")
+    split, every = thread_plan(spec, spec, need_memory=True)[0], thread_plan(spec, spec, need_memory=False)[0]
+    if split != every and {split, every} <= set(measured):
+        console.print(bound_table(measured[split], shape, list(BOUND_STEPS), periods,
+                                  "kso bound on equal hardware (kso's agent on its share of the cores, its memory "
+                                  "model on the rest; full on every core)", baseline=measured[every]))
+    console.print(f"print the bound beside a replay with `comem bench replay --curve {out}`")

@@ -306,8 +306,11 @@ class HorizonShape(BaseModel):
     tool_s: float = 0.0
 
 
-def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> tuple[list[float], list[float]]:
-    """Per-step call cost of `full` and of kso with period k and its memory fully hidden, under `curve`.
+def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int, baseline: EngineCurve | None = None,
+                ) -> tuple[list[float], list[float]]:
+    """Per-step call cost of `full` and of kso with period k and its memory fully hidden: kso's agent under
+    `curve`, `full` under `baseline` (default `curve`; on equal hardware, the curve of every core where kso's
+    agent has its share).
 
     H, g, S: head, step and summary tokens. full at step t >= 1 appends g to its cached history H + (t-1)g. kso
     launches at n > 0 with (n + 1) % k == 0 (docs/method.md §4) a summary of steps [0, n), installed at n + 1 (fully
@@ -316,8 +319,9 @@ def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> 
     Step 0 (H new tokens) is the same in both.
     """
     H, g, S = shape.head_tokens, shape.step_tokens, shape.summary_tokens
-    full = [curve.call_s(0, H)] + [curve.call_s(H + (t - 1) * g, g) for t in range(1, steps)]
-    kso, installed = list(full[:1]), None
+    base = baseline or curve
+    full = [base.call_s(0, H)] + [base.call_s(H + (t - 1) * g, g) for t in range(1, steps)]
+    kso, installed = [curve.call_s(0, H)], None
     for t in range(1, steps):
         launched = t - 1 > 0 and t % k == 0  # (n + 1) % k == 0 with n = t - 1
         if launched:
@@ -326,22 +330,25 @@ def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> 
         elif installed is not None:
             kso.append(curve.call_s(H + S + (t - installed) * g, g))
         else:
-            kso.append(full[t])
+            kso.append(curve.call_s(H + (t - 1) * g, g))
     return full, kso
 
 
-def kso_bound(curve: EngineCurve, shape: HorizonShape, steps: int, k: int) -> float:
+def kso_bound(curve: EngineCurve, shape: HorizonShape, steps: int, k: int, baseline: EngineCurve | None = None,
+              ) -> float:
     """The best end-to-end speedup kso can reach over `full` on this engine in a `steps`-step trajectory:
     S*_bound = Σ_t (c_full(t) + τ) / Σ_t (c_kso(t) + τ), costs from `bound_costs` (memory fully hidden, pinned
-    head cached, one agent alone on the engine). No measured kso run can beat it; below 1 kso cannot win."""
-    full, kso = bound_costs(curve, shape, steps, k)
+    head cached, one agent alone on the engine; `full` on `baseline` where given). No measured kso run can beat
+    it; below 1 kso cannot win."""
+    full, kso = bound_costs(curve, shape, steps, k, baseline)
     tool = shape.tool_s * steps
     return (math.fsum(full) + tool) / (math.fsum(kso) + tool)
 
 
-def kso_crossover(curve: EngineCurve, shape: HorizonShape, k: int, max_steps: int = 1000) -> int | None:
+def kso_crossover(curve: EngineCurve, shape: HorizonShape, k: int, max_steps: int = 1000,
+                  baseline: EngineCurve | None = None) -> int | None:
     """The fewest steps at which `kso_bound` exceeds 1 (kso can first win); None within `max_steps`."""
-    return next((n for n in range(1, max_steps + 1) if kso_bound(curve, shape, n, k) > 1.0), None)
+    return next((n for n in range(1, max_steps + 1) if kso_bound(curve, shape, n, k, baseline) > 1.0), None)
 
 
 # --------------------------------------------------------------------------- model error
