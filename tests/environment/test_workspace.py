@@ -204,3 +204,16 @@ def test_no_tool_arguments_make_execute_raise(workspace: Workspace, tool: tuple[
     name, arguments = tool
     result = asyncio.run(workspace.execute(ToolCall(name=name, arguments=arguments)))
     assert result.output.encode("utf-8") and len(result.output) < 100_000
+
+
+def test_a_tool_left_out_of_the_tool_set_is_an_unknown_tool(repo: Path) -> None:
+    from comem.environment.tools import select_tools
+
+    with Workspace.create(repo) as ws:
+        ws.tool_specs = select_tools(ws.tool_specs, "bash")
+        result = asyncio.run(ws.execute(ToolCall(name="file_editor", arguments={"command": "view", "path": "."})))
+        assert result.exit_code == 1 and "Unknown tool `file_editor`" in result.output
+        assert "search(" not in result.output  # the valid tools listed are the set's
+        assert asyncio.run(ws.execute(ToolCall(name="bash", arguments={"command": "echo ok"}))).exit_code == 0
+    browse = [{"function": {"name": name}} for name in ("search", "fetch", "submit_answer")]
+    assert select_tools(browse, "bash") == browse  # another environment's tools are its own

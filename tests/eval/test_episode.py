@@ -68,3 +68,19 @@ def test_a_huge_file_written_by_the_agent_is_cut_from_the_stored_patch_with_its_
     assert len(end.patch) == MAX_STORED_PATCH_CHARS and "+" + "x" * 100 + "\n" in end.patch
     assert end.patch_bytes > 30_000_000 and len(end.patch_sha256) == 64
     assert path.stat().st_size < 2 * MAX_STORED_PATCH_CHARS
+
+
+def test_the_bash_tool_set_solves_a_task_with_bash_alone(tmp_path: Path) -> None:
+    """`loop.tools: bash`: the prompts list bash and submit only, file_editor is an unknown tool, and a patch applied
+    with bash resolves the task (the grader is the real one)."""
+    task = load_tasks(ids=["unitconv-fahrenheit"])[0]
+    fix = task.patch
+    script = [call("file_editor", command="view", path="."),
+              call("bash", command=f"git apply <<'EOF'\n{fix}EOF"), call("submit")]
+    agent = ScriptedLLM(script)
+    end = asyncio.run(run_episode(task, parse_arm("full"), agent, None, AgentConfig(max_steps=5, tools="bash"),
+                                  tmp_path / "trajectory.jsonl"))
+    system = agent.requests[0][0].content
+    assert "file_editor" not in system and "grep -rn" in system
+    assert "Unknown tool `file_editor`" in agent.requests[1][-1].content
+    assert end.exit_reason == "submitted" and end.resolved is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from comem.environment.tools import build_tool_specs
+from comem.environment.tools import build_tool_specs, select_tools
 from comem.tasks.prompts import example_calls, pinned_prompts, repo_files
 from comem.tasks.task import load_tasks
 
@@ -34,3 +34,25 @@ def test_the_task_prompt_says_how_to_run_the_tests() -> None:
     pinned = pinned_prompts(task, build_tool_specs(60), task.repo_dir)
     assert "Run the repository's tests with: `python -m pytest -o pythonpath=src`" in pinned.task
     assert "{" + "tests}" not in pinned.task
+
+
+def test_the_prompt_teaches_the_workflow_with_a_demonstration_on_no_suite_task() -> None:
+    from comem.tasks.sources import load_source
+
+    task = load_tasks(ids=["semver-bump-minor"])[0]
+    default = pinned_prompts(task, build_tool_specs(60), task.repo_dir).system
+    assert "1. Reproduce" in default and "6. Submit" in default and "Cart.total()" in default
+    assert all("Cart" not in t.problem_statement and "shop/" not in t.problem_statement
+               for t in load_source("bundled"))  # the demonstration is on a task in no suite
+    for line in default.splitlines():  # every demonstrated call is one the tools accept
+        if line.startswith('{"name"') and "<tool>" not in line:
+            json.loads(line)
+
+
+def test_the_bash_tool_set_gets_its_own_workflow_and_examples() -> None:
+    task = load_tasks(ids=["semver-bump-minor"])[0]
+    specs = select_tools(build_tool_specs(60), "bash")
+    assert [s["function"]["name"] for s in specs] == ["bash", "submit"]
+    system = pinned_prompts(task, specs, task.repo_dir).system
+    assert "file_editor" not in system and '"search_term"' not in system
+    assert "grep -rn 'bump_minor' --include=*.py ." in system and "sed -i 's/" in system

@@ -18,6 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import Field
 
@@ -45,6 +46,7 @@ class AgentConfig(StrictModel):
     steps_left_warning: int = Field(default=3, ge=0)  # tell the agent how many steps remain once this few are left
     grammar: bool | None = None  # sample replies under the tool-call grammar; None: where the engine is llama.cpp
     max_repeats: int | None = Field(default=4, ge=2)  # the Nth identical action with an identical result ends it
+    tools: Literal["default", "bash"] = "default"  # the tool set: bash, file_editor, search, submit; or bash, submit
 
 
 @dataclass

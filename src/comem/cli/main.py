@@ -84,6 +84,8 @@ def run(
                                                    f"Default {default_of(AgentConfig, 'max_tokens')}.")] = None,
     native_tools: Annotated[bool | None, typer.Option(help="Send OpenAI `tools` (servers with a tool parser).")]
     = None,
+    tools: Annotated[str | None, typer.Option("--tools", help="The agent's tool set: default (bash, file_editor, "
+                                              "search, submit) or bash (bash and submit only).")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory. Default runs/<timestamp>. Reusing one resumes "
                                              "it.")] = None,
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
@@ -105,7 +107,7 @@ def run(
     overrides = drop_none({
         "tasks": tasks, "task_ids": csv_list(task_ids), "limit": limit, "out_dir": out, "grade": grade,
         "agent": models, "memory": memory,
-        "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools},
+        "loop": {"max_steps": max_steps, "max_tokens": max_tokens, "native_tools": native_tools, "tools": tools},
     })
     options = {"k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
                "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 TOOL_NAMES = ("bash", "file_editor", "search", "submit")
 FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
+# Tool sets an agent may be given: the default four, or bash alone (mini-swe-agent's finding: models small and large
+# do well with a shell only).
+TOOL_SETS = {"default": TOOL_NAMES, "bash": ("bash", "submit")}
 # Each file_editor command's (required, optional) arguments besides `command`: the grammar writes one call form each.
 FILE_EDITOR_ARGUMENTS = {
     "view": (("path",), ("view_range",)), "create": (("path", "file_text"), ()),
@@ -120,6 +123,13 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             [],
         ),
     ]
+
+
+def select_tools(specs: list[dict[str, Any]], tool_set: str) -> list[dict[str, Any]]:
+    """The schemas of the tools in `tool_set` (a key of TOOL_SETS); another environment's tools are left as they are."""
+    if {spec["function"]["name"] for spec in specs} != set(TOOL_NAMES):
+        return specs
+    return [spec for spec in specs if spec["function"]["name"] in TOOL_SETS[tool_set]]
 
 
 def call_shapes(specs: list[dict[str, Any]]) -> list[CallShape]:

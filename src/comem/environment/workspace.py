@@ -178,7 +178,7 @@ async def dispatch(call: ToolCall, specs: list[dict[str, Any]], tools: Tools) ->
 
 async def _dispatch(call: ToolCall, specs: list[dict[str, Any]], tools: Tools) -> ToolResult:
     name, args = call.name, call.arguments
-    if name not in TOOL_NAMES:
+    if name not in TOOL_NAMES or not any(spec["function"]["name"] == name for spec in specs):  # not in the set
         return ToolResult(output=f"Unknown tool `{name}`. {valid_tools(specs)}", exit_code=1)
     problem = argument_problem(args)
     if problem:

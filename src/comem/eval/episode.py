@@ -16,6 +16,7 @@ from comem.context import StrategyConfig, build_strategy
 from comem.context.base import Clock
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import UNFINISHED, EpisodeEnd, EpisodeStart, ExitReason, MemoryRecord, Step
+from comem.environment.tools import select_tools
 from comem.llm.base import LLM
 from comem.tasks.harness import harness_for
 
@@ -54,6 +55,7 @@ async def run_episode(task: Any, arm: StrategyConfig, agent_llm: LLM, memory_llm
     writer = JsonlLog(trajectory_path, background=True)  # the disk never blocks the event loop
     harness = harness_for(task)
     env = harness.open(task, bash_timeout_s=bash_timeout_s)
+    env.tool_specs = select_tools(env.tool_specs, loop.tools)  # before the prompts: they list the tools
     clock = Clock()
     try:
         pinned = harness.pinned(task, env)

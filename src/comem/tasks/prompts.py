@@ -30,17 +30,21 @@ def format_files(files: list[str], limit: int = 200) -> str:
     return "\n".join(files[:limit]) + more
 
 
-def example_calls(problem_statement: str, files: list[str]) -> str:
+def example_calls(problem_statement: str, files: list[str], *, bash_only: bool = False) -> str:
     """Examples made of this task's real names: small models copy examples, so copying should help."""
     sources = [f for f in files if f.endswith(".py") and "test" not in f and not f.endswith("__init__.py")]
     mentioned = [f for f in sources if Path(f).stem in problem_statement]
     names = [n.split(".")[-1] for n in re.findall(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)", problem_statement)]
     lines = []
     if names:
-        lines.append(json.dumps({"name": "search", "arguments": {"search_term": names[0]}}))
+        search = {"name": "bash", "arguments": {"command": f"grep -rn '{names[0]}' --include=*.py ."}} if bash_only \
+            else {"name": "search", "arguments": {"search_term": names[0]}}
+        lines.append(json.dumps(search))
     if sources:
         path = (mentioned or sources)[0]
-        lines.append(json.dumps({"name": "file_editor", "arguments": {"command": "view", "path": path}}))
+        view = {"name": "bash", "arguments": {"command": f"cat -n {path} | sed -n '1,60p'"}} if bash_only \
+            else {"name": "file_editor", "arguments": {"command": "view", "path": path}}
+        lines.append(json.dumps(view))
     return "\n".join(lines)
 
 
@@ -54,8 +58,10 @@ def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files
 
     `test_command` is how the task's own tests run (a src-layout package needs e.g. `-o pythonpath=src`): the
     agent is told, so its test runs import the package the way grading does."""
-    system = fill(load_prompt("agent_system.txt"), tools=describe_tools(tool_specs),
-                  examples=example_calls(problem_statement, files))
+    bash_only = not any(spec["function"]["name"] == "file_editor" for spec in tool_specs)
+    examples = example_calls(problem_statement, files, bash_only=bash_only)
+    system = fill(load_prompt("agent_system_bash.txt" if bash_only else "agent_system.txt"),
+                  tools=describe_tools(tool_specs), examples=examples)
     tests = f"\n\nRun the repository's tests with: `{test_command.strip()}`" if test_command else ""
     user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
                 files=format_files(files), tests=tests)
