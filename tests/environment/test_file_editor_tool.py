@@ -183,13 +183,12 @@ def test_undo_onto_a_path_now_a_fifo_is_refused(call: Call, workspace: Workspace
 
 def test_a_32_mb_file_is_viewed_lazily_off_the_loop(workspace: Workspace) -> None:
     """It took 14.5 s and 1.36 GB on the event loop: every line was numbered before the output was clipped."""
-    with (workspace.root / "big.txt").open("w") as handle:
-        handle.writelines(f"line {i} " + "x" * 70 + "\n" for i in range(420_000))  # 32 MB
+    (workspace.root / "big.txt").write_text("x\n" * 16_000_000)  # 32 MB of short lines: the costly shape
     out, stalled_s = responsive(workspace, "file_editor", command="view", path="big.txt")
-    assert "     1\tline 0 " in out and "<response clipped>" in out and len(out) < 17_000
+    assert "     1\tx" in out and len(out) < 17_000
     out, stalled_s_range = responsive(workspace, "file_editor", command="view", path="big.txt",
-                                      view_range=[400_000, 400_002])
-    assert out.split("\n")[2:] == [f"{n:6}\tline {n - 1} " + "x" * 70 for n in range(400_000, 400_003)]
+                                      view_range=[15_999_999, -1])
+    assert out.split("\n")[2:] == ["15999999\tx", "16000000\tx"]
     assert max(stalled_s, stalled_s_range) < 1.0
 
 
