@@ -41,3 +41,18 @@ def test_replay_names_a_bad_curve_file(tmp_path) -> None:
     empty = CliRunner().invoke(app, ["bench", "replay", "--curve", str(tmp_path / "r"), "--out", str(tmp_path / "r")])
     assert empty.exit_code == 2, empty.output
     assert not (tmp_path / "r").exists()
+
+
+def test_bench_curve_prints_the_bounds_of_saved_curves(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from comem.bench.engine_curve import CurveResult
+    from comem.core.metrics import EngineCurve
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    for threads, scale in ((1, 1.0), (2, 0.6)):
+        curve = EngineCurve(model="m", threads=threads, new_tokens=300, output_tokens=80, append_s=10 * scale,
+                            per_cached_s=1.5e-3 * scale, per_new_s=0.012 * scale, prefill_s=9 * scale)
+        (tmp_path / f"curve-{threads}.json").write_text(CurveResult(curve=curve, points=[]).model_dump_json())
+    result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("S* bound 60 steps") == 3  # each curve alone, then equal hardware
+    assert "kso's agent on 1 threads, full on 2" in result.output and not (tmp_path / "logs").exists()

@@ -44,6 +44,7 @@ class CurvePoint(BaseModel):
 class CurveResult(BaseModel):
     curve: EngineCurve
     points: list[CurvePoint]
+    load: tuple[float, float] | None = None  # the machine's 1-minute load average before and after
 
 
 _VOCABULARY = ("the of and to in is it that for on with as was at by this be from or have an are not but had his "

@@ -201,6 +201,8 @@ def curve_command(
     tool_time: Annotated[float, typer.Option(help="Tool time per step in the bound (s).")] = 0.0,
     n_ctx: Annotated[int, typer.Option(help="Context of the embedded server.")] = default_of(ModelConfig, "n_ctx"),
     out: Annotated[Path, typer.Option(help="Directory for curve-<threads>.json.")] = Path("runs/curve"),
+    source: Annotated[Path | None, typer.Option("--from", help="Print the bounds of curves measured before (a "
+                                                "curve-N.json or its directory) instead of measuring.")] = None,
 ) -> None:
     """Measure this machine's engine curve (append T tokens to a cached prefix of C and decode D, a + b·C; full
     re-prefills) and print the kso bound: the steps at which kso can first win, and its best-case S* at 30/60/100
@@ -225,7 +227,11 @@ def curve_command(
                          fix="pass smaller --prefixes or a larger --n-ctx.")
     shape = HorizonShape(head_tokens=head_tokens, step_tokens=new_tokens, summary_tokens=summary_tokens,
                          tool_s=tool_time)
-    out.mkdir(parents=True, exist_ok=True)
+    measured: dict[int | None, EngineCurve] = read_curves(source) if source is not None else {}
+    for c in measured.values():
+        print_curve(c, shape, periods, head_tokens + summary_tokens + 2 * c.new_tokens)
+    if source is None:
+        out.mkdir(parents=True, exist_ok=True)
 
     async def measure(count: int | None):
         cores = count or (os.cpu_count() or 1)
@@ -233,11 +239,12 @@ def curve_command(
             return await measure_curve(llm, threads=None if spec.url else cores, prefixes=sizes, prefills=lengths,
                                        new_tokens=new_tokens, output_tokens=output_tokens, repeats=repeats)
 
-    measured: dict[int | None, EngineCurve] = {}
-    for count in counts:
-        console.print(f"[bold]comem bench curve[/] {spec.model}, {count or 'all'} threads: load "
-                      f"{os.getloadavg()[0]:.2f} (1-min average; other work on the machine inflates every figure)")
+    for count in counts if source is None else []:
+        before = os.getloadavg()[0]
+        console.print(f"[bold]comem bench curve[/] {spec.model}, {count or 'all'} threads: load {before:.2f} "
+                      "(1-min average; other work on the machine inflates every figure)")
         result = asyncio.run(measure(count))
+        result.load = (before, os.getloadavg()[0])
         c = result.curve
         path = out / f"curve-{c.threads or 'url'}.json"
         path.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -248,23 +255,27 @@ def curve_command(
             t.add_row(p.kind, str(p.cached_tokens), str(p.new_tokens), str(p.output_tokens), f"{p.ttft_s:.2f}",
                       f"{p.total_s:.2f}")
         console.print(t)
-        bounded = head_tokens + summary_tokens + 2 * new_tokens
-        console.print(f"append {new_tokens} + decode {output_tokens}: {c.append_s:.2f} s + {c.per_cached_s * 1e3:.3f} "
-                      f"ms x C · each further new token {c.per_new_s * 1e3:.2f} ms · full re-prefill of a "
-                      f"{bounded}-token bounded prompt {c.prefill_call_s(bounded):.1f} s = "
-                      f"{c.prefill_call_s(bounded) / c.call_s(bounded, new_tokens):.1f}x a steady bounded step · "
-                      f"load now {os.getloadavg()[0]:.2f}")
-        if c.per_cached_s <= 0 or c.per_new_s <= 0:
-            console.print("[yellow]The fitted slopes are not positive: the calls were too noisy (other work on the "
-                          "machine?). Measure again when it is idle, or with more --repeats.[/]")
-        console.print(bound_table(c, shape, list(BOUND_STEPS), periods,
-                                  f"kso bound (head {head_tokens}, +{new_tokens} tokens a step, summary "
-                                  f"{summary_tokens}, tool {tool_time:.1f} s)"))
+        print_curve(c, shape, periods, head_tokens + summary_tokens + 2 * new_tokens)
+        console.print(f"load average {result.load[0]:.2f} before, {result.load[1]:.2f} after; wrote {path}")
         measured[c.threads] = c
-        console.print(f"wrote {path}")
     split, every = thread_plan(spec, spec, need_memory=True)[0], thread_plan(spec, spec, need_memory=False)[0]
     if split != every and {split, every} <= set(measured):
         console.print(bound_table(measured[split], shape, list(BOUND_STEPS), periods,
                                   "kso bound on equal hardware (kso's agent on its share of the cores, its memory "
                                   "model on the rest; full on every core)", baseline=measured[every]))
-    console.print(f"print the bound beside a replay with `comem bench replay --curve {out}`")
+    console.print(f"print the bound beside a replay with `comem bench replay --curve {source or out}`")
+
+
+def print_curve(c: EngineCurve, shape: HorizonShape, periods: list[int], bounded: int) -> None:
+    """The fitted curve in one line, then its bound with kso and full on this one curve."""
+    refill = c.prefill_call_s(bounded)
+    console.print(f"{c.model}, {c.threads or '-'} threads: append {c.new_tokens} + decode {c.output_tokens}: "
+                  f"{c.append_s:.2f} s + {c.per_cached_s * 1e3:.3f} ms x C · each further new token "
+                  f"{c.per_new_s * 1e3:.2f} ms · full re-prefill of a {bounded}-token bounded prompt {refill:.1f} s = "
+                  f"{refill / c.call_s(bounded, c.new_tokens):.1f}x a steady bounded step")
+    if c.per_cached_s <= 0 or c.per_new_s <= 0:
+        console.print("[yellow]The fitted slopes are not positive: the calls were too noisy (other work on the "
+                      "machine?). Measure again when it is idle, or with more --repeats.[/]")
+    console.print(bound_table(c, shape, list(BOUND_STEPS), periods,
+                              f"kso bound (head {shape.head_tokens}, +{shape.step_tokens} tokens a step, summary "
+                              f"{shape.summary_tokens}, tool {shape.tool_s:.1f} s)"))
