@@ -15,6 +15,7 @@ from comem.core.jsonlog import read_records
 from comem.core.records import MemoryRecord, Step
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.models import MODELS, resolve_model
+from comem.llm.scripted import ScriptedLLM
 from tests.extras import requires
 from tests.gateway.helpers import config, running_gateway
 
@@ -65,3 +66,23 @@ def test_mini_swe_agent_through_the_gateway(tmp_path: Path, monkeypatch: pytest.
     # bounded: over the run the upstream read less than the agent sent (summaries replaced old turns)
     assert sent < received
     assert gateway.metrics.requests.labels("openai", "200", "yes")._value.get() >= len(rewritten)  # + the last reply
+
+
+@pytest.mark.parametrize("client, upstream_protocol", [("anthropic", "openai"), ("openai", "anthropic")])
+def test_translation_against_the_real_llama_cpp_server(tmp_path: Path, client: str, upstream_protocol: str) -> None:
+    """llama.cpp serves both protocols, so each translation direction is checked against a real server."""
+    sdk = requires(client)
+    model_path = resolve_model("smollm2-135m", cache_dir=tmp_path / "cache")
+    cfg = config(tmp_path, upstream={"protocol": upstream_protocol}, min_tokens=10**6)
+    with EmbeddedServer(model_path, alias="agent", n_ctx=2048, n_threads=1) as server, \
+            running_gateway(cfg, server.base_url, ScriptedLLM(["unused"])) as (url, _):
+        if client == "anthropic":
+            with sdk.Anthropic(base_url=url.removesuffix("/v1"), api_key="k").messages.stream(
+                    model="agent", max_tokens=8, messages=[{"role": "user", "content": "Say hi."}]) as events:
+                final = events.get_final_message()
+            text, tokens = final.content[0].text, final.usage.output_tokens
+        else:
+            done = sdk.OpenAI(base_url=url, api_key="k").chat.completions.create(
+                model="agent", max_tokens=8, messages=[{"role": "user", "content": "Say hi."}])
+            text, tokens = done.choices[0].message.content, done.usage.completion_tokens
+    assert text and 0 < tokens <= 8

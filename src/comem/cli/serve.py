@@ -29,6 +29,9 @@ def serve(
     upstream_api_key: Annotated[str | None, typer.Option(help="Key sent upstream (else the client's own key passes "
                                                          "through). Env: COMEM_UPSTREAM_KEY.",
                                                          envvar="COMEM_UPSTREAM_KEY")] = None,
+    upstream_protocol: Annotated[str | None, typer.Option(help="What the upstream serves: same (each protocol as "
+                                                          "received), openai or anthropic (the other one is "
+                                                          "translated).")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Embedded agent model when there is no --upstream.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Memory model: a bundled name or GGUF path (embedded), or "
                                                      "a URL with the served name after # (http://h:8001/v1#name)."
@@ -45,7 +48,8 @@ def serve(
     """Serve /v1/chat/completions and /v1/messages with k-step-off memory in front of an upstream model."""
     overrides: dict[str, Any] = {"host": host, "port": port, "api_key": api_key, "arm": arm,
                                  "min_tokens": min_tokens, "max_body_bytes": max_body_bytes, "out": out,
-                                 "upstream": {"url": upstream, "api_key": upstream_api_key}}
+                                 "upstream": {"url": upstream, "api_key": upstream_api_key,
+                                              "protocol": upstream_protocol}}
     if agent_model is not None:
         overrides["upstream"]["model"] = {"model": agent_model}
     if memory_model is not None:

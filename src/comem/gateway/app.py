@@ -28,6 +28,7 @@ from comem.gateway.store import SessionStore, session_key
 from comem.gateway.upstream import StreamWatch, Upstream, response_headers
 from comem.gateway.wire import WIRES, Usage, Wire
 from comem.gateway.wire.base import BadRequest
+from comem.gateway.wire.translate import TRANSLATIONS, error_message
 from comem.llm.base import LLM
 
 SWEEP_S = 60.0
@@ -115,13 +116,17 @@ class Gateway:
             self.store.save(session)
         self.metrics.sessions.set(len(self.store.live))
         self.metrics.queue_depth.set(self.pool.depth)
+        target = wire if self.config.upstream.protocol == "same" else WIRES[self.config.upstream.protocol]
+        translation = TRANSLATIONS.get((wire.name, target.name))
         content = raw
-        if plan.rewrite:
-            content = json.dumps(wire.rewrite(body, conv, plan.block, plan.raw_from), ensure_ascii=False).encode()
+        if plan.rewrite or translation:
+            sent = wire.rewrite(body, conv, plan.block, plan.raw_from) if plan.rewrite else body
+            content = json.dumps(translation.request(sent) if translation else sent, ensure_ascii=False).encode()
         self.metrics.tokens.labels("before").inc(len(raw) // 4)
         self.metrics.tokens.labels("after").inc(len(content) // 4)
         self.metrics.overhead_s.observe(time.perf_counter() - t0 - plan.memory_wait_s)
-        upstream_request = self.upstream.request("POST", wire.path, request.headers, content)
+        upstream_request = self.upstream.request("POST", target.path, request.headers, content,
+                                                 translated_to=target.name if translation else None)
         started = time.perf_counter()
         try:
             resp = await self.upstream.client.send(upstream_request, stream=True)
@@ -137,13 +142,15 @@ class Gateway:
                 return fail(502, f"the upstream broke off its answer: {type(exc).__name__}")
             finally:
                 await resp.aclose()
-            return self._answer(wire, session, plan, resp, data, started, rewritten)
+            return self._answer(wire, target, session, plan, resp, data, started, rewritten)
         self.metrics.requests.labels(wire.name, str(resp.status_code), rewritten).inc()
-        return StreamingResponse(self._relay(wire, session, plan, resp, started), status_code=resp.status_code,
-                                 headers=response_headers(resp), media_type="text/event-stream")
+        return StreamingResponse(self._relay(wire, target, session, plan, resp, started),
+                                 status_code=resp.status_code, headers=response_headers(resp),
+                                 media_type="text/event-stream")
 
-    def _answer(self, wire: Wire, session: Session, plan: Plan, resp: httpx.Response, data: bytes,
+    def _answer(self, wire: Wire, target: Wire, session: Session, plan: Plan, resp: httpx.Response, data: bytes,
                 started: float, rewritten: str) -> Response:
+        """A whole answer (or an error) back to the client; `target` is the protocol the upstream spoke."""
         total = time.perf_counter() - started
         try:
             parsed: Any = json.loads(data) if data else None
@@ -157,19 +164,29 @@ class Gateway:
                                 status_code=status)
         self.metrics.requests.labels(wire.name, str(status), rewritten).inc()
         if status < 400:
-            usage = wire.usage(parsed) or Usage()
+            usage = target.usage(parsed) or Usage()
             self._count(usage)
             session.answered(plan, total, total, usage)
+        translation = TRANSLATIONS.get((wire.name, target.name))
+        if translation is not None:  # the answer in the client's protocol
+            answer = translation.response(parsed) if status < 400 else wire.error(status, error_message(parsed))
+            return JSONResponse(answer, status_code=status, headers=response_headers(resp))
         return Response(data, status_code=status, headers=response_headers(resp))
 
-    async def _relay(self, wire: Wire, session: Session, plan: Plan, resp: httpx.Response,
+    async def _relay(self, wire: Wire, target: Wire, session: Session, plan: Plan, resp: httpx.Response,
                      started: float) -> AsyncIterator[bytes]:
-        watch = StreamWatch(wire, started)
+        watch = StreamWatch(target, started)
+        translation = TRANSLATIONS.get((wire.name, target.name))
+        convert = translation.stream() if translation else None
         complete = False
         try:
             async for chunk in resp.aiter_raw():
                 watch.feed(chunk)
-                yield chunk
+                out = convert.feed(chunk) if convert else chunk
+                if out:
+                    yield out
+            if convert:
+                yield convert.end()
             complete = True
         except httpx.HTTPError as exc:  # the upstream broke off mid-stream: tell the client in-band
             yield f"data: {json.dumps(wire.error(502, f'upstream stream broke: {type(exc).__name__}'))}\n\n".encode()

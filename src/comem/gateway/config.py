@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -22,6 +23,9 @@ class UpstreamConfig(StrictModel):
     url: str | None = None  # an OpenAI/Anthropic-compatible base URL ending in /v1 (vLLM, SGLang, llama.cpp, hosted)
     api_key: SecretStr | None = Field(default=None, exclude=True)  # sent upstream; never logged or written out
     model: ModelConfig = Field(default_factory=ModelConfig)  # the embedded agent model when `url` is not set
+    # `same`: each request goes to the upstream in its own protocol; `openai` / `anthropic`: the upstream serves only
+    # that one, and requests of the other are translated (responses and streams back)
+    protocol: Literal["same", "openai", "anthropic"] = "same"
     timeout_s: float = Field(default=600.0, gt=0)
 
 

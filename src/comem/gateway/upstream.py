@@ -18,6 +18,7 @@ from comem.gateway.wire import Usage, Wire
 _DROP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade",
          "proxy-authorization", "accept-encoding", "x-comem-session"}
 _AUTH = {"authorization", "x-api-key"}
+ANTHROPIC_VERSION = "2023-06-01"  # sent to an Anthropic upstream when a translated request has none
 _KEEP_BACK = ("content-type", "x-request-id", "request-id", "openai-processing-ms", "retry-after")
 
 
@@ -28,19 +29,21 @@ class Upstream:
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0),
                                         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
 
-    def headers(self, incoming: Mapping[str, str]) -> dict[str, str]:
-        out = {k: v for k, v in incoming.items() if k.lower() not in _DROP}
+    def headers(self, incoming: Mapping[str, str], *, translated_to: str | None = None) -> dict[str, str]:
+        out = {k.lower(): v for k, v in incoming.items() if k.lower() not in _DROP}
         if self.gateway_keyed or self.api_key:
-            out = {k: v for k, v in out.items() if k.lower() not in _AUTH}
-        if self.api_key:
-            out["authorization"] = f"Bearer {self.api_key}"
-            out["x-api-key"] = self.api_key
+            out = {k: v for k, v in out.items() if k not in _AUTH}
+        key = self.api_key or out.get("x-api-key") or out.get("authorization", "").removeprefix("Bearer ").strip()
+        if key and (self.api_key or translated_to):  # a translated request carries the key the other way too
+            out["authorization"], out["x-api-key"] = f"Bearer {key}", key
+        if translated_to == "anthropic":
+            out.setdefault("anthropic-version", ANTHROPIC_VERSION)
         return out
 
-    def request(self, method: str, path: str, incoming: Mapping[str, str], content: bytes | None = None
-                ) -> httpx.Request:
-        return self.client.build_request(method, self.base_url + path, headers=self.headers(incoming),
-                                         content=content)
+    def request(self, method: str, path: str, incoming: Mapping[str, str], content: bytes | None = None, *,
+                translated_to: str | None = None) -> httpx.Request:
+        return self.client.build_request(method, self.base_url + path, content=content,
+                                         headers=self.headers(incoming, translated_to=translated_to))
 
     async def aclose(self) -> None:
         await self.client.aclose()
