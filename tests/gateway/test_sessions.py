@@ -140,3 +140,14 @@ def test_sessions_beyond_the_limit_leave_memory_not_disk(tmp_path: Path) -> None
         live = len(gw.store.live)
     assert live == 1
     assert "summary-of[0,1,2]" in summary_in(upstream.bodies()[-1])
+
+
+def test_a_ledger_only_arm_needs_no_memory_model(tmp_path: Path) -> None:
+    cfg = config(tmp_path, arm={"name": "kso", "k": 2, "memory_view": "ledger"})
+    with ChatUpstream(tool_reply) as upstream, running_gateway(cfg, upstream.url, None) as (url, gateway):
+        body = start()
+        for i in range(5):
+            turn(url, body, i)
+        assert gateway.pool is None
+    task = upstream.bodies()[-1]["messages"][1]["content"]
+    assert "<ledger" in task and "echo 0" in task  # the ledger of the summarised turns, built with no model

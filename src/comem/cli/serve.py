@@ -60,7 +60,8 @@ def serve(
 
     def ready(url: str, gateway: Any) -> None:
         where = settings.upstream.url or f"embedded {settings.upstream.model.model}"
-        console.print(f"comem serve: [bold]{url}[/] -> {where}; memory {gateway.pool.model}, arm {settings.arm.key}, "
+        memory = gateway.pool.model if gateway.pool else "none (ledger only)"
+        console.print(f"comem serve: [bold]{url}[/] -> {where}; memory {memory}, arm {settings.arm.key}, "
                       f"records in {settings.out}")
         console.print(f"  OpenAI clients: base_url={url}   Anthropic clients: base_url={url.removesuffix('/v1')}")
 

@@ -48,10 +48,11 @@ class Refused(Exception):
 class Gateway:
     """Everything one gateway holds: its upstream, the shared memory model, the sessions, the metrics."""
 
-    def __init__(self, config: GatewayConfig, upstream_url: str, memory_llm: LLM) -> None:
+    def __init__(self, config: GatewayConfig, upstream_url: str, memory_llm: LLM | None) -> None:
+        """`memory_llm` is None for an arm that needs no memory model (`memory_view: ledger`)."""
         self.config = config
         self.metrics = GatewayMetrics()
-        self.pool = MemoryPool(memory_llm, config.memory_concurrency, config.memory_queue)
+        self.pool = MemoryPool(memory_llm, config.memory_concurrency, config.memory_queue) if memory_llm else None
         key = config.upstream.api_key.get_secret_value() if config.upstream.api_key else None
         self.upstream = Upstream(upstream_url, api_key=key, timeout_s=config.upstream.timeout_s,
                                  gateway_keyed=config.api_key is not None)
@@ -115,7 +116,7 @@ class Gateway:
             self.metrics.resyncs.inc(session.resyncs - resyncs)
             self.store.save(session)
         self.metrics.sessions.set(len(self.store.live))
-        self.metrics.queue_depth.set(self.pool.depth)
+        self.metrics.queue_depth.set(self.pool.depth if self.pool else 0)
         target = wire if self.config.upstream.protocol == "same" else WIRES[self.config.upstream.protocol]
         translation = TRANSLATIONS.get((wire.name, target.name))
         content = raw
@@ -249,7 +250,8 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "sessions": len(gateway.store.live), "memory_queue": gateway.pool.depth}
+        depth = gateway.pool.depth if gateway.pool else 0
+        return {"status": "ok", "sessions": len(gateway.store.live), "memory_queue": depth}
 
     @app.get("/metrics")
     async def metrics() -> Response:

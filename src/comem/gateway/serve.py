@@ -24,14 +24,16 @@ EMBEDDED_SLOTS = 4  # concurrent requests an embedded agent model serves (sessio
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, log_dir: Path) -> AsyncIterator[Gateway]:
     agent = config.upstream.model if config.upstream.url is None else ModelConfig(url=config.upstream.url)
-    agent_threads, memory_threads = thread_plan(agent, config.memory, need_memory=True)
+    agent_threads, memory_threads = thread_plan(agent, config.memory, need_memory=config.arm.needs_memory())
     async with contextlib.AsyncExitStack() as stack:
         url = config.upstream.url
         if url is None:
             client = await stack.enter_async_context(
                 open_model(agent, "agent", log_dir, agent_threads, n_parallel=EMBEDDED_SLOTS))
             url = client.base_url
-        memory = await stack.enter_async_context(open_model(config.memory, "memory", log_dir, memory_threads))
+        memory = None
+        if config.arm.needs_memory():  # a ledger-only arm calls no memory model: none is started
+            memory = await stack.enter_async_context(open_model(config.memory, "memory", log_dir, memory_threads))
         yield Gateway(config, url, memory)
 
 

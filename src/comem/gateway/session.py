@@ -51,7 +51,7 @@ class Call:
 
 
 class Session:
-    def __init__(self, key: str, arm: StrategyConfig, memory_llm: LLM, conv: Conversation, path: Path,
+    def __init__(self, key: str, arm: StrategyConfig, memory_llm: LLM | None, conv: Conversation, path: Path,
                  on_memory: Callable[[MemoryRecord], None], *, fresh: bool = True) -> None:
         self.key, self.arm, self.memory_llm, self.path = key, arm, memory_llm, path
         self.on_memory = on_memory
@@ -72,10 +72,10 @@ class Session:
         self.strategy = build_strategy(self.arm, self.pinned, self.clock, memory_llm=self.memory_llm,
                                        on_memory=self._memory)
         if fresh:
+            config = {"strategy": self.arm.settings(), "agent_model": conv.model,
+                      "memory_model": self.memory_llm.model if self.memory_llm else None}
             self.log.append(EpisodeStart(instance_id=self.key, strategy=self.arm.key, system_prompt=conv.system,
-                                         task_prompt=conv.task, config={"strategy": self.arm.settings(),
-                                                                        "agent_model": conv.model,
-                                                                        "memory_model": self.memory_llm.model}))
+                                         task_prompt=conv.task, config=config))
 
     def _memory(self, record: MemoryRecord) -> None:
         self.memory_records.append(record)

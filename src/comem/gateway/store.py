@@ -45,7 +45,7 @@ def file_name(key: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, out: Path, arm: StrategyConfig, memory_llm: LLM, *, max_sessions: int, idle_s: float,
+    def __init__(self, out: Path, arm: StrategyConfig, memory_llm: LLM | None, *, max_sessions: int, idle_s: float,
                  on_memory: Callable[[MemoryRecord], None]) -> None:
         self.arm, self.memory_llm, self.on_memory = arm, memory_llm, on_memory
         self.max_sessions, self.idle_s = max_sessions, idle_s
