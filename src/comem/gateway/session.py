@@ -72,9 +72,9 @@ class Session:
         self.strategy = build_strategy(self.arm, self.pinned, self.clock, memory_llm=self.memory_llm,
                                        on_memory=self._memory)
         if fresh:
-            config = {"strategy": self.arm.settings(), "agent_model": conv.model,
+            config = {"session": self.key, "strategy": self.arm.settings(), "agent_model": conv.model,
                       "memory_model": self.memory_llm.model if self.memory_llm else None}
-            self.log.append(EpisodeStart(instance_id=self.key, strategy=self.arm.key, system_prompt=conv.system,
+            self.log.append(EpisodeStart(instance_id=self.path.stem, strategy=self.arm.key, system_prompt=conv.system,
                                          task_prompt=conv.task, config=config))
 
     def _memory(self, record: MemoryRecord) -> None:
@@ -157,5 +157,5 @@ class Session:
         writes one per episode, so `comem report` reads gateway traffic)."""
         await self.strategy.close()
         self.log.close()
-        return EpisodeResult(**episode_end(self.key, self.arm.key, "session_end", self.steps, self.memory_records,
+        return EpisodeResult(**episode_end(self.path.stem, self.arm.key, "session_end", self.steps, self.memory_records,
                                            wall_s=self.clock.now()).model_dump())
