@@ -227,3 +227,11 @@ class _Counting:
 
     async def aclose(self) -> None:
         await self._engine.aclose()
+
+
+def test_a_repeat_that_differs_only_in_a_duration_is_still_a_repeat(repo: Path) -> None:
+    """`21 passed in 0.92s` then `in 0.71s`: a model re-ran the same tests eight times without a note."""
+    timed = "python -c \"import random; print(f'3 passed in {random.random() + 0.1:.3f}s')\""
+    outcome, _ = run_agent(repo, [call("bash", command=timed)] * 4, max_repeats=3)
+    assert outcome.exit_reason == "repeat_limit" and len(outcome.steps) == 3
+    assert "already ran this exact action" in outcome.steps[1].observation

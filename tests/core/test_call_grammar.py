@@ -18,7 +18,7 @@ def test_one_alternative_per_call_form_with_required_arguments_first() -> None:
         '"\\"new_str\\""')
     view = next(line for line in calls if '"\\"view\\""' in line)
     assert '("," ws "\\"view_range\\"" ws ":" ws "[" ws integer ws "," ws integer ws "]")?' in view
-    assert grammar.startswith('root ::= [^{\\n] [^{\\n]{0,399} "\\n" call')
+    assert grammar.startswith('root ::= [^{\\n] [^{\\n]{0,199} "\\n" call')
 
 
 def test_leading_optional_arguments_may_all_be_left_out() -> None:

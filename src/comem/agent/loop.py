@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from comem.core.records import ExitReason, Step, ToolCall, ToolResult
 from comem.environment.base import Environment
 from comem.environment.tools import call_shapes
 from comem.llm.base import LLM, ContextOverflow, EngineAware, EngineInfo, LLMError, LLMUnavailable
+
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|sec|secs|seconds)\b")
 
 
 class AgentConfig(StrictModel):
@@ -151,10 +154,12 @@ class Agent:
         return math.ceil(1.1 * ctx.chars * last.prompt_tokens / last.context_chars)
 
     def _count(self, call: ToolCall | None, result: ToolResult) -> int:
-        """How many times this exact call has now given this exact output (0 for no call)."""
+        """How many times this exact call has now given this same output, durations aside (`21 passed in 0.92s`
+        is the same result as `in 0.71s`); 0 for no call."""
         if call is None:
             return 0
-        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str), result.output)
+        output = _DURATION.sub("<t>", result.output)
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str), output)
         self._seen[key] += 1
         return self._seen[key]
 

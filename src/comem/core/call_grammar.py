@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_THOUGHT_CHARS = 400
+MAX_THOUGHT_CHARS = 200  # "one short sentence": a small model otherwise restates the issue for 100 tokens a step
 MAX_INT_DIGITS = 9  # line numbers and counts
 
 _BASE_RULES = r"""ws ::= [ ]?
