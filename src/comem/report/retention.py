@@ -32,6 +32,7 @@ offline: the ledger is deterministic, so extracting it later gives exactly what 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -59,6 +60,8 @@ _ERROR_LINE = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Ex
                          r"(?::|\s*$)")
 _PYTEST_LINE = re.compile(r"^\s*(?:FAILED|ERROR)\s+(\S+?)(?:\s+-\s|\s*$)")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+|\d{2,})(?![\w])(?!\.\d)")
+_LETTER = re.compile(r"[A-Za-z]")
+_INNER_SLASH = re.compile(r"\w/\w")
 _BACKTICK = re.compile(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)")
 
 
@@ -83,10 +86,10 @@ def paths(text: str) -> set[str]:
     out = set()
     for token in _PATH_CANDIDATE.findall(text):
         token = token.removeprefix("./").rstrip(".-/")  # `./x`, a sentence's full stop, a directory's slash
-        if token.startswith("//") or not re.search(r"[A-Za-z]", token):
+        if token.startswith("//") or not _LETTER.search(token):
             continue  # the rest of a URL, or a number such as 1.2.3
-        name = PurePosixPath(token).name
-        has_slash = re.search(r"\w/\w", token) is not None
+        name = token.rsplit("/", 1)[-1]
+        has_slash = _INNER_SLASH.search(token) is not None
         if has_slash or ("." in name and name.rsplit(".", 1)[1].lower() in EXTENSIONS and name.rsplit(".", 1)[0]):
             out.add(token)
     return out
@@ -134,19 +137,28 @@ def extract(steps: Iterable[Step], obs_chars: int = MemorySettings().memory_obs_
     """Identifiers of a span of steps, per category (see the module docstring)."""
     found: dict[str, set[str]] = {c: set() for c in CATEGORIES}
     for step in steps:
-        observation = clip_middle(step.observation, obs_chars)
         action = " ".join(str(v) for v in step.action.arguments.values()) if step.action else ""
-        everything = "\n".join((step.thought, action, observation))
-        found["paths"] |= paths(everything)
-        if (command := _command_of(step)) is not None:
-            found["commands"] |= commands(command)
-        found["errors"] |= errors(observation)
-        found["numbers"] |= numbers(everything)
-        found["names"] |= names(step.thought + "\n" + observation)
+        for category, ids in zip(CATEGORIES, _step_ids(step.thought, action, step.observation, _command_of(step),
+                                                        obs_chars), strict=True):
+            found[category] |= ids
     return found
 
 
+@functools.lru_cache(maxsize=8192)
+def _step_ids(thought: str, action: str, observation: str, command: str | None,
+              obs_chars: int) -> tuple[frozenset[str], ...]:
+    """One step's identifiers, per category in CATEGORIES order. Cached: a from-scratch summary's span starts at
+    step 0, so a long episode's early steps are read once per update otherwise."""
+    observation = clip_middle(observation, obs_chars)
+    everything = "\n".join((thought, action, observation))
+    return (frozenset(paths(everything)), frozenset(commands(command) if command is not None else ()),
+            frozenset(errors(observation)), frozenset(numbers(everything)),
+            frozenset(names(thought + "\n" + observation)))
+
+
 def _contains(summary: str, token: str) -> bool:
+    if token not in summary:  # most lost identifiers are not there at all: skip the regex
+        return False
     return re.search(rf"(?<![\w./-]){re.escape(token)}(?![\w/-])", summary) is not None
 
 
