@@ -240,3 +240,10 @@ def test_a_replacement_that_changes_nothing_is_refused(call: Call, workspace: Wo
     out = edit(call, command="str_replace", path="pkg/mod.py", old_str="a + b", new_str="a + b")
     assert "new_str is the same as old_str" in out
     assert "No edit history" in edit(call, command="undo_edit", path="pkg/mod.py")
+
+
+def test_a_failed_replacement_shows_the_closest_line_to_copy(call: Call, workspace: Workspace) -> None:
+    out = edit(call, command="str_replace", path="pkg/mod.py", old_str="    return a+b", new_str="    return b + a")
+    assert "did not appear verbatim" in out and "The closest line is 2:" in out and "     2\t    return a + b" in out
+    out = edit(call, command="str_replace", path="pkg/mod.py", old_str="total = sum(prices)", new_str="x")
+    assert "did not appear verbatim" in out and "closest" not in out  # nothing alike: no guess

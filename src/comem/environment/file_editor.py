@@ -8,6 +8,7 @@ shows, and edits hold at most MAX_EDIT_BYTES: no file the agent makes can stall 
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ MAX_VIEW_SCAN_BYTES = 64_000_000  # `view` reads up to here looking for the firs
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS  # of a line, what `view` reads (the rest is skipped and counted)
 SCAN_CHUNK_BYTES = 1 << 20
 SNIPPET_LINES = 4
+MAX_CLOSEST_LINES = 5000  # a failed str_replace looks for the closest line in files up to this long
 BINARY_SNIFF_BYTES = 8192
 CLIPPED_NOTE = (
     "<response clipped><NOTE>Only part of this output is shown to save context. Use `view_range` "
@@ -134,6 +136,21 @@ def _snippet(text: str, first_changed: int, changed_lines: int) -> str:
     start = max(1, first_changed - SNIPPET_LINES)
     end = min(len(lines), first_changed + changed_lines - 1 + SNIPPET_LINES)
     return _numbered("\n".join(lines[start - 1 : end]), start)
+
+
+def _closest(text: str, old_str: str) -> str:
+    """The file's lines most like old_str's first line, numbered, so a model can copy the real text (small models
+    write old_str from memory, or from another file); "" when nothing is alike."""
+    wanted = next((line.strip() for line in old_str.split("\n") if line.strip()), "")
+    lines = split_lines(text)
+    if not wanted or len(lines) > MAX_CLOSEST_LINES:
+        return ""
+    scores = [difflib.SequenceMatcher(None, wanted, line.strip()).ratio() for line in lines]
+    best = max(range(len(lines)), key=scores.__getitem__, default=None)
+    if best is None or scores[best] < 0.5:
+        return ""
+    start = max(0, best - 1)
+    return (f" The closest line is {best + 1}:\n" + _numbered("\n".join(lines[start : best + 2]), start + 1))
 
 
 def _changed_lines(before: str, after: str) -> tuple[int, int]:
@@ -264,7 +281,7 @@ class FileEditor:
         if count == 0:
             raise ToolError(
                 f"No replacement was performed: old_str did not appear verbatim in {self._name(path)}. "
-                "Check whitespace and indentation, or view the file first."
+                "Check whitespace and indentation, or view the file first." + _closest(text, old_str)
             )
         if count > 1:
             starts, index = [], text.find(old_str)
