@@ -21,7 +21,8 @@ def eval_memory_command(
     data: Annotated[Path, typer.Argument(help="Held-out GRPO records: eval.parquet, or the directory "
                                          "`comem train data grpo` wrote.")],
     memory_model: Annotated[list[str] | None, typer.Option(help="A memory model to evaluate, [LABEL=]SPEC: a bundled "
-                                                           "name, a GGUF path, or a URL (served name after #). "
+                                                           "name or GGUF path (BASE+lora:FILE.gguf adds a LoRA "
+                                                           "adapter), hf:DIR, or a URL (served name after #). "
                                                            "Repeatable.")] = None,
     agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with "
                                              "--agent-url.")] = default_of(ModelConfig, "model"),

@@ -64,7 +64,8 @@ def run(
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url. "
                                                     f"Default {default_of(ModelConfig, 'model')}.")] = None,
-    memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model.")] = None,
+    memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model; BASE+lora:FILE.gguf adds a "
+                                                     "GGUF LoRA adapter (comem train export-gguf).")] = None,
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent (vLLM, SGLang, "
                                                   "llama.cpp server). Env: COMEM_AGENT_URL.",
                                                   envvar="COMEM_AGENT_URL")] = None,
@@ -225,14 +226,14 @@ _register_eval()
 
 
 def _register_train() -> None:
-    """`comem train sft|grpo|export-verl`, `comem train data grpo|sft` and `comem eval-memory`."""
+    """`comem train sft|grpo|export-verl|export-gguf`, `comem train data grpo|sft` and `comem eval-memory`."""
     from comem.cli.eval_memory import eval_memory_command
-    from comem.cli.train import export_verl, grpo, sft, train_app
+    from comem.cli.train import export_gguf, export_verl, grpo, sft, train_app
     from comem.cli.train_data import data_app
     from comem.cli.train_data import grpo as data_grpo
     from comem.cli.train_data import sft as data_sft
 
-    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl)):
+    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf)):
         train_app.command(name)(friendly(command))
     for name, command in (("grpo", data_grpo), ("sft", data_sft)):
         data_app.command(name)(friendly(command))

@@ -33,8 +33,9 @@ def serve(
                                                           "received), openai or anthropic (the other one is "
                                                           "translated).")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Embedded agent model when there is no --upstream.")] = None,
-    memory_model: Annotated[str | None, typer.Option(help="Memory model: a bundled name or GGUF path (embedded), or "
-                                                     "a URL with the served name after # (http://h:8001/v1#name)."
+    memory_model: Annotated[str | None, typer.Option(help="Memory model: a bundled name or GGUF path (embedded), "
+                                                     "optionally with a LoRA adapter (BASE+lora:FILE.gguf), or a "
+                                                     "URL with the served name after # (http://h:8001/v1#name)."
                                                      )] = None,
     arm: Annotated[str | None, typer.Option(help="The kso arm, in the arm grammar (kso-k4-deadline) as in comem "
                                             "run. Default: kso with late_policy deadline.")] = None,
@@ -54,7 +55,7 @@ def serve(
         overrides["upstream"]["model"] = {"model": agent_model}
     if memory_model is not None:
         memory = ModelConfig.parse(memory_model)
-        overrides["memory"] = {"model": memory.model, "url": memory.url}
+        overrides["memory"] = {"model": memory.model, "url": memory.url, "lora": memory.lora}
     settings = load_yaml_config(config, drop_none(overrides), GatewayConfig, command="comem serve")
     from comem.gateway.serve import serve as run_gateway
 

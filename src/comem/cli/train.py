@@ -1,7 +1,9 @@
-"""`comem train sft|grpo|export-verl`: train the memory model with TRL, or export the GRPO data for verl.
+"""`comem train sft|grpo|export-verl|export-gguf`: train the memory model with TRL, export the GRPO data for verl,
+or export a trained LoRA adapter as a GGUF adapter for the embedded llama.cpp server.
 
 The command functions are plain; cli/main.py registers them on `train_app` wrapped in `friendly` (as for `bench`):
-`sft`, `grpo`, and `export_verl` under the name `export-verl`. Multi-GPU runs go through accelerate, e.g.
+`sft`, `grpo`, `export_verl` under the name `export-verl` and `export_gguf` under `export-gguf`. Multi-GPU runs go
+through accelerate, e.g.
 `accelerate launch --config_file <trainers>/accelerate/zero3_8gpu.yaml -m comem.cli train grpo ...` (README.md).
 """
 
@@ -97,6 +99,26 @@ def export_verl(
     console.print(f"reward: {result.reward_module} (compute_score / compute_score_batch)\nlauncher: {result.launcher}")
 
 
+def export_gguf(
+    adapter: Annotated[Path, typer.Argument(help="The adapter/ dir of a --lora run (adapter_config.json + "
+                                            "adapter_model.safetensors).")],
+    out: Annotated[Path, typer.Option(help="The GGUF adapter file to write.")],
+    base: Annotated[str | None, typer.Option(help="The bundled model or GGUF file it applies to. Default: the "
+                                             "bundled model the adapter was trained from.")] = None,
+    dtype: Annotated[str, typer.Option(help="Tensor type: f16 (half the size) or f32.")] = "f16",
+) -> None:
+    """Convert a LoRA adapter into a GGUF LoRA adapter the embedded llama.cpp server loads (BASE+lora:FILE)."""
+    from comem.core.errors import ComemError
+    from comem.train.trainers.lora_gguf import export_lora_gguf
+
+    if dtype not in ("f16", "f32"):
+        raise ComemError(f"--dtype {dtype!r} is not a GGUF adapter type.", fix="use --dtype f16 or --dtype f32.")
+    result = export_lora_gguf(adapter, out, base=base, dtype="f16" if dtype == "f16" else "f32")
+    console.print(f"{result.pairs} LoRA pairs (rank {result.rank}, alpha {result.alpha:g}, {result.architecture}) "
+                  f"-> {result.path} ({result.size / 1e6:.1f} MB)")
+    console.print(f"use it: --memory-model {result.spec}")
+
+
 def _with_lora(overrides: list[str] | None, lora: bool | None) -> list[str]:
     return [*(overrides or []), *([f"lora.enabled={str(lora).lower()}"] if lora is not None else [])]
 
@@ -111,3 +133,6 @@ def _report(result: TrainResult) -> None:
         f"no {result.metric} logged"
     console.print(f"{result.steps} steps in {result.wall_s:.0f} s; {trend} ({result.out / 'metrics.jsonl'})")
     console.print(f"model: {result.final}  (serve it with --memory-model hf:{result.final})")
+    if (result.out / "adapter").is_dir():
+        console.print(f"adapter: {result.out / 'adapter'}  (ship it: comem train export-gguf {result.out / 'adapter'} "
+                      "--out memory.gguf)")

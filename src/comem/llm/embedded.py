@@ -39,6 +39,7 @@ class EmbeddedServer:
         model_path: Path,
         *,
         alias: str,
+        lora: Path | None = None,
         n_ctx: int = 8192,
         n_threads: int = 2,
         n_parallel: int = 1,
@@ -48,6 +49,7 @@ class EmbeddedServer:
     ) -> None:
         self.model_path = Path(model_path)
         self.alias = alias
+        self.lora = Path(lora) if lora is not None else None
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.n_parallel = n_parallel
@@ -168,6 +170,7 @@ class EmbeddedServer:
             "--n-ctx", str(self.n_ctx), "--threads", str(self.n_threads),
             "--n-parallel", str(self.n_parallel), "--port", str(self.port or 0),
             "--ready-fd", str(ready_fd), "--parent-pid", str(os.getpid()),
+            *(["--lora", str(self.lora)] if self.lora is not None else []),
         ]  # fmt: skip
 
     def _open_log(self) -> None:
@@ -211,9 +214,13 @@ class EmbeddedServer:
         status = f" (server exited with code {code})" if code is not None else ""
         tail = _tail(self._log) if self._log is not None else ""
         fix = self.load_fix
+        model = str(self.model_path)
+        if self.lora is not None:
+            model += f" with the LoRA adapter {self.lora}"
+            fix += ", and that the adapter was exported for this model (comem train export-gguf)"
         if self.log_path is not None:
             fix += f"; see {self.log_path}"
-        return ComemError(f"{what}: {self.model_path}{status}.\n{tail}", fix=fix + ".")
+        return ComemError(f"{what}: {model}{status}.\n{tail}", fix=fix + ".")
 
 
 def _tail(log: IO[bytes], lines: int = 15) -> str:

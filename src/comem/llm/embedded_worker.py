@@ -18,6 +18,7 @@ import threading
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m comem.llm.embedded_worker")
     ap.add_argument("--model", required=True)
+    ap.add_argument("--lora", default=None, help="a GGUF LoRA adapter applied to the model (scale 1)")
     ap.add_argument("--alias", required=True)
     ap.add_argument("--n-ctx", type=int, required=True, help="context per request (per slot)")
     ap.add_argument("--threads", type=int, required=True)
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
 
     params = xlc.CommonParams()
     params.model.path = args.model
+    if args.lora:
+        params.lora_adapters = [xlc.CommonAdapterLoraInfo(args.lora, 1.0)]
     params.model_alias = {args.alias}
     params.n_ctx = args.n_ctx * args.n_parallel  # llama.cpp splits n_ctx across slots; keep it per request
     params.n_parallel = args.n_parallel

@@ -3,7 +3,9 @@ URL. One type for every command.
 
 `ModelConfig` is what a user writes: the YAML `agent:` / `memory:` sections, the `--agent-model/--agent-url/
 --api-key` flags, a `SPEC` string (`ModelConfig.parse`: `qwen2.5-coder-0.5b`, `model.gguf`, `hf:ckpt/final`,
-`http://host:8000/v1#served-name`), the reward's agent. Its defaults are the defaults of every command.
+`http://host:8000/v1#served-name`), the reward's agent. Its defaults are the defaults of every command. An embedded
+GGUF model may carry a LoRA adapter (`comem train export-gguf`): `lora: FILE` or, wherever a model name goes,
+`qwen2.5-coder-0.5b+lora:FILE.gguf`.
 
 `Endpoint` is derived from it: the same settings resolved to the URL the model is served at (an embedded server's
 own once it started) and the body every request carries. It is picklable, so a Ray task or a reward function opens
@@ -17,22 +19,28 @@ the process environment first: core/secrets.py).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from comem.core.config import StrictModel
+from comem.core.errors import ComemError
 from comem.core.secrets import secret
+from comem.llm.hf_server import HF_PREFIX
 from comem.llm.models import DEFAULT_MODEL
 from comem.llm.openai_http import OpenAIChatClient
 
-__all__ = ["DEFAULT_MODEL", "Endpoint", "ModelConfig", "thread_plan"]
+__all__ = ["DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "thread_plan"]
+
+LORA_MARK = "+lora:"  # `BASE+lora:ADAPTER.gguf`: a bundled model or GGUF with a GGUF LoRA adapter on top
 
 
 class ModelConfig(StrictModel):
     """A model served embedded (bundled name, GGUF path, `hf:DIR`) or reached at an OpenAI-compatible URL."""
 
     model: str = DEFAULT_MODEL  # the bundled name or path (embedded), or the served model name (with `url`)
+    lora: Path | None = None  # a GGUF LoRA adapter the embedded llama.cpp server applies to `model`
     url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp server)
     api_key: SecretStr | None = Field(default=None, exclude=True)  # default: $OPENAI_API_KEY; never written out
     n_ctx: int = Field(default=16384, ge=256)  # context of an embedded server
@@ -44,6 +52,27 @@ class ModelConfig(StrictModel):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lora(cls, data: Any) -> Any:
+        """`BASE+lora:FILE` in `model` -> model BASE, lora FILE, so the spec works wherever a model name does."""
+        if isinstance(data, dict) and isinstance(data.get("model"), str) and LORA_MARK in data["model"]:
+            base, _, adapter = data["model"].partition(LORA_MARK)
+            if not base.strip() or not adapter.strip() or data.get("lora") not in (None, adapter.strip()):
+                raise ComemError(f"model spec {data['model']!r} does not name one base model and one adapter.",
+                                 fix="write BASE+lora:ADAPTER.gguf, e.g. qwen2.5-coder-0.5b+lora:memory.gguf.")
+            data = {**data, "model": base.strip(), "lora": adapter.strip()}
+        return data
+
+    @model_validator(mode="after")
+    def _lora_is_embedded(self) -> ModelConfig:
+        if self.lora is not None and (self.url or self.model.startswith(HF_PREFIX)):
+            where = f"the server at {self.url}" if self.url else "a transformers (hf:) checkpoint"
+            raise ComemError(f"a GGUF LoRA adapter ({self.lora}) is applied by the embedded llama.cpp server, not by "
+                             f"{where}.", fix="use a bundled model or GGUF file as the base (BASE+lora:FILE), or "
+                             "load the adapter in your own server (llama-server --lora FILE).")
+        return self
 
     @classmethod
     def parse(cls, spec: str, **fields: Any) -> ModelConfig:

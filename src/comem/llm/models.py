@@ -131,6 +131,19 @@ def resolve_model(name_or_path: str, *, cache_dir: Path | None = None) -> Path:
     raise ComemError(f"unknown model {name_or_path!r}.", fix=f"use one of: {names}, or a path to a .gguf file.")
 
 
+def resolve_adapter(path: Path) -> Path:
+    """A GGUF LoRA adapter file (`comem train export-gguf`), checked to exist and be GGUF before a server starts;
+    llama.cpp itself refuses one made for another architecture or shape."""
+    path = Path(path).expanduser()
+    fix = "pass the .gguf file `comem train export-gguf ADAPTER_DIR --out FILE.gguf` wrote."
+    if not path.is_file():
+        raise ComemError(f"LoRA adapter {path} does not exist.", fix=fix)
+    with path.open("rb") as fh:
+        if fh.read(4) != GGUF_MAGIC:
+            raise ComemError(f"LoRA adapter {path} is not a GGUF file.", fix=fix)
+    return path.resolve()
+
+
 def needs_assembly(name: str, *, cache_dir: Path | None = None) -> bool:
     """Whether resolving this bundled model will first concatenate its parts (the first run after installing it)."""
     spec = MODELS.get(name)

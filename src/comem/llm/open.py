@@ -1,4 +1,5 @@
-"""Open the agent and memory models: embedded servers (llama.cpp for GGUF, transformers for `hf:DIR`) or URLs.
+"""Open the agent and memory models: embedded servers (llama.cpp for GGUF, with an optional GGUF LoRA adapter;
+transformers for `hf:DIR`) or URLs.
 
 The agent and the memory model always get separate server instances (decoupled, as in the method), even
 when they are the same bundled model.
@@ -17,7 +18,7 @@ from comem.llm.base import LLMUnavailable
 from comem.llm.embedded import EmbeddedServer
 from comem.llm.endpoint import ModelConfig
 from comem.llm.hf_server import HF_PREFIX, HFServer
-from comem.llm.models import resolve_model
+from comem.llm.models import resolve_adapter, resolve_model
 from comem.llm.openai_http import OpenAIChatClient
 
 
@@ -72,7 +73,9 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
         path, server_cls = Path(name).expanduser(), HFServer
     else:
         path, server_cls = resolve_model(name), EmbeddedServer
-    with server_cls(path, alias=f"{role}:{Path(name).name}", n_ctx=spec.n_ctx, n_threads=threads,
+    lora = resolve_adapter(spec.lora) if spec.lora is not None else None  # ModelConfig allows it on GGUF bases only
+    alias = f"{role}:{Path(name).name}" + (f"+{lora.name}" if lora else "")
+    with server_cls(path, alias=alias, lora=lora, n_ctx=spec.n_ctx, n_threads=threads,
                     n_parallel=n_parallel, log_path=log_dir / f"{role}-server.log") as server:
         client = server.client(timeout_s=spec.timeout_s, max_retries=spec.max_retries, extra_body=extra_body)
         try:

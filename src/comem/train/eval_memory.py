@@ -50,7 +50,7 @@ from comem.core.records import Message, ToolCall
 from comem.core.tables import markdown_table, rich_table
 from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
-from comem.llm.endpoint import ModelConfig
+from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.reward import agent_messages, score_actions
@@ -68,9 +68,10 @@ class MemoryCondition(StrictModel):
 
 
 def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
-    """`[LABEL=]SPEC`: SPEC is a model spec of `ModelConfig.parse` (a bundled name, a GGUF path, `hf:DIR`, or an
-    OpenAI-compatible URL whose served model name may follow a `#`: `sft=http://127.0.0.1:8000/v1#comem-memory`;
-    default: the label). `fields` are the other ModelConfig settings (api_key, n_ctx, timeout_s, threads)."""
+    """`[LABEL=]SPEC`: SPEC is a model spec of `ModelConfig.parse` (a bundled name or GGUF path, either with an
+    optional GGUF LoRA adapter `+lora:FILE.gguf`; `hf:DIR`; or an OpenAI-compatible URL whose served model name may
+    follow a `#`: `sft=http://127.0.0.1:8000/v1#comem-memory`; default: the label). `fields` are the other
+    ModelConfig settings (api_key, n_ctx, timeout_s, threads)."""
     label, sep, spec = text.partition("=")
     if not sep or "://" in label:
         label, spec = "", text
@@ -80,8 +81,8 @@ def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
     if "://" in spec:
         url, _, served = spec.partition("#")
         label = label or served or url.split("://", 1)[1].split("/", 1)[0]
-    else:
-        label = label or Path(spec).stem
+    else:  # a model with a LoRA adapter is named after the adapter
+        label = label or Path(spec.rpartition(LORA_MARK)[2]).stem
     if label in BASELINES:
         raise ComemError(f"A memory model cannot be labelled {label!r}: that names a baseline.",
                          fix=f"label it, e.g. --memory-model mine={spec}")
