@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from comem.gateway.wire import AnthropicMessages, OpenAIChat
 from comem.gateway.wire.base import BadRequest
+from comem.gateway.wire.translate import TRANSLATIONS
 
 OPENAI = {
     "model": "m", "temperature": 0.2, "some_future_field": {"kept": True},
@@ -129,3 +133,34 @@ def test_a_reply_without_its_assistant_message_is_a_turn_of_its_own() -> None:
     assert conv.steps[0].response == "" and conv.steps[0].observation == "format error 1"
     longer = wire.conversation({"messages": [*messages, {"role": "user", "content": "format error 3"}]})
     assert [t.fingerprint for t in longer.turns][:3] == [t.fingerprint for t in conv.turns]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=12)
+ROLE = st.sampled_from(["system", "developer", "user", "assistant", "tool", "other"])
+MESSAGE = st.fixed_dictionaries({"role": ROLE}, optional={
+    "content": JSON | st.lists(st.fixed_dictionaries({"type": st.sampled_from(["text", "tool_use", "tool_result",
+                                                                                "image"])}, optional={
+        "text": JSON, "input": JSON, "content": JSON, "id": JSON, "name": JSON, "source": JSON}), max_size=3),
+    "tool_calls": JSON | st.lists(st.fixed_dictionaries({}, optional={
+        "id": JSON, "function": JSON | st.fixed_dictionaries({}, optional={"name": JSON, "arguments": JSON})}),
+        max_size=2),
+    "tool_call_id": JSON})
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.fixed_dictionaries({"messages": st.lists(MESSAGE, max_size=6) | JSON},
+                                  optional={"system": JSON, "tools": JSON, "model": JSON, "metadata": JSON}))
+def test_any_body_is_a_conversation_or_a_bad_request(body) -> None:
+    """Whatever a client sends, parsing and rewriting end in a conversation or one BadRequest, never a crash."""
+    for wire in (OpenAIChat(), AnthropicMessages()):
+        try:
+            conv = wire.conversation(body)
+        except BadRequest:
+            continue
+        if conv.head_end:
+            wire.rewrite(body, conv, "S", raw_from=len(conv.steps))
+        wire.client_session(body)
+        translation = TRANSLATIONS[(wire.name, "anthropic" if wire.name == "openai" else "openai")]
+        json.dumps(translation.request(body))  # and any such request crosses to the other protocol

@@ -6,7 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from comem.core.records import ToolCall
-from comem.gateway.wire.base import BadRequest, Conversation, Turn, Usage, Wire, as_text, digest, make_step, turn_bounds
+from comem.gateway.wire.base import (
+    BadRequest,
+    Conversation,
+    Turn,
+    Usage,
+    Wire,
+    as_text,
+    count,
+    digest,
+    make_step,
+    text_or_none,
+    turn_bounds,
+)
 from comem.gateway.wire.openai import messages_of
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -16,11 +28,11 @@ _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: 
 def _blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
-    return [b for b in content or [] if isinstance(b, dict)]
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
 def _calls(content: Any) -> list[ToolCall]:
-    return [ToolCall(name=str(b.get("name") or ""), id=b.get("id"),
+    return [ToolCall(name=str(b.get("name") or ""), id=text_or_none(b.get("id")),
                      arguments=b["input"] if isinstance(b.get("input"), dict) else {})
             for b in _blocks(content) if b.get("type") in ("tool_use", "server_tool_use")]
 
@@ -67,12 +79,13 @@ class AnthropicMessages(Wire):
         if not isinstance(usage, dict):
             return None
         cached = usage.get("cache_read_input_tokens")
-        prompt = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens",
+        prompt = sum(count(usage.get(k)) for k in ("input_tokens", "cache_read_input_tokens",
                                                       "cache_creation_input_tokens"))
-        return Usage(prompt_tokens=prompt, completion_tokens=int(usage.get("output_tokens") or 0),
-                     cached_tokens=int(cached) if cached is not None else None)
+        return Usage(prompt_tokens=prompt, completion_tokens=count(usage.get("output_tokens")),
+                     cached_tokens=count(cached) if cached is not None else None)
 
     def has_content(self, event: dict[str, Any]) -> bool:
         return event.get("type") == "content_block_delta" or (
             event.get("type") == "content_block_start"
-            and (event.get("content_block") or {}).get("type") in ("tool_use", "server_tool_use"))
+            and isinstance(event.get("content_block"), dict)
+            and event["content_block"].get("type") in ("tool_use", "server_tool_use"))

@@ -165,4 +165,14 @@ def append_text(content: Any, text: str) -> Any:
     parts before it, with their cache_control markers, are kept as they were)."""
     if isinstance(content, list):
         return [*content, {"type": "text", "text": text}]
-    return (content or "") + text
+    return as_text(content) + text
+
+
+def count(value: Any) -> int:
+    """A token count as an upstream reported it: an integer, else 0 (a broken upstream must not break a request)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def text_or_none(value: Any) -> str | None:
+    """An id as the records hold it: a string, or None for anything else a client sent."""
+    return value if isinstance(value, str) else None

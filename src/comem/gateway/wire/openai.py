@@ -12,9 +12,11 @@ from comem.gateway.wire.base import (
     Usage,
     Wire,
     as_text,
+    count,
     digest,
     make_step,
     parse_arguments,
+    text_or_none,
     turn_bounds,
 )
 
@@ -34,10 +36,11 @@ def messages_of(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _calls(message: dict[str, Any]) -> list[ToolCall]:
     calls = []
-    for call in message.get("tool_calls") or []:
+    tool_calls = message.get("tool_calls")
+    for call in tool_calls if isinstance(tool_calls, list) else []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
-            calls.append(ToolCall(name=str(function.get("name") or ""), id=call.get("id"),
+            calls.append(ToolCall(name=str(function.get("name") or ""), id=text_or_none(call.get("id")),
                                   arguments=parse_arguments(function.get("arguments"))))
     return calls
 
@@ -81,13 +84,15 @@ class OpenAIChat(Wire):
         if not isinstance(usage, dict):
             return None
         details = usage.get("prompt_tokens_details") or {}
-        return Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                     completion_tokens=int(usage.get("completion_tokens") or 0),
-                     cached_tokens=details.get("cached_tokens") if isinstance(details, dict) else None)
+        return Usage(prompt_tokens=count(usage.get("prompt_tokens")),
+                     completion_tokens=count(usage.get("completion_tokens")),
+                     cached_tokens=count(details.get("cached_tokens")) if isinstance(details, dict)
+                     and details.get("cached_tokens") is not None else None)
 
     def has_content(self, event: dict[str, Any]) -> bool:
-        for choice in event.get("choices") or []:
-            delta = choice.get("delta") or {} if isinstance(choice, dict) else {}
-            if delta.get("content") or delta.get("tool_calls") or delta.get("reasoning_content"):
+        choices = event.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls") or delta.get("reasoning_content")):
                 return True
         return False

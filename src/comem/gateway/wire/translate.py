@@ -20,6 +20,22 @@ _ANTHROPIC_STOP = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "l
                    "refusal": "content_filter"}
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in _list(value) if isinstance(v, dict)]
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def sse(event: str | None, data: dict[str, Any] | str) -> bytes:
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return ((f"event: {event}\n" if event else "") + f"data: {text}\n\n").encode()
@@ -53,7 +69,7 @@ def error_message(data: Any) -> str:
 
 
 def _image_url(block: dict[str, Any]) -> dict[str, Any] | None:
-    source = block.get("source") or {}
+    source = _dict(block.get("source"))
     if source.get("type") == "base64":
         url = f"data:{source.get('media_type')};base64,{source.get('data')}"
         return {"type": "image_url", "image_url": {"url": url}}
@@ -66,7 +82,7 @@ def _user_parts(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     parts = []
     for block in blocks:
         if block.get("type") == "text":
-            parts.append({"type": "text", "text": block.get("text", "")})
+            parts.append({"type": "text", "text": str(block.get("text", ""))})
         elif block.get("type") == "image" and (image := _image_url(block)):
             parts.append(image)
     return parts
@@ -78,15 +94,14 @@ def anthropic_to_openai_request(body: dict[str, Any]) -> dict[str, Any]:
         messages.append({"role": "system", "content": as_text(body["system"])})
     for message in body["messages"]:
         content = message.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else \
-            [b for b in content or [] if isinstance(b, dict)]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else _dicts(content)
         if message["role"] == "assistant":
             calls = [{"id": b.get("id"), "type": "function",
-                      "function": {"name": b.get("name"), "arguments": json.dumps(b.get("input") or {})}}
+                      "function": {"name": b.get("name"), "arguments": json.dumps(_dict(b.get("input")))}}
                      for b in blocks if b.get("type") == "tool_use"]
             out: dict[str, Any] = {"role": "assistant",
-                                   "content": "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
-                                   or None}
+                                   "content": "".join(str(b.get("text", "")) for b in blocks
+                                                      if b.get("type") == "text") or None}
             if calls:
                 out["tool_calls"] = calls
             messages.append(out)
@@ -110,34 +125,34 @@ def anthropic_to_openai_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("tools"):
         out["tools"] = [{"type": "function", "function": {
             "name": t.get("name"), "description": t.get("description", ""),
-            "parameters": t.get("input_schema") or {"type": "object"}}} for t in body["tools"]]
-    choice = body.get("tool_choice") or {}
+            "parameters": t.get("input_schema") or {"type": "object"}}} for t in _dicts(body["tools"])]
+    choice = _dict(body.get("tool_choice"))
     mapping = {"auto": "auto", "any": "required", "none": "none"}
     if choice.get("type") in mapping:
         out["tool_choice"] = mapping[choice["type"]]
     elif choice.get("type") == "tool":
         out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
-    user = (body.get("metadata") or {}).get("user_id")
-    if user:
+    user = _dict(body.get("metadata")).get("user_id")
+    if isinstance(user, str) and user:
         out["user"] = user
     return out
 
 
 def _anthropic_usage(usage: dict[str, Any] | None) -> dict[str, int]:
-    usage = usage or {}
-    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-    return {"input_tokens": int(usage.get("prompt_tokens") or 0) - cached, "cache_read_input_tokens": cached,
-            "output_tokens": int(usage.get("completion_tokens") or 0)}
+    usage = _dict(usage)
+    cached = _int(_dict(usage.get("prompt_tokens_details")).get("cached_tokens"))
+    return {"input_tokens": _int(usage.get("prompt_tokens")) - cached, "cache_read_input_tokens": cached,
+            "output_tokens": _int(usage.get("completion_tokens"))}
 
 
 def openai_to_anthropic_response(data: dict[str, Any]) -> dict[str, Any]:
-    choice = (data.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
+    choice = (_dicts(data.get("choices")) or [{}])[0]
+    message = _dict(choice.get("message"))
     content: list[dict[str, Any]] = []
     if message.get("content"):
         content.append({"type": "text", "text": message["content"]})
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
+    for call in _dicts(message.get("tool_calls")):
+        function = _dict(call.get("function"))
         content.append({"type": "tool_use", "id": call.get("id"), "name": function.get("name"),
                         "input": parse_arguments(function.get("arguments"))})
     return {"id": data.get("id", "msg"), "type": "message", "role": "assistant", "model": data.get("model"),
@@ -183,16 +198,16 @@ class OpenAIToAnthropicStream:
                     "usage": {"input_tokens": 0, "output_tokens": 0}}})
             if event.get("usage"):
                 self.usage = _anthropic_usage(event["usage"])
-            for choice in event.get("choices") or []:
-                delta = choice.get("delta") or {}
+            for choice in _dicts(event.get("choices")):
+                delta = _dict(choice.get("delta"))
                 if delta.get("content"):
                     if self.kind != "text":
                         out += self._open("text", {"type": "text", "text": ""})
                     out += sse("content_block_delta", {"type": "content_block_delta", "index": self.block,
                                                        "delta": {"type": "text_delta", "text": delta["content"]}})
-                for call in delta.get("tool_calls") or []:
+                for call in _dicts(delta.get("tool_calls")):
                     index = call.get("index", 0)
-                    function = call.get("function") or {}
+                    function = _dict(call.get("function"))
                     if index not in self.tool_blocks:
                         out += self._open("tool_use", {"type": "tool_use", "id": call.get("id"),
                                                        "name": function.get("name"), "input": {}})
@@ -221,13 +236,11 @@ def _anthropic_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     blocks = []
-    for part in content or []:
-        if not isinstance(part, dict):
-            continue
+    for part in _dicts(content):
         if part.get("type") == "text":
-            blocks.append({"type": "text", "text": part.get("text", "")})
+            blocks.append({"type": "text", "text": str(part.get("text", ""))})
         elif part.get("type") == "image_url":
-            url = (part.get("image_url") or {}).get("url", "")
+            url = str(_dict(part.get("image_url")).get("url", ""))
             if url.startswith("data:") and ";base64," in url:
                 media, data = url[5:].split(";base64,", 1)
                 blocks.append({"type": "image", "source": {"type": "base64", "media_type": media, "data": data}})
@@ -249,9 +262,9 @@ def openai_to_anthropic_request(body: dict[str, Any]) -> dict[str, Any]:
             role = "user"
         elif role == "assistant":
             blocks = _anthropic_blocks(message.get("content"))
-            blocks += [{"type": "tool_use", "id": c.get("id"), "name": (c.get("function") or {}).get("name"),
-                        "input": parse_arguments((c.get("function") or {}).get("arguments"))}
-                       for c in message.get("tool_calls") or []]
+            blocks += [{"type": "tool_use", "id": c.get("id"), "name": _dict(c.get("function")).get("name"),
+                        "input": parse_arguments(_dict(c.get("function")).get("arguments"))}
+                       for c in _dicts(message.get("tool_calls"))]
         else:
             blocks = _anthropic_blocks(message.get("content"))
         if messages and messages[-1]["role"] == role:  # Anthropic alternates roles: merge a run of one role
@@ -268,38 +281,38 @@ def openai_to_anthropic_request(body: dict[str, Any]) -> dict[str, Any]:
             out[key] = body[key]
     stop = body.get("stop")
     if stop:
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else _list(stop)
     if body.get("tools"):
-        out["tools"] = [{"name": (t.get("function") or {}).get("name"),
-                         "description": (t.get("function") or {}).get("description", ""),
-                         "input_schema": (t.get("function") or {}).get("parameters") or {"type": "object"}}
-                        for t in body["tools"]]
+        out["tools"] = [{"name": _dict(t.get("function")).get("name"),
+                         "description": _dict(t.get("function")).get("description", ""),
+                         "input_schema": _dict(t.get("function")).get("parameters") or {"type": "object"}}
+                        for t in _dicts(body["tools"])]
     choice = body.get("tool_choice")
     if choice in ("auto", "none"):
         out["tool_choice"] = {"type": choice}
     elif choice == "required":
         out["tool_choice"] = {"type": "any"}
-    elif isinstance(choice, dict) and choice.get("function"):
+    elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         out["tool_choice"] = {"type": "tool", "name": choice["function"].get("name")}
-    if body.get("user"):
+    if isinstance(body.get("user"), str) and body["user"]:
         out["metadata"] = {"user_id": body["user"]}
     return out
 
 
 def _openai_usage(usage: dict[str, Any] | None) -> dict[str, Any]:
-    usage = usage or {}
-    cached = int(usage.get("cache_read_input_tokens") or 0)
-    prompt = int(usage.get("input_tokens") or 0) + cached + int(usage.get("cache_creation_input_tokens") or 0)
-    completion = int(usage.get("output_tokens") or 0)
+    usage = _dict(usage)
+    cached = _int(usage.get("cache_read_input_tokens"))
+    prompt = _int(usage.get("input_tokens")) + cached + _int(usage.get("cache_creation_input_tokens"))
+    completion = _int(usage.get("output_tokens"))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": cached}}
 
 
 def anthropic_to_openai_response(data: dict[str, Any]) -> dict[str, Any]:
-    blocks = [b for b in data.get("content") or [] if isinstance(b, dict)]
+    blocks = _dicts(data.get("content"))
     text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
     calls = [{"id": b.get("id"), "type": "function",
-              "function": {"name": b.get("name"), "arguments": json.dumps(b.get("input") or {})}}
+              "function": {"name": b.get("name"), "arguments": json.dumps(_dict(b.get("input")))}}
              for b in blocks if b.get("type") == "tool_use"]
     message: dict[str, Any] = {"role": "assistant", "content": text or None}
     if calls:
@@ -328,25 +341,25 @@ class AnthropicToOpenAIStream:
         for event in sse_events(self.buffer, chunk):
             kind = event.get("type")
             if kind == "message_start":
-                message = event.get("message") or {}
+                message = _dict(event.get("message"))
                 self.base.update(id=message.get("id", "chatcmpl"), model=message.get("model"))
-                self.usage = dict(message.get("usage") or {})
+                self.usage = dict(_dict(message.get("usage")))
                 out += self._chunk({"role": "assistant", "content": ""})
-            elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
+            elif kind == "content_block_start" and _dict(event.get("content_block")).get("type") == "tool_use":
                 block = event["content_block"]
                 index = self.tools[event.get("index", 0)] = len(self.tools)
                 out += self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), "type": "function",
                                                     "function": {"name": block.get("name"), "arguments": ""}}]})
             elif kind == "content_block_delta":
-                delta = event.get("delta") or {}
+                delta = _dict(event.get("delta"))
                 if delta.get("type") == "text_delta":
                     out += self._chunk({"content": delta.get("text", "")})
                 elif delta.get("type") == "input_json_delta" and event.get("index") in self.tools:
                     out += self._chunk({"tool_calls": [{"index": self.tools[event["index"]],
                                                         "function": {"arguments": delta.get("partial_json", "")}}]})
             elif kind == "message_delta":
-                self.usage.update(event.get("usage") or {})
-                stop = (event.get("delta") or {}).get("stop_reason")
+                self.usage.update(_dict(event.get("usage")))
+                stop = _dict(event.get("delta")).get("stop_reason")
                 out += self._chunk({}, _ANTHROPIC_STOP.get(stop, "stop"))
             elif kind == "message_stop":
                 out += self.end()
