@@ -93,6 +93,6 @@ class OpenAIChat(Wire):
         choices = event.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             delta = choice.get("delta") if isinstance(choice, dict) else None
-            if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls") or delta.get("reasoning_content")):
+            if isinstance(delta, dict) and any(delta.get(k) for k in ("content", "tool_calls", "reasoning_content")):
                 return True
         return False
