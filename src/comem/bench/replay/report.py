@@ -30,7 +30,8 @@ EXTRA = (f"memory on extra hardware, beside the table above and never alone: spe
 LEGEND = ("med/p90: step latency T = memory wait + agent call (p90 by linear interpolation) · ttft/dec: medians "
           "· prompt: median prompt tokens · reuse: prompt tokens served from the prefix cache · X/wall: exposed "
           "memory wait / trajectory wall time · x step: mean T of full / mean T of arm (Σ T / Σ steps) · x e2e: "
-          "mean trajectory wall time of full / arm · S*: ideal bound Σ(T_full+τ)/Σ(call_arm+τ) · eta: x e2e / S* "
+          "mean trajectory wall time of full / arm · S*: ideal bound Σ(T_full+τ)/Σ(call_arm+τ), call_arm from the "
+          "arm's instant-memory run (~: from its own run, an upper estimate) · eta: x e2e / S* "
           "· all over the trajectories both arms replayed; definitions: docs/metrics.md")
 
 
