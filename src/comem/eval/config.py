@@ -2,7 +2,8 @@
 models, how many seeds and episodes at once. One model, `EvalConfig`, read from YAML and overridden by flags.
 
 `comem run` is this model's defaults (the bundled suite, arms `full` and `kso` with the strategies' own defaults,
-seed 0, one episode at a time) with `comem run`'s flags on top; `comem eval CONFIG.yaml` reads a file. A YAML file
+seed 0, one episode at a time) with `comem run`'s flags on top, and without a task selection the quick job's tasks
+and step limit (`quick_job`); `comem eval CONFIG.yaml` reads a file. A YAML file
 holds the same fields, e.g.
 
     tasks: [bundled]       # task sources: bundled, a task directory, a SWE-bench-style JSONL, prefix:ARGS
