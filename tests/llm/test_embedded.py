@@ -174,6 +174,13 @@ def test_a_model_that_cannot_load_reports_the_log_tail(tmp_path: Path) -> None:
     assert str(log) in info.value.fix
 
 
+def test_an_adapter_llama_cpp_refuses_reports_it_and_the_export(model: Path, tmp_path: Path) -> None:
+    with pytest.raises(ComemError, match="with the LoRA adapter") as info:  # a model file is no adapter
+        EmbeddedServer(model, alias="adapted", lora=model, n_ctx=512, log_path=tmp_path / "a.log").start()
+    assert "expect general.type to be 'adapter'" in str(info.value)
+    assert "comem train export-gguf" in info.value.fix
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
 def test_killing_the_parent_leaves_no_orphan_server(model: Path, sig: signal.Signals) -> None:
     parent = subprocess.Popen(

@@ -4,11 +4,14 @@ the API key is a secret that no dump or repr shows."""
 from __future__ import annotations
 
 import pickle
+import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from comem.core.config import first_error
+from comem.core.errors import ComemError
 from comem.llm.endpoint import DEFAULT_MODEL, Endpoint, ModelConfig
 from comem.llm.openai_http import OpenAIChatClient
 
@@ -20,6 +23,27 @@ def test_a_spec_string_parses_into_a_model_config() -> None:
     assert (served.url, served.model, served.timeout_s) == ("http://h:8000/v1", "comem-memory", 5.0)
     assert ModelConfig.parse("http://h:8000/v1", model="fallback").model == "fallback"
     assert ModelConfig().model == DEFAULT_MODEL
+
+
+def test_a_lora_adapter_rides_on_an_embedded_gguf_model() -> None:
+    spec = ModelConfig.parse("qwen2.5-coder-0.5b+lora:runs/memory.gguf", n_ctx=4096)
+    assert (spec.model, spec.lora, spec.n_ctx) == ("qwen2.5-coder-0.5b", Path("runs/memory.gguf"), 4096)
+    assert ModelConfig.model_validate({"model": "smollm2-135m+lora:m.gguf"}) == \
+        ModelConfig(model="smollm2-135m", lora="m.gguf")  # YAML and --memory-model take the same spec
+    assert ModelConfig(model="base.gguf", lora="m.gguf").model_dump(mode="json")["lora"] == "m.gguf"
+    assert ModelConfig().lora is None
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("+lora:m.gguf", "does not name one base model and one adapter"),
+    ("smollm2-135m+lora:", "does not name one base model and one adapter"),
+    ("hf:runs/sft/final+lora:m.gguf", "not by a transformers (hf:) checkpoint"),
+    ("http://h:8000/v1#memory+lora:m.gguf", "not by the server at http://h:8000/v1"),
+])
+def test_a_lora_adapter_anywhere_else_is_a_comem_error(spec: str, message: str) -> None:
+    with pytest.raises(ComemError, match=re.escape(message)) as info:
+        ModelConfig.parse(spec)
+    assert info.value.fix
 
 
 def test_the_api_key_is_never_dumped_or_shown(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.llm import models
-from comem.llm.models import MODELS, ModelPart, ModelSpec, list_models, resolve_model
+from comem.llm.models import MODELS, ModelPart, ModelSpec, list_models, resolve_adapter, resolve_model
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 40
 
@@ -116,6 +116,21 @@ def test_paths_must_exist_and_be_gguf(tmp_path: Path) -> None:
         resolve_model(str(bad))
     with pytest.raises(ComemError, match="does not exist"):
         resolve_model(str(tmp_path / "missing.gguf"))
+
+
+def test_a_lora_adapter_must_exist_and_be_gguf(tmp_path: Path) -> None:
+    adapter = tmp_path / "memory.gguf"
+    adapter.write_bytes(PAYLOAD)
+    assert resolve_adapter(adapter) == adapter.resolve()
+    with pytest.raises(ComemError, match="does not exist") as info:
+        resolve_adapter(tmp_path / "missing.gguf")
+    assert "comem train export-gguf" in info.value.fix
+    (tmp_path / "adapter").mkdir()  # the PEFT directory itself, not its export
+    with pytest.raises(ComemError, match="does not exist"):
+        resolve_adapter(tmp_path / "adapter")
+    (tmp_path / "adapter.safetensors").write_bytes(b"{}")
+    with pytest.raises(ComemError, match="not a GGUF file"):
+        resolve_adapter(tmp_path / "adapter.safetensors")
 
 
 def test_registry_defaults() -> None:

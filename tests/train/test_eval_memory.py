@@ -228,6 +228,9 @@ def test_memory_model_specs() -> None:
     assert (bare.label, bare.model.model) == ("127.0.0.1:8000", "127.0.0.1:8000")
     assert parse_memory_model("smollm2-135m").label == "smollm2-135m"
     assert parse_memory_model("tuned=/models/mem.gguf").model.model == "/models/mem.gguf"
+    adapted = parse_memory_model("smollm2-135m+lora:runs/grpo-memory.gguf")  # named after its adapter
+    assert (adapted.label, adapted.model.model, str(adapted.model.lora)) == \
+        ("grpo-memory", "smollm2-135m", "runs/grpo-memory.gguf")
     with pytest.raises(ComemError, match="baseline"):
         parse_memory_model("full=smollm2-135m")
     with pytest.raises(ValueError, match="repeat"):

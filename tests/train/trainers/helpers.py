@@ -81,9 +81,9 @@ def cli_app() -> Any:
     import typer
 
     from comem.cli.common import friendly
-    from comem.cli.train import export_verl, grpo, sft
+    from comem.cli.train import export_gguf, export_verl, grpo, sft
 
     app = typer.Typer()
-    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl)):
+    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf)):
         app.command(name)(friendly(command))
     return app

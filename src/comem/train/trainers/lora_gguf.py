@@ -175,8 +175,8 @@ def _pairs(adapter_dir: Path) -> dict[str, tuple[Any, Any]]:
     for key, tensor in load_file(adapter_dir / "adapter_model.safetensors").items():
         match = _KEY.match(key)
         if match is None:
-            raise ComemError(f"{adapter_dir}: tensor {key} is not a LoRA A/B matrix of a linear layer.",
-                             fix=_TARGETS_FIX)
+            raise ComemError(f"{adapter_dir}: {key} is not a LoRA matrix of a linear layer (PEFT saves base weights "
+                             "it adapted, e.g. tied embeddings, as they are).", fix=_TARGETS_FIX)
         found.setdefault(match["module"], {})[match["side"]] = tensor.float().numpy()
     if not found:
         raise ComemError(f"{adapter_dir}/adapter_model.safetensors holds no LoRA tensors.", fix=_TARGETS_FIX)
