@@ -74,7 +74,8 @@ def test_a_limit_below_one_is_one_clear_error(limit: str, tmp_path: Path, captur
     result = invoke("run", "--limit", limit, "--out", str(tmp_path / "out"))
     assert result.exit_code == 2 and not captured
     lines = result.output.strip().splitlines()
-    assert lines[0] == f"error: Invalid comem run configuration: limit must be >= 1, got {limit}." and lines[1][:4] == "fix:"
+    assert lines[0] == f"error: Invalid comem run configuration: limit must be >= 1, got {limit}."
+    assert lines[1][:4] == "fix:"
     config = tmp_path / "eval.yaml"
     config.write_text("arms: [full]\n")
     result = invoke("eval", str(config), "--limit", limit)
