@@ -200,11 +200,11 @@ def test_the_cli_exports_and_says_how_to_select_it(tiny: Path, tiny_base: Path, 
 # logprob-change correlation of about -0.15 against PEFT instead of 0.95, where greedy tokens barely notice.
 SYSTEM = "You keep the agent's memory."
 ANSWER = "The agent edited calc/ops.py and ran pytest."
-TAUGHT = ["Summarise the steps so far.", "What did the agent do?", "Write the memory.", "Recap the episode."]
+TAUGHT = ["Summarise the steps so far.", "What did the agent do?"]
 PROBES = [TAUGHT[0], "Recap:", "The capital of France is", "def fibonacci(n):", "1, 2, 3, 4,"]
 TEXT = "The agent opened calc/ops.py, found that divide() used true division, changed it to floor division and ran " \
        "pytest; two tests still failed."
-NEW_TOKENS, STEPS, TOP = 12, 6, 20  # STEPS: cross-entropy on ANSWER 5.8 -> 0.03
+NEW_TOKENS, STEPS, TOP = 12, 5, 20  # STEPS: cross-entropy on ANSWER 5.5 -> 0.05
 
 
 def _chat(prompt: str) -> list[dict[str, str]]:
@@ -230,7 +230,7 @@ def _train(base: Path, out: Path) -> Any:
     ids = torch.tensor([(h + a + pad)[:width] for h, a in rows])
     labels = torch.tensor([([-100] * len(h) + a + [-100] * width)[:width] for h, a in rows])
     mask = torch.tensor([([1] * (len(h) + len(a)) + [0] * width)[:width] for h, a in rows])
-    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-3)
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     for _ in range(STEPS):
         model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
         optimiser.step()
