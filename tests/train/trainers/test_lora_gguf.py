@@ -1,7 +1,7 @@
 """PEFT LoRA adapter -> GGUF LoRA adapter: llama.cpp's metadata, tensor names and layout (checked value by value
-against a small GGUF base with the tiny model's shapes), the errors, and the real path: an adapter trained on
-SmolLM2, exported, selected as `smollm2-135m+lora:FILE` and served by the embedded llama.cpp server, which then
-predicts the tokens transformers + PEFT predict, and not the base model's."""
+against a small GGUF base with the tiny model's shapes), the errors, and the real path: adapters on SmolLM2 (llama)
+and Qwen2.5-Coder-0.5B (qwen2), exported, selected as `BASE+lora:FILE` and served by the embedded llama.cpp server,
+which then predicts what transformers + PEFT predict, and not what the base model does."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.core.errors import ComemError
+from comem.llm.models import MODELS
 from comem.train.trainers.lora_gguf import TARGETS, export_lora_gguf
 from tests.extras import needs
 from tests.train.trainers.helpers import cli_app, tiny_model
@@ -346,3 +347,35 @@ def test_adapters_run_in_llama_cpp_as_in_transformers_and_peft(tmp_path: Path) -
           f"causes, llama.cpp vs PEFT: " + ", ".join(f"{k} {v:.3f}" for k, v in correlations.items()))
     assert agree >= 0.9 * total
     assert min(correlations.values()) > 0.8
+
+
+@pytest.mark.slow
+@needs("xllamacpp")
+@pytest.mark.skipif(not MODELS["qwen2.5-coder-0.5b"].is_installed(), reason="needs the bundled Qwen2.5-Coder-0.5B")
+def test_a_qwen2_adapter_runs_in_llama_cpp_as_in_peft(tmp_path: Path) -> None:
+    """The default memory model's architecture: no row permutation, attention biases, its own tensor names."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from comem.train.trainers.weights import base_model_dir
+
+    base_dir = base_model_dir("qwen2.5-coder-0.5b")
+    adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32),
+                                        _adapter(base_dir, tmp_path / "adapter"))
+    shipped = export_lora_gguf(tmp_path / "adapter", tmp_path / "memory.gguf")
+    assert (shipped.base, shipped.architecture, shipped.pairs) == ("qwen2.5-coder-0.5b", "qwen2", 24 * len(TARGETS))
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    prompts = [tokenizer(p)["input_ids"] for p in PROBES]
+    text = tokenizer(TEXT)["input_ids"]
+    prefixes = [text[:n] for n in range(4, len(text), 2)]
+    base = asyncio.run(_serve("qwen2.5-coder-0.5b", tmp_path / "logs", prompts, prefixes))
+    adapted = asyncio.run(_serve(shipped.spec, tmp_path / "logs", prompts, prefixes))
+    assert adapted.top != base.top
+    with adapter.disable_adapter():
+        hf_base = _logprobs(adapter, text, prefixes)
+    correlation = _change_correlation(adapted, base, _logprobs(adapter, text, prefixes), hf_base)
+    agree, total = _agreement(adapter, prompts, adapted.greedy)
+    print(f"\nqwen2 adapter {shipped.size} B; greedy tokens llama.cpp+LoRA = transformers+PEFT: {agree}/{total}; "
+          f"correlation of the logprob change: {correlation:.3f}")
+    assert correlation > 0.9 and agree >= 0.9 * total
