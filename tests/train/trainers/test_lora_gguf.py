@@ -17,7 +17,7 @@ from comem.core.errors import ComemError
 from comem.llm.models import MODELS
 from comem.train.trainers.lora_gguf import TARGETS, export_lora_gguf
 from tests.extras import needs
-from tests.train.trainers.helpers import cli_app, tiny_model
+from tests.train.trainers.helpers import cli_app, tiny_model, write_sft
 
 HIDDEN, INTER, HEADS, KV_HEADS = 64, 128, 4, 2  # the tiny model's (weights.tiny_random_model)
 
@@ -194,6 +194,19 @@ def test_the_cli_exports_and_says_how_to_select_it(tiny: Path, tiny_base: Path, 
     assert f"--memory-model{tiny_base}+lora:{out}" in "".join(done.output.split())  # rich wraps long paths
     bad = CliRunner().invoke(cli_app(), ["export-gguf", str(adapter), "--out", str(out), "--dtype", "q4"])
     assert bad.exit_code == 2 and "use --dtype f16 or --dtype f32" in bad.output
+
+
+def test_what_a_lora_training_run_saves_exports(tiny: Path, tiny_base: Path, tmp_path: Path) -> None:
+    """`comem train sft --lora` names the export in its report, and TRL's saved adapter/ is what it reads."""
+    fast = ["max_steps=1", "batch_size=2", "per_device_batch_size=2", "max_length=128", "lora.r=4"]
+    out = tmp_path / "out"
+    args = ["sft", "--data", str(write_sft(tmp_path / "data")), "--model", str(tiny), "--out", str(out), "--lora",
+            "--preset", "cpu", *(a for item in fast for a in ("--set", item))]
+    done = CliRunner().invoke(cli_app(), args)
+    assert done.exit_code == 0, done.output
+    assert f"comemtrainexport-gguf{out / 'adapter'}" in "".join(done.output.split())
+    shipped = export_lora_gguf(out / "adapter", tmp_path / "memory.gguf", base=str(tiny_base))
+    assert (shipped.pairs, shipped.rank, shipped.alpha) == (2 * len(TARGETS), 4, 32.0)
 
 
 # The real path on SmolLM2: an adapter taught one sentence by a few optimiser steps of LoRA on every projection,

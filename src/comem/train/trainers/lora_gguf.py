@@ -28,8 +28,7 @@ from comem.llm.checkpoint import require_train_extra
 from comem.llm.models import MODELS, resolve_model
 
 DType = Literal["f16", "f32"]
-# HF model_type -> (GGUF architecture, whether its q/k rows are stored permuted)
-ARCHITECTURES = {"llama": ("llama", True), "qwen2": ("qwen2", False)}
+PERMUTED_QK = {"llama": True, "qwen2": False}  # supported GGUF architectures: are their q/k rows stored permuted?
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<side>[AB])\.weight$")
 _SOURCE_MARKER = "comem-source.json"  # written by weights.dequantise: the bundled GGUF an HF dir came from
@@ -68,10 +67,9 @@ def export_lora_gguf(adapter_dir: Path, out: Path, *, base: str | None = None, d
     base_name, base_path = _base_gguf(config, base)
     reader = gguf.GGUFReader(base_path)
     arch = _field(reader, "general.architecture")
-    model_type = next((t for t, (a, _) in ARCHITECTURES.items() if a == arch), None)
-    if model_type is None:
+    if arch not in PERMUTED_QK:
         raise ComemError(f"the base model {base_name} has architecture {arch!r}; the GGUF adapter export supports "
-                         f"{', '.join(a for a, _ in ARCHITECTURES.values())}.",
+                         f"{', '.join(PERMUTED_QK)}.",
                          fix="train the memory model from a bundled model: " + ", ".join(MODELS) + ".")
     blocks = int(_field(reader, f"{arch}.block_count"))
     heads = int(_field(reader, f"{arch}.attention.head_count"))
@@ -93,12 +91,19 @@ def export_lora_gguf(adapter_dir: Path, out: Path, *, base: str | None = None, d
                              f"weight {target} {shapes.get(target, 'absent')} of {base_name}.",
                              fix="export against the model the adapter was trained from (--base NAME|GGUF).")
         if config.get("use_rslora"):
-            b = b * (math.sqrt(rank))  # PEFT scales by alpha / sqrt(r); llama.cpp by alpha / r
-        if ARCHITECTURES[model_type][1] and module.endswith(("q_proj", "k_proj")):
+            b = b * math.sqrt(rank)  # PEFT scales by alpha / sqrt(r); llama.cpp by alpha / r
+        if PERMUTED_QK[arch] and module.endswith(("q_proj", "k_proj")):
             b = _rotary_order(b, heads if module.endswith("q_proj") else kv_heads)
         writer.add_tensor(f"{target}.lora_a", a.astype(dtype_np))
         writer.add_tensor(f"{target}.lora_b", b.astype(dtype_np))
         ranks.append(rank)
+    _write(writer, out)
+    return GgufAdapter(path=out, base=base_name, architecture=arch, rank=max(ranks), alpha=alpha, pairs=len(ranks),
+                       size=out.stat().st_size)
+
+
+def _write(writer: Any, out: Path) -> None:
+    """Into a temp file renamed into place: a failed export leaves no half-written adapter to be loaded."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
@@ -109,8 +114,6 @@ def export_lora_gguf(adapter_dir: Path, out: Path, *, base: str | None = None, d
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return GgufAdapter(path=out, base=base_name, architecture=arch, rank=max(ranks), alpha=alpha, pairs=len(ranks),
-                       size=out.stat().st_size)
 
 
 def _adapter_config(adapter_dir: Path) -> dict[str, Any]:
