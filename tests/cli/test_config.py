@@ -212,6 +212,13 @@ def test_bench_and_train_settings_name_the_nearest_key_too(tmp_path: Path) -> No
     assert result.exit_code == 2 and "limit must be >= 1, got 0" in flat(result.output)
 
 
+def test_a_memory_model_with_a_lora_adapter_reaches_the_run_config(captured: list[EvalConfig]) -> None:
+    assert invoke("run", "--memory-model", "smollm2-135m+lora:memory.gguf").exit_code == 0
+    assert (captured[0].memory.model, captured[0].memory.lora) == ("smollm2-135m", Path("memory.gguf"))
+    result = invoke("run", "--memory-model", "hf:ckpt/final+lora:memory.gguf")
+    assert result.exit_code == 2 and "embedded llama.cpp" in flat(result.output) and len(captured) == 1, result.output
+
+
 def test_memory_view_flag_reaches_every_memory_arm(captured: list[EvalConfig]) -> None:
     assert invoke("run", "--arms", "full,kso,sync", "--memory-view", "ledger", "--ledger-tokens", "64").exit_code == 0
     arms = captured[0].arms

@@ -1,0 +1,34 @@
+"""`comem serve`'s flags reach the gateway's settings (the gateway itself is tested in tests/gateway)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from comem.cli.main import app
+from comem.gateway.config import GatewayConfig
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[GatewayConfig]:
+    """The gateway is not started: the settings `comem serve` would start it with land here."""
+    seen: list[GatewayConfig] = []
+
+    async def serve(settings: GatewayConfig, ready: Any) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr("comem.gateway.serve.serve", serve)
+    return seen
+
+
+def test_a_memory_model_with_a_lora_adapter_reaches_the_gateway(captured: list[GatewayConfig], tmp_path: Path) -> None:
+    args = ["serve", "--memory-model", "smollm2-135m+lora:memory.gguf", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (captured[0].memory.model, captured[0].memory.lora, captured[0].memory.url) == \
+        ("smollm2-135m", Path("memory.gguf"), None)
+    bad = CliRunner().invoke(app, ["serve", "--memory-model", "http://h:9001/v1#m+lora:memory.gguf"])
+    assert bad.exit_code == 2 and "embedded llama.cpp" in bad.output and len(captured) == 1
