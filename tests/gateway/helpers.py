@@ -17,8 +17,9 @@ from typing import Any
 
 import uvicorn
 
-from comem.gateway.app import Gateway, create_app
+from comem.gateway.app import Gateway
 from comem.gateway.config import GatewayConfig
+from comem.gateway.serve import server_config
 from comem.llm.base import LLM
 from tests.standin import LoopbackServer, Reply, Request
 
@@ -116,8 +117,7 @@ def running_gateway(config: GatewayConfig, upstream_url: str, memory: LLM) -> It
     def run() -> None:
         async def main() -> None:
             gateway = Gateway(config, upstream_url, memory)
-            server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=0,
-                                                   log_level="warning", lifespan="on"))
+            server = uvicorn.Server(server_config(gateway, "127.0.0.1", 0))
             holder["gateway"], holder["server"] = gateway, server
             task = asyncio.create_task(server.serve())
             while not server.started and not task.done():

@@ -21,6 +21,12 @@ KEEP_ALIVE_S = 75
 EMBEDDED_SLOTS = 4  # concurrent requests an embedded agent model serves (sessions beyond queue in llama.cpp)
 
 
+def server_config(gateway: Gateway, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves a gateway (the CLI and the tests alike)."""
+    return uvicorn.Config(create_app(gateway), host=host, port=port, log_level="warning", lifespan="on",
+                          timeout_keep_alive=KEEP_ALIVE_S)
+
+
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, log_dir: Path) -> AsyncIterator[Gateway]:
     agent = config.upstream.model if config.upstream.url is None else ModelConfig(url=config.upstream.url)
@@ -41,9 +47,7 @@ async def serve(config: GatewayConfig, on_ready: Callable[[str, Gateway], None])
     """Serve until SIGINT/SIGTERM; `on_ready` gets the base URL clients use once the socket listens."""
     config.out.mkdir(parents=True, exist_ok=True)
     async with open_gateway(config, config.out / "logs") as gateway:
-        server = uvicorn.Server(uvicorn.Config(create_app(gateway), host=config.host, port=config.port,
-                                               log_level="warning", lifespan="on",
-                                               timeout_keep_alive=KEEP_ALIVE_S))
+        server = uvicorn.Server(server_config(gateway, config.host, config.port))
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
