@@ -123,6 +123,7 @@ def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) 
     import os
     import pty
     import re
+    import select
     import signal
     import subprocess
     import time
@@ -141,15 +142,19 @@ def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) 
         while b"step 1" not in seen and time.monotonic() < deadline:  # the episode is running, bars are live
             seen += os.read(leader, 65536)
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed with the process
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # keep reading while it exits: a full terminal would block its writes
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif proc.poll() is not None:
                 break
-            if not chunk:
-                break
-            seen += chunk
+        proc.wait(timeout=10)
     finally:
         server.close()
         os.close(leader)

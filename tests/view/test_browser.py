@@ -183,8 +183,9 @@ def test_the_export_opens_from_disk_and_shows_the_same(browser, real_run, tmp_pa
     tab.open(out.as_uri())
     assert tab.page.locator("section.page:not([hidden]) table.grid").count() == 1
     tab.page.click(f"section.page:not([hidden]) a[href='#/episode/kso/{TASK}']")
-    episode = tab.page.locator("section.page:not([hidden])")
-    assert episode.get_attribute("data-path") == f"/episode/kso/{TASK}"
+    shown = f"section.page[data-path='/episode/kso/{TASK}']:not([hidden])"
+    tab.page.wait_for_selector(shown)  # the link switches pages on the hash change, a moment after the click
+    episode = tab.page.locator(shown)
     assert episode.locator("svg.timeline rect.bar.agent").count() == len(data.steps)
     episode.locator("tr.step-row[data-step='3']").click()
     assert episode.locator(".context-panel .msg").count() == data.steps[3].context_messages
