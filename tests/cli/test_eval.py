@@ -128,7 +128,7 @@ def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) 
     import subprocess
     import time
 
-    server = StandInServer([{"name": "bash", "arguments": {"command": "sleep 30"}}])
+    server = StandInServer([{"name": "bash", "arguments": {"command": "sleep 3"}}])
     config, out = tmp_path / "eval.yaml", tmp_path / "out"
     config.write_text(yaml.safe_dump({"arms": ["full"], "task_ids": ["semver-bump-minor"], "grade": False,
                                       **model_config(server)}))
@@ -136,13 +136,14 @@ def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) 
     try:
         proc = subprocess.Popen([sys.executable, "-m", "comem.cli", "eval", str(config), "--out", str(out)],
                                 stdin=follower, stdout=follower, stderr=follower,
-                                env={**os.environ, "COLUMNS": "200", "TERM": "xterm"})
+                                env={**os.environ, "COLUMNS": "200", "TERM": "xterm"},
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited
         os.close(follower)
         seen, deadline = b"", time.monotonic() + 60
         while b"step 1" not in seen and time.monotonic() < deadline:  # the episode is running, bars are live
             seen += os.read(leader, 65536)
         proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150  # it finishes the tool call in flight first
         while time.monotonic() < deadline:  # keep reading while it exits: a full terminal would block its writes
             if select.select([leader], [], [], 0.2)[0]:
                 try:
