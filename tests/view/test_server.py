@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from comem.core.config import is_loopback
 from comem.core.errors import ComemError
-from comem.view.serve import ViewServer, bind, is_loopback
+from comem.view.serve import ViewServer, bind
 from tests.view.helpers import TASK, live_session, replay_dir, symlink_out
 
 PAGES = ["/", f"/episode/full/{TASK}", f"/episode/kso/{TASK}", f"/episode/mask/{TASK}",

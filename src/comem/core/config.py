@@ -4,6 +4,7 @@ valid key), YAML + overrides merged, validation errors in one line, and field de
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,6 +63,16 @@ def default_of(model: type[BaseModel], field: str) -> Any:
     if info.default_factory is not None:
         return info.default_factory()  # type: ignore[call-arg]
     raise KeyError(f"{model.__name__}.{field} has no default")
+
+
+def is_loopback(host: str) -> bool:
+    """A bind address only this machine can reach (servers elsewhere require an API key)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

@@ -5,7 +5,6 @@ Every key is checked at every level, like `comem run`'s: a misspelt one is an er
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from comem.context.arms import ArmConfig
 from comem.context.kso import KsoConfig
-from comem.core.config import StrictModel
+from comem.core.config import StrictModel, is_loopback
 from comem.llm.endpoint import ModelConfig
 
 
@@ -67,13 +66,4 @@ class GatewayConfig(StrictModel):
         if not is_loopback(self.host) and self.api_key is None:
             raise ValueError(f"binding {self.host} (not loopback) needs an api_key that clients must send")
         return self
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 

@@ -3,24 +3,15 @@ the server starts (so a free port is known, printed, and accepting before a brow
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from pathlib import Path
 
 import uvicorn
 
+from comem.core.config import is_loopback
 from comem.core.errors import ComemError
 from comem.view.server import create_app
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -9,15 +9,12 @@ from comem.core.records import ToolCall
 from comem.gateway.wire.base import (
     BadRequest,
     Conversation,
-    Turn,
     Usage,
     Wire,
     as_text,
     count,
     digest,
-    make_step,
     text_or_none,
-    turn_bounds,
 )
 from comem.gateway.wire.openai import messages_of
 
@@ -55,14 +52,11 @@ class AnthropicMessages(Wire):
         i = 0
         if messages[0]["role"] == "user":  # the first user message: the task, pinned
             conv.task, conv.head_end, i = as_text(messages[0].get("content")), 1, 1
-        for begin, end in turn_bounds([m["role"] for m in messages], i):
-            head = messages[begin]
-            led = head["role"] == "assistant"
-            step = make_step(len(conv.turns), _text(head.get("content")) if led else "",
-                             _calls(head.get("content")) if led else [],
-                             [as_text(m.get("content")) for m in messages[begin + led:end]])
-            conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
+        self.add_turns(conv, messages, i)
         return conv
+
+    def assistant(self, message: dict[str, Any]) -> tuple[str, list[ToolCall]]:
+        return _text(message.get("content")), _calls(message.get("content"))
 
     def client_session(self, body: dict[str, Any]) -> str | None:
         metadata = body.get("metadata")

@@ -111,6 +111,19 @@ class Wire(ABC):
     def conversation(self, body: dict[str, Any]) -> Conversation:
         """The request's history. Raises BadRequest when the body is not this protocol's request."""
 
+    @abstractmethod
+    def assistant(self, message: dict[str, Any]) -> tuple[str, list[ToolCall]]:
+        """An assistant message's text and tool calls."""
+
+    def add_turns(self, conv: Conversation, messages: list[dict[str, Any]], start: int) -> None:
+        """The turns of messages[start:] (after the head) as steps; a turn led by a user message has no reply."""
+        for begin, end in turn_bounds([m["role"] for m in messages], start):
+            led = messages[begin]["role"] == "assistant"
+            text, calls = self.assistant(messages[begin]) if led else ("", [])
+            step = make_step(len(conv.turns), text, calls,
+                             [as_text(m.get("content")) for m in messages[begin + led:end]])
+            conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
+
     def rewrite(self, body: dict[str, Any], conv: Conversation, block: str, raw_from: int) -> dict[str, Any]:
         """The body with turns [0, raw_from) dropped and `block` (the memory text) appended to the first user
         message. Everything else (system, tools, unknown fields, cache_control) is kept as it was; in both

@@ -8,16 +8,13 @@ from comem.core.records import ToolCall
 from comem.gateway.wire.base import (
     BadRequest,
     Conversation,
-    Turn,
     Usage,
     Wire,
     as_text,
     count,
     digest,
-    make_step,
     parse_arguments,
     text_or_none,
-    turn_bounds,
 )
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
@@ -60,14 +57,11 @@ class OpenAIChat(Wire):
         if i < len(messages) and messages[i]["role"] == "user":  # the first user message: the task, pinned
             conv.task, conv.head_end = as_text(messages[i].get("content")), i + 1
             i += 1
-        for begin, end in turn_bounds([m["role"] for m in messages], i):
-            head = messages[begin]
-            led = head["role"] == "assistant"
-            step = make_step(len(conv.turns), as_text(head.get("content")) if led else "",
-                             _calls(head) if led else [],
-                             [as_text(m.get("content")) for m in messages[begin + led:end]])
-            conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
+        self.add_turns(conv, messages, i)
         return conv
+
+    def assistant(self, message: dict[str, Any]) -> tuple[str, list[ToolCall]]:
+        return as_text(message.get("content")), _calls(message)
 
     def client_session(self, body: dict[str, Any]) -> str | None:
         for key in ("prompt_cache_key", "user"):
