@@ -12,7 +12,7 @@ import yaml
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import Step
-from comem.eval.engine import Events, LocalExecutor, drive, prepare, run_suite, write_config
+from comem.eval.engine import Events, LocalExecutor, drive, hardware_groups, prepare, run_suite, write_config
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from comem.llm.scripted import ScriptedLLM
@@ -112,3 +112,17 @@ def test_an_episode_that_raises_is_recorded_as_an_error_the_run_goes_on_and_a_re
     asyncio.run(drive(config, tmp_path, todo, LocalExecutor(config, tmp_path, agent, None), Events()))
     assert {r.seed: r.exit_reason for r in read_results(tmp_path / "full" / "results.jsonl")} == {
         0: "submitted", 1: "submitted", 2: "submitted"}
+
+
+def test_memory_arms_run_apart_only_when_the_split_changes_the_agents_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    arms = ["full", {"name": "kso", "k": 1}, "mask"]
+
+    def groups(**models: object) -> list[list[str]]:
+        config = EvalConfig(task_ids=["semver-bump-minor"], arms=arms, grade=False, **models)
+        return [[e.arm.key for e in g] for g in hardware_groups(config, plan(config, select_tasks(config)))]
+
+    assert groups() == [["full", "mask"], ["kso"]]  # embedded: full and mask get 4 threads, kso's agent 3
+    assert groups(agent={"model": "a", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
+    assert groups(memory={"model": "m", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
+    assert groups(agent={"model": "qwen2.5-coder-0.5b", "threads": 2}) == [["full", "kso", "mask"]]

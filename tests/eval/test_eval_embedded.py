@@ -17,7 +17,7 @@ from comem.cli.main import app
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeEnd, MemoryRecord, Step
-from comem.eval.engine import Events, prepare, run_suite
+from comem.eval.engine import Events, hardware_groups, prepare, run_suite
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import Episode, EvalConfig, plan, select_tasks
 from comem.llm.models import list_models
@@ -121,3 +121,27 @@ def test_a_killed_memory_server_is_restarted_and_the_summary_says_so(tmp_path: P
     write_report(tmp_path)
     summary = (tmp_path / "summary.md").read_text()
     assert "## Incidents" in summary and "memory:smollm2-135m server (exit code -9) died and was restarted" in summary
+
+
+def threads_of(pid: int) -> int:
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return int(argv[argv.index("--threads") + 1])
+
+
+@pytest.mark.slow
+@SMOL_INSTALLED
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the memory arms' split equals every core")
+def test_the_full_arm_gets_every_core_and_the_memory_arm_splits_them(tmp_path: Path) -> None:
+    """`full` used to run beside the memory arms on the split's agent share, one core idle (unequal hardware)."""
+    config = EvalConfig(tasks=["bundled"], task_ids=TASKS[:1], arms=["full", {"name": "kso", "k": 1}], grade=False,
+                        episode_timeout_s=120, agent=SMOL, memory=SMOL, loop={"max_steps": 2, "max_tokens": 16})
+    episodes = plan(config, select_tasks(config))
+    assert [[e.arm.key for e in group] for group in hardware_groups(config, episodes)] == [["full"], ["kso"]]
+    seen: dict[str, set[int]] = {}
+
+    def step(episode: Episode, step: Step) -> None:
+        seen.setdefault(episode.arm.key, set()).add(threads_of(server_pid("agent")))
+
+    asyncio.run(run_suite(config, tmp_path, episodes, Events(step=step)))
+    cores = os.cpu_count() or 1
+    assert seen == {"full": {cores}, "kso": {config.thread_plan(True)[0]}} and config.thread_plan(True)[0] < cores

@@ -6,6 +6,8 @@ Layout of a run directory:
     incidents.log                               a model server that died (and was restarted), one line each
     <arm>/trajectories/<task>[.seed<N>].jsonl   steps + memory updates, appended as they happen
     <arm>/results.jsonl                         one EpisodeResult (EpisodeEnd + seed) per ended episode
+Arms run on equal hardware: with embedded servers, the arms without a memory model run first with the agent on
+every core, then the memory arms with the cores split (`hardware_groups`).
 A rerun into the same directory skips the (task, seed) pairs that have a finished result and runs the others
 (none yet, or one that raised: `EpisodeEnd.finished`) from scratch. SIGTERM stops like Ctrl-C: episodes in
 flight are cancelled (their tools killed, their environments closed), embedded servers are stopped, finished
@@ -153,10 +155,22 @@ async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], even
             ray_executor.check_reachable(ray, [m.model for m in used if not m.url])
         # after ray.init, which installs a SIGTERM handler of its own (a stack dump and an abrupt exit)
         stack.enter_context(_sigterm_interrupts())
-        async with open_models(config, out, todo) as (agent, memory_endpoint, memory):
-            run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint) if executor == "ray"
-                   else LocalExecutor(config, out, agent.client, memory, events))
-            await drive(config, out, todo, run, events)
+        for group in hardware_groups(config, todo):
+            async with open_models(config, out, group) as (agent, memory_endpoint, memory):
+                run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint) if executor == "ray"
+                       else LocalExecutor(config, out, agent.client, memory, events))
+                await drive(config, out, group, run, events)
+
+
+def hardware_groups(config: EvalConfig, todo: list[Episode]) -> list[list[Episode]]:
+    """Equal hardware for every arm: the arms without a memory model run first, their agent server on every core;
+    then the memory arms, with the cores split between the agent and memory servers (`thread_plan`). One group
+    when the split changes nothing: a remote agent, a remote memory model, or thread counts set by the user."""
+    plain = [e for e in todo if not e.arm.needs_memory()]
+    memory = [e for e in todo if e.arm.needs_memory()]
+    if not plain or not memory or config.thread_plan(True)[0] == config.thread_plan(False)[0]:
+        return [todo]
+    return [plain, memory]
 
 
 @contextlib.contextmanager
