@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from comem.context.base import Pinned
 from comem.context.memory import fill, load_prompt
 from comem.environment.tools import usage
+from comem.tasks.locate import issue_names, locate
 from comem.tasks.task import Task
 
 
@@ -34,7 +34,7 @@ def example_calls(problem_statement: str, files: list[str], *, bash_only: bool =
     """Examples made of this task's real names: small models copy examples, so copying should help."""
     sources = [f for f in files if f.endswith(".py") and "test" not in f and not f.endswith("__init__.py")]
     mentioned = [f for f in sources if Path(f).stem in problem_statement]
-    names = [n.split(".")[-1] for n in re.findall(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)", problem_statement)]
+    names = issue_names(problem_statement)
     lines = []
     if names:
         search = {"name": "bash", "arguments": {"command": f"grep -rn '{names[0]}' --include=*.py ."}} if bash_only \
@@ -49,20 +49,25 @@ def example_calls(problem_statement: str, files: list[str], *, bash_only: bool =
 
 
 def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> Pinned:
-    return repo_prompts(task.problem_statement, tool_specs, repo_files(root), test_command=task.test_command)
+    files = repo_files(root)
+    return repo_prompts(task.problem_statement, tool_specs, files, test_command=task.test_command,
+                        located=locate(task.problem_statement, root, files))
 
 
 def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str], *,
-                 test_command: str | None = None) -> Pinned:
+                 test_command: str | None = None, located: str = "") -> Pinned:
     """The repository-task prompts from the file list, wherever the repository lives (local dir, container).
 
     `test_command` is how the task's own tests run (a src-layout package needs e.g. `-o pythonpath=src`): the
-    agent is told, so its test runs import the package the way grading does."""
+    agent is told, so its test runs import the package the way grading does. `located`: the code of the names
+    the issue mentions (`comem.tasks.locate`), where the repository's files can be read here."""
     bash_only = not any(spec["function"]["name"] == "file_editor" for spec in tool_specs)
     examples = example_calls(problem_statement, files, bash_only=bash_only)
     system = fill(load_prompt("agent_system_bash.txt" if bash_only else "agent_system.txt"),
                   tools=describe_tools(tool_specs), examples=examples)
     tests = f"\n\nRun the repository's tests with: `{test_command.strip()}`" if test_command else ""
+    located = (f"\n\nWhere the names in the issue are defined (the bug may be here or in code they call):\n"
+               f"{located}") if located else ""
     user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
-                files=format_files(files), tests=tests)
+                files=format_files(files), tests=tests, located=located)
     return Pinned(system=system, task=user)

@@ -1,0 +1,89 @@
+"""Where the names an issue mentions are defined, with their code, for the agent's first prompt.
+
+Small models given only a file list guess at paths and edit code they never read (docs/results.md §8). This does
+the search a careful engineer does first, deterministically and before the first model call: every name the issue
+quotes in backticks (`pkg.func`, `Class.method`) is looked up as a `def` or `class` in the repository's non-test
+Python files, and the definition is shown with line numbers, as `file_editor view` would show it. A name defined
+in more than `MAX_DEFINITIONS` places is too ambiguous to help and is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+QUOTED_NAME = re.compile(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)")
+MAX_DEFINITIONS = 2
+MAX_BLOCK_LINES = 60
+MAX_LINES = 150
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Definition:
+    path: str
+    first: int  # 1-based line numbers, inclusive
+    last: int
+
+
+def issue_names(problem_statement: str) -> list[str]:
+    """The last component of each name quoted in backticks, in order of first mention, without repeats."""
+    names = [match.split(".")[-1] for match in QUOTED_NAME.findall(problem_statement)]
+    return list(dict.fromkeys(n for n in names if len(n) > 2))
+
+
+def source_files(files: list[str]) -> list[str]:
+    """Python files outside the tests (their code is what an issue is about)."""
+    return [f for f in files if f.endswith(".py") and not any(p.startswith("test") for p in Path(f).parts)]
+
+
+def find_definitions(root: Path, files: list[str], name: str) -> list[Definition]:
+    pattern = re.compile(rf"^(\s*)(?:async\s+def|def|class)\s+{re.escape(name)}\b")
+    found = []
+    for path in source_files(files):
+        file = root / path
+        try:
+            if file.stat().st_size > MAX_FILE_BYTES:
+                continue
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for index, line in enumerate(lines):
+            match = pattern.match(line)
+            if match:
+                found.append(Definition(path, index + 1, block_end(lines, index, len(match.group(1)))))
+    return found
+
+
+def block_end(lines: list[str], start: int, indent: int) -> int:
+    """The last line (1-based) of the block opened at `start`: before the next non-blank line indented no deeper
+    than its header, and at most MAX_BLOCK_LINES long."""
+    last = start
+    for index in range(start + 1, min(len(lines), start + MAX_BLOCK_LINES)):
+        line = lines[index]
+        if line.strip() and len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith((")", "]")):
+            break
+        if line.strip():
+            last = index
+    return last + 1
+
+
+def locate(problem_statement: str, root: Path, files: list[str]) -> str:
+    """The definitions of the issue's names with numbered lines; "" when none is found."""
+    blocks, shown, seen = [], 0, set()
+    for name in issue_names(problem_statement):
+        definitions = find_definitions(root, files, name)
+        if not definitions or len(definitions) > MAX_DEFINITIONS:
+            continue
+        for d in definitions:
+            if d in seen:
+                continue
+            seen.add(d)
+            if shown + d.last - d.first + 1 > MAX_LINES:
+                return "\n\n".join(blocks)
+            lines = (root / d.path).read_text(encoding="utf-8", errors="replace").splitlines()[d.first - 1:d.last]
+            numbered = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines, start=d.first))
+            blocks.append(f"{d.path}, lines {d.first}-{d.last}:\n{numbered}")
+            shown += d.last - d.first + 1
+    return "\n\n".join(blocks)
