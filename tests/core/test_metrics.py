@@ -22,9 +22,12 @@ from comem.core.metrics import (
     ideal_speedup,
     kso_bound,
     kso_crossover,
+    last_launch,
     mape,
     mean,
     mean_ci,
+    memory_call_s,
+    memory_slack_s,
     paired,
     peak_step_ratio,
     per_step_ratio_ci,
@@ -292,3 +295,47 @@ def test_a_faster_baseline_engine_lowers_the_bound() -> None:
     assert kso_bound(curve(), SHAPE, 60, 4, baseline=curve()) == kso_bound(curve(), SHAPE, 60, 4)
     later = kso_crossover(curve(), SHAPE, 4, baseline=fast)
     assert later is not None and later > (kso_crossover(curve(), SHAPE, 4) or 0)
+
+
+# --------------------------------------------------------------------------- can the memory call hide?
+
+TEMPLATE = (60, 40)  # P = 60 + H = 1060 tokens before the steps, Q = 40 after them
+
+
+def test_launches_fall_on_the_kso_schedule() -> None:
+    from comem.context.kso import launch_due
+
+    assert (last_launch(30, 4), last_launch(60, 4), last_launch(30, 1), last_launch(30, 2)) == (27, 59, 30, 29)
+    assert last_launch(2, 4) <= 0  # no launch yet
+    for k in (1, 2, 3, 4):
+        assert all(launch_due(last_launch(s, k), k) for s in range(k, 60))
+
+
+def test_the_first_update_finds_nothing_cached_in_either_mode() -> None:
+    for n, k in ((3, 4), (4, 4), (1, 1)):
+        prompt = 1060 + n * 300 + 40
+        for mode in ("from_scratch", "incremental"):
+            assert memory_call_s(curve(), SHAPE, n, k, mode, TEMPLATE) == pytest.approx(9.7 + 0.012 * (prompt - 300))
+    assert memory_call_s(curve(), SHAPE, 4, 4, "from_scratch", TEMPLATE) == pytest.approx(33.7)  # 9.7 + .012·2000
+
+
+def test_from_scratch_reads_the_previous_prompt_from_the_cache_and_grows_by_b_k_g_a_period() -> None:
+    # n = 7: C = 1060 + 3·300 = 1960 cached, N = 4·300 + 40 = 1240 new: 9.7 + 2.94 + 0.012·940
+    assert memory_call_s(curve(), SHAPE, 7, 4, "from_scratch", TEMPLATE) == pytest.approx(23.92)
+    costs = [memory_call_s(curve(), SHAPE, n, 4, "from_scratch", TEMPLATE) for n in (7, 11, 15, 99)]
+    assert costs[1] - costs[0] == pytest.approx(1.5e-3 * 4 * 300) == costs[2] - costs[1]
+
+
+def test_incremental_caches_only_the_header_and_does_not_grow() -> None:
+    # C = 1060 cached, N = 128 + 4·300 + 40 = 1368 new: 9.7 + 1.59 + 0.012·1068
+    costs = [memory_call_s(curve(), SHAPE, n, 4, "incremental", TEMPLATE) for n in (7, 11, 59, 99)]
+    assert costs == [pytest.approx(24.106)] * 4
+    assert memory_call_s(curve(), SHAPE, 99, 4, "incremental", TEMPLATE) < \
+        memory_call_s(curve(), SHAPE, 99, 4, "from_scratch", TEMPLATE)
+
+
+def test_the_slack_is_the_bounded_agent_step_plus_its_tool() -> None:
+    tools = SHAPE.model_copy(update={"tool_s": 5.0})
+    assert memory_slack_s(curve(), tools, 7, 4) == pytest.approx(9.7 + 1.5e-3 * (1000 + 128 + 3 * 300) + 5.0)
+    assert memory_slack_s(curve(), SHAPE, 5, 1) == pytest.approx(9.7 + 1.5 + 0.012 * 128)  # an install every step
+    assert memory_slack_s(curve(), SHAPE, 3, 4) == pytest.approx(9.7 + 1.5e-3 * 1600)  # before any install: full

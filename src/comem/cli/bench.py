@@ -203,10 +203,16 @@ def curve_command(
     out: Annotated[Path, typer.Option(help="Directory for curve-<threads>.json.")] = Path("runs/curve"),
     source: Annotated[Path | None, typer.Option("--from", help="Print the bounds of curves measured before (a "
                                                 "curve-N.json or its directory) instead of measuring.")] = None,
+    memory_from: Annotated[Path | None, typer.Option(help="The memory model's curves, measured before (a curve-N.json "
+                                                     "or its directory, e.g. from `comem bench curve --model "
+                                                     "smollm2-135m --threads 1 --out runs/curve-smollm2`), to check "
+                                                     "whether its updates hide in their slack. Default: this model's "
+                                                     "own curves stand in.")] = None,
 ) -> None:
     """Measure this machine's engine curve (append T tokens to a cached prefix of C and decode D, a + b·C; full
     re-prefills) and print the kso bound: the steps at which kso can first win, and its best-case S* at 30/60/100
-    steps (memory fully hidden, pinned head cached, one agent)."""
+    steps (memory fully hidden, pinned head cached, one agent); then whether a memory update, from scratch or
+    incremental, fits in the one agent step of slack it has."""
     from comem.bench.engine_curve import measure_curve
     from comem.core.metrics import HorizonShape
     from comem.llm.open import open_model
@@ -227,6 +233,7 @@ def curve_command(
                          fix="pass smaller --prefixes or a larger --n-ctx.")
     shape = HorizonShape(head_tokens=head_tokens, step_tokens=new_tokens, summary_tokens=summary_tokens,
                          tool_s=tool_time)
+    memory = read_curves(memory_from) if memory_from is not None else None
     measured: dict[int | None, EngineCurve] = read_curves(source) if source is not None else {}
     for c in measured.values():
         print_curve(c, shape, periods, head_tokens + summary_tokens + 2 * c.new_tokens)
@@ -263,6 +270,7 @@ def curve_command(
         console.print(bound_table(measured[split], shape, list(BOUND_STEPS), periods,
                                   "kso bound on equal hardware (kso's agent on its share of the cores, its memory "
                                   "model on the rest; full on every core)", baseline=measured[every]))
+    print_memory_check(measured, memory, spec, shape, periods)
     console.print(f"print the bound beside a replay with `comem bench replay --curve {source or out}`")
 
 
@@ -279,3 +287,80 @@ def print_curve(c: EngineCurve, shape: HorizonShape, periods: list[int], bounded
     console.print(bound_table(c, shape, list(BOUND_STEPS), periods,
                               f"kso bound (head {shape.head_tokens}, +{shape.step_tokens} tokens a step, summary "
                               f"{shape.summary_tokens}, tool {shape.tool_s:.1f} s)"))
+
+
+def memory_template_tokens() -> tuple[int, int]:
+    """Estimated tokens of the memory prompt's text before and after its conversation (memory_v5.txt)."""
+    from comem.context.base import estimate_tokens
+    from comem.context.memory import load_prompt
+
+    head, tail = load_prompt("memory_v5.txt").split("{conversation}")
+    return estimate_tokens(head), estimate_tokens(tail)
+
+
+def print_memory_check(agent_curves: dict[int | None, EngineCurve], memory_curves: dict[int | None, EngineCurve] | None,
+                       spec: ModelConfig, shape: HorizonShape, periods: list[int]) -> None:
+    """The memory update against its slack (formulas: docs/metrics.md): the memory model on its share of the cores,
+    kso's agent on the rest; this model's own curves stand in for a memory model not given."""
+    agent_threads, memory_threads = thread_plan(spec, spec, need_memory=True)
+    agent = pick_curve(agent_curves, agent_threads)
+    memory = pick_curve(memory_curves or agent_curves, memory_threads)
+    rows = memory_costs(agent, memory, shape, periods)
+    whose = "" if memory_curves else " (this model's own curve stands in; pass --memory-from)"
+    console.print(memory_table(rows, f"memory update against its slack · memory {memory.model} on "
+                                     f"{memory.threads or '-'} threads{whose}, kso's agent {agent.model} on "
+                                     f"{agent.threads or '-'} threads, tool {shape.tool_s:.1f} s"))
+    console.print(memory_verdict(rows))
+
+
+MemoryCost = tuple[int, int, int, float, float, float]  # steps, k, launch n, from_scratch s, incremental s, slack s
+
+
+def memory_costs(agent: EngineCurve, memory: EngineCurve, shape: HorizonShape, periods: list[int],
+                 ) -> list[MemoryCost]:
+    """For each of `BOUND_STEPS` and k: the last launch by then and what its update costs each way, and its slack."""
+    from comem.core.metrics import last_launch, memory_call_s, memory_slack_s
+
+    template = memory_template_tokens()
+    rows = []
+    for steps in BOUND_STEPS:
+        for k in periods:
+            n = last_launch(steps, k)
+            if n > 0:
+                rows.append((steps, k, n, memory_call_s(memory, shape, n, k, "from_scratch", template),
+                             memory_call_s(memory, shape, n, k, "incremental", template),
+                             memory_slack_s(agent, shape, n, k)))
+    return rows
+
+
+def memory_table(rows: list[MemoryCost], title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in ("steps", "k", "launch n", "from_scratch s", "incremental s", "slack s", "hides"):
+        t.add_column(col, justify="right")
+    for steps, k, n, scratch, incremental, slack in rows:
+        hides = [name for name, cost in (("from_scratch", scratch), ("incremental", incremental)) if cost <= slack]
+        t.add_row(str(steps), str(k), str(n), f"{scratch:.1f}", f"{incremental:.1f}", f"{slack:.1f}",
+                  ", ".join(hides) or "neither")
+    return t
+
+
+def memory_verdict(rows: list[MemoryCost]) -> str:
+    """One line: the memory input that is cheaper at every row (from step 30 on), and where an update hides."""
+    if not rows:
+        return "memory input: no launch by these step counts (k above them)."
+    if all(inc < scratch for *_, scratch, inc, _ in rows):
+        cheaper = "incremental is cheaper than from_scratch"
+    elif all(scratch <= inc for *_, scratch, inc, _ in rows):
+        cheaper = "from_scratch is as cheap as incremental or cheaper"
+    else:
+        cheaper = "neither memory input is cheaper at every step count and k (see the table)"
+    fits: dict[int, list[str]] = {}
+    for steps, k, _, scratch, inc, slack in rows:
+        if min(scratch, inc) <= slack:
+            fits.setdefault(k, []).append(str(steps))
+    closest = min(min(scratch, inc) / slack for *_, scratch, inc, slack in rows)
+    where = "; ".join(f"k={k} at {', '.join(steps)} steps" for k, steps in fits.items())
+    hides = (f"an update hides in one agent step with {where}" if fits else
+             f"no update hides in one agent step (the cheaper one takes at least {closest:.1f}x its slack: a faster "
+             "memory model, more tool time or late_policy deadline's k steps of slack would be needed)")
+    return f"memory input on this machine from step {BOUND_STEPS[0]} on: {cheaper}; {hides}."

@@ -1,5 +1,6 @@
 """Every reported figure, defined once: percentiles, speedups (per step, end to end, ideal), pipeline efficiency,
-exposed memory wait, the memory model's hidden share, prefix-cache reuse, and bootstrap intervals.
+exposed memory wait, the memory model's hidden share, prefix-cache reuse, bootstrap intervals, the kso bound and
+whether a memory call can hide in its slack.
 
 `comem report` (run directories), `comem bench replay`, `comem bench simulate`, `comem bench calibrate` and
 `comem eval-memory` compute their figures here and nowhere else; docs/metrics.md lists them with their
@@ -15,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -349,6 +350,45 @@ def kso_crossover(curve: EngineCurve, shape: HorizonShape, k: int, max_steps: in
                   baseline: EngineCurve | None = None) -> int | None:
     """The fewest steps at which `kso_bound` exceeds 1 (kso can first win); None within `max_steps`."""
     return next((n for n in range(1, max_steps + 1) if kso_bound(curve, shape, n, k, baseline) > 1.0), None)
+
+
+# --------------------------------------------------------------------------- can the memory call hide?
+
+
+def last_launch(steps: int, k: int) -> int:
+    """The last iteration n <= `steps` at which kso launches a summary with period k: n = steps − (steps + 1) mod k
+    (launches at n = k−1, 2k−1, …; docs/method.md §4.1). Not above 0: no launch by then."""
+    return steps - (steps + 1) % k
+
+
+def memory_call_s(curve: EngineCurve, shape: HorizonShape, n: int, k: int,
+                  memory_input: Literal["from_scratch", "incremental"], template_tokens: tuple[int, int] = (0, 0),
+                  ) -> float:
+    """Cost on the memory model's `curve` of the summary launched at iteration n (steps [0, n), docs/method.md §4).
+
+    P = the template's text before the conversation + the pinned head H (the same in every memory prompt), Q = the
+    template's text after it (`template_tokens` = (text before, Q)), g, S: step and summary tokens. from_scratch:
+    the prompt is P + n·g + Q; the engine's prefix cache still holds the previous update's prompt (launched at
+    n − k), whose P + (n − k)·g is a prefix of this one, so C = P + (n − k)·g and N = k·g + Q. incremental: the
+    prompt is P + S + k·g + Q (the previous summary and the k steps since); only P is cached (the summary
+    changed), so C = P and N = S + k·g + Q. The first launch (n − k <= 0) finds nothing cached and has no summary
+    to extend: C = 0, N = P + n·g + Q in both. Cost a + b·C + p·(N − T); the summary's decode is the curve's
+    D-token decode, and the memory input's cut observations are taken as whole steps.
+    """
+    P, Q = template_tokens[0] + shape.head_tokens, template_tokens[1]
+    g, S = shape.step_tokens, shape.summary_tokens
+    if n - k <= 0:
+        return curve.call_s(0, P + n * g + Q)
+    if memory_input == "incremental":
+        return curve.call_s(P, S + k * g + Q)
+    return curve.call_s(P + (n - k) * g, k * g + Q)
+
+
+def memory_slack_s(curve: EngineCurve, shape: HorizonShape, n: int, k: int) -> float:
+    """The time the summary launched at iteration n can take without the agent waiting for it under the `wait`
+    policy (docs/method.md §4.2: one agent step): kso's agent call n as `bound_costs` costs it on the agent's
+    `curve`, c_kso(n), plus the tool time τ."""
+    return bound_costs(curve, shape, n + 1, k)[1][n] + shape.tool_s
 
 
 # --------------------------------------------------------------------------- model error
