@@ -17,6 +17,7 @@ import typer
 
 from comem.cli.common import console
 from comem.core.config import default_of
+from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
 from comem.llm.models import DEFAULT_MODEL
 
@@ -36,6 +37,10 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a pres
                                                   "--set lora.r=8 --set trl.report_to=wandb (repeatable).")]
 LoraOpt = Annotated[bool | None, typer.Option(help="Train LoRA adapters (PEFT) and merge them into final/. "
                                               "Default: the preset's lora.enabled.")]
+InitAdapterOpt = Annotated[Path | None, typer.Option(
+    help="Keep training this LoRA adapter (the adapter/ dir of a --lora run, or that run's --out dir) instead of a "
+    "fresh one, so the result is one adapter on --model, which must be the base it was trained from (not its "
+    "merged final/). Implies --lora; r, alpha, dropout and targets come from the adapter, not from --set lora.*.")]
 
 
 def sft(
@@ -45,15 +50,16 @@ def sft(
     preset: PresetOpt = "auto",
     set_: SetOpt = None,
     lora: LoraOpt = None,
+    init_adapter: InitAdapterOpt = None,
 ) -> None:
     """SFT warm-up on teacher summaries (TRL SFTTrainer; loss on the summary only)."""
     from comem.train.trainers.settings import load_settings
     from comem.train.trainers.sft import train_sft
 
-    settings = load_settings("sft", preset, _with_lora(set_, lora))
+    settings = load_settings("sft", preset, _with_lora(set_, lora, init_adapter))
     target = out or _default_out("sft")
     console.print(f"[bold]comem train sft[/] {model} on {data} -> {target}")
-    _report(train_sft(data, model, target, settings))
+    _report(train_sft(data, model, target, settings, init_adapter=init_adapter))
 
 
 def grpo(
@@ -63,6 +69,7 @@ def grpo(
     preset: PresetOpt = "auto",
     set_: SetOpt = None,
     lora: LoraOpt = None,
+    init_adapter: InitAdapterOpt = None,
     agent_model: Annotated[str, typer.Option(help="The frozen agent: a bundled model name or GGUF path (embedded), "
                                              "or the served model name with --agent-url.")] = DEFAULT_MODEL,
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the frozen agent (vLLM, "
@@ -76,13 +83,13 @@ def grpo(
     from comem.train.trainers.grpo import train_grpo
     from comem.train.trainers.settings import load_settings
 
-    settings = load_settings("grpo", preset, _with_lora(set_, lora))
+    settings = load_settings("grpo", preset, _with_lora(set_, lora, init_adapter))
     agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx,
                         timeout_s=settings.agent_timeout_s)
     target = out or _default_out("grpo")
     console.print(f"[bold]comem train grpo[/] {model} on {data}, agent {agent_url or 'embedded'} {agent_model} "
                   f"-> {target}")
-    _report(train_grpo(data, model, target, settings, agent, agent_threads=threads))
+    _report(train_grpo(data, model, target, settings, agent, agent_threads=threads, init_adapter=init_adapter))
 
 
 def export_verl(
@@ -108,7 +115,6 @@ def export_gguf(
     dtype: Annotated[str, typer.Option(help="Tensor type: f16 (half the size) or f32.")] = "f16",
 ) -> None:
     """Convert a LoRA adapter into a GGUF LoRA adapter the embedded llama.cpp server loads (BASE+lora:FILE)."""
-    from comem.core.errors import ComemError
     from comem.train.trainers.lora_gguf import export_lora_gguf
 
     if dtype not in ("f16", "f32"):
@@ -119,7 +125,10 @@ def export_gguf(
     console.print(f"use it: --memory-model {result.spec}")
 
 
-def _with_lora(overrides: list[str] | None, lora: bool | None) -> list[str]:
+def _with_lora(overrides: list[str] | None, lora: bool | None, init_adapter: Path | None) -> list[str]:
+    if init_adapter is not None and lora is False:
+        raise ComemError("--init-adapter continues a LoRA adapter, which --no-lora contradicts.",
+                         fix="drop --no-lora, or drop --init-adapter to fine-tune every weight.")
     return [*(overrides or []), *([f"lora.enabled={str(lora).lower()}"] if lora is not None else [])]
 
 

@@ -87,3 +87,21 @@ def cli_app() -> Any:
     for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf)):
         app.command(name)(friendly(command))
     return app
+
+
+def assert_merged(base: Path, adapter: Path, final: Path) -> None:
+    """`final` holds exactly base + (alpha / r)·B·A of `adapter`, summed by hand here (not by PEFT's merge)."""
+    import torch
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    pairs = load_file(str(adapter / "adapter_model.safetensors"))
+    before, after = load_file(str(base / "model.safetensors")), load_file(str(final / "model.safetensors"))
+    assert before.keys() == after.keys()
+    expected = dict(before)
+    for key, a in pairs.items():
+        if ".lora_A." in key:
+            b = pairs[key.replace(".lora_A.", ".lora_B.")]
+            name = key.removeprefix("base_model.model.").replace(".lora_A.weight", ".weight")
+            expected[name] = before[name] + (config["lora_alpha"] / config["r"]) * (b @ a)
+    assert len(pairs) > 0 and all(torch.allclose(after[k], expected[k], atol=1e-6) for k in before)

@@ -18,7 +18,16 @@ from comem.llm.checkpoint import check_checkpoint
 from comem.llm.endpoint import ModelConfig
 from comem.train.trainers.settings import load_settings
 from tests.train.data.helpers import OpenAIStandIn
-from tests.train.trainers.helpers import cli_app, is_rewarded, metrics, parity_agent, tiny_model, write_grpo
+from tests.train.trainers.helpers import (
+    assert_merged,
+    cli_app,
+    is_rewarded,
+    metrics,
+    parity_agent,
+    tiny_model,
+    write_grpo,
+    write_sft,
+)
 
 # 2 prompts x 2 summaries of <= 8 tokens per step, one optimiser step per round.
 FAST = ["max_steps=2", "prompts_per_step=2", "num_generations=2", "batch_size=4", "per_device_batch_size=2",
@@ -28,6 +37,18 @@ FAST = ["max_steps=2", "prompts_per_step=2", "num_generations=2", "batch_size=4"
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory: pytest.TempPathFactory, tiny: Path) -> Path:
+    """A real 2-step SFT LoRA run (r 4, q/v projections) on the tiny model: its --out dir."""
+    from comem.train.trainers.sft import train_sft
+
+    root = tmp_path_factory.mktemp("sft")
+    settings = load_settings("sft", "cpu", ["max_steps=2", "batch_size=2", "per_device_batch_size=2",
+                                            "learning_rate=5e-2", "max_length=256", "lora.enabled=true", "lora.r=4",
+                                            "lora.alpha=8", "lora.target_modules=[q_proj, v_proj]"])
+    return train_sft(write_sft(root / "data"), str(tiny), root / "out", settings).out
 
 
 @pytest.fixture
@@ -80,3 +101,55 @@ def test_grpo_rejects_sft_data(tmp_path: Path, tiny: Path) -> None:
     result = CliRunner().invoke(cli_app(), ["grpo", "--data", str(write_sft(tmp_path)), "--model", str(tiny),
                                             "--agent-url", "http://127.0.0.1:9/v1"])
     assert result.exit_code == 2 and "lacks the column" in result.output
+
+
+def _grpo_cli(data: Path, model: Path | str, out: Path, agent_url: str, *extra: str) -> list[str]:
+    return ["grpo", "--data", str(data), "--model", str(model), "--out", str(out), "--preset", "cpu",
+            "--agent-url", agent_url, "--agent-model", "stand-in", *(a for item in FAST for a in ("--set", item)),
+            *extra]
+
+
+def test_grpo_continues_the_sft_adapter_into_one_adapter_on_the_base(tmp_path: Path, tiny: Path, sft_run: Path,
+                                                                      agent: OpenAIStandIn) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    out = tmp_path / "grpo"
+    # The run dir stands for its adapter/; --set lora.r is overruled by the adapter's own shape.
+    args = _grpo_cli(write_grpo(tmp_path / "data"), tiny, out, agent.url, "--init-adapter", str(sft_run),
+                     "--set", "lora.r=16", "--set", "weight_decay=0")
+    result = CliRunner().invoke(cli_app(), args)
+    assert result.exit_code == 0, result.output
+    assert len(agent.requests) == 2 * 4 and [r["step"] for r in metrics(out) if "reward" in r] == [1, 2]
+
+    sft_config, config = (json.loads((d / "adapter" / "adapter_config.json").read_text()) for d in (sft_run, out))
+    assert (config["r"], config["lora_alpha"]) == (sft_config["r"], sft_config["lora_alpha"]) == (4, 8)
+    assert sorted(config["target_modules"]) == sorted(sft_config["target_modules"]) == ["q_proj", "v_proj"]
+    assert config["base_model_name_or_path"] == str(tiny)  # still relative to the base, not to the SFT model
+    before, after = (load_file(str(d / "adapter" / "adapter_model.safetensors")) for d in (sft_run, out))
+    assert before.keys() == after.keys()
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # GRPO moved the SFT adapter's weights
+    assert not (out / "adapter" / "ref").exists()  # TRL's frozen KL copy is not shipped
+    assert_merged(tiny, out / "adapter", check_checkpoint(out / "final"))
+    manifest = json.loads((out / "train.json").read_text())
+    assert manifest["init_adapter"] == str(sft_run / "adapter")
+    assert manifest["settings"]["lora"] == {"enabled": True, "r": 4, "alpha": 8, "dropout": 0.05,
+                                            "target_modules": ["q_proj", "v_proj"]}
+
+
+def test_grpo_init_adapter_bad_input_is_one_clear_error(tmp_path: Path, tiny: Path, sft_run: Path) -> None:
+    data, url = write_grpo(tmp_path / "data"), "http://127.0.0.1:9/v1"  # nothing listens: no check reaches the agent
+    (tmp_path / "prefix").mkdir()
+    (tmp_path / "prefix" / "adapter_config.json").write_text(json.dumps({"peft_type": "PREFIX_TUNING"}))
+    cases = [
+        ((tiny, "--init-adapter", str(tmp_path / "missing")), "is not a directory"),
+        ((tiny, "--init-adapter", str(tiny)), "holds no adapter_config.json"),
+        ((tiny, "--init-adapter", str(tmp_path / "prefix")), "is not a PEFT LoRA adapter"),
+        ((sft_run / "final", "--init-adapter", str(sft_run)), f"pass --model {tiny} "),  # the merged SFT model
+        ((tiny, "--init-adapter", str(sft_run), "--no-lora"), "drop --no-lora"),
+    ]
+    for (model, *extra), expected in cases:
+        result = CliRunner().invoke(cli_app(), _grpo_cli(data, model, tmp_path / "out", url, *extra))
+        output = " ".join(result.output.split())
+        assert result.exit_code == 2 and expected in output and "Traceback" not in output, output
+    assert not (tmp_path / "out").exists()

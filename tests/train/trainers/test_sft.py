@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from comem.core.errors import ComemError
 from comem.llm.checkpoint import check_checkpoint
 from comem.train.trainers.settings import load_settings
-from tests.train.trainers.helpers import cli_app, metrics, tiny_model, write_sft
+from tests.train.trainers.helpers import assert_merged, cli_app, metrics, tiny_model, write_sft
 
 FAST = ["max_steps=2", "batch_size=2", "per_device_batch_size=2", "learning_rate=1e-3", "warmup_ratio=0",
         "max_length=256"]
@@ -65,6 +65,26 @@ def test_sft_with_lora_merges_the_adapter_into_plain_weights(tmp_path: Path, tin
     assert before.keys() == after.keys()  # merged: no lora_A/lora_B tensors, the base model's names only
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all("proj" in k for k in changed)  # only the adapted linear layers moved
+
+
+def test_sft_init_adapter_trains_that_adapter_further(tmp_path: Path, tiny: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from comem.train.trainers.sft import train_sft
+
+    data = write_sft(tmp_path / "data")
+    first = train_sft(data, str(tiny), tmp_path / "first", load_settings("sft", "cpu", [
+        *FAST, "lora.enabled=true", "lora.r=4", "lora.target_modules=[q_proj, v_proj]"]))
+    # lora.enabled is off here and lora.r differs: the adapter decides both.
+    again = train_sft(data, str(tiny), tmp_path / "again", load_settings("sft", "cpu", [*FAST, "lora.r=16"]),
+                      init_adapter=first.out / "adapter")
+    configs = [json.loads((r.out / "adapter" / "adapter_config.json").read_text()) for r in (first, again)]
+    assert [(c["r"], sorted(c["target_modules"])) for c in configs] == [(4, ["q_proj", "v_proj"])] * 2
+    before, after = (load_file(str(r.out / "adapter" / "adapter_model.safetensors")) for r in (first, again))
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+    assert_merged(tiny, again.out / "adapter", again.final)
+    assert json.loads((again.out / "train.json").read_text())["init_adapter"] == str(first.out / "adapter")
 
 
 def test_sft_bad_input_is_one_clear_error(tmp_path: Path, tiny: Path) -> None:

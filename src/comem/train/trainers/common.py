@@ -5,13 +5,14 @@ Output directory layout (`--out`):
     train.json        what was trained: kind, base model, data, settings (for reproducing the run)
     metrics.jsonl     one line per logged step: TRL's logs (loss, lr; GRPO: reward, reward_std, kl, entropy, ...)
     checkpoint-N/     TRL's periodic checkpoints (save_steps)
-    adapter/          the LoRA adapter, with --lora
+    adapter/          the LoRA adapter, with --lora (with --init-adapter: that adapter, trained further)
     final/            the trained model as a plain HF checkpoint (LoRA merged): serve it as `hf:OUT/final`
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from transformers import TrainerCallback
 
 from comem.core.errors import ComemError
 from comem.train.data.records import R, read_parquet
+from comem.train.trainers.init_adapter import InitAdapter
 from comem.train.trainers.settings import CommonSettings, LoraSettings
 
 METRICS = "metrics.jsonl"
@@ -50,6 +52,15 @@ def load_records(path: Path, kind: type[R], default_name: str, columns: tuple[st
     if columns is not None:
         rows = [{c: row[c] for c in columns} for row in rows]
     return Dataset.from_list(rows)
+
+
+def trainer_model(base_dir: Path, settings: CommonSettings, init: InitAdapter | None) -> tuple[Any, Any]:
+    """(model, peft_config) for a TRL trainer: the base dir and a fresh LoRA, or the base with `init` attached.
+
+    Load a model only after the trainer's config exists: under DeepSpeed ZeRO-3 that config shards the load."""
+    if init is not None:
+        return init.load(base_dir, settings.dtype), None
+    return str(base_dir), lora_config(settings.lora)
 
 
 def lora_config(lora: LoraSettings) -> Any:
@@ -88,6 +99,7 @@ def run_training(trainer: Any, out: Path, manifest: dict[str, Any], settings: Co
         trainer.save_model(str(out / "adapter"))
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
+            shutil.rmtree(out / "adapter" / "ref", ignore_errors=True)  # GRPO's frozen KL copy of an --init-adapter
             merge_lora(base_dir, out / "adapter", final, settings.dtype)
     else:
         trainer.save_model(str(final))

@@ -18,6 +18,7 @@ from comem.llm.checkpoint import require_train_extra
 from comem.llm.endpoint import ModelConfig
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.data.records import GrpoRecord
+from comem.train.trainers.init_adapter import read_init_adapter
 from comem.train.trainers.settings import GrpoSettings, trl_config
 from comem.train.trainers.weights import base_model_dir
 
@@ -26,20 +27,26 @@ if TYPE_CHECKING:
 
 
 def train_grpo(data: Path, base: str, out: Path, settings: GrpoSettings, agent: ModelConfig, *,
-               agent_threads: int = 2) -> TrainResult:
-    """Train `base` (bundled name or HF dir, usually the SFT `final/`) on `data` (train.parquet or its dir)."""
+               agent_threads: int = 2, init_adapter: Path | None = None) -> TrainResult:
+    """Train `base` (bundled name or HF dir) on `data` (train.parquet or its dir).
+
+    Start from the SFT model: `init_adapter` (the SFT `adapter/`, base = the SFT's base) keeps training that
+    LoRA, so the result is one adapter on `base`; or `base` = the SFT `final/` for a full fine-tune."""
     require_train_extra()
     from trl import GRPOTrainer
 
     from comem.environment.tools import build_tool_specs
     from comem.train.reward import ActionConsistencyReward
-    from comem.train.trainers.common import MetricsLog, load_records, lora_config, run_training
+    from comem.train.trainers.common import MetricsLog, load_records, run_training, trainer_model
 
     dataset = load_records(data, GrpoRecord, "train.parquet")
     base_dir = base_model_dir(base)
+    init = read_init_adapter(init_adapter, base_dir) if init_adapter is not None else None
+    settings = init.applied_to(settings) if init is not None else settings
     config = grpo_config(settings, out)
-    manifest = {"kind": "grpo", "base": base, "base_dir": base_dir, "data": data, "records": len(dataset),
-                "agent": agent.model_dump(exclude={"api_key"}), "settings": settings.model_dump()}
+    manifest = {"kind": "grpo", "base": base, "base_dir": base_dir, "init_adapter": init and init.path,
+                "data": data, "records": len(dataset), "agent": agent.model_dump(exclude={"api_key"}),
+                "settings": settings.model_dump()}
     # an embedded agent's KV cache grows with its slots: at most 4 keeps a CPU agent's memory modest
     with opened_agent(agent, out / "logs", agent_threads, min(settings.agent_max_concurrency, 4)) as client:
         reward = ActionConsistencyReward(
@@ -48,8 +55,9 @@ def train_grpo(data: Path, base: str, out: Path, settings: GrpoSettings, agent: 
             tool_specs=build_tool_specs(60.0) if settings.agent_native_tools else None,
         )
         try:
-            trainer = GRPOTrainer(model=str(base_dir), reward_funcs=[reward], args=config, train_dataset=dataset,
-                                  peft_config=lora_config(settings.lora), callbacks=[MetricsLog(out)])
+            model, peft_config = trainer_model(base_dir, settings, init)
+            trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=config, train_dataset=dataset,
+                                  peft_config=peft_config, callbacks=[MetricsLog(out)])
             return run_training(trainer, out, manifest, settings, base_dir, metric="reward")
         finally:
             reward.close()

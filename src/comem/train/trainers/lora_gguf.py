@@ -26,12 +26,12 @@ from typing import Any, Literal
 from comem.core.errors import ComemError
 from comem.llm.checkpoint import require_train_extra
 from comem.llm.models import MODELS, resolve_model
+from comem.train.trainers.weights import source_sha256
 
 DType = Literal["f16", "f32"]
 PERMUTED_QK = {"llama": True, "qwen2": False}  # supported GGUF architectures: are their q/k rows stored permuted?
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<side>[AB])\.weight$")
-_SOURCE_MARKER = "comem-source.json"  # written by weights.dequantise: the bundled GGUF an HF dir came from
 _TARGETS_FIX = f"train the LoRA on the attention and MLP projections only (target_modules: {', '.join(TARGETS)} " \
                "or all-linear)."
 
@@ -150,12 +150,11 @@ def _base_gguf(config: dict[str, Any], base: str | None) -> tuple[str, Path]:
     fix = "pass --base with the bundled model or GGUF file the adapter was trained from."
     if trained_on in MODELS:
         return trained_on, resolve_model(trained_on)
-    try:
-        sha = json.loads((Path(trained_on) / _SOURCE_MARKER).read_text())["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
+    sha = source_sha256(Path(trained_on))
+    if sha is None:
         raise ComemError(f"the adapter was trained on {trained_on or 'an unnamed base'}, which is not a bundled GGUF "
                          "model dequantised by comem; a GGUF adapter must apply to the exact weights it was trained "
-                         "on.", fix=fix) from None
+                         "on.", fix=fix)
     name = next((spec.name for spec in MODELS.values() if spec.sha256 == sha), None)
     if name is None:
         raise ComemError(f"the adapter's base {trained_on} came from a GGUF that is not bundled (sha256 {sha[:12]}…).",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from comem.llm.checkpoint import require_train_extra
 from comem.train.data.records import SftRecord
+from comem.train.trainers.init_adapter import read_init_adapter
 from comem.train.trainers.settings import SftSettings, trl_config
 from comem.train.trainers.weights import base_model_dir
 
@@ -18,20 +19,25 @@ if TYPE_CHECKING:
     from comem.train.trainers.common import TrainResult
 
 
-def train_sft(data: Path, base: str, out: Path, settings: SftSettings) -> TrainResult:
-    """Fine-tune `base` (a bundled model name or an HF checkpoint dir) on `data` (sft.parquet or its dir)."""
+def train_sft(data: Path, base: str, out: Path, settings: SftSettings, *, init_adapter: Path | None = None) \
+        -> TrainResult:
+    """Fine-tune `base` (a bundled model name or an HF checkpoint dir) on `data` (sft.parquet or its dir);
+    `init_adapter` (a LoRA trained on `base`) is trained further instead of a fresh LoRA."""
     require_train_extra()
     from trl import SFTTrainer
 
-    from comem.train.trainers.common import MetricsLog, load_records, lora_config, run_training
+    from comem.train.trainers.common import MetricsLog, load_records, run_training, trainer_model
 
     dataset = load_records(data, SftRecord, "sft.parquet", columns=("prompt", "completion"))
     base_dir = base_model_dir(base)
+    init = read_init_adapter(init_adapter, base_dir) if init_adapter is not None else None
+    settings = init.applied_to(settings) if init is not None else settings
     config = sft_config(settings, out)
-    trainer = SFTTrainer(model=str(base_dir), args=config, train_dataset=dataset,
-                         peft_config=lora_config(settings.lora), callbacks=[MetricsLog(out)])
-    manifest = {"kind": "sft", "base": base, "base_dir": base_dir, "data": data, "records": len(dataset),
-                "settings": settings.model_dump()}
+    model, peft_config = trainer_model(base_dir, settings, init)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, peft_config=peft_config,
+                         callbacks=[MetricsLog(out)])
+    manifest = {"kind": "sft", "base": base, "base_dir": base_dir, "init_adapter": init and init.path,
+                "data": data, "records": len(dataset), "settings": settings.model_dump()}
     return run_training(trainer, out, manifest, settings, base_dir, metric="loss")
 
 

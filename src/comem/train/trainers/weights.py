@@ -38,7 +38,7 @@ def base_model_dir(name_or_dir: str, *, cache_dir: Path | None = None) -> Path:
         raise ComemError(f"unknown base model {name_or_dir!r}.",
                          fix=f"use one of: {', '.join(MODELS)}, or a Hugging Face checkpoint directory.")
     target = (cache_dir or default_cache_dir()) / spec.name
-    if _marker(target) == spec.sha256:
+    if source_sha256(target) == spec.sha256:
         return target
     dequantise(resolve_model(spec.name), target, source=spec.sha256)
     return target
@@ -102,7 +102,8 @@ def _dequantise_kwargs() -> dict[str, object]:
     return {"quantization_config": GgufConfig(dequantize=True)}
 
 
-def _marker(target: Path) -> str | None:
+def source_sha256(target: Path) -> str | None:
+    """The sha256 of the bundled GGUF that `target` was dequantised from (its marker); None for any other dir."""
     try:
         return json.loads((target / _MARKER).read_text()).get("sha256")
     except (OSError, ValueError, AttributeError):
