@@ -19,7 +19,7 @@ from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
-from comem.eval.config import QUICK_MAX_STEPS, QUICK_TASK_IDS, EvalConfig, load_config
+from comem.eval.config import CPU_MEMORY_DEFAULTS, QUICK_MAX_STEPS, QUICK_TASK_IDS, EvalConfig, load_config
 from comem.llm.endpoint import ModelConfig
 from tests.standin import OpenAIStandIn
 
@@ -100,7 +100,8 @@ def test_help_shows_the_defaults_that_a_plain_run_uses(captured: list[EvalConfig
                         ("--memory-max-tokens", default_of(KsoConfig, "memory_max_tokens")),
                         ("--keep-last", default_of(MaskConfig, "keep_last")),
                         ("--retain", default_of(SyncConfig, "retain")),
-                        ("--late-policy", default_of(KsoConfig, "late_policy")),
+                        ("--late-policy", CPU_MEMORY_DEFAULTS["late_policy"]),  # the memory model is embedded
+                        ("--memory-input", CPU_MEMORY_DEFAULTS["memory_input"]),
                         ("--max-steps", default_of(AgentConfig, "max_steps")),
                         ("--max-tokens", default_of(AgentConfig, "max_tokens")),
                         ("--n-ctx", default_of(ModelConfig, "n_ctx")),

@@ -16,6 +16,7 @@ from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
+from comem.eval.config import CPU_MEMORY_DEFAULTS
 from comem.llm.endpoint import ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
@@ -46,10 +47,12 @@ def run(
                                                f"Default {default_of(SyncConfig, 'retain')}.")] = None,
     trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
                                                        "exceeds this many tokens.")] = None,
-    memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental. "
-                                                     f"Default {default_of(KsoConfig, 'memory_input')}.")] = None,
+    memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental. Default "
+                                                     f"{CPU_MEMORY_DEFAULTS['memory_input']} with an embedded memory "
+                                                     f"model, else {default_of(KsoConfig, 'memory_input')}.")] = None,
     late_policy: Annotated[str | None, typer.Option(
-        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {default_of(KsoConfig, 'late_policy')}."
+        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {CPU_MEMORY_DEFAULTS['late_policy']} "
+             f"with an embedded memory model, else {default_of(KsoConfig, 'late_policy')}."
     )] = None,
     max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary. "
                                                      f"Default {default_of(KsoConfig, 'max_wait_s')}.")] = None,
