@@ -69,21 +69,32 @@ def block_end(lines: list[str], start: int, indent: int) -> int:
     return last + 1
 
 
-def locate(problem_statement: str, root: Path, files: list[str]) -> str:
-    """The definitions of the issue's names with numbered lines; "" when none is found."""
-    blocks, shown, seen = [], 0, set()
+@dataclass(frozen=True)
+class Shown:
+    """A definition as the prompt shows it."""
+
+    definition: Definition
+    numbered: str  # its lines, numbered as `file_editor view` numbers them
+
+    def render(self) -> str:
+        d = self.definition
+        return f"{d.path}, lines {d.first}-{d.last}:\n{self.numbered}"
+
+
+def locate(problem_statement: str, root: Path, files: list[str]) -> list[Shown]:
+    """The definitions of the issue's names, in order of mention, at most MAX_LINES lines in all."""
+    shown: list[Shown] = []
+    lines_shown = 0
     for name in issue_names(problem_statement):
         definitions = find_definitions(root, files, name)
         if not definitions or len(definitions) > MAX_DEFINITIONS:
             continue
         for d in definitions:
-            if d in seen:
+            if any(s.definition == d for s in shown):
                 continue
-            seen.add(d)
-            if shown + d.last - d.first + 1 > MAX_LINES:
-                return "\n\n".join(blocks)
+            if lines_shown + d.last - d.first + 1 > MAX_LINES:
+                return shown
             lines = (root / d.path).read_text(encoding="utf-8", errors="replace").splitlines()[d.first - 1:d.last]
-            numbered = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines, start=d.first))
-            blocks.append(f"{d.path}, lines {d.first}-{d.last}:\n{numbered}")
-            shown += d.last - d.first + 1
-    return "\n\n".join(blocks)
+            shown.append(Shown(d, "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines, start=d.first))))
+            lines_shown += d.last - d.first + 1
+    return shown

@@ -9,7 +9,7 @@ from typing import Any
 from comem.context.base import Pinned
 from comem.context.memory import fill, load_prompt
 from comem.environment.tools import usage
-from comem.tasks.locate import issue_names, locate
+from comem.tasks.locate import Shown, issue_names, locate
 from comem.tasks.task import Task
 
 
@@ -30,8 +30,10 @@ def format_files(files: list[str], limit: int = 200) -> str:
     return "\n".join(files[:limit]) + more
 
 
-def example_calls(problem_statement: str, files: list[str], *, bash_only: bool = False) -> str:
-    """Examples made of this task's real names: small models copy examples, so copying should help."""
+def example_calls(problem_statement: str, files: list[str], *, bash_only: bool = False,
+                  located: list[Shown] | None = None) -> str:
+    """Examples made of this task's real names: small models copy examples, so copying should help. The view
+    example opens the first definition found for the issue (`located`), else a source file the issue names."""
     sources = [f for f in files if f.endswith(".py") and "test" not in f and not f.endswith("__init__.py")]
     mentioned = [f for f in sources if Path(f).stem in problem_statement]
     names = issue_names(problem_statement)
@@ -40,7 +42,13 @@ def example_calls(problem_statement: str, files: list[str], *, bash_only: bool =
         search = {"name": "bash", "arguments": {"command": f"grep -rn '{names[0]}' --include=*.py ."}} if bash_only \
             else {"name": "search", "arguments": {"search_term": names[0]}}
         lines.append(json.dumps(search))
-    if sources:
+    if located:
+        d = located[0].definition
+        view = {"name": "bash", "arguments": {"command": f"cat -n {d.path} | sed -n '{d.first},{d.last}p'"}} \
+            if bash_only else {"name": "file_editor", "arguments": {"command": "view", "path": d.path,
+                                                                    "view_range": [d.first, d.last]}}
+        lines.append(json.dumps(view))
+    elif sources:
         path = (mentioned or sources)[0]
         view = {"name": "bash", "arguments": {"command": f"cat -n {path} | sed -n '1,60p'"}} if bash_only \
             else {"name": "file_editor", "arguments": {"command": "view", "path": path}}
@@ -55,19 +63,20 @@ def pinned_prompts(task: Task, tool_specs: list[dict[str, Any]], root: Path) -> 
 
 
 def repo_prompts(problem_statement: str, tool_specs: list[dict[str, Any]], files: list[str], *,
-                 test_command: str | None = None, located: str = "") -> Pinned:
+                 test_command: str | None = None, located: list[Shown] | None = None) -> Pinned:
     """The repository-task prompts from the file list, wherever the repository lives (local dir, container).
 
     `test_command` is how the task's own tests run (a src-layout package needs e.g. `-o pythonpath=src`): the
     agent is told, so its test runs import the package the way grading does. `located`: the code of the names
     the issue mentions (`comem.tasks.locate`), where the repository's files can be read here."""
     bash_only = not any(spec["function"]["name"] == "file_editor" for spec in tool_specs)
-    examples = example_calls(problem_statement, files, bash_only=bash_only)
+    examples = example_calls(problem_statement, files, bash_only=bash_only, located=located)
     system = fill(load_prompt("agent_system_bash.txt" if bash_only else "agent_system.txt"),
                   tools=describe_tools(tool_specs), examples=examples)
     tests = f"\n\nRun the repository's tests with: `{test_command.strip()}`" if test_command else ""
-    located = (f"\n\nWhere the names in the issue are defined (the bug may be here or in code they call):\n"
-               f"{located}") if located else ""
+    code = "\n\n".join(shown.render() for shown in located or [])
+    where = f"\n\nWhere the names in the issue are defined (the bug may be here or in code they call):\n{code}" \
+        if code else ""
     user = fill(load_prompt("agent_task.txt"), problem_statement=problem_statement.strip(),
-                files=format_files(files), tests=tests, located=located)
+                files=format_files(files), tests=tests, located=where)
     return Pinned(system=system, task=user)
