@@ -20,7 +20,7 @@ def test_a_ratio_below_one_on_shared_cores_is_explained() -> None:
     assert solved_sentence(rows) == "Solved: full 2/4, kso 1/4 tasks."
     text = speed_sentence(rows, local_models=True, cores=2)
     assert text.startswith("An agent step took 10 s (median) and the memory arms ran at kso 0.54x the speed of full")
-    assert "share 2 CPU cores" in text and "a ratio below 1x is expected here" in text
+    assert "full had all 2 CPU cores" in text and "a ratio below 1x is expected here" in text
 
 
 def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:

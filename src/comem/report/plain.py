@@ -30,7 +30,8 @@ def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | No
     if not local_models:
         return said + ("Speed here depends on your servers; `comem bench replay` compares arms with a cache session "
                        "each.")
-    return said + (f"On this machine the agent and the memory model share {cores} CPU core{'s' if cores > 1 else ''} "
-                   "and the episodes are short, so the memory model's work competes with the agent's instead of "
-                   "hiding behind it: a ratio below 1x is expected here. CoMem's gains need long histories or a "
-                   "memory model on its own hardware (see `comem bench`).")
+    return said + (f"On this machine {BASELINE} had all {cores} CPU core{'s' if cores > 1 else ''} and the memory arms "
+                   "share them between the agent and the memory model (equal hardware), and the episodes are short, "
+                   "so the memory model's work competes with the agent's instead of hiding behind it: a ratio below "
+                   "1x is expected here (`comem bench curve` says from how many steps kso can win on this machine). "
+                   "CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`).")
