@@ -36,7 +36,7 @@ SMOL_INSTALLED = pytest.mark.skipif(not next(m for m in list_models() if m.name 
 def test_eval_then_report_with_embedded_servers(tmp_path: Path) -> None:
     config, out = tmp_path / "eval.yaml", tmp_path / "run"
     config.write_text(yaml.safe_dump({
-        "tasks": ["bundled"], "task_ids": TASKS, "seeds": [0], "concurrency": 2, "episode_timeout_s": 120,
+        "tasks": ["bundled"], "task_ids": TASKS, "seeds": [0], "concurrency": 2, "episode_timeout_s": 300,
         "arms": ["full", {"name": "kso", "k": 1, "memory_max_tokens": 32}],
         "agent": SMOL, "memory": SMOL, "loop": {"max_steps": 2, "max_tokens": 48}}))
     first = runner.invoke(app, ["eval", str(config), "--out", str(out)])
