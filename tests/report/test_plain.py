@@ -28,3 +28,12 @@ def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:
     assert "CPU" not in remote and "comem bench replay" in remote
     assert speed_sentence([row("full", 2)], local_models=True) == "An agent step took 10 s (median)."
     assert speed_sentence([row("full", 2, step_p50=None)], local_models=True) == ""
+
+
+def test_the_load_is_said_and_a_busy_machine_is_called_flattering() -> None:
+    rows = [row("full", 2), row("kso", 1, speedup=1.3)]
+    idle = speed_sentence(rows, local_models=True, cores=2, load=(0.4, 0.9))
+    assert idle.endswith("The load average went from 0.4 to 0.9 on 2 cores.")
+    busy = speed_sentence(rows, local_models=True, cores=2, load=(0.5, 3.6))
+    assert "went from 0.5 to 3.6 on 2 cores: other work slowed full" in busy and "flatter them" in busy
+    assert "load" not in speed_sentence(rows, local_models=False, load=(0.5, 3.6))  # served models: not this CPU

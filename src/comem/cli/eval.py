@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -115,7 +116,7 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
                   f"{config.concurrency} at a time ({executor}) -> {run_dir}")
     for line in assembly_notices(config):
         console.print(line)
-    stopped = False
+    stopped, load_before = False, os.getloadavg()[0]
     with EpisodeProgress(arms, episodes) as progress:
         try:
             asyncio.run(run_suite(config, run_dir, episodes, progress.events(), executor=cast(Executor, executor),
@@ -132,7 +133,8 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     else:  # no report when no episode finished
         console.print(to_table(rows, title))
         console.print(escape(solved_sentence(rows)))
-        console.print(escape(speed_sentence(rows, local_models=not config.agent.url)))
+        console.print(escape(speed_sentence(rows, local_models=not config.agent.url,
+                                            load=(load_before, os.getloadavg()[0]))))
         if note:
             console.print(escape(note))
         console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))

@@ -18,8 +18,21 @@ def solved_sentence(rows: list[ArmReport]) -> str:
     return "Solved: " + ", ".join(f"{r.arm} {r.resolved}/{r.graded}" for r in rows) + " tasks."
 
 
-def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | None = None) -> str:
-    """One sentence on the measured speed ratios and why they look as they do here."""
+def load_sentence(load: tuple[float, float], cores: int) -> str:
+    """The machine's load over the run; above half the cores, a warning that it flatters the memory arms: `full`
+    runs on every core, and llama.cpp's threads, each waiting on the others at every layer, lose the most when
+    other work takes a core."""
+    said = f" The load average went from {load[0]:.1f} to {load[1]:.1f} on {cores} cores"
+    if max(load) <= cores / 2:
+        return said + "."
+    return said + (f": other work slowed {BASELINE}, on every core, more than the memory arms, so these ratios "
+                   "flatter them; measure on an idle machine.")
+
+
+def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | None = None,
+                   load: tuple[float, float] | None = None) -> str:
+    """One sentence on the measured speed ratios and why they look as they do here; `load`: the 1-minute load
+    average at the start and the end of the run."""
     cores = cores or os.cpu_count() or 1
     ratios = [f"{r.arm} {r.speedup_wall:.2f}x" for r in rows if r.arm != BASELINE and r.speedup_wall is not None]
     step = next((r.step_latency_p50_s for r in rows if r.arm == BASELINE and r.step_latency_p50_s), None)
@@ -34,4 +47,5 @@ def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | No
                    "share them between the agent and the memory model (equal hardware), and the episodes are short, "
                    "so the memory model's work competes with the agent's instead of hiding behind it: a ratio below "
                    "1x is expected here (`comem bench curve` says from how many steps kso can win on this machine). "
-                   "CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`).")
+                   "CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`)."
+                   + (load_sentence(load, cores) if load else ""))
