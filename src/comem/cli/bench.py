@@ -7,7 +7,7 @@ import importlib.util
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 from pydantic import ValidationError
@@ -313,7 +313,16 @@ def print_memory_check(agent_curves: dict[int | None, EngineCurve], memory_curve
     console.print(memory_verdict(rows))
 
 
-MemoryCost = tuple[int, int, int, float, float, float]  # steps, k, launch n, from_scratch s, incremental s, slack s
+class MemoryCost(NamedTuple):
+    """One row of the memory check: by `steps`, the launch at iteration `launch` with period k, its cost each way
+    and its slack (seconds)."""
+
+    steps: int
+    k: int
+    launch: int
+    from_scratch_s: float
+    incremental_s: float
+    slack_s: float
 
 
 def memory_costs(agent: EngineCurve, memory: EngineCurve, shape: HorizonShape, periods: list[int],
@@ -327,9 +336,9 @@ def memory_costs(agent: EngineCurve, memory: EngineCurve, shape: HorizonShape, p
         for k in periods:
             n = last_launch(steps, k)
             if n > 0:
-                rows.append((steps, k, n, memory_call_s(memory, shape, n, k, "from_scratch", template),
-                             memory_call_s(memory, shape, n, k, "incremental", template),
-                             memory_slack_s(agent, shape, n, k)))
+                rows.append(MemoryCost(steps, k, n, memory_call_s(memory, shape, n, k, "from_scratch", template),
+                                       memory_call_s(memory, shape, n, k, "incremental", template),
+                                       memory_slack_s(agent, shape, n, k)))
     return rows
 
 
