@@ -34,6 +34,8 @@ def test_the_load_is_said_and_a_busy_machine_is_called_flattering() -> None:
     rows = [row("full", 2), row("kso", 1, speedup=1.3)]
     idle = speed_sentence(rows, local_models=True, cores=2, load=(0.4, 0.9))
     assert idle.endswith("The load average went from 0.4 to 0.9 on 2 cores.")
-    busy = speed_sentence(rows, local_models=True, cores=2, load=(0.5, 3.6))
-    assert "went from 0.5 to 3.6 on 2 cores: other work slowed full" in busy and "flatter them" in busy
+    own = speed_sentence(rows, local_models=True, cores=2, load=(0.2, 1.6))  # the run's own threads, not others'
+    assert own.endswith("The load average went from 0.2 to 1.6 on 2 cores.")
+    busy = speed_sentence(rows, local_models=True, cores=2, load=(3.1, 3.6))
+    assert "went from 3.1 to 3.6 on 2 cores: other work slowed full" in busy and "flatter them" in busy
     assert "load" not in speed_sentence(rows, local_models=False, load=(0.5, 3.6))  # served models: not this CPU

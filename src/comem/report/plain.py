@@ -21,9 +21,9 @@ def solved_sentence(rows: list[ArmReport]) -> str:
 def load_sentence(load: tuple[float, float], cores: int) -> str:
     """The machine's load over the run; above half the cores, a warning that it flatters the memory arms: `full`
     runs on every core, and llama.cpp's threads, each waiting on the others at every layer, lose the most when
-    other work takes a core."""
+    other work takes a core. Only the load at the start says that: by the end it counts the run's own threads."""
     said = f" The load average went from {load[0]:.1f} to {load[1]:.1f} on {cores} cores"
-    if max(load) <= cores / 2:
+    if load[0] <= cores / 2:
         return said + "."
     return said + (f": other work slowed {BASELINE}, on every core, more than the memory arms, so these ratios "
                    "flatter them; measure on an idle machine.")
