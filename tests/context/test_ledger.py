@@ -82,6 +82,14 @@ def test_extracts_files_commands_errors_edits_and_names(episode: list[Step]) -> 
     assert {"parse_price", "shop/price.py", "tests/test_price.py::test_cents"} <= set(ledger.names)
 
 
+def test_a_rewrite_is_an_edit_of_the_lines_it_wrote(tmp_path: Path) -> None:
+    steps = run_steps(tmp_path, [editor(command="rewrite", path="shop/price.py", definition="parse_price",
+                                        new_str="def parse_price(text):\n    return round(float(text) * 100)")])
+    ledger = extract(steps, TASK)
+    assert ledger.files["shop/price.py"].detail == ["edited 1-2"]
+    assert [e.detail for e in ledger.edits.values()] == [["step 1: rewrite shop/price.py lines 1-2"]]
+
+
 def test_rendering_shows_what_the_agent_needs_and_is_deterministic(episode: list[Step]) -> None:
     text = ledger_text(episode, TASK, 1000)
     assert text == ledger_text(episode, TASK, 1000)

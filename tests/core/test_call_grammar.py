@@ -12,7 +12,7 @@ from comem.environment.tools import build_tool_specs, call_shapes
 def test_one_alternative_per_call_form_with_required_arguments_first() -> None:
     grammar = tool_call_grammar(call_shapes(build_tool_specs(60)))
     calls = [line for line in grammar.splitlines() if line.startswith("call") and " ::= " in line][1:]
-    assert len(calls) == 3 + 5  # bash, search, submit and the five file_editor commands
+    assert len(calls) == 3 + 6  # bash, search, submit and the six file_editor commands
     insert = next(line for line in calls if '"\\"insert\\""' in line)
     assert insert.index('"\\"path\\""') < insert.index('"\\"insert_line\\"" ws ":" ws integer') < insert.index(
         '"\\"new_str\\""')

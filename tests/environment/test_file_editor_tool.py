@@ -128,8 +128,8 @@ def test_weak_model_string_arguments_are_coerced(call: Call, workspace: Workspac
 def test_bad_arguments_explain_the_valid_call(call: Call) -> None:
     out = edit(call, command="view", path="pkg/mod.py", view_range="first ten lines")
     assert "two integers" in out and "Usage: file_editor(" in out
-    out = edit(call, command="rewrite", path="pkg/mod.py")
-    assert "Valid commands: view, create, str_replace, insert, undo_edit" in out
+    out = edit(call, command="overwrite", path="pkg/mod.py")
+    assert "Valid commands: view, create, str_replace, rewrite, insert, undo_edit" in out
     out = edit(call, command="insert", path="pkg/mod.py", new_str="x")
     assert "Missing required argument `insert_line`" in out
     assert "Missing required argument `file_text`" in edit(call, command="create", path="n.py")
@@ -247,3 +247,52 @@ def test_a_failed_replacement_shows_the_closest_line_to_copy(call: Call, workspa
     assert "did not appear verbatim" in out and "The closest line is 2:" in out and "     2\t    return a + b" in out
     out = edit(call, command="str_replace", path="pkg/mod.py", old_str="total = sum(prices)", new_str="x")
     assert "did not appear verbatim" in out and "closest" not in out  # nothing alike: no guess
+
+
+CLASS_SOURCE = '''class Greeter:
+    @staticmethod
+    def greet(name):
+        """Say hello."""
+        return "hi " + name
+
+    def bye(self):
+        return "bye"
+'''
+
+
+def test_rewrite_replaces_a_method_whole_and_reindents_it(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    # written at the left margin, decorator included, as a model writes a function in a chat reply
+    new = '@staticmethod\ndef greet(name):\n    """Say hello."""\n    return "hello " + name\n'
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="Greeter.greet", new_str=new)
+    assert "has been edited" in out
+    text = (workspace.root / "pkg" / "greet.py").read_text()
+    assert text == CLASS_SOURCE.replace('"hi "', '"hello "')
+    edit(call, command="undo_edit", path="pkg/greet.py")
+    assert (workspace.root / "pkg" / "greet.py").read_text() == CLASS_SOURCE
+
+
+def test_rewrite_of_the_last_function_keeps_the_rest_of_the_file(call: Call, workspace: Workspace) -> None:
+    before = (workspace.root / "pkg" / "mod.py").read_text()
+    edit(call, command="rewrite", path="pkg/mod.py", definition="sub", new_str="def sub(a, b):\n    return b - a")
+    assert (workspace.root / "pkg" / "mod.py").read_text() == before.replace("return a - b", "return b - a")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"definition": "missing", "new_str": "def missing():\n    pass"}, "No definition of `missing`"),
+    ({"definition": "sub", "new_str": "return b - a"}, "must be the complete new definition of `sub`"),
+    ({"definition": "sub", "new_str": "def add(a, b):\n    return 0"}, "must be the complete new definition of `sub`"),
+    ({"definition": "sub(a, b) -> int:", "new_str": "def sub(a, b):\n    return a - b"},
+     "same as the current definition"),
+    ({"definition": "a b", "new_str": "def sub(): pass"}, "must be a function or class name"),
+])
+def test_rewrite_refuses_what_it_cannot_do_safely(call: Call, workspace: Workspace, args: dict, message: str) -> None:
+    before = (workspace.root / "pkg" / "mod.py").read_text()
+    assert message in edit(call, command="rewrite", path="pkg/mod.py", **args)
+    assert (workspace.root / "pkg" / "mod.py").read_text() == before
+
+
+def test_rewrite_of_a_name_defined_twice_points_to_str_replace(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "pkg" / "twice.py").write_text("def f():\n    return 1\n\n\ndef f():\n    return 2\n")
+    out = edit(call, command="rewrite", path="pkg/twice.py", definition="f", new_str="def f():\n    return 3")
+    assert "defined 2 times" in out and "[1, 5]" in out and "str_replace" in out

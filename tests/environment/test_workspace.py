@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from comem.core.errors import ComemError
 from comem.core.records import ToolCall
-from comem.environment.tools import TOOL_NAMES
+from comem.environment.tools import FILE_EDITOR_COMMANDS, TOOL_NAMES
 from comem.environment.workspace import Workspace
 from tests.environment.helpers import Call
 
@@ -102,7 +102,8 @@ def test_missing_required_argument_explains_usage(call: Call) -> None:
     result = call("file_editor", command="view", path=["pkg", "mod.py"])
     assert "ERROR: Argument `path` must be a string, got list." in result.output
     assert (
-        "Usage: file_editor(command: view | create | str_replace | insert | undo_edit, path: string," in result.output
+        "Usage: file_editor(command: view | create | str_replace | rewrite | insert | undo_edit, path: string,"
+        in result.output
     )
 
 
@@ -126,7 +127,8 @@ def test_tool_specs_are_openai_function_schemas(workspace: Workspace) -> None:
         assert spec["function"]["description"]
     file_editor = workspace.tool_specs[1]["function"]["parameters"]
     assert file_editor["required"] == ["command", "path"]
-    assert file_editor["properties"]["command"]["enum"] == ["view", "create", "str_replace", "insert", "undo_edit"]
+    assert file_editor["properties"]["command"]["enum"] == list(FILE_EDITOR_COMMANDS)
+    assert FILE_EDITOR_COMMANDS == ("view", "create", "str_replace", "rewrite", "insert", "undo_edit")
 
 
 def test_a_deleted_workspace_diffs_empty_and_is_graded_unresolved(tmp_path: Path) -> None:
@@ -188,7 +190,7 @@ json_leaves = (st.none() | st.booleans() | st.integers() | st.integers(0, 3).map
 json_values = st.recursive(json_leaves, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=12)
 editor_args = st.fixed_dictionaries(
-    {"command": st.sampled_from(["view", "create", "str_replace", "insert", "undo_edit"]) | json_values},
+    {"command": st.sampled_from(["view", "create", "str_replace", "rewrite", "insert", "undo_edit"]) | json_values},
     optional={key: json_values | st.sampled_from(["pkg/mod.py", "pkg", "a + b", "1", "[1, 3]"])
               for key in ("path", "file_text", "old_str", "new_str", "insert_line", "view_range")})
 # bash runs only `echo` of the fuzzed text, quoted: what is fuzzed is the argument handling, not the shell

@@ -134,7 +134,7 @@ def _file_editor(ledger: Ledger, step: Step, n: int) -> None:
         numbers = [int(x) for x, _ in _NUMBERED.findall(step.observation)]
         lines = _span(int(shown[1]), int(shown[2])) if shown[1] else (_span(1, max(numbers)) if numbers else None)
         ledger.note("files", path, n, f"viewed {lines}" if lines else "viewed")
-    elif kind in ("create", "str_replace", "insert"):
+    elif kind in ("create", "str_replace", "rewrite", "insert"):
         lines = _edited_lines(step, kind)
         ledger.note("files", path, n, f"edited {lines}" if lines else "edited")
         edit = ledger.note("edits", f"{n}", n, f"step {n + 1}: {kind} {path}" + (f" lines {lines}" if lines else ""))

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 SWEBENCH_ACTIVATE = "source /opt/miniconda3/bin/activate && conda activate testbed"
 TOOLS_DIR = "/opt/comem-tools"
 _PYTHON_CANDIDATES = ("/opt/miniconda3/bin/python3", "python3")
-_TOOL_MODULES = ("tools", "output", "file_editor", "search")  # what tool_runner imports, stdlib only
+_TOOL_MODULES = ("tools", "output", "definitions", "file_editor", "search")  # what tool_runner imports, stdlib only
 LABEL = "comem.environment"  # `docker rm -f $(docker ps -aq --filter label=comem.environment)` clears leftovers
 _SKIPPED_ENV = {"PWD", "OLDPWD", "SHLVL", "_"}
 EXTRA_FIX = "pip install 'comem[eval]' (the Docker runtime needs the `docker` package)."

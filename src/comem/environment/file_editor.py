@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import difflib
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
+from comem.environment.definitions import find_blocks, header_pattern
 from comem.environment.output import MAX_LINE_CHARS, cap_line, split_lines
 from comem.environment.tools import (
     FILE_EDITOR_COMMANDS,
@@ -185,6 +187,8 @@ class FileEditor:
         new_str = text_arg(args, "new_str", required=command == "insert", default="") or ""
         if command == "str_replace":
             return self._str_replace(path, text, text_arg(args, "old_str", required=True) or "", new_str)
+        if command == "rewrite":
+            return self._rewrite(path, text, (text_arg(args, "definition", required=True) or "").strip(), new_str)
         insert_line = int_arg(args, "insert_line")
         if insert_line is None:
             raise ToolArgumentError("Missing required argument `insert_line`.")
@@ -296,6 +300,37 @@ class FileEditor:
         new_text = text.replace(old_str, new_str, 1)
         self._save(path, text, new_text)
         return self._edited(path, new_text, first_changed, new_str.count("\n") + 1)
+
+    def _rewrite(self, path: Path, text: str, name: str, new_str: str) -> str:
+        """Replace the definition of `name` (header to last line of its body) with `new_str`, re-indented to the
+        old header's depth: a model writes a method at the left margin as often as in place."""
+        name = name.split(".")[-1].split("(")[0]
+        if not name.isidentifier():
+            raise ToolArgumentError(f"`definition` must be a function or class name such as `parse`, not {name!r}.")
+        lines = split_lines(text)
+        blocks = find_blocks(lines, name)
+        if not blocks:
+            raise ToolError(f"No definition of `{name}` (a `def {name}` or `class {name}` line) in {self._name(path)}. "
+                            f"`search` for `def {name}` to find its file.")
+        if len(blocks) > 1:
+            raise ToolError(f"`{name}` is defined {len(blocks)} times in {self._name(path)}, at lines "
+                            f"{[first for first, _, _ in blocks]}; use str_replace on the one to change.")
+        first, last, indent = blocks[0]
+        new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
+        header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
+        if not header_pattern(name).match(header):
+            raise ToolArgumentError(f"new_str must be the complete new definition of `{name}`, starting with its "
+                                    f"`def {name}(` or `class {name}` line, with the whole body.")
+        while first > 1 and lines[first - 2].strip().startswith("@") and new_lines[0].lstrip().startswith("@"):
+            first -= 1  # the new text brings its own decorators: replace the old ones
+        new_lines = [" " * indent + line if line.strip() else "" for line in new_lines]
+        if new_lines == lines[first - 1:last]:
+            raise ToolError("No replacement was performed: new_str is the same as the current definition. "
+                            "Write the corrected code in new_str.")
+        lines[first - 1:last] = new_lines
+        new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+        self._save(path, text, new_text)
+        return self._edited(path, new_text, first, len(new_lines))
 
     def _insert(self, path: Path, text: str, insert_line: int, new_str: str) -> str:
         lines = split_lines(text)

@@ -18,14 +18,15 @@ if TYPE_CHECKING:
     from comem.core.call_grammar import CallShape
 
 TOOL_NAMES = ("bash", "file_editor", "search", "submit")
-FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "insert", "undo_edit")
+FILE_EDITOR_COMMANDS = ("view", "create", "str_replace", "rewrite", "insert", "undo_edit")
 # Tool sets an agent may be given: the default four, or bash alone (mini-swe-agent's finding: models small and large
 # do well with a shell only).
 TOOL_SETS = {"default": TOOL_NAMES, "bash": ("bash", "submit")}
 # Each file_editor command's (required, optional) arguments besides `command`: the grammar writes one call form each.
 FILE_EDITOR_ARGUMENTS = {
     "view": (("path",), ("view_range",)), "create": (("path", "file_text"), ()),
-    "str_replace": (("path", "old_str", "new_str"), ()), "insert": (("path", "insert_line", "new_str"), ()),
+    "str_replace": (("path", "old_str", "new_str"), ()), "rewrite": (("path", "definition", "new_str"), ()),
+    "insert": (("path", "insert_line", "new_str"), ()),
     "undo_edit": (("path",), ()),
 }
 
@@ -70,7 +71,8 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             "file_editor",
             "View, create and edit files. `view`: a file with line numbers, or a directory listing 2 "
             "levels deep. `create`: write a new file (never overwrites). `str_replace`: replace old_str, "
-            "which must occur exactly once, with new_str. `insert`: insert new_str after line "
+            "which must occur exactly once, with new_str. `rewrite`: replace the whole function or class named "
+            "`definition` with new_str, its complete new code. `insert`: insert new_str after line "
             "insert_line (0 = top of file). `undo_edit`: revert the last edit to the file.",
             {
                 "command": {"type": "string", "enum": list(FILE_EDITOR_COMMANDS)},
@@ -84,9 +86,14 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
                     "description": "Exact text to replace, whitespace included; add lines of context "
                     "until it is unique (str_replace).",
                 },
+                "definition": {
+                    "type": "string",
+                    "description": "The name of the function or class whose definition is replaced (rewrite).",
+                },
                 "new_str": {
                     "type": "string",
-                    "description": "Replacement text (str_replace) or text to insert (insert).",
+                    "description": "Replacement text (str_replace), the complete new definition from its `def` or "
+                    "`class` line (rewrite), or text to insert (insert).",
                 },
                 "insert_line": {
                     "type": "integer",

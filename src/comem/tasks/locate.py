@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from comem.environment.definitions import find_blocks
+
 QUOTED_NAME = re.compile(r"(?<!`)`([A-Za-z_][\w.]*)(?:\(\))?`(?!`)")
 MAX_DEFINITIONS = 2
 MAX_BLOCK_LINES = 60
@@ -39,7 +41,6 @@ def source_files(files: list[str]) -> list[str]:
 
 
 def find_definitions(root: Path, files: list[str], name: str) -> list[Definition]:
-    pattern = re.compile(rf"^(\s*)(?:async\s+def|def|class)\s+{re.escape(name)}\b")
     found = []
     for path in source_files(files):
         file = root / path
@@ -49,24 +50,9 @@ def find_definitions(root: Path, files: list[str], name: str) -> list[Definition
             lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             continue
-        for index, line in enumerate(lines):
-            match = pattern.match(line)
-            if match:
-                found.append(Definition(path, index + 1, block_end(lines, index, len(match.group(1)))))
+        blocks = find_blocks(lines, name, max_lines=MAX_BLOCK_LINES)
+        found.extend(Definition(path, first, last) for first, last, _ in blocks)
     return found
-
-
-def block_end(lines: list[str], start: int, indent: int) -> int:
-    """The last line (1-based) of the block opened at `start`: before the next non-blank line indented no deeper
-    than its header, and at most MAX_BLOCK_LINES long."""
-    last = start
-    for index in range(start + 1, min(len(lines), start + MAX_BLOCK_LINES)):
-        line = lines[index]
-        if line.strip() and len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith((")", "]")):
-            break
-        if line.strip():
-            last = index
-    return last + 1
 
 
 @dataclass(frozen=True)
