@@ -261,6 +261,25 @@ def test_command_against_served_models(data: Path, tmp_path: Path) -> None:
     assert {r["max_tokens"] for r in agent.requests} == {128} and {r["temperature"] for r in memory.requests} == {0}
     results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]
     assert {r["condition"]: r["mean_reward"] for r in results}["echo"] == 10.0
+    assert not any("grammar" in r for r in agent.requests)  # the stand-in is not llama.cpp (no /props)
+    scores = [json.loads(line) for line in (tmp_path / "o" / "scores.jsonl").read_text().splitlines()]
+    assert scores and all(s["reply"].startswith(("Next.\n", "Let me look around.\n")) for s in scores)
+
+
+def test_agent_grammar_asks_for_the_loops_tool_call_grammar(data: Path, tmp_path: Path) -> None:
+    agent = OpenAIStandIn(lambda req: agent_reply([Message(role=m["role"], content=m["content"])
+                                                   for m in req["messages"]]))
+    try:
+        result = runner.invoke(app, [str(data), "--agent-url", agent.url, "--agent-model", "frozen",
+                                     "--baselines", "none", "--agent-grammar", "--out", str(tmp_path / "o")])
+        again = runner.invoke(app, [str(data), "--agent-url", agent.url, "--agent-model", "frozen",
+                                    "--baselines", "none", "--no-agent-grammar", "--out", str(tmp_path / "o")])
+    finally:
+        agent.close()
+    assert result.exit_code == 0, result.output
+    grammars = {r.get("grammar") for r in agent.requests}
+    assert len(grammars) == 1 and '\\"file_editor\\"' in str(grammars.pop())
+    assert again.exit_code == 2 and "agent_grammar" in again.output  # scores taken another way are not mixed
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -279,7 +298,7 @@ def test_command_bad_input(data: Path, tmp_path: Path, args: list[str], message:
 def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
     requires("xllamacpp")
     result = runner.invoke(app, [str(data), "--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m",
-                                 "--limit", "2", "--agent-max-tokens", "16", "--memory-max-tokens", "16",
+                                 "--limit", "2", "--agent-max-tokens", "96", "--memory-max-tokens", "16",
                                  "--n-ctx", "2048", "--threads", "1", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]
@@ -288,3 +307,6 @@ def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
     summaries = [json.loads(line) for line in (tmp_path / "o" / "summaries.jsonl").read_text().splitlines()]
     assert len(summaries) == 2 and all(s["summary_tokens"] > 0 for s in summaries)
     assert "smollm2-135m" in result.output and (tmp_path / "o" / "agent-server.log").exists()
+    # the agent replies under the loop's grammar on llama.cpp: SmolLM2 cannot write a tool call without one
+    scores = [json.loads(line) for line in (tmp_path / "o" / "scores.jsonl").read_text().splitlines()]
+    assert len(scores) == 8 and all(s["predicted"] is not None for s in scores)

@@ -38,6 +38,9 @@ def eval_memory_command(
     limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = default_of(EvalSettings, "limit"),
     agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")]
     = default_of(EvalSettings, "agent_max_tokens"),
+    agent_grammar: Annotated[bool | None, typer.Option(
+        "--agent-grammar/--no-agent-grammar", help="Sample the agent's replies under the agent loop's tool-call "
+        "grammar, as `comem run` does. Default: where the engine takes grammars (llama.cpp).")] = None,
     memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")]
     = default_of(EvalSettings, "memory_max_tokens"),
     truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")]
@@ -64,6 +67,7 @@ def eval_memory_command(
         settings = EvalSettings(
             data=data, limit=limit, agent=agent, memories=memories,
             baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
+            agent_grammar=agent_grammar,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
             with_ledger=with_ledger, ledger_tokens=ledger_tokens,
             concurrency=concurrency, seed=seed)

@@ -54,7 +54,7 @@ from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.reward import agent_messages, score_actions
-from comem.train.reward.agent_reward import agent_turn
+from comem.train.reward.agent_reward import agent_turn, reply_grammar
 
 BASELINES = POLICIES
 WITH_LEDGER = "+ledger"
@@ -100,6 +100,7 @@ class EvalSettings(StrictModel):
     with_ledger: bool = False  # also score each memory model's summary followed by the ledger
     ledger_tokens: int = Field(default=MemorySettings().ledger_tokens, ge=16)
     agent_max_tokens: int = Field(default=128, ge=1)
+    agent_grammar: bool | None = None  # the loop's tool-call grammar for the agent; None: where its engine takes one
     memory_max_tokens: int = Field(default=256, ge=1)
     truncate_tokens: int = Field(default=1024, ge=1)
     timeout_s: float = Field(default=300.0, gt=0)
@@ -134,8 +135,8 @@ class EvalSettings(StrictModel):
 
     def fixed(self) -> dict[str, Any]:
         """The settings a resumed run must share with the first (memory models are checked per label)."""
-        return self.model_dump(mode="json", include={"agent_max_tokens", "memory_max_tokens", "truncate_tokens",
-                                                     "ledger_tokens"}) | {
+        return self.model_dump(mode="json", include={"agent_max_tokens", "agent_grammar", "memory_max_tokens",
+                                                     "truncate_tokens", "ledger_tokens"}) | {
             "agent": _spec_key(self.agent), "data": str(self.data.expanduser().resolve())}
 
 
@@ -153,6 +154,7 @@ class Score(BaseModel):
     reward: float
     name_match: bool
     context_tokens: int
+    reply: str = ""  # the agent's reply as written (why `predicted` is None, when it is)
 
 
 class ConditionResult(BaseModel):
@@ -337,7 +339,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
         progress("agent actions", len(contexts), len(contexts))
     else:
         async with open_llm(settings.agent, "agent") as agent:
-            jobs = [(key, partial(_score, agent, key[0], record, messages, settings))
+            grammar = await reply_grammar(agent, TOOL_NAMES, settings.agent_grammar)
+            jobs = [(key, partial(_score, agent, key[0], record, messages, settings, grammar))
                     for key, record, messages in contexts]
             await run_jobs(jobs, scores, concurrency=settings.concurrency,
                            on_progress=lambda d, t: progress("agent actions", d, t), on_error=count_error)
@@ -359,15 +362,16 @@ async def _summarise(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) 
 
 
 async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[Message],
-                 settings: EvalSettings) -> Score:
+                 settings: EvalSettings, grammar: str | None) -> Score:
     """The agent's next action in one context, scored against the record's reference; a failed call raises."""
     turn = await agent_turn(agent, messages, tool_names=TOOL_NAMES, max_tokens=settings.agent_max_tokens,
-                            timeout_s=settings.timeout_s)
+                            timeout_s=settings.timeout_s, grammar=grammar)
     if turn.failure is not None:
         raise LLMError(f"the agent call {'timed out' if turn.failure == 'timeout' else 'failed'}")
     scored = score_actions(turn.call, record.reference(), record.variant)
     return Score(condition=condition, record_id=record.record_id, predicted=turn.call, reward=scored.reward,
-                 name_match=scored.name_match, context_tokens=sum(estimate_tokens(m.content) for m in messages))
+                 name_match=scored.name_match, context_tokens=sum(estimate_tokens(m.content) for m in messages),
+                 reply=turn.text)
 
 
 # --------------------------------------------------------------------------- CLI

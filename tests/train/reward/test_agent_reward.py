@@ -19,6 +19,7 @@ from comem.context.memory import summary_messages
 from comem.core.actions import to_xml
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
+from comem.environment.tools import TOOL_NAMES, build_tool_specs
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.reward import REWARD_COLUMNS, ActionConsistencyReward, agent_action, agent_messages
 from tests.extras import requires
@@ -49,7 +50,8 @@ class AgentServer(LoopbackServer):
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return [r.json for r in self.seen]
+        """The chat requests (the client also asks GET /props and /v1/models what the engine is)."""
+        return [r.json for r in self.seen if r.json is not None]
 
 
 @pytest.fixture
@@ -176,6 +178,22 @@ def test_length_penalty_and_trl_metrics(serve: Callable[..., AgentServer]) -> No
         rewards = reward(["s"], **columns([LS]), trainer_state=None, log_metric=lambda k, v: logged.append((k, v)))
     assert rewards == [pytest.approx(8.0)]
     assert ("consistency/timeouts", 0.0) in logged and ("consistency/no_action", 0.0) in logged
+
+
+def test_the_loops_tool_call_grammar_goes_with_each_call_where_asked(serve: Callable[..., AgentServer]) -> None:
+    server = serve(LS)
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10, grammar=True) as reward:
+        assert reward(["summary A", "summary B"], **columns([LS, LS])) == [10.0, 10.0]
+    grammars = {r.get("grammar") for r in server.requests}
+    assert len(server.requests) == 2 and len(grammars) == 1
+    grammar = grammars.pop()
+    assert isinstance(grammar, str) and all(f'\\"{tool}\\"' in grammar for tool in TOOL_NAMES)
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10) as reward:
+        reward(["summary C"], **columns([LS]))  # a server that is not llama.cpp (no /props): no grammar
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10, grammar=True,
+                                 tool_specs=build_tool_specs(60)) as reward:
+        reward(["summary D"], **columns([LS]))  # native tool calls are never grammar-constrained
+    assert ["grammar" in r for r in server.requests[2:]] == [False, False]
 
 
 def test_bad_rows_and_arguments_are_clear_errors(serve: Callable[..., AgentServer]) -> None:

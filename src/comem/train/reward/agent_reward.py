@@ -21,10 +21,11 @@ from pydantic import BaseModel, ValidationError, field_validator
 from comem.context.base import Pinned
 from comem.context.policies import summary_view
 from comem.core.actions import parse_action
+from comem.core.call_grammar import tool_call_grammar
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
-from comem.environment.tools import TOOL_NAMES
-from comem.llm.base import LLM, LLMError
+from comem.environment.tools import TOOL_NAMES, build_tool_specs, call_shapes
+from comem.llm.base import LLM, EngineAware, LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.train.reward.action_match import Variant, action_consistency
 
@@ -44,6 +45,20 @@ def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: 
                         last_observation=last_observation, ledger=ledger)
 
 
+async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | None = None) -> str | None:
+    """The tool-call grammar the agent loop samples under on this engine (`comem.agent.loop`), or None.
+
+    The reward must ask the agent a run deploys: unconstrained, the bundled 0.5B answered in prose after a
+    summary or ledger block in a quarter of its replies (8% with no memory block), and every such reply scores 0.
+    `wanted` None: where the engine takes grammars (llama.cpp), as in the loop."""
+    if wanted is None:
+        wanted = isinstance(agent, EngineAware) and (await agent.engine()).grammar
+    if not wanted:
+        return None
+    specs = [spec for spec in build_tool_specs(60) if spec["function"]["name"] in tool_names]
+    return tool_call_grammar(call_shapes(specs))
+
+
 @dataclass(frozen=True)
 class AgentTurn:
     """The agent's parsed action and what it cost; `failure` says why there is no reply at all."""
@@ -51,15 +66,19 @@ class AgentTurn:
     call: ToolCall | None
     completion_tokens: int = 0
     failure: Literal["timeout", "error"] | None = None
+    text: str = ""  # the reply as written, to see why a call is missing
 
 
 async def agent_turn(agent: LLM, messages: list[Message], *, tool_names: Sequence[str], max_tokens: int,
-                     timeout_s: float, tools: list[dict[str, Any]] | None = None) -> AgentTurn:
-    """One greedy agent call; the reply's message text (and native tool calls) are parsed, never the response
-    object (the original's DeepSWE bug). A timeout or failed call is logged and yields no action."""
+                     timeout_s: float, tools: list[dict[str, Any]] | None = None,
+                     grammar: str | None = None) -> AgentTurn:
+    """One greedy agent call, under `grammar` if given (see `reply_grammar`); the reply's message text (and native
+    tool calls) are parsed, never the response object (the original's DeepSWE bug). A timeout or failed call is
+    logged and yields no action."""
     try:
         done = await asyncio.wait_for(
-            agent.chat(messages, max_tokens=max_tokens, temperature=0.0, tools=tools), timeout=timeout_s
+            agent.chat(messages, max_tokens=max_tokens, temperature=0.0, tools=tools,
+                       **({"grammar": grammar} if grammar else {})), timeout=timeout_s
         )
     except TimeoutError:
         log.warning("agent %s did not answer within %g s; reward 0", agent.model, timeout_s)
@@ -67,7 +86,8 @@ async def agent_turn(agent: LLM, messages: list[Message], *, tool_names: Sequenc
     except LLMError as exc:
         log.warning("agent %s call failed (%s); reward 0", agent.model, exc)
         return AgentTurn(call=None, failure="error")
-    return AgentTurn(call=parse_action(done, tuple(tool_names)).call, completion_tokens=done.completion_tokens)
+    return AgentTurn(call=parse_action(done, tuple(tool_names)).call, completion_tokens=done.completion_tokens,
+                     text=done.text)
 
 
 async def agent_action(agent: LLM, messages: list[Message], *, tool_names: Sequence[str], max_tokens: int,
@@ -158,14 +178,15 @@ class ActionConsistencyReward:
     Pass an `agent` LLM, or a served agent as a `ModelConfig` (or `base_url` + `model` [+ `api_key`], which are
     read into one) to build an OpenAI-compatible client, then owned and closed by `close()`. At most
     `max_concurrency` agent calls run at once; one over `timeout_s` scores 0. Optionally `length_penalty` × the
-    agent's completion tokens is subtracted (floored at 0), as in docs/method.md §7.
+    agent's completion tokens is subtracted (floored at 0), as in docs/method.md §7. `grammar`: sample the agent's
+    text replies under the loop's tool-call grammar (None: where its engine takes one, as the loop does).
     """
 
     def __init__(self, agent: LLM | ModelConfig | None = None, *, base_url: str | None = None,
                  model: str | None = None, api_key: str | None = None, max_concurrency: int = 8,
                  timeout_s: float = 180.0, max_tokens: int = 512, tool_names: Sequence[str] = TOOL_NAMES,
                  tool_specs: list[dict[str, Any]] | None = None, length_penalty: float = 0.0,
-                 name: str = "action_consistency") -> None:
+                 grammar: bool | None = None, name: str = "action_consistency") -> None:
         if (agent is None) == (base_url is None):
             raise ComemError("The reward needs exactly one agent.",
                              fix="pass agent=LLM or ModelConfig(url=..., model=...), or base_url=... and model=....")
@@ -183,6 +204,9 @@ class ActionConsistencyReward:
         self.agent: LLM = agent.client() if isinstance(agent, ModelConfig) else agent
         self.max_concurrency, self.timeout_s, self.max_tokens = max_concurrency, timeout_s, max_tokens
         self.tool_names, self.tool_specs, self.length_penalty = tuple(tool_names), tool_specs, length_penalty
+        self.grammar = False if tool_specs else grammar  # native tool calls are never grammar-constrained
+        self._grammar: str | None = None
+        self._grammar_known = False
         self.__name__ = self.name = name
         self.stats = RewardStats()
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -203,6 +227,8 @@ class ActionConsistencyReward:
         return rewards
 
     async def _score_batch(self, summaries: list[str], rows: list[RewardRow]) -> list[float]:
+        if not self._grammar_known:
+            self._grammar, self._grammar_known = await reply_grammar(self.agent, self.tool_names, self.grammar), True
         return list(await asyncio.gather(*(self._score_one(s, r) for s, r in zip(summaries, rows, strict=True))))
 
     async def _score_one(self, summary: str, row: RewardRow) -> float:
@@ -213,7 +239,7 @@ class ActionConsistencyReward:
             async with self._semaphore:
                 self.stats.calls += 1
                 turn = await agent_turn(self.agent, messages, tool_names=self.tool_names, max_tokens=self.max_tokens,
-                                        timeout_s=self.timeout_s, tools=self.tool_specs)
+                                        timeout_s=self.timeout_s, tools=self.tool_specs, grammar=self._grammar)
             self.stats.timeouts += turn.failure == "timeout"
             self.stats.errors += turn.failure == "error"
             self.stats.no_action += turn.failure is None and turn.call is None
