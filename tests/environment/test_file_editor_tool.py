@@ -285,6 +285,8 @@ def test_rewrite_of_the_last_function_keeps_the_rest_of_the_file(call: Call, wor
     ({"definition": "sub(a, b) -> int:", "new_str": "def sub(a, b):\n    return a - b"},
      "same as the current definition"),
     ({"definition": "a b", "new_str": "def sub(): pass"}, "must be a function or class name"),
+    ({"definition": "sub", "new_str": "def sub(a, b):\n    return (a -"}, "not valid Python ('(' was never closed"),
+    ({"definition": "sub", "new_str": "def sub(a, b):\nreturn a"}, "not valid Python (expected an indented block"),
 ])
 def test_rewrite_refuses_what_it_cannot_do_safely(call: Call, workspace: Workspace, args: dict, message: str) -> None:
     before = (workspace.root / "pkg" / "mod.py").read_text()
@@ -296,3 +298,11 @@ def test_rewrite_of_a_name_defined_twice_points_to_str_replace(call: Call, works
     (workspace.root / "pkg" / "twice.py").write_text("def f():\n    return 1\n\n\ndef f():\n    return 2\n")
     out = edit(call, command="rewrite", path="pkg/twice.py", definition="f", new_str="def f():\n    return 3")
     assert "defined 2 times" in out and "[1, 5]" in out and "str_replace" in out
+
+
+def test_rewrite_of_a_class_asks_for_one_of_its_methods(call: Call, workspace: Workspace) -> None:
+    # a small model rewriting a whole class drops the bodies it does not repeat
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="Greeter", new_str="class Greeter:\n    pass")
+    assert "`Greeter` is a class: rewrite one of its methods" in out
+    assert (workspace.root / "pkg" / "greet.py").read_text() == CLASS_SOURCE

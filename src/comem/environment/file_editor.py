@@ -165,6 +165,21 @@ def _changed_lines(before: str, after: str) -> tuple[int, int]:
     return head + 1, max(1, len(new) - head - tail)
 
 
+def _check_syntax(text: str, name: str, first: int) -> None:
+    """Refuse a rewrite that leaves a Python file that does not compile (SWE-agent's finding: a linter in front of
+    edits keeps small models from breaking the file they are fixing); the file is left as it was."""
+    if not name.endswith(".py"):
+        return
+    try:
+        compile(text, name, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        raise ToolError(f"No replacement was performed: the new code is not valid Python ({exc.msg}{where}; the "
+                        f"definition starts at line {first}). Fix new_str and try again.") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        raise ToolError(f"No replacement was performed: the new code cannot be compiled ({exc}).") from None
+
+
 class FileEditor:
     """Stateful only for undo: each path keeps a stack of its contents before each edit."""
 
@@ -316,11 +331,14 @@ class FileEditor:
             raise ToolError(f"`{name}` is defined {len(blocks)} times in {self._name(path)}, at lines "
                             f"{[first for first, _, _ in blocks]}; use str_replace on the one to change.")
         first, last, indent = blocks[0]
+        if lines[first - 1].lstrip().startswith("class"):
+            raise ToolError(f"`{name}` is a class: rewrite one of its methods (definition: the method's name), or "
+                            "use str_replace.")
         new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
         header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
-        if not header_pattern(name).match(header):
+        if not header_pattern(name).match(header) or header.lstrip().startswith("class"):
             raise ToolArgumentError(f"new_str must be the complete new definition of `{name}`, starting with its "
-                                    f"`def {name}(` or `class {name}` line, with the whole body.")
+                                    f"`def {name}(` line, with the whole body.")
         while first > 1 and lines[first - 2].strip().startswith("@") and new_lines[0].lstrip().startswith("@"):
             first -= 1  # the new text brings its own decorators: replace the old ones
         new_lines = [" " * indent + line if line.strip() else "" for line in new_lines]
@@ -329,6 +347,7 @@ class FileEditor:
                             "Write the corrected code in new_str.")
         lines[first - 1:last] = new_lines
         new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+        _check_syntax(new_text, self._name(path), first)
         self._save(path, text, new_text)
         return self._edited(path, new_text, first, len(new_lines))
 

@@ -71,7 +71,7 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
             "file_editor",
             "View, create and edit files. `view`: a file with line numbers, or a directory listing 2 "
             "levels deep. `create`: write a new file (never overwrites). `str_replace`: replace old_str, "
-            "which must occur exactly once, with new_str. `rewrite`: replace the whole function or class named "
+            "which must occur exactly once, with new_str. `rewrite`: replace the whole function or method named "
             "`definition` with new_str, its complete new code. `insert`: insert new_str after line "
             "insert_line (0 = top of file). `undo_edit`: revert the last edit to the file.",
             {
@@ -88,12 +88,12 @@ def build_tool_specs(bash_timeout_s: float) -> list[dict[str, Any]]:
                 },
                 "definition": {
                     "type": "string",
-                    "description": "The name of the function or class whose definition is replaced (rewrite).",
+                    "description": "The name of the function or method whose definition is replaced (rewrite).",
                 },
                 "new_str": {
                     "type": "string",
-                    "description": "Replacement text (str_replace), the complete new definition from its `def` or "
-                    "`class` line (rewrite), or text to insert (insert).",
+                    "description": "Replacement text (str_replace), the complete new function from its `def` "
+                    "line (rewrite), or text to insert (insert).",
                 },
                 "insert_line": {
                     "type": "integer",
