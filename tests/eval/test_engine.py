@@ -12,7 +12,16 @@ import yaml
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
 from comem.core.records import Step
-from comem.eval.engine import Events, LocalExecutor, drive, hardware_groups, prepare, run_suite, write_config
+from comem.eval.engine import (
+    Events,
+    LocalExecutor,
+    arm_threads,
+    drive,
+    hardware_groups,
+    prepare,
+    run_suite,
+    write_config,
+)
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from comem.llm.scripted import ScriptedLLM
@@ -126,3 +135,8 @@ def test_memory_arms_run_apart_only_when_the_split_changes_the_agents_cores(monk
     assert groups(agent={"model": "a", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
     assert groups(memory={"model": "m", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
     assert groups(agent={"model": "qwen2.5-coder-0.5b", "threads": 2}) == [["full", "kso", "mask"]]
+    # ... and the speed sentence says which cores each kind of arm had
+    assert arm_threads(EvalConfig()) == (4, 3, 1)  # equal hardware
+    assert arm_threads(EvalConfig(memory={"model": "m", "url": "http://127.0.0.1:1/v1"})) == (4, 4, None)
+    assert arm_threads(EvalConfig(agent={"model": "qwen2.5-coder-0.5b", "threads": 1},
+                                  memory={"model": "qwen2.5-coder-0.5b", "threads": 1})) == (1, 1, 1)

@@ -18,9 +18,19 @@ def row(arm: str, resolved: int, speedup: float | None = None, step_p50: float |
 def test_a_ratio_below_one_on_shared_cores_is_explained() -> None:
     rows = [row("full", 2), row("kso", 1, speedup=0.54)]
     assert solved_sentence(rows) == "Solved: full 2/4, kso 1/4 tasks."
-    text = speed_sentence(rows, local_models=True, cores=2)
+    text = speed_sentence(rows, local_models=True, cores=2, threads=(2, 1, 1))
     assert text.startswith("An agent step took 10 s (median) and the memory arms ran at kso 0.54x the speed of full")
-    assert "full had all 2 CPU cores" in text and "a ratio below 1x is expected here" in text
+    assert "full had 2 CPU cores and the memory arms split them, 1 for the agent and 1 for the memory model " \
+           "(equal hardware)" in text and "a ratio below 1x is expected here" in text
+
+
+def test_unequal_hardware_is_said_plainly() -> None:
+    rows = [row("full", 2), row("kso", 1, speedup=1.2)]
+    threads_set = speed_sentence(rows, local_models=True, cores=2, threads=(1, 1, 1))  # --threads 1
+    assert "full had 1 CPU core and the memory arms 1 for the agent plus 1 for the memory model: more cores " \
+           "than full, not equal hardware" in threads_set
+    served = speed_sentence(rows, local_models=True, cores=2, threads=(2, 2, None))  # --memory-url
+    assert "memory model served elsewhere: extra hardware for the memory arms" in served
 
 
 def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:

@@ -97,7 +97,7 @@ def assembly_notices(config: EvalConfig) -> list[str]:
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
     from comem.core.secrets import hide_secrets
-    from comem.eval.engine import Executor, Interrupted, run_suite
+    from comem.eval.engine import Executor, Interrupted, arm_threads, run_suite
     from comem.eval.results import read_incidents
     from comem.eval.suite import plan, select_tasks
     from comem.report.plain import solved_sentence, speed_sentence
@@ -133,7 +133,7 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     else:  # no report when no episode finished
         console.print(to_table(rows, title))
         console.print(escape(solved_sentence(rows)))
-        console.print(escape(speed_sentence(rows, local_models=not config.agent.url,
+        console.print(escape(speed_sentence(rows, local_models=not config.agent.url, threads=arm_threads(config),
                                             load=(load_before, os.getloadavg()[0]))))
         if note:
             console.print(escape(note))

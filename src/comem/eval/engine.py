@@ -168,9 +168,20 @@ def hardware_groups(config: EvalConfig, todo: list[Episode]) -> list[list[Episod
     when the split changes nothing: a remote agent, a remote memory model, or thread counts set by the user."""
     plain = [e for e in todo if not e.arm.needs_memory()]
     memory = [e for e in todo if e.arm.needs_memory()]
-    if not plain or not memory or config.thread_plan(True)[0] == config.thread_plan(False)[0]:
+    if not plain or not memory or not _splits(config):
         return [todo]
     return [plain, memory]
+
+
+def _splits(config: EvalConfig) -> bool:
+    return config.thread_plan(True)[0] != config.thread_plan(False)[0]
+
+
+def arm_threads(config: EvalConfig) -> tuple[int, int, int | None]:
+    """The CPU threads of (the arms without memory's agent, the memory arms' agent, their memory model) in a run
+    of both kinds (`hardware_groups`); the last is None where the memory model is served elsewhere."""
+    agent, memory = config.thread_plan(True)
+    return (config.thread_plan(False)[0] if _splits(config) else agent), agent, (None if config.memory.url else memory)
 
 
 @contextlib.contextmanager

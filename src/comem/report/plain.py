@@ -29,10 +29,31 @@ def load_sentence(load: tuple[float, float], cores: int) -> str:
                    "flatter them; measure on an idle machine.")
 
 
+def hardware_sentence(threads: tuple[int, int, int | None], cores: int) -> str:
+    """Which cores each kind of arm had: (the baseline's agent, the memory arms' agent, their memory model or None
+    where it is served elsewhere)."""
+    baseline, agent, memory = threads
+
+    def n(count: int) -> str:
+        return f"{count} CPU core{'s' if count > 1 else ''}"
+
+    if memory is None:
+        return (f"On this machine {BASELINE} had {n(baseline)} of {cores} and the memory arms' agent {n(agent)}, "
+                "with their memory model served elsewhere: extra hardware for the memory arms, not an equal "
+                "comparison. ")
+    if baseline == agent + memory:
+        return (f"On this machine {BASELINE} had {n(baseline)} and the memory arms split them, {agent} for the agent "
+                f"and {memory} for the memory model (equal hardware). ")
+    more = "more" if agent + memory > baseline else "fewer"
+    return (f"On this machine {BASELINE} had {n(baseline)} and the memory arms {agent} for the agent plus {memory} "
+            f"for the memory model: {more} cores than {BASELINE}, not equal hardware (leave --threads unset for "
+            "that). ")
+
+
 def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | None = None,
-                   load: tuple[float, float] | None = None) -> str:
+                   load: tuple[float, float] | None = None, threads: tuple[int, int, int | None] | None = None) -> str:
     """One sentence on the measured speed ratios and why they look as they do here; `load`: the 1-minute load
-    average at the start and the end of the run."""
+    average at the start and the end of the run; `threads`: which cores each kind of arm had (`hardware_sentence`)."""
     cores = cores or os.cpu_count() or 1
     ratios = [f"{r.arm} {r.speedup_wall:.2f}x" for r in rows if r.arm != BASELINE and r.speedup_wall is not None]
     step = next((r.step_latency_p50_s for r in rows if r.arm == BASELINE and r.step_latency_p50_s), None)
@@ -43,9 +64,8 @@ def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | No
     if not local_models:
         return said + ("Speed here depends on your servers; `comem bench replay` compares arms with a cache session "
                        "each.")
-    return said + (f"On this machine {BASELINE} had all {cores} CPU core{'s' if cores > 1 else ''} and the memory arms "
-                   "share them between the agent and the memory model (equal hardware), and the episodes are short, "
-                   "so the memory model's work competes with the agent's instead of hiding behind it: a ratio below "
-                   "1x is expected here (`comem bench curve` says from how many steps kso can win on this machine). "
-                   "CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`)."
-                   + (load_sentence(load, cores) if load else ""))
+    return said + (hardware_sentence(threads, cores) if threads else "") + (
+        "With short episodes the memory model's work competes with the agent's instead of hiding behind it: a "
+        "ratio below 1x is expected here (`comem bench curve` says from how many steps kso can win on this "
+        "machine). CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`)."
+        + (load_sentence(load, cores) if load else ""))
