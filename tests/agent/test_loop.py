@@ -149,6 +149,18 @@ def test_identical_repeats_escalate_then_end(repo: Path) -> None:
     assert outcome.exit_reason == "repeat_limit" and len(outcome.steps) == 7
 
 
+def test_refusals_that_differ_only_in_numbers_are_repeats(repo: Path) -> None:
+    """Paging past the end of a file: each view_range differs, each refusal names other numbers; it is one
+    mistake made again. Commands that fail with other numbers are not: a model tries inputs with bash."""
+    views = [call("file_editor", command="view", path="calc.py", view_range=[40 + 4 * i, 44 + 4 * i]) for i in range(5)]
+    outcome, _ = run_agent(repo, [*views, call("submit")], max_repeats=4)
+    assert outcome.exit_reason == "repeat_limit" and len(outcome.steps) == 4
+    assert "ERROR: Invalid view_range [52, 56]" in outcome.steps[3].observation
+    runs = [call("bash", command=f"python -c 'import calc; print(calc.add({i}, 1) + None)'") for i in range(5)]
+    outcome, _ = run_agent(repo, [*runs, call("submit")], max_repeats=4)
+    assert outcome.exit_reason == "submitted" and len(outcome.steps) == 6
+
+
 def test_prompt_size_estimate_learns_from_the_reported_usage(repo: Path) -> None:
     """Without an engine tokenizer, the next prompt is its characters at the tokens per character the server billed
     for the last one: a prompt of 3 characters a token passes a 4-bytes-a-token estimate, but not this one."""

@@ -34,6 +34,8 @@ from comem.environment.tools import call_shapes
 from comem.llm.base import LLM, ContextOverflow, EngineAware, EngineInfo, LLMError, LLMUnavailable
 
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|sec|secs|seconds)\b")
+_REFUSED = re.compile(r"Execution output of \[\w+\]:\nERROR: ")  # a tool refused the call (bash has exit codes)
+_NUMBER = re.compile(r"\d+")
 
 
 class AgentConfig(StrictModel):
@@ -155,11 +157,15 @@ class Agent:
 
     def _count(self, call: ToolCall | None, result: ToolResult) -> int:
         """How many times this exact call has now given this same output, durations aside (`21 passed in 0.92s`
-        is the same result as `in 0.71s`); 0 for no call."""
+        is the same result as `in 0.71s`), and numbers aside where a tool refused the call; 0 for no call."""
         if call is None:
             return 0
         output = _DURATION.sub("<t>", result.output)
-        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str), output)
+        arguments = json.dumps(call.arguments, sort_keys=True, default=str)
+        if _REFUSED.match(output):  # a refused call that differs only in its numbers is the same mistake: the 1.5B
+            # paged past the end of a 31-line file with 25 views, [8, 12], [12, 16], ..., each refused
+            output, arguments = _NUMBER.sub("<n>", output), _NUMBER.sub("<n>", arguments)
+        key = (call.name, arguments, output)
         self._seen[key] += 1
         return self._seen[key]
 
