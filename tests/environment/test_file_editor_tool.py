@@ -300,6 +300,34 @@ def test_rewrite_of_a_name_defined_twice_points_to_str_replace(call: Call, works
     assert "defined 2 times" in out and "[1, 5]" in out and "str_replace" in out
 
 
+LONG_SOURCE = '''def pluralize(word):
+    """Return the plural form of a word.
+
+    >>> pluralize("post")
+    'posts'
+    """
+    if word or word in UNCOUNTABLE:
+        return word
+    for rule, replacement in PLURALS:
+        if rule in word:
+            return word.replace(rule, replacement)
+    return word + "s"
+'''
+
+
+def test_rewrite_refuses_a_one_liner_for_a_long_function_but_not_a_dropped_docstring(call: Call,
+                                                                                      workspace: Workspace) -> None:
+    (workspace.root / "pkg" / "words.py").write_text(LONG_SOURCE)
+    out = edit(call, command="rewrite", path="pkg/words.py", definition="def pluralize(word):",  # a header is a name
+               new_str="def pluralize(word): return word")
+    assert "new_str has 1 line of code where `pluralize` has 7" in out and "str_replace" in out
+    assert (workspace.root / "pkg" / "words.py").read_text() == LONG_SOURCE
+    fixed = "\n".join(line for line in LONG_SOURCE.replace("if word or", "if not word or").splitlines()
+                      if line.startswith("def") or not line.startswith(("    \"\"\"", "    >>>", "    \'")))
+    assert "edited" in edit(call, command="rewrite", path="pkg/words.py", definition="pluralize", new_str=fixed)
+    assert "if not word or" in (workspace.root / "pkg" / "words.py").read_text()
+
+
 def test_rewrite_of_a_class_asks_for_one_of_its_methods(call: Call, workspace: Workspace) -> None:
     # a small model rewriting a whole class drops the bodies it does not repeat
     (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)

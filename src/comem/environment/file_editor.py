@@ -8,8 +8,10 @@ shows, and edits hold at most MAX_EDIT_BYTES: no file the agent makes can stall 
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ MAX_LINE_BYTES = 4 * MAX_LINE_CHARS  # of a line, what `view` reads (the rest is
 SCAN_CHUNK_BYTES = 1 << 20
 SNIPPET_LINES = 4
 MAX_CLOSEST_LINES = 5000  # a failed str_replace looks for the closest line in files up to this long
+MIN_GUARDED_LINES = 4  # a rewrite of a function this long must keep half its code (small models wrote one-liners)
 BINARY_SNIFF_BYTES = 8192
 CLIPPED_NOTE = (
     "<response clipped><NOTE>Only part of this output is shown to save context. Use `view_range` "
@@ -163,6 +166,22 @@ def _changed_lines(before: str, after: str) -> tuple[int, int]:
     while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
     return head + 1, max(1, len(new) - head - tail)
+
+
+def _code_lines(lines: list[str]) -> int:
+    """Non-blank lines of a definition outside its docstring (a model may drop the docstring, not the code)."""
+    count = sum(1 for line in lines if line.strip())
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return count
+    function = tree.body[0] if tree.body else None
+    body = getattr(function, "body", None)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        docstring = body[0]
+        count -= sum(1 for line in lines[docstring.lineno - 1:docstring.end_lineno] if line.strip())
+    return count
 
 
 def _check_syntax(text: str, name: str, first: int) -> None:
@@ -319,7 +338,7 @@ class FileEditor:
     def _rewrite(self, path: Path, text: str, name: str, new_str: str) -> str:
         """Replace the definition of `name` (header to last line of its body) with `new_str`, re-indented to the
         old header's depth: a model writes a method at the left margin as often as in place."""
-        name = name.split(".")[-1].split("(")[0]
+        name = re.sub(r"^\s*(?:async\s+)?(?:def|class)\s+", "", name).split("(")[0].split(".")[-1].strip(" :")
         if not name.isidentifier():
             raise ToolArgumentError(f"`definition` must be a function or class name such as `parse`, not {name!r}.")
         lines = split_lines(text)
@@ -341,6 +360,12 @@ class FileEditor:
                                     f"`def {name}(` line, with the whole body.")
         while first > 1 and lines[first - 2].strip().startswith("@") and new_lines[0].lstrip().startswith("@"):
             first -= 1  # the new text brings its own decorators: replace the old ones
+        kept, had = _code_lines(new_lines), _code_lines(lines[first - 1:last])
+        if had >= MIN_GUARDED_LINES and kept * 2 < had:
+            lines_of = f"{kept} line{'s' if kept != 1 else ''}"
+            raise ToolError(f"No replacement was performed: new_str has {lines_of} of code where `{name}` has {had}. "
+                            "rewrite needs the whole function, every line, with your fix in it; to change a few "
+                            "lines, use str_replace.")
         new_lines = [" " * indent + line if line.strip() else "" for line in new_lines]
         if new_lines == lines[first - 1:last]:
             raise ToolError("No replacement was performed: new_str is the same as the current definition. "
