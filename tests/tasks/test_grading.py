@@ -208,6 +208,20 @@ def test_env_assignments_and_bytecode_setting_reach_the_tests(tmp_path):
     assert grade(task, task.repo_dir).resolved
 
 
+def test_the_tests_get_a_clean_environment_without_host_secrets(tmp_path, monkeypatch):
+    """The hidden tests run the agent's code: a secret left in comem's environment must not reach it."""
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "s3cret")
+    monkeypatch.setenv("PYTHONPATH", "/nowhere")
+    hidden = (
+        "import os\n\n\ndef test_add():\n"
+        "    assert 'MY_SERVICE_TOKEN' not in os.environ and 's3cret' not in str(os.environ)\n"
+        "    assert os.environ.get('PYTHONPATH') is None and os.path.isdir(os.environ['HOME'])\n\n\n"
+        "def test_mul_zero():\n    pass\n"
+    )
+    task = make_task(tmp_path, test_patch=diff("tests/test_hidden.py", None, hidden))
+    assert grade(task, task.repo_dir).resolved
+
+
 def test_unusable_test_command_is_an_error(tmp_path):
     task = make_task(tmp_path, test_command=FAST + " --no-such-option")
     result = grade(task, task.repo_dir)

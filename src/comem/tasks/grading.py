@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 import pydantic
 
 from comem.core.errors import ComemError
+from comem.environment.bash import child_env
 from comem.tasks.task import Task
 
 LOG_CAP = 20_000  # characters of test output kept in GradeResult.log (the tail)
@@ -280,9 +281,11 @@ def command_argv(test_command: str) -> tuple[dict[str, str], list[str]]:
 
 
 def grading_env(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for key in ("PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONSTARTUP"):
-        env.pop(key, None)
+    """The tests run the agent's code: they get the clean environment its bash tool gets (no host secrets, no
+    PYTHONPATH or pytest settings of the host), with a home of their own under `tmp`."""
+    home = tmp / "home"
+    home.mkdir(exist_ok=True)
+    env = child_env(home)
     env.update(
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
