@@ -21,9 +21,13 @@ from comem.core.metrics import BASELINE
 PAPER_BATCH = {32: 0.86, 64: 1.05, 128: 2.08, 256: 2.52}  # GLM-4.7, CoMem vs full context, by batch size
 PAPER_E2E = (1.45, 2.08)
 PAPER_PEAK_STEP = (64, 4.95)
+PAPER_BATCH_AGENT = "glm-4.7"  # the agent of the paper's batch-size figure: other deployments get no such column
 
 
-def paper_note(concurrency: int) -> str:
+def paper_note(concurrency: int, agent_model: str) -> str:
+    """The paper's figure at this many agents, for the deployment it was measured on only."""
+    if agent_model != PAPER_BATCH_AGENT:
+        return ""
     parts = []
     if concurrency in PAPER_BATCH:
         parts.append(f"{PAPER_BATCH[concurrency]:.2f}x (GLM-4.7)")
@@ -32,7 +36,7 @@ def paper_note(concurrency: int) -> str:
     return ", ".join(parts)
 
 
-def rows(result: SimResult) -> list[dict[str, Any]]:
+def rows(result: SimResult, agent_model: str) -> list[dict[str, Any]]:
     """One flat row per (offload, concurrency, arm): metrics plus engine counters."""
     out = []
     for offload in sorted({r.offload for r in result.runs}):
@@ -52,7 +56,7 @@ def rows(result: SimResult) -> list[dict[str, Any]]:
                 "peak_kv": run.agent_stats.peak_kv_fraction, "reload_tokens": run.agent_stats.reload_tokens,
                 "memory_preemptions": mem.preemptions if mem else None,
                 "memory_hit_rate": mem.hit_rate if mem else None,
-                "paper": paper_note(run.concurrency),
+                "paper": paper_note(run.concurrency, agent_model),
             })
     return out
 
@@ -88,7 +92,7 @@ def table(flat: list[dict[str, Any]], title: str) -> Table:
 def write(result: SimResult, config: SimConfig, out: Path) -> list[dict[str, Any]]:
     """summary.csv/json (one row per offload x concurrency x arm), steps-*.jsonl, memory-*.jsonl, config.json."""
     out.mkdir(parents=True, exist_ok=True)
-    flat = rows(result)
+    flat = rows(result, config.agent.model.name)
     (out / "config.json").write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({
         "paper": {"e2e": PAPER_E2E, "glm_batch": PAPER_BATCH, "peak_step": PAPER_PEAK_STEP}, "rows": flat,
