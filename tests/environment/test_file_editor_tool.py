@@ -280,7 +280,7 @@ def test_rewrite_of_the_last_function_keeps_the_rest_of_the_file(call: Call, wor
 
 @pytest.mark.parametrize(("args", "message"), [
     ({"definition": "missing", "new_str": "def missing():\n    pass"}, "No definition of `missing`"),
-    ({"definition": "sub", "new_str": "return b - a"}, "must be the complete new definition of `sub`"),
+    ({"definition": "sub", "new_str": "def other():\n    return b - a"}, "must be the complete new definition"),
     ({"definition": "sub", "new_str": "def add(a, b):\n    return 0"}, "must be the complete new definition of `sub`"),
     ({"definition": "sub(a, b) -> int:", "new_str": "def sub(a, b):\n    return a - b"},
      "same as the current definition"),
@@ -326,6 +326,15 @@ def test_rewrite_refuses_a_one_liner_for_a_long_function_but_not_a_dropped_docst
                       if line.startswith("def") or not line.startswith(("    \"\"\"", "    >>>", "    \'")))
     assert "edited" in edit(call, command="rewrite", path="pkg/words.py", definition="pluralize", new_str=fixed)
     assert "if not word or" in (workspace.root / "pkg" / "words.py").read_text()
+
+
+def test_rewrite_with_a_body_alone_keeps_the_old_signature(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    edit(call, command="rewrite", path="pkg/greet.py", definition="greet", new_str='return "hello " + name')
+    assert (workspace.root / "pkg" / "greet.py").read_text() == CLASS_SOURCE.replace(
+        '        """Say hello."""\n        return "hi " + name', '        return "hello " + name')
+    one_line = edit(call, command="rewrite", path="pkg/greet.py", definition="bye", new_str="return 'ciao'")
+    assert "edited" in one_line and "return 'ciao'" in (workspace.root / "pkg" / "greet.py").read_text()
 
 
 def test_rewrite_of_a_class_asks_for_one_of_its_methods(call: Call, workspace: Workspace) -> None:

@@ -184,6 +184,26 @@ def _code_lines(lines: list[str]) -> int:
     return count
 
 
+def _under_old_signature(old: list[str], indent: int, body: list[str], name: str) -> list[str]:
+    """new_str as the function's new body under its old signature (the 1.5B sent `return len(self._dates) - 1`
+    for `__len__`), at the old body's depth; refused when new_str opens another definition or the old function
+    has no body of its own lines."""
+    error = ToolArgumentError(f"new_str must be the complete new definition of `{name}`, starting with its "
+                              f"`def {name}(` line, with the whole body.")
+    if any(re.match(r"\s*(?:async\s+def|def|class)\s", line) for line in body):
+        raise error
+    try:
+        function = ast.parse(textwrap.dedent("\n".join(old))).body[0]
+    except (SyntaxError, ValueError, RecursionError, MemoryError, IndexError):
+        raise error from None
+    signature = function.body[0].lineno - 1 if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) else 0
+    if signature < 1:
+        raise error
+    first_body = old[signature]
+    depth = len(first_body) - len(first_body.lstrip()) - indent
+    return [line[indent:] for line in old[:signature]] + [" " * depth + line if line.strip() else "" for line in body]
+
+
 def _check_syntax(text: str, name: str, first: int) -> None:
     """Refuse a rewrite that leaves a Python file that does not compile (SWE-agent's finding: a linter in front of
     edits keeps small models from breaking the file they are fixing); the file is left as it was."""
@@ -356,8 +376,7 @@ class FileEditor:
         new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
         header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
         if not header_pattern(name).match(header) or header.lstrip().startswith("class"):
-            raise ToolArgumentError(f"new_str must be the complete new definition of `{name}`, starting with its "
-                                    f"`def {name}(` line, with the whole body.")
+            new_lines = _under_old_signature(lines[first - 1:last], indent, new_lines, name)
         while first > 1 and lines[first - 2].strip().startswith("@") and new_lines[0].lstrip().startswith("@"):
             first -= 1  # the new text brings its own decorators: replace the old ones
         kept, had = _code_lines(new_lines), _code_lines(lines[first - 1:last])
