@@ -5,6 +5,7 @@ of two arms on one task, and a replay. The served pages and the export render th
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -122,8 +123,16 @@ def run_page(index: RunIndex, report: Report, page: int | None) -> dict[str, Any
             "page": page or 1, "pages": pages if page is not None else 1}
 
 
-def _action(step: Step) -> str:
-    return to_xml(step.action) if step.action else "(no action: the reply had no tool call)"
+CODE_BLOCK = re.compile(r"```[\w-]*\n(.*?)```", re.S)
+
+
+def action_text(step: Step) -> str:
+    """The call, or the command a text-action agent wrote (mini-swe-agent answers in a ```bash block, which a
+    gateway sees as a plain reply), or that there was none."""
+    if step.action:
+        return to_xml(step.action)
+    blocks = CODE_BLOCK.findall(step.response or "")
+    return f"(text action) {blocks[-1].strip()}" if blocks else "(no action: the reply had no tool call)"
 
 
 def _patch_lines(patch: str) -> list[tuple[str, str]]:
@@ -166,7 +175,7 @@ def episode_page(data: EpisodeData) -> dict[str, Any]:
     installs = {r.id: r.installed_step for r in data.memory if r.installed_step is not None}
     bars = timeline.bars([timeline.TimedStep(s.index, s, s.action is not None) for s in data.steps], data.memory,
                          installs)
-    steps = [{"step": s, "action": _action(s), "context": contexts.steps.get(s.index)} for s in data.steps]
+    steps = [{"step": s, "action": action_text(s), "context": contexts.steps.get(s.index)} for s in data.steps]
     notices = data.notices + ([contexts.notice] if contexts.notice else [])
     return {
         "title": f"{ref.arm} · {ref.name}", "ref": ref, "data": data, "end": end, "steps": steps,
@@ -193,7 +202,7 @@ def compare_page(index: RunIndex, task: str, seed: int, a: str, b: str) -> dict[
             return None
         step = data.steps[i]
         action = step.action
-        text = f"{action.name} {json.dumps(action.arguments, ensure_ascii=False)}" if action else "(no action)"
+        text = f"{action.name} {json.dumps(action.arguments, ensure_ascii=False)}" if action else action_text(step)
         return step, text
 
     rows = [{"index": i, "sides": (side(left, i), side(right, i))} for i in range(n)]
