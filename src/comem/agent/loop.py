@@ -25,12 +25,11 @@ from pydantic import Field
 
 from comem.context.base import AgentContext, Clock, ContextStrategy
 from comem.core.actions import parse_action
-from comem.core.call_grammar import tool_call_grammar
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.records import ExitReason, Step, ToolCall, ToolResult
 from comem.environment.base import Environment
-from comem.environment.tools import call_shapes
+from comem.environment.tools import tool_grammar
 from comem.llm.base import LLM, ContextOverflow, EngineAware, EngineInfo, LLMError, LLMUnavailable
 
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|ms|sec|secs|seconds)\b")
@@ -136,7 +135,7 @@ class Agent:
         if not wanted or self.config.native_tools:
             return None
         try:
-            return tool_call_grammar(call_shapes(self.env.tool_specs))
+            return tool_grammar(self.env.tool_specs)
         except ValueError as exc:
             if self.config.grammar:
                 raise ComemError(f"the tools cannot be written as a grammar: {exc}",

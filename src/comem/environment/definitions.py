@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
+HEADER = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+")  # the start of any definition line
+
 
 def header_pattern(name: str) -> re.Pattern[str]:
     """A `def`/`async def`/`class` line for `name`; group 1 is its indentation."""
-    return re.compile(rf"^(\s*)(?:async\s+def|def|class)\s+{re.escape(name)}\b")
+    return re.compile(HEADER.pattern + rf"{re.escape(name)}\b")
 
 
 def block_end(lines: list[str], start: int, indent: int, *, max_lines: int | None = None) -> int:

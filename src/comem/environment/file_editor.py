@@ -11,12 +11,11 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from comem.environment.definitions import find_blocks, header_pattern
+from comem.environment.definitions import HEADER, find_blocks, header_pattern
 from comem.environment.output import MAX_LINE_CHARS, cap_line, split_lines
 from comem.environment.tools import (
     FILE_EDITOR_COMMANDS,
@@ -190,7 +189,7 @@ def _under_old_signature(old: list[str], indent: int, body: list[str], name: str
     has no body of its own lines."""
     error = ToolArgumentError(f"new_str must be the complete new definition of `{name}`, starting with its "
                               f"`def {name}(` line, with the whole body.")
-    if any(re.match(r"\s*(?:async\s+def|def|class)\s", line) for line in body):
+    if any(HEADER.match(line) for line in body):
         raise error
     try:
         function = ast.parse(textwrap.dedent("\n".join(old))).body[0]
@@ -358,7 +357,7 @@ class FileEditor:
     def _rewrite(self, path: Path, text: str, name: str, new_str: str) -> str:
         """Replace the definition of `name` (header to last line of its body) with `new_str`, re-indented to the
         old header's depth: a model writes a method at the left margin as often as in place."""
-        name = re.sub(r"^\s*(?:async\s+)?(?:def|class)\s+", "", name).split("(")[0].split(".")[-1].strip(" :")
+        name = HEADER.sub("", name).split("(")[0].split(".")[-1].strip(" :")
         if not name.isidentifier():
             raise ToolArgumentError(f"`definition` must be a function or class name such as `parse`, not {name!r}.")
         lines = split_lines(text)

@@ -156,6 +156,14 @@ def call_shapes(specs: list[dict[str, Any]]) -> list[CallShape]:
     return shapes
 
 
+def tool_grammar(specs: list[dict[str, Any]]) -> str:
+    """The GBNF grammar of a reply that calls one of these tools (`call_shapes`); ValueError where a schema
+    cannot be written as one."""
+    from comem.core.call_grammar import tool_call_grammar
+
+    return tool_call_grammar(call_shapes(specs))
+
+
 def _type_name(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " | ".join(schema["enum"])

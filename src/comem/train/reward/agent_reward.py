@@ -21,10 +21,9 @@ from pydantic import BaseModel, ValidationError, field_validator
 from comem.context.base import Pinned
 from comem.context.policies import summary_view
 from comem.core.actions import parse_action
-from comem.core.call_grammar import tool_call_grammar
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
-from comem.environment.tools import TOOL_NAMES, build_tool_specs, call_shapes
+from comem.environment.tools import TOOL_NAMES, build_tool_specs, tool_grammar
 from comem.llm.base import LLM, EngineAware, LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.train.reward.action_match import Variant, action_consistency
@@ -56,7 +55,7 @@ async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | No
     if not wanted:
         return None
     specs = [spec for spec in build_tool_specs(60) if spec["function"]["name"] in tool_names]
-    return tool_call_grammar(call_shapes(specs))
+    return tool_grammar(specs)
 
 
 @dataclass(frozen=True)
