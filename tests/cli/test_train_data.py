@@ -4,7 +4,9 @@ real trajectory files in, parquet + manifest out, and one clear line for bad inp
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -12,10 +14,11 @@ from typer.testing import CliRunner
 
 from comem.cli.common import friendly
 from comem.cli.train_data import grpo, sft
+from comem.core.records import ToolCall
 from comem.llm.models import list_models
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from tests.extras import needs, requires
-from tests.train.data.helpers import OpenAIStandIn, write_run
+from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
 
 app = typer.Typer()
 app.command("grpo")(friendly(grpo))
@@ -99,6 +102,45 @@ def test_sft_from_trajectories_keeps_held_out_tasks_out(run_dir: Path, tmp_path:
         server.close()
     assert result.exit_code == 0, result.output
     assert not {r.task_id for r in read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)} & held_out
+
+
+def reference_if_sampled(request: dict[str, Any]) -> str:
+    """A stand-in agent that takes the recorded next step only when the summary it reads came from a sample: it
+    finds the last step's index in the last observation (`[task output i]`) and replies with ACTIONS[i + 1]."""
+    text = "\n".join(m["content"] for m in request["messages"] if isinstance(m.get("content"), str))
+    index = int(re.findall(r"\[\w+ output (\d+)\]", text)[-1])
+    call = ACTIONS[(index + 1) % len(ACTIONS)] if "sampled summary" in text else \
+        ToolCall(name="bash", arguments={"command": "ls -la"})
+    return "Next.\n" + json.dumps({"name": call.name, "arguments": call.arguments})
+
+
+@parquet
+def test_sft_keeps_the_summary_the_agent_follows(run_dir: Path, tmp_path: Path) -> None:
+    assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--retain", "0").exit_code == 0
+    teacher = OpenAIStandIn(lambda req: "greedy summary" if req["temperature"] == 0 else "sampled summary")
+    agent = OpenAIStandIn(reference_if_sampled)
+    try:
+        result = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "s"), "--teacher-url", teacher.url,
+                        "--samples", "2", "--temperature", "0.7", "--agent-url", agent.url, "--agent-model",
+                        "frozen-agent", "--min-reward", "5", "--concurrency", "1")
+    finally:
+        teacher.close()
+        agent.close()
+    assert result.exit_code == 0, result.output
+    written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
+    train = read_parquet(tmp_path / "d" / "train.parquet", GrpoRecord)
+    assert len(written) == len(train) and {r.completion[0].content for r in written} == {"sampled summary"}
+    assert all(r.reward == 10.0 and r.first_reward is not None and r.first_reward < 5 for r in written)
+    assert len(agent.requests) == 2 * len(train) and {req["model"] for req in agent.requests} == {"frozen-agent"}
+    manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())
+    assert manifest["options"]["samples"] == 2 and manifest["options"]["agent_model"] == "frozen-agent"
+    assert "for the greedy ones" in result.output
+
+
+def test_sft_agent_url_without_a_model_is_one_clear_error(run_dir: Path, tmp_path: Path) -> None:
+    result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-url", "http://127.0.0.1:9/v1",
+                    "--agent-url", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2 and "--agent-model" in result.output and "fix:" in result.output
 
 
 def test_sft_unreachable_teacher_names_the_url(run_dir: Path, tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ The command functions are plain; cli/main.py registers them on `data_app` wrappe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import statistics
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -139,7 +141,17 @@ def sft(
                                                     envvar="COMEM_TEACHER_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URL (default $OPENAI_API_KEY).")] = None,
     max_tokens: Annotated[int, typer.Option(help="Summary length budget in tokens.")] = 1024,
-    temperature: Annotated[float, typer.Option(help="Teacher sampling temperature.")] = 0.0,
+    temperature: Annotated[float, typer.Option(help="Teacher sampling temperature (of the samples after the first "
+                                               "with --samples).")] = 0.0,
+    samples: Annotated[int, typer.Option(help="Summaries per record: the first greedy, the rest sampled; the agent "
+                                         "scores each and the best is kept (needs --agent-model).")] = 1,
+    agent_model: Annotated[str | None, typer.Option(help="The frozen agent that scores the summaries (bundled name "
+                                                    "or GGUF, or the served name with --agent-url): reward-filtered "
+                                                    "targets.")] = None,
+    agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the scoring agent.",
+                                                  envvar="COMEM_AGENT_URL")] = None,
+    min_reward: Annotated[float | None, typer.Option(help="Leave out records whose best summary scores below this "
+                                                     "(0-10).")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 8,
     timeout_s: Annotated[float, typer.Option(help="Per-request timeout in seconds.")]
     = default_of(ModelConfig, "timeout_s"),
@@ -158,25 +170,43 @@ def sft(
     memory_prompt: PromptOpt = None,
     memory_obs_chars: ObsCharsOpt = OBS_CHARS,
 ) -> None:
-    """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet)."""
+    """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet); with
+    --agent-model, each scored by the agent and the best of --samples kept."""
+    from comem.environment.tools import TOOL_NAMES
     from comem.llm.endpoint import thread_plan
     from comem.llm.open import open_model
     from comem.train.data.teacher import teacher_summaries
+    from comem.train.eval_memory import action_judge
+    from comem.train.reward.agent_reward import reply_grammar
 
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
     records = shuffle_cap(_sft_inputs(source, arm, options, eval_fraction), max_records, seed)
     spec = ModelConfig(model=teacher_model, url=teacher_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                        threads=threads)
-    n_threads, _ = thread_plan(spec, spec, need_memory=False)
+    if agent_url and not agent_model:
+        raise ComemError("--agent-url needs --agent-model (the served model name).", fix="add --agent-model NAME.")
+    judge_spec = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
+                             threads=threads) if agent_model else None
+    agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec, need_memory=judge_spec is not None)
     target = out / "sft.parquet"
     console.print(f"[bold]comem train data sft[/] {len(records)} records, teacher {teacher_model}"
-                  f"{f' at {teacher_url}' if teacher_url else ' (embedded)'} -> {target}")
+                  f"{f' at {teacher_url}' if teacher_url else ' (embedded)'}"
+                  f"{f', best of {samples} by agent {agent_model}' if judge_spec else ''} -> {target}")
 
     async def go() -> Any:
         # an embedded server's KV cache grows with its slots: at most 4 keeps a CPU teacher's memory modest
-        async with open_model(spec, "teacher", out, n_threads, n_parallel=min(concurrency, 4)) as teacher:
+        async with contextlib.AsyncExitStack() as stack:
+            teacher = await stack.enter_async_context(
+                open_model(spec, "teacher", out, teacher_threads if judge_spec else agent_threads,
+                           n_parallel=min(concurrency, 4)))
+            judge = None
+            if judge_spec is not None:
+                agent = await stack.enter_async_context(
+                    open_model(judge_spec, "agent", out, agent_threads, n_parallel=min(concurrency, 4)))
+                judge = action_judge(agent, grammar=await reply_grammar(agent, TOOL_NAMES), timeout_s=timeout_s)
             return await teacher_summaries(records, teacher, target, teacher_model=teacher_model,
-                                           max_tokens=max_tokens, temperature=temperature, concurrency=concurrency,
+                                           max_tokens=max_tokens, temperature=temperature, samples=samples,
+                                           judge=judge, min_reward=min_reward, concurrency=concurrency,
                                            on_progress=progress, on_error=log_error)
 
     with resumable(out, "teacher summaries", total=len(records)) as tracker:
@@ -186,11 +216,17 @@ def sft(
     _write_json(out / "sft.manifest.json", {
         "kind": "sft", "source": source, "teacher_model": teacher_model, "teacher_url": teacher_url,
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
-                    "max_tokens": max_tokens, "temperature": temperature},
+                    "max_tokens": max_tokens, "temperature": temperature, "samples": samples,
+                    "agent_model": agent_model, "agent_url": agent_url, "min_reward": min_reward},
         "records": len(result.records), "requested": len(records), "failed": report.failed,
         "errors": [{"record_id": str(k), "error": m} for k, m in report.errors[:20]],
     })
     console.print(f"{len(result.records)}/{len(records)} summarised ({report.finished} now, {report.skipped} from "
                   f"the checkpoint, {report.failed} failed) -> {target}")
+    scored = [r for r in result.records if r.reward is not None and r.first_reward is not None]
+    if scored:
+        console.print(f"agent reward of the kept summaries {statistics.fmean(r.reward or 0.0 for r in scored):.2f} "
+                      f"vs {statistics.fmean(r.first_reward or 0.0 for r in scored):.2f} for the greedy ones "
+                      f"({len(scored)} records)")
     if report.failed:
         console.print("[yellow]rerun the same command to retry the failed records.[/]")

@@ -42,7 +42,7 @@ from comem.context.base import Pinned, estimate_tokens
 from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings
 from comem.context.policies import POLICIES, policy_messages
-from comem.core.config import StrictModel
+from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import check_resume, read_settings
 from comem.core.metrics import mean_ci
@@ -53,6 +53,7 @@ from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.records import GrpoRecord, read_parquet
+from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions
 from comem.train.reward.agent_reward import agent_turn, reply_grammar
 
@@ -340,7 +341,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     else:
         async with open_llm(settings.agent, "agent") as agent:
             grammar = await reply_grammar(agent, TOOL_NAMES, settings.agent_grammar)
-            jobs = [(key, partial(_score, agent, key[0], record, messages, settings, grammar))
+            jobs = [(key, partial(_score, agent, key[0], record, messages, max_tokens=settings.agent_max_tokens,
+                                  timeout_s=settings.timeout_s, grammar=grammar))
                     for key, record, messages in contexts]
             await run_jobs(jobs, scores, concurrency=settings.concurrency,
                            on_progress=lambda d, t: progress("agent actions", d, t), on_error=count_error)
@@ -361,17 +363,30 @@ async def _summarise(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) 
                    summary_tokens=done.completion_tokens)
 
 
-async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[Message],
-                 settings: EvalSettings, grammar: str | None) -> Score:
+async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[Message], *, max_tokens: int,
+                 timeout_s: float, grammar: str | None) -> Score:
     """The agent's next action in one context, scored against the record's reference; a failed call raises."""
-    turn = await agent_turn(agent, messages, tool_names=TOOL_NAMES, max_tokens=settings.agent_max_tokens,
-                            timeout_s=settings.timeout_s, grammar=grammar)
+    turn = await agent_turn(agent, messages, tool_names=TOOL_NAMES, max_tokens=max_tokens, timeout_s=timeout_s,
+                            grammar=grammar)
     if turn.failure is not None:
         raise LLMError(f"the agent call {'timed out' if turn.failure == 'timeout' else 'failed'}")
     scored = score_actions(turn.call, record.reference(), record.variant)
     return Score(condition=condition, record_id=record.record_id, predicted=turn.call, reward=scored.reward,
                  name_match=scored.name_match, context_tokens=sum(estimate_tokens(m.content) for m in messages),
                  reply=turn.text)
+
+
+def action_judge(agent: LLM, *, grammar: str | None, max_tokens: int = default_of(EvalSettings, "agent_max_tokens"),
+                 timeout_s: float = default_of(EvalSettings, "timeout_s")) -> Judge:
+    """The reward of one summary for one record, scored exactly as a memory condition here is: what reward-filtered
+    teacher data (`comem train data sft --samples`) chooses its targets by. A failed agent call raises."""
+
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        score = await _score(agent, "judge", record, memory_messages(record, summary), max_tokens=max_tokens,
+                             timeout_s=timeout_s, grammar=grammar)
+        return score.reward
+
+    return judge
 
 
 # --------------------------------------------------------------------------- CLI

@@ -122,3 +122,59 @@ def test_a_checkpoint_from_other_options_is_refused(records: list[GrpoRecord], s
                for r in records[:2]]
     with pytest.raises(ComemError, match="different prompt"):
         run(changed, servers(), out)
+
+
+def by_temperature(request: dict[str, Any]) -> str:
+    """Greedy requests get one summary; sampled ones a numbered other, so the candidates differ."""
+    if request["temperature"] == 0:
+        return "greedy summary"
+    by_temperature.n = getattr(by_temperature, "n", 0) + 1  # type: ignore[attr-defined]
+    return f"sampled summary {by_temperature.n}"  # type: ignore[attr-defined]
+
+
+def test_best_of_samples_by_the_judge(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    server = servers(by_temperature)
+    judged: list[tuple[str, str]] = []
+
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        judged.append((record.record_id, summary))
+        if record.record_id == records[0].record_id:
+            return 3.0  # a tie among all three: the greedy one, written first, is kept
+        return 7.0 if summary.startswith("sampled") else 2.0
+
+    out = tmp_path / "sft.parquet"
+    result = run(records[:3], server, out, samples=3, temperature=0.9, judge=judge, concurrency=1)
+    assert [r["temperature"] for r in server.requests] == [0.0, 0.9, 0.9] * 3
+    assert len(judged) == 9  # every candidate scored
+    first, *others = result.records
+    assert first.completion[0].content == "greedy summary" and first.reward == first.first_reward == 3.0
+    for sft in others:
+        assert sft.completion[0].content.startswith("sampled summary") and sft.candidates == 3
+        assert (sft.reward, sft.first_reward) == (7.0, 2.0)
+    assert read_parquet(out, SftRecord) == result.records
+    # min_reward leaves the tie out of the file and keeps it in the checkpoint: a rerun asks nothing
+    again = servers()
+    kept = run(records[:3], again, out, samples=3, temperature=0.9, judge=judge, min_reward=5.0)
+    assert [r.record_id for r in kept.records] == [r.record_id for r in records[1:3]] and not again.requests
+    assert [r.record_id for r in read_parquet(out, SftRecord)] == [r.record_id for r in records[1:3]]
+    # a checkpoint written with other sampling settings is refused, not mixed in
+    with pytest.raises(ComemError, match="3 sample"):
+        run(records[:3], servers(), out, samples=2, temperature=0.9, judge=judge)
+
+
+async def never(record: GrpoRecord, summary: str) -> float:
+    raise AssertionError("not called")
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"samples": 3, "temperature": 0.8}, "need a judge"),
+    ({"samples": 3, "judge": never}, "temperature above 0"),
+    ({"samples": 0}, "0 samples"),
+    ({"min_reward": 5.0}, "there is no judge"),
+])
+def test_sampling_settings_that_cannot_work_are_refused(records: list[GrpoRecord], servers: Any, tmp_path: Path,
+                                                        kw: dict[str, Any], message: str) -> None:
+    server = servers()
+    with pytest.raises(ComemError, match=message):
+        run(records[:2], server, tmp_path / "sft.parquet", **kw)
+    assert not server.requests

@@ -28,6 +28,9 @@ SFT record — the same memory prompt with a teacher's summary (TRL SFTTrainer's
     prompt             list  [{"role": "user", "content": <memory prompt>}]
     completion         list  [{"role": "assistant", "content": <teacher summary>}]
     teacher_model      str   the model name the teacher server answered to
+    candidates         int   summaries the teacher wrote for this prompt (the first greedy); the best is kept
+    reward             float the judge's reward for the kept summary (null: not scored)
+    first_reward       float the judge's reward for the greedy summary (null: not scored)
 
 `prompt` and `completion` are stored as parquet lists of {role, content} structs, so `datasets` reads them back
 as lists of message dicts. Reading a file checks its columns and every row; a bad file is one `ComemError`.
@@ -98,6 +101,9 @@ class SftRecord(BaseModel):
     prompt: list[ChatTurn]
     completion: list[ChatTurn]
     teacher_model: str
+    candidates: int = Field(default=1, ge=1)
+    reward: float | None = None
+    first_reward: float | None = None
 
 
 R = TypeVar("R", GrpoRecord, SftRecord)
@@ -115,7 +121,8 @@ def require_pyarrow() -> tuple[ModuleType, ModuleType]:
 def _schema(kind: type[BaseModel]) -> Any:
     pa, _ = require_pyarrow()
     turns = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-    types = {str: pa.string(), int: pa.int64(), list[ChatTurn]: turns, Variant: pa.string()}
+    types = {str: pa.string(), int: pa.int64(), float | None: pa.float64(), list[ChatTurn]: turns,
+             Variant: pa.string()}
     return pa.schema([(name, types[field.annotation]) for name, field in kind.model_fields.items()])
 
 
@@ -140,11 +147,12 @@ def read_parquet(path: Path, kind: type[R]) -> list[R]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises its own ArrowInvalid/OSError family for corrupt files
         raise ComemError(f"{path} is not a readable parquet file ({type(exc).__name__}: {exc}).", fix=fix) from None
-    missing = [name for name in kind.model_fields if name not in table.column_names]
+    missing = [name for name, field in kind.model_fields.items()  # files from before a defaulted column still read
+               if name not in table.column_names and field.is_required()]
     if missing:
         raise ComemError(f"{path} lacks the column(s) {', '.join(missing)}.", fix=fix)
     out = []
-    for i, row in enumerate(table.select(list(kind.model_fields)).to_pylist()):
+    for i, row in enumerate(table.select([n for n in kind.model_fields if n in table.column_names]).to_pylist()):
         try:
             out.append(kind.model_validate(row))
         except ValidationError as exc:

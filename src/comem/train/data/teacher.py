@@ -6,6 +6,13 @@ compatible teacher works (a hosted API, vLLM, or a bundled model through `open_m
 at a time; each finished record is appended to `<out>.checkpoint.jsonl` with fsync, so a crash loses only the
 requests in flight and a rerun skips finished record ids. A failed record is counted and reported, never fatal,
 unless every attempted record failed.
+
+Reward-filtered data (`samples` > 1 with a `judge`): the teacher writes one greedy summary and `samples - 1`
+sampled ones, the judge (the frozen agent's action-consistency reward, `comem.train.eval_memory.action_judge`)
+scores each, and the best is kept, the first on ties, so the greedy summary wins unless a sample does better. The
+SFT target is then the summary that kept the agent on course, not just the teacher's first try: rejection-sampling
+fine-tuning, GRPO's objective in its cheapest offline form. Both rewards are recorded; `min_reward` leaves records
+whose best is below it out of the written file (they stay in the checkpoint).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from comem.core.records import Message
 from comem.llm.base import LLM, LLMError
 from comem.train.data.checkpoint import Checkpoint, JobReport, run_jobs
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
+
+Judge = Callable[[GrpoRecord, str], Awaitable[float]]  # (record, summary) -> reward in [0, 10]
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -42,15 +51,25 @@ async def teacher_summaries(
     teacher_model: str | None = None,
     max_tokens: int = 1024,
     temperature: float = 0.0,
+    samples: int = 1,
+    judge: Judge | None = None,
+    min_reward: float | None = None,
     concurrency: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
     on_error: Callable[[Hashable, str], None] | None = None,
 ) -> TeacherResult:
-    """Summarise every record's prompt with `teacher`, then write the SFT records (input order) to `out`."""
+    """Summarise every record's prompt with `teacher` (best of `samples` by `judge`), then write the SFT records
+    (input order) to `out`."""
     if not records:
         raise ComemError("No records to summarise.", fix="Pass GRPO records or trajectories that yield some.")
     if max_tokens < 1 or concurrency < 1:
         raise ComemError("max_tokens and concurrency must be at least 1.", fix="e.g. --max-tokens 1024 --concurrency 8")
+    if samples < 1 or (samples > 1 and (judge is None or temperature <= 0)):
+        raise ComemError(f"{samples} samples per record need a judge to choose among them and a temperature above 0.",
+                         fix="e.g. --samples 4 --temperature 0.8 with --agent-model (the agent that scores them).")
+    if min_reward is not None and judge is None:
+        raise ComemError("min_reward filters by the judge's reward, and there is no judge.",
+                         fix="pass --agent-model (the agent that scores the summaries), or drop --min-reward.")
     name = teacher_model or teacher.model
     checkpoint = Checkpoint(checkpoint_path(out), SftRecord, key=lambda r: r.record_id)
     stale = next((r.record_id for r in records if r.record_id in checkpoint.done
@@ -58,16 +77,30 @@ async def teacher_summaries(
     if stale is not None:
         raise ComemError(f"{checkpoint.path} holds a different prompt for {stale}: the data options changed since "
                          "it was written.", fix="Use a fresh --out, or delete the checkpoint to start over.")
+    scored = judge is not None
+    other = next((r for r in checkpoint.done.values() if r.candidates != samples or (r.reward is not None) != scored),
+                 None)
+    if other is not None:
+        raise ComemError(f"{checkpoint.path} was written with {other.candidates} sample(s) per record, "
+                         f"{'scored' if other.reward is not None else 'unscored'}; this run asks for {samples}, "
+                         f"{'scored' if scored else 'unscored'}.",
+                         fix="Use a fresh --out, or the same --samples and agent as the first run.")
 
     def job(record: GrpoRecord) -> Callable[[], Awaitable[SftRecord]]:
         async def summarise() -> SftRecord:
             messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
-            done = await teacher.chat(messages, max_tokens=max_tokens, temperature=temperature)
-            summary = done.text.strip()
-            if not summary:
-                raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
+            candidates = []
+            for i in range(samples):  # sequential: a server's prefix cache keeps the prompt for the next sample
+                done = await teacher.chat(messages, max_tokens=max_tokens,
+                                          temperature=temperature if samples == 1 or i else 0.0)
+                if not done.text.strip():
+                    raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
+                candidates.append(done.text.strip())
+            rewards = [await judge(record, summary) for summary in candidates] if judge else [None]
+            best = max(range(len(rewards)), key=lambda i: (rewards[i] or 0.0, -i))
             return SftRecord(record_id=record.record_id, task_id=record.task_id, prompt=record.prompt,
-                             completion=[ChatTurn(role="assistant", content=summary)], teacher_model=name)
+                             completion=[ChatTurn(role="assistant", content=candidates[best])], teacher_model=name,
+                             candidates=samples, reward=rewards[best], first_reward=rewards[0])
 
         return summarise
 
@@ -79,5 +112,6 @@ async def teacher_summaries(
                          fix="Check --teacher-url, --teacher-model and the API key, then rerun (finished records "
                              "are kept).")
     done = [checkpoint.done[r.record_id] for r in records if r.record_id in checkpoint.done]
+    done = [r for r in done if min_reward is None or (r.reward is not None and r.reward >= min_reward)]
     write_parquet(out, done, SftRecord)
     return TeacherResult(records=done, report=report)
