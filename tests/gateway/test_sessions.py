@@ -3,16 +3,20 @@ restart, and the records a session leaves (the `comem run` layout, so `comem rep
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from comem.core.jsonlog import read_records
-from comem.core.records import EpisodeStart, MemoryRecord, Step
+from comem.core.records import EpisodeStart, MemoryRecord, Message, Step
 from comem.gateway.store import session_key
 from comem.gateway.wire import OpenAIChat
+from comem.llm.base import Completion
 from comem.llm.scripted import ScriptedLLM
 from comem.report.summary import summarise
 from tests.context.helpers import echo_summary
@@ -152,3 +156,46 @@ def test_a_ledger_only_arm_needs_no_memory_model(tmp_path: Path) -> None:
         assert gateway.pool is None
     task = upstream.bodies()[-1]["messages"][1]["content"]
     assert "<ledger" in task and "echo 0" in task  # the ledger of the summarised turns, built with no model
+
+
+class GatedMemory(ScriptedLLM):
+    """Summaries of the conversation whose task holds `slow` wait until `release` is set (set from the test's
+    thread while the gateway's loop awaits it): a memory update still in flight when another session arrives."""
+
+    def __init__(self, slow: str) -> None:
+        super().__init__([echo_summary], cycle=True)
+        self.slow, self.release = slow, threading.Event()
+
+    async def chat(self, messages: list[Message], **kw: Any) -> Completion:
+        if self.slow in messages[-1].content:
+            await asyncio.to_thread(self.release.wait, 30)
+        return await super().chat(messages, **kw)
+
+
+def test_eviction_spares_a_session_whose_summary_is_in_flight(tmp_path: Path) -> None:
+    memory = GatedMemory(slow="task A")
+    cfg = config(tmp_path, sessions={"max_sessions": 2}, memory_concurrency=2,  # A's held call must not block B's
+                 arm={"name": "kso", "k": 2, "late_policy": "stale"})
+    with ChatUpstream(tool_reply) as upstream, running_gateway(cfg, upstream.url, memory) as (url, gw):
+        bodies = {name: start(task=f"task {name}") for name in "ABC"}
+        for name in "AB":  # A, the least recently used, ends with its summary held; B's all arrived
+            for i in range(3):
+                turn(url, bodies[name], i, {"x-comem-session": name})
+        deadline = time.monotonic() + 10
+        while any(s.summarising for k, s in gw.store.live.items() if k.startswith("B~")) and \
+                time.monotonic() < deadline:  # B's last summary is instant, but runs after its reply
+            time.sleep(0.02)
+        busy = {k.split("~")[0]: s.summarising for k, s in gw.store.live.items()}
+        turn(url, bodies["C"], 0, {"x-comem-session": "C"})
+        live = sorted(k.split("~")[0] for k in gw.store.live)
+        memory.release.set()
+        for i in range(3, 6):
+            turn(url, bodies["A"], i, {"x-comem-session": "A"})
+    assert busy == {"A": True, "B": False}
+    assert live == ["A", "C"]  # B went, though A was older
+    a_bodies = [b for b in upstream.bodies() if "task A" in b["messages"][1]["content"]]
+    assert [bool(summary_in(b)) for b in a_bodies] == [False] * 3 + [True] * 3
+    assert "summary-of[0]\n" in summary_in(a_bodies[3])  # the held summary, installed the turn after it arrived
+    records = [r for r in read_records(next((tmp_path / "gw" / "kso" / "trajectories").glob("A-*.jsonl")))
+               if isinstance(r, MemoryRecord)]
+    assert records[0].covers == (0, 1) and records[0].status != "superseded"  # not cancelled by an eviction

@@ -86,6 +86,12 @@ class Session:
     def installed(self) -> MemoryRecord | None:
         return getattr(self.strategy, "installed", None)
 
+    @property
+    def summarising(self) -> bool:
+        """A memory update is still running (closing now would cancel it)."""
+        pending = getattr(self.strategy, "pending", None)
+        return pending is not None and not pending[1].done()
+
     async def follow(self, conv: Conversation) -> None:
         """Bring the known steps in line with the request's history."""
         if (conv.system, conv.task) != self.identity:  # a new conversation under the same session id

@@ -69,10 +69,16 @@ class SessionStore:
             session = self._open(key, conv)
             self.live[key] = session
             while len(self.live) > self.max_sessions:  # out of memory, not forgotten: its state stays on disk
-                _, oldest = self.live.popitem(last=False)
-                await oldest.close()
+                await self.live.pop(self._victim(keep=key)).close()
         session.last_seen = time.time()
         return session
+
+    def _victim(self, keep: str) -> str:
+        """The session to take out of memory, never `keep` (the one being served): the least recently used with no
+        summary in flight (closing a session cancels its memory work, which its next request would then miss),
+        else the least recently used."""
+        others = [k for k in self.live if k != keep]
+        return next((k for k in others if not self.live[k].summarising), others[0])
 
     def _open(self, key: str, conv: Conversation) -> Session:
         row = self.db.execute("SELECT file, fingerprints, installed FROM session WHERE key = ?", (key,)).fetchone()
