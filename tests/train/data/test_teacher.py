@@ -169,7 +169,7 @@ async def never(record: GrpoRecord, summary: str) -> float:
 @pytest.mark.parametrize(("kw", "message"), [
     ({"samples": 3, "temperature": 0.8}, "need a judge"),
     ({"samples": 3, "judge": never}, "temperature above 0"),
-    ({"samples": 0}, "0 samples"),
+    ({"samples": 0}, "samples must be at least 1"),
     ({"min_reward": 5.0}, "there is no judge"),
 ])
 def test_sampling_settings_that_cannot_work_are_refused(records: list[GrpoRecord], servers: Any, tmp_path: Path,

@@ -62,9 +62,10 @@ async def teacher_summaries(
     (input order) to `out`."""
     if not records:
         raise ComemError("No records to summarise.", fix="Pass GRPO records or trajectories that yield some.")
-    if max_tokens < 1 or concurrency < 1:
-        raise ComemError("max_tokens and concurrency must be at least 1.", fix="e.g. --max-tokens 1024 --concurrency 8")
-    if samples < 1 or (samples > 1 and (judge is None or temperature <= 0)):
+    if max_tokens < 1 or concurrency < 1 or samples < 1:
+        raise ComemError("max_tokens, concurrency and samples must be at least 1.",
+                         fix="e.g. --max-tokens 1024 --concurrency 8 --samples 1")
+    if samples > 1 and (judge is None or temperature <= 0):
         raise ComemError(f"{samples} samples per record need a judge to choose among them and a temperature above 0.",
                          fix="e.g. --samples 4 --temperature 0.8 with --agent-model (the agent that scores them).")
     if min_reward is not None and judge is None:
