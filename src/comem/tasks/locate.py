@@ -10,7 +10,7 @@ in more than `MAX_DEFINITIONS` places is too ambiguous to help and is skipped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from comem.environment.definitions import find_blocks
@@ -27,6 +27,7 @@ class Definition:
     path: str
     first: int  # 1-based line numbers, inclusive
     last: int
+    lines: tuple[str, ...] = field(default=(), compare=False, repr=False)  # its source lines, read once
 
 
 def issue_names(problem_statement: str) -> list[str]:
@@ -51,7 +52,7 @@ def find_definitions(root: Path, files: list[str], name: str) -> list[Definition
         except OSError:
             continue
         blocks = find_blocks(lines, name, max_lines=MAX_BLOCK_LINES)
-        found.extend(Definition(path, first, last) for first, last, _ in blocks)
+        found.extend(Definition(path, first, last, tuple(lines[first - 1:last])) for first, last, _ in blocks)
     return found
 
 
@@ -80,7 +81,6 @@ def locate(problem_statement: str, root: Path, files: list[str]) -> list[Shown]:
                 continue
             if lines_shown + d.last - d.first + 1 > MAX_LINES:
                 return shown
-            lines = (root / d.path).read_text(encoding="utf-8", errors="replace").splitlines()[d.first - 1:d.last]
-            shown.append(Shown(d, "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines, start=d.first))))
+            shown.append(Shown(d, "\n".join(f"{n:6}\t{line}" for n, line in enumerate(d.lines, start=d.first))))
             lines_shown += d.last - d.first + 1
     return shown
