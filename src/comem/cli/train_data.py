@@ -187,6 +187,7 @@ def sft(
         raise ComemError("--agent-url needs --agent-model (the served model name).", fix="add --agent-model NAME.")
     judge_spec = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                              threads=threads) if agent_model else None
+    # the teacher takes the memory model's share beside a judge, every core alone
     agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec, need_memory=judge_spec is not None)
     target = out / "sft.parquet"
     console.print(f"[bold]comem train data sft[/] {len(records)} records, teacher {teacher_model}"
@@ -197,8 +198,7 @@ def sft(
         # an embedded server's KV cache grows with its slots: at most 4 keeps a CPU teacher's memory modest
         async with contextlib.AsyncExitStack() as stack:
             teacher = await stack.enter_async_context(
-                open_model(spec, "teacher", out, teacher_threads if judge_spec else agent_threads,
-                           n_parallel=min(concurrency, 4)))
+                open_model(spec, "teacher", out, teacher_threads, n_parallel=min(concurrency, 4)))
             judge = None
             if judge_spec is not None:
                 agent = await stack.enter_async_context(
