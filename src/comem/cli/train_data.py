@@ -140,7 +140,8 @@ def sft(
     teacher_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the teacher.",
                                                     envvar="COMEM_TEACHER_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URL (default $OPENAI_API_KEY).")] = None,
-    max_tokens: Annotated[int, typer.Option(help="Summary length budget in tokens.")] = 1024,
+    max_tokens: Annotated[int, typer.Option(help="Summary length budget in tokens (a summary that reaches it is "
+                                            "cut, and no target).")] = 1024,
     temperature: Annotated[float, typer.Option(help="Teacher sampling temperature (of the samples after the first "
                                                "with --samples).")] = 0.0,
     samples: Annotated[int, typer.Option(help="Summaries per record: the first greedy, the rest sampled; the agent "
@@ -218,11 +219,14 @@ def sft(
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
                     "max_tokens": max_tokens, "temperature": temperature, "samples": samples,
                     "agent_model": agent_model, "agent_url": agent_url, "min_reward": min_reward},
-        "records": len(result.records), "requested": len(records), "failed": report.failed,
+        "records": len(result.records), "requested": len(records), "failed": report.failed, "cut": result.cut,
         "errors": [{"record_id": str(k), "error": m} for k, m in report.errors[:20]],
     })
     console.print(f"{len(result.records)}/{len(records)} summarised ({report.finished} now, {report.skipped} from "
                   f"the checkpoint, {report.failed} failed) -> {target}")
+    if result.cut:
+        console.print(f"[yellow]{result.cut} left out: every summary of theirs reached --max-tokens {max_tokens} "
+                      "(a cut summary is no target; raise --max-tokens to keep them).[/]")
     scored = [r for r in result.records if r.reward is not None and r.first_reward is not None]
     if scored:
         console.print(f"agent reward of the kept summaries {statistics.fmean(r.reward or 0.0 for r in scored):.2f} "

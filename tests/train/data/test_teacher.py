@@ -162,6 +162,31 @@ def test_best_of_samples_by_the_judge(records: list[GrpoRecord], servers: Any, t
         run(records[:3], servers(), out, samples=2, temperature=0.9, judge=judge)
 
 
+def cut_when_greedy(request: dict[str, Any]) -> tuple[str, str]:
+    """The greedy summary runs into max_tokens; sampled ones end on their own."""
+    return ("greedy summary, cut", "length") if request["temperature"] == 0 else ("sampled summary", "stop")
+
+
+def test_a_summary_cut_at_the_budget_is_no_target(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        return 9.0 if "cut" in summary else 4.0  # the cut one scores higher and still loses
+
+    result = run(records[:2], servers(cut_when_greedy), tmp_path / "best.parquet", samples=2, temperature=0.9,
+                 judge=judge)
+    assert [(r.completion[0].content, r.finished, r.reward) for r in result.records] == \
+        [("sampled summary", True, 4.0)] * 2 and result.cut == 0
+    # one candidate per record, all cut: nothing to train on, said plainly; the checkpoint keeps them
+    out = tmp_path / "cut.parquet"
+    with pytest.raises(ComemError, match="Every summary reached the 64-token budget") as raised:
+        run(records[:2], servers(cut_when_greedy), out, max_tokens=64)
+    assert "--max-tokens" in raised.value.fix and len(checkpoint_path(out).read_text().splitlines()) == 2
+    # a mix: the cut record is left out of the file and counted
+    mixed = run(records[:3], servers(lambda req: ("one", "stop") if req["messages"][-1]["content"] ==
+                                     records[2].prompt[-1].content else ("two", "length")), tmp_path / "m.parquet")
+    assert [r.record_id for r in mixed.records] == [records[2].record_id] and mixed.cut == 2
+    assert read_parquet(tmp_path / "m.parquet", SftRecord) == mixed.records
+
+
 async def never(record: GrpoRecord, summary: str) -> float:
     raise AssertionError("not called")
 

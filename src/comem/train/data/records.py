@@ -104,6 +104,7 @@ class SftRecord(BaseModel):
     candidates: int = Field(default=1, ge=1)
     reward: float | None = None
     first_reward: float | None = None
+    finished: bool | None = None  # the summary ended on its own; False: cut at the token budget; None: not recorded
 
 
 R = TypeVar("R", GrpoRecord, SftRecord)
@@ -121,8 +122,8 @@ def require_pyarrow() -> tuple[ModuleType, ModuleType]:
 def _schema(kind: type[BaseModel]) -> Any:
     pa, _ = require_pyarrow()
     turns = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-    types = {str: pa.string(), int: pa.int64(), float | None: pa.float64(), list[ChatTurn]: turns,
-             Variant: pa.string()}
+    types = {str: pa.string(), int: pa.int64(), float | None: pa.float64(), bool | None: pa.bool_(),
+             list[ChatTurn]: turns, Variant: pa.string()}
     return pa.schema([(name, types[field.annotation]) for name, field in kind.model_fields.items()])
 
 

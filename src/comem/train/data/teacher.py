@@ -13,6 +13,10 @@ scores each, and the best is kept, the first on ties, so the greedy summary wins
 SFT target is then the summary that kept the agent on course, not just the teacher's first try: rejection-sampling
 fine-tuning, GRPO's objective in its cheapest offline form. Both rewards are recorded; `min_reward` leaves records
 whose best is below it out of the written file (they stay in the checkpoint).
+
+A summary cut at `max_tokens` is not a target: SFT ends every completion with the end-of-turn token, so a cut one
+would teach the model to stop mid-sentence. A finished candidate beats a cut one whatever their rewards, and a
+record whose kept summary was still cut is left out of the written file (it stays in the checkpoint).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class TeacherResult:
 
     records: list[SftRecord]
     report: JobReport
+    cut: int = 0  # records left out because every summary of theirs reached max_tokens
 
 
 async def teacher_summaries(
@@ -90,18 +95,20 @@ async def teacher_summaries(
     def job(record: GrpoRecord) -> Callable[[], Awaitable[SftRecord]]:
         async def summarise() -> SftRecord:
             messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
-            candidates = []
+            candidates, finished = [], []
             for i in range(samples):  # sequential: a server's prefix cache keeps the prompt for the next sample
                 done = await teacher.chat(messages, max_tokens=max_tokens,
                                           temperature=temperature if samples == 1 or i else 0.0)
                 if not done.text.strip():
                     raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
                 candidates.append(done.text.strip())
-            rewards = [await judge(record, summary) for summary in candidates] if judge else [None]
-            best = max(range(len(rewards)), key=lambda i: (rewards[i] or 0.0, -i))
+                finished.append(done.finish_reason != "length")
+            rewards = [await judge(record, summary) for summary in candidates] if judge else [None] * samples
+            best = max(range(samples), key=lambda i: (finished[i], rewards[i] or 0.0, -i))
             return SftRecord(record_id=record.record_id, task_id=record.task_id, prompt=record.prompt,
                              completion=[ChatTurn(role="assistant", content=candidates[best])], teacher_model=name,
-                             candidates=samples, reward=rewards[best], first_reward=rewards[0])
+                             candidates=samples, reward=rewards[best], first_reward=rewards[0],
+                             finished=finished[best])
 
         return summarise
 
@@ -113,6 +120,10 @@ async def teacher_summaries(
                          fix="Check --teacher-url, --teacher-model and the API key, then rerun (finished records "
                              "are kept).")
     done = [checkpoint.done[r.record_id] for r in records if r.record_id in checkpoint.done]
-    done = [r for r in done if min_reward is None or (r.reward is not None and r.reward >= min_reward)]
-    write_parquet(out, done, SftRecord)
-    return TeacherResult(records=done, report=report)
+    whole = [r for r in done if r.finished is not False]
+    if done and not whole:
+        raise ComemError(f"Every summary reached the {max_tokens}-token budget; a cut summary is no SFT target.",
+                         fix="Raise --max-tokens and rerun into a fresh --out (these stay in the checkpoint).")
+    kept = [r for r in whole if min_reward is None or (r.reward is not None and r.reward >= min_reward)]
+    write_parquet(out, kept, SftRecord)
+    return TeacherResult(records=kept, report=report, cut=len(done) - len(whole))
