@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from comem.cli.common import friendly
 from comem.cli.eval_memory import eval_memory_command
+from comem.context.memory import MemorySettings
 from comem.core.errors import ComemError
 from comem.core.records import Message
 from comem.llm.base import LLM, LLMError
@@ -259,6 +260,8 @@ def test_command_against_served_models(data: Path, tmp_path: Path) -> None:
         assert condition in result.output
     assert {r["model"] for r in memory.requests} == {"mem"} and {r["model"] for r in agent.requests} == {"frozen"}
     assert {r["max_tokens"] for r in agent.requests} == {128} and {r["temperature"] for r in memory.requests} == {0}
+    # summaries get the budget `comem run` gives the memory model, so eval scores the summaries it would install
+    assert {r["max_tokens"] for r in memory.requests} == {MemorySettings().memory_max_tokens}
     results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]
     assert {r["condition"]: r["mean_reward"] for r in results}["echo"] == 10.0
     assert not any("grammar" in r for r in agent.requests)  # the stand-in is not llama.cpp (no /props)

@@ -102,7 +102,7 @@ class EvalSettings(StrictModel):
     ledger_tokens: int = Field(default=MemorySettings().ledger_tokens, ge=16)
     agent_max_tokens: int = Field(default=128, ge=1)
     agent_grammar: bool | None = None  # the loop's tool-call grammar for the agent; None: where its engine takes one
-    memory_max_tokens: int = Field(default=256, ge=1)
+    memory_max_tokens: int = Field(default=MemorySettings().memory_max_tokens, ge=1)  # what `comem run` gives it
     truncate_tokens: int = Field(default=1024, ge=1)
     timeout_s: float = Field(default=300.0, gt=0)
     concurrency: int = Field(default=1, ge=1)
