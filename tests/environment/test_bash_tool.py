@@ -189,6 +189,20 @@ def test_interactive_programs_are_refused(call: Call, command: str) -> None:
     assert re.search(r"ERROR: `\w+` is interactive", result.output)
 
 
-@pytest.mark.parametrize("command", ["echo vim", "grep -r less .", "git log --oneline | head", "python -m pytest -q"])
+@pytest.mark.parametrize("command", [
+    # the 1.5B, verbatim: bash answered a syntax error about `(` three times and it never learned why
+    "file_editor rewrite path:unitconv/temperature.py definition: celsius_to_fahrenheit new_str: f(c)",
+    "cd pkg && search needle",
+    "submit",
+])
+def test_a_tool_name_used_as_a_program_says_to_call_the_tool(call: Call, command: str) -> None:
+    result = call("bash", command=command)
+    program = command.split("&& ")[-1].split()[0]
+    assert result.exit_code == 1
+    assert f"ERROR: `{program}` is one of your tools, not a shell command: call it as its own action" in result.output
+
+
+@pytest.mark.parametrize("command", ["echo vim", "grep -r less .", "git log --oneline | head", "python -m pytest -q",
+                                     "grep -rn search .", "echo submit"])
 def test_ordinary_commands_mentioning_those_names_run(command: str) -> None:
     assert refusal(command) is None

@@ -67,3 +67,19 @@ def test_fifos_and_hard_links_are_skipped(call: Call, workspace: Workspace, tmp_
     os.link(tmp_path / "outside.py", workspace.root / "pkg" / "linked.py")
     assert search(call, search_term="return a").startswith("Found 2 matches")
     assert "is a FIFO" in search(call, search_term="x", path="pkg/pipe")
+
+
+def test_a_qualified_name_falls_back_to_its_last_part(call: Call, workspace: Workspace) -> None:
+    (workspace.root / "semver.py").write_text("class Version:\n    def bump_minor(self):\n        return 1\n")
+    # the 1.5B searched `Version.bump_minor` three times, found nothing and rewrote code it never saw
+    out = search(call, search_term="Version.bump_minor")
+    assert out.split("\n") == [
+        "No matches found for 'Version.bump_minor' in .. Code rarely spells out a qualified name, so here is its "
+        "last part instead.",
+        "Found 1 match for 'bump_minor' in .:",
+        "semver.py:2: def bump_minor(self):",
+    ]
+    assert "'bump_minor'" in search(call, search_term="semver.Version.bump_minor()")
+    # a dotted term that is found is literal as before; other misses stay plain misses
+    assert search(call, search_term="a.b(c)") == "No matches found for 'a.b(c)' in .."
+    assert search(call, search_term="nothing.here") == "No matches found for 'nothing.here' in .."

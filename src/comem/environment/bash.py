@@ -45,6 +45,7 @@ _REFUSED = {
     "htop": "Use `ps aux` for a one-off process listing.",
     "watch": "Run the command once instead.",
 }
+_TOOLS = {"file_editor", "search", "submit"}  # the agent's other tools: the 1.5B typed `file_editor rewrite ...` here
 _COMMAND_PREFIXES = {"sudo", "env", "exec", "time", "command", "builtin", "nice"}
 _SEPARATORS = {";", "&", "&&", "|", "||", "|&", "(", ")", "\n"}
 
@@ -84,7 +85,8 @@ def child_env(home: Path) -> dict[str, str]:
 
 
 def refusal(command: str) -> str | None:
-    """Why `command` would hang (interactive programs; there is no terminal), or None if it may run."""
+    """Why `command` would hang (interactive programs; there is no terminal) or cannot work (a tool's name used as a
+    program), or None if it may run."""
     lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|()<>\n")
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
@@ -103,6 +105,9 @@ def refusal(command: str) -> str | None:
         if token in _COMMAND_PREFIXES or ("=" in token and token.split("=", 1)[0].isidentifier()):
             continue  # `sudo vim`, `FOO=1 vim`: the program is still ahead
         program = os.path.basename(token)
+        if program in _TOOLS:
+            return (f"`{program}` is one of your tools, not a shell command: call it as its own action (tool name "
+                    f"\"{program}\" with its arguments), not through bash.")
         if program in _REFUSED:
             return (
                 f"`{program}` is interactive or long-running and cannot be used here (there is no "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ MAX_MATCHES = 100
 MAX_MATCH_CHARS = 300
 MAX_FILE_BYTES = 5_000_000  # larger files are data, not code; skipping them keeps search fast
 BINARY_SNIFF_BYTES = 8192
+_QUALIFIED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\.([A-Za-z_]\w*)(?:\(\))?")  # a.b.name, a.name()
 
 
 def _skipped_dir(name: str) -> bool:
@@ -60,13 +62,8 @@ def _matches(text: str, term: str) -> Iterator[tuple[int, str]]:
         index = text.find(term, index + 1)
 
 
-def search(root: Path, search_term: str, raw_path: str) -> str:
-    if not search_term:
-        raise ToolArgumentError("`search_term` must not be empty.")
-    path = resolve_in_root(root, raw_path)
-    if not path.exists():
-        raise ToolError(f"The path {display_path(root, path)} does not exist.")
-    where = display_path(root, path)
+def _find(root: Path, path: Path, term: str) -> tuple[list[str], bool]:
+    """Match lines (`file:line: text`) for `term` under `path`, at most MAX_MATCHES; and whether there were more."""
     found: list[str] = []
     for file in _files(path):
         try:
@@ -75,16 +72,41 @@ def search(root: Path, search_term: str, raw_path: str) -> str:
             if file == path:
                 raise
             continue
-        if text is None or search_term not in text:
+        if text is None or term not in text:
             continue
-        for line_no, line in _matches(text, search_term):
+        for line_no, line in _matches(text, term):
             if len(found) == MAX_MATCHES:
-                return (
-                    f"More than {MAX_MATCHES} matches for {search_term!r} in {where}; showing the first "
-                    f"{MAX_MATCHES}. Use a more specific term or path.\n" + "\n".join(found)
-                )
+                return found, True
             found.append(f"{display_path(root, file)}:{line_no}: {cap_line(line.strip(), MAX_MATCH_CHARS)}")
-    if not found:
-        return f"No matches found for {search_term!r} in {where}."
+    return found, False
+
+
+def _report(term: str, where: str, found: list[str], more: bool) -> str:
+    if more:
+        return (f"More than {MAX_MATCHES} matches for {term!r} in {where}; showing the first {MAX_MATCHES}. Use a "
+                "more specific term or path.\n" + "\n".join(found))
     noun = "match" if len(found) == 1 else "matches"
-    return f"Found {len(found)} {noun} for {search_term!r} in {where}:\n" + "\n".join(found)
+    return f"Found {len(found)} {noun} for {term!r} in {where}:\n" + "\n".join(found)
+
+
+def search(root: Path, search_term: str, raw_path: str) -> str:
+    if not search_term:
+        raise ToolArgumentError("`search_term` must not be empty.")
+    path = resolve_in_root(root, raw_path)
+    if not path.exists():
+        raise ToolError(f"The path {display_path(root, path)} does not exist.")
+    where = display_path(root, path)
+    found, more = _find(root, path, search_term)
+    if found:
+        return _report(search_term, where, found, more)
+    missed = f"No matches found for {search_term!r} in {where}."
+    name = _QUALIFIED.fullmatch(search_term.strip())
+    if name is None:
+        return missed
+    # models search for `module.func` or `Class.method` as the issue writes it; code defines the last part
+    last = name.group(1)
+    found, more = _find(root, path, last)
+    if not found:
+        return missed
+    return (f"{missed} Code rarely spells out a qualified name, so here is its last part instead.\n"
+            + _report(last, where, found, more))
