@@ -83,11 +83,12 @@ def test_extracts_files_commands_errors_edits_and_names(episode: list[Step]) -> 
 
 
 def test_a_rewrite_is_an_edit_of_the_lines_it_wrote(tmp_path: Path) -> None:
-    steps = run_steps(tmp_path, [editor(command="rewrite", path="shop/price.py", definition="parse_price",
-                                        new_str="def parse_price(text):\n    return round(float(text) * 100)")])
+    rewrite = editor(command="rewrite", path="shop/price.py", definition="parse_price",
+                     new_str="def parse_price(text):\n    return round(float(text) * 100)")
+    steps = run_steps(tmp_path, [rewrite, rewrite])  # the first is refused (the file unseen): it shows the code
     ledger = extract(steps, TASK)
     assert ledger.files["shop/price.py"].detail == ["edited 1-2"]
-    assert [e.detail for e in ledger.edits.values()] == [["step 1: rewrite shop/price.py lines 1-2"]]
+    assert [e.detail for e in ledger.edits.values()] == [["step 2: rewrite shop/price.py lines 1-2"]]
 
 
 def test_rendering_shows_what_the_agent_needs_and_is_deterministic(episode: list[Step]) -> None:

@@ -262,6 +262,7 @@ CLASS_SOURCE = '''class Greeter:
 
 def test_rewrite_replaces_a_method_whole_and_reindents_it(call: Call, workspace: Workspace) -> None:
     (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    edit(call, command="view", path="pkg/greet.py")  # rewrite needs the file seen first
     # written at the left margin, decorator included, as a model writes a function in a chat reply
     new = '@staticmethod\ndef greet(name):\n    """Say hello."""\n    return "hello " + name\n'
     out = edit(call, command="rewrite", path="pkg/greet.py", definition="Greeter.greet", new_str=new)
@@ -274,6 +275,7 @@ def test_rewrite_replaces_a_method_whole_and_reindents_it(call: Call, workspace:
 
 def test_rewrite_of_the_last_function_keeps_the_rest_of_the_file(call: Call, workspace: Workspace) -> None:
     before = (workspace.root / "pkg" / "mod.py").read_text()
+    edit(call, command="view", path="pkg/mod.py", view_range=[5, 6])  # any part of the file counts as seen
     edit(call, command="rewrite", path="pkg/mod.py", definition="sub", new_str="def sub(a, b):\n    return b - a")
     assert (workspace.root / "pkg" / "mod.py").read_text() == before.replace("return a - b", "return b - a")
 
@@ -290,6 +292,7 @@ def test_rewrite_of_the_last_function_keeps_the_rest_of_the_file(call: Call, wor
 ])
 def test_rewrite_refuses_what_it_cannot_do_safely(call: Call, workspace: Workspace, args: dict, message: str) -> None:
     before = (workspace.root / "pkg" / "mod.py").read_text()
+    edit(call, command="view", path="pkg/mod.py")
     assert message in edit(call, command="rewrite", path="pkg/mod.py", **args)
     assert (workspace.root / "pkg" / "mod.py").read_text() == before
 
@@ -318,6 +321,7 @@ LONG_SOURCE = '''def pluralize(word):
 def test_rewrite_refuses_a_one_liner_for_a_long_function_but_not_a_dropped_docstring(call: Call,
                                                                                       workspace: Workspace) -> None:
     (workspace.root / "pkg" / "words.py").write_text(LONG_SOURCE)
+    edit(call, command="view", path="pkg/words.py")
     out = edit(call, command="rewrite", path="pkg/words.py", definition="def pluralize(word):",  # a header is a name
                new_str="def pluralize(word): return word")
     assert "new_str has 1 line of code where `pluralize` has 7" in out and "str_replace" in out
@@ -330,11 +334,27 @@ def test_rewrite_refuses_a_one_liner_for_a_long_function_but_not_a_dropped_docst
 
 def test_rewrite_with_a_body_alone_keeps_the_old_signature(call: Call, workspace: Workspace) -> None:
     (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    edit(call, command="view", path="pkg/greet.py")
     edit(call, command="rewrite", path="pkg/greet.py", definition="greet", new_str='return "hello " + name')
     assert (workspace.root / "pkg" / "greet.py").read_text() == CLASS_SOURCE.replace(
         '        """Say hello."""\n        return "hi " + name', '        return "hello " + name')
     one_line = edit(call, command="rewrite", path="pkg/greet.py", definition="bye", new_str="return 'ciao'")
     assert "edited" in one_line and "return 'ciao'" in (workspace.root / "pkg" / "greet.py").read_text()
+
+
+def test_rewrite_of_an_unseen_file_shows_the_definition_first(call: Call, workspace: Workspace) -> None:
+    # the 1.5B rewrote `__len__` and `bump_minor` from the issue's words, never having looked at them
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE)
+    new = 'def greet(name):\n    return "hello " + name\n'
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="greet", new_str=new)
+    assert out.startswith("ERROR: No replacement was performed: you have not looked at pkg/greet.py yet. `greet` as "
+                          "it stands (lines 3-5):\n     3\t    def greet(name):\n")
+    assert 'return "hi " + name' in out and (workspace.root / "pkg" / "greet.py").read_text() == CLASS_SOURCE
+    assert "has been edited" in edit(call, command="rewrite", path="pkg/greet.py", definition="greet", new_str=new)
+    # a file the editor created or edited counts as seen
+    edit(call, command="create", path="pkg/new.py", file_text="def f():\n    return 1\n")
+    assert "has been edited" in edit(call, command="rewrite", path="pkg/new.py", definition="f",
+                                     new_str="def f():\n    return 2")
 
 
 def test_rewrite_of_a_class_asks_for_one_of_its_methods(call: Call, workspace: Workspace) -> None:

@@ -219,11 +219,13 @@ def _check_syntax(text: str, name: str, first: int) -> None:
 
 
 class FileEditor:
-    """Stateful only for undo: each path keeps a stack of its contents before each edit."""
+    """Stateful for undo (each path keeps a stack of its contents before each edit) and for read-before-rewrite:
+    `rewrite` of a file the model has not seen shows the definition instead of replacing it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._history: dict[Path, list[str | None]] = {}  # None: the file did not exist
+        self._seen: set[Path] = set()  # files viewed, created or edited here
 
     def run(self, args: dict[str, Any]) -> str:
         command = (text_arg(args, "command", required=True) or "").strip().lower()
@@ -263,6 +265,7 @@ class FileEditor:
     def _save(self, path: Path, old: str | None, new: str) -> None:
         _write(path, self._name(path), new)
         self._history.setdefault(path, []).append(old)
+        self._seen.add(path)
 
     def _view(self, path: Path, view_range: tuple[int, int] | None) -> str:
         if path.is_dir():
@@ -274,6 +277,7 @@ class FileEditor:
         fd = open_regular(path, name)
         try:
             _check_text(fd, name)
+            self._seen.add(path)
             if view_range is None:
                 lines, last, ended = _view_lines(fd, name, 1, VIEW_MAX_LINES)
                 if not ended:
@@ -372,6 +376,13 @@ class FileEditor:
         if lines[first - 1].lstrip().startswith("class"):
             raise ToolError(f"`{name}` is a class: rewrite one of its methods (definition: the method's name), or "
                             "use str_replace.")
+        if path not in self._seen:  # the 1.5B rewrote functions it never looked at, from the issue's words alone
+            self._seen.add(path)
+            current = _numbered("\n".join(lines[first - 1:last]), first)
+            raise ToolError(_clip(
+                f"No replacement was performed: you have not looked at {self._name(path)} yet. `{name}` as it stands "
+                f"(lines {first}-{last}):\n{current}\nRewrite it from this code: keep what is right and fix what the "
+                "issue describes."))
         new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
         header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
         if not header_pattern(name).match(header) or header.lstrip().startswith("class"):
