@@ -297,6 +297,17 @@ def test_rewrite_refuses_what_it_cannot_do_safely(call: Call, workspace: Workspa
     assert (workspace.root / "pkg" / "mod.py").read_text() == before
 
 
+def test_rewrite_of_a_name_not_defined_names_the_definitions_that_contain_it(call: Call, workspace: Workspace) -> None:
+    # the 1.5B gave `len` for `__len__` and was told only to search
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE + "\n    def __len__(self):\n        return 0\n")
+    edit(call, command="view", path="pkg/greet.py")
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="len", new_str="def __len__(self): return 1")
+    assert "No definition of `len`" in out
+    assert "Did you mean `__len__` (line 10)? Give that name as `definition`." in out
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="eet", new_str="def greet(): pass")
+    assert "Did you mean `Greeter` (line 1) or `greet` (line 3)?" in out
+
+
 def test_rewrite_of_a_name_defined_twice_points_to_str_replace(call: Call, workspace: Workspace) -> None:
     (workspace.root / "pkg" / "twice.py").write_text("def f():\n    return 1\n\n\ndef f():\n    return 2\n")
     out = edit(call, command="rewrite", path="pkg/twice.py", definition="f", new_str="def f():\n    return 3")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 HEADER = re.compile(r"^(\s*)(?:async\s+def|def|class)\s+")  # the start of any definition line
+_NAMED = re.compile(HEADER.pattern + r"(\w+)")
 
 
 def header_pattern(name: str) -> re.Pattern[str]:
@@ -42,3 +43,8 @@ def find_blocks(lines: list[str], name: str, *, max_lines: int | None = None) ->
             indent = len(match.group(1))
             found.append((index + 1, block_end(lines, index, indent, max_lines=max_lines), indent))
     return found
+
+
+def defined_names(lines: list[str]) -> list[tuple[str, int]]:
+    """(name, 1-based line) of every `def`/`class` header, in file order."""
+    return [(match.group(2), index + 1) for index, line in enumerate(lines) if (match := _NAMED.match(line))]

@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from comem.environment.definitions import HEADER, find_blocks, header_pattern
+from comem.environment.definitions import HEADER, defined_names, find_blocks, header_pattern
 from comem.environment.output import MAX_LINE_CHARS, cap_line, split_lines
 from comem.environment.tools import (
     FILE_EDITOR_COMMANDS,
@@ -367,8 +367,11 @@ class FileEditor:
         lines = split_lines(text)
         blocks = find_blocks(lines, name)
         if not blocks:
+            near = [f"`{other}` (line {line})" for other, line in defined_names(lines) if name in other][:3]
+            hint = (f"Did you mean {' or '.join(near)}? Give that name as `definition`." if near
+                    else f"`search` for `def {name}` to find its file.")
             raise ToolError(f"No definition of `{name}` (a `def {name}` or `class {name}` line) in {self._name(path)}. "
-                            f"`search` for `def {name}` to find its file.")
+                            + hint)
         if len(blocks) > 1:
             raise ToolError(f"`{name}` is defined {len(blocks)} times in {self._name(path)}, at lines "
                             f"{[first for first, _, _ in blocks]}; use str_replace on the one to change.")
