@@ -145,3 +145,26 @@ def test_the_full_arm_gets_every_core_and_the_memory_arm_splits_them(tmp_path: P
     asyncio.run(run_suite(config, tmp_path, episodes, Events(step=step)))
     cores = os.cpu_count() or 1
     assert seen == {"full": {cores}, "kso": {config.thread_plan(True)[0]}} and config.thread_plan(True)[0] < cores
+
+
+@pytest.mark.slow
+@SMOL_INSTALLED
+def test_the_memory_model_agent_is_served_by_the_agents_engine_on_every_core(tmp_path: Path) -> None:
+    """`memory: agent`: no second server; the agent's engine, on every core, has a slot for the memory's requests."""
+    config = EvalConfig(tasks=["bundled"], task_ids=TASKS[:1], arms=["full", {"name": "kso", "k": 1,
+                        "memory_max_tokens": 16}], grade=False, episode_timeout_s=120, agent=SMOL,
+                        memory={"model": "agent"}, loop={"max_steps": 3, "max_tokens": 16})
+    episodes = plan(config, select_tasks(config))
+    assert [[e.arm.key for e in group] for group in hardware_groups(config, episodes)] == [["full", "kso"]]
+    servers: set[tuple[int, int, int]] = set()
+
+    def step(episode: Episode, step: Step) -> None:
+        pid = server_pid("agent")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        servers.add((pid, threads_of(pid), int(argv[argv.index("--n-parallel") + 1])))
+
+    asyncio.run(run_suite(config, tmp_path, episodes, Events(step=step)))
+    assert len(servers) == 1 and next(iter(servers))[1:] == (os.cpu_count() or 1, 2)  # one engine, two slots
+    assert not (tmp_path / "logs" / "memory-server.log").exists()
+    memory = [r for r in read_records(trajectory_path(tmp_path / "kso", TASKS[0], 0)) if isinstance(r, MemoryRecord)]
+    assert memory and memory[0].status == "ok" and memory[0].summary  # served by the agent's engine

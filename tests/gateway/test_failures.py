@@ -109,6 +109,9 @@ def test_binding_off_loopback_needs_a_key() -> None:
         GatewayConfig(arm="full")
     with pytest.raises(ValidationError, match="did you mean 'min_tokens'"):
         GatewayConfig.model_validate({"min_token": 3})
+    with pytest.raises(ValidationError, match="give the memory model's URL"):  # `agent` is the embedded engine
+        GatewayConfig.model_validate({"upstream": {"url": "http://127.0.0.1:9/v1"}, "memory": {"model": "agent"}})
+    assert GatewayConfig.model_validate({"memory": {"model": "agent"}}).memory.model == "agent"
 
 
 def test_client_leaving_a_stream_cancels_the_upstream_request(tmp_path: Path) -> None:

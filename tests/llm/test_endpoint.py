@@ -3,6 +3,7 @@ the API key is a secret that no dump or repr shows."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from comem.core.config import first_error
 from comem.core.errors import ComemError
-from comem.llm.endpoint import DEFAULT_MODEL, Endpoint, ModelConfig
+from comem.llm.endpoint import DEFAULT_MODEL, Endpoint, ModelConfig, on_agent_engine, thread_plan
 from comem.llm.openai_http import OpenAIChatClient
 
 
@@ -77,3 +78,19 @@ def test_bad_model_settings(data: dict, message: str) -> None:
     with pytest.raises(ValidationError) as err:
         ModelConfig.model_validate(data)
     assert first_error(err.value) == message
+
+
+def test_the_memory_model_agent_shares_the_agents_engine_and_all_its_cores() -> None:
+    memory, cores = ModelConfig.parse("agent"), os.cpu_count() or 2
+    assert on_agent_engine(memory) and not on_agent_engine(ModelConfig.parse("http://127.0.0.1:8000/v1#agent"))
+    assert thread_plan(ModelConfig(), memory, need_memory=True) == (cores, None)  # no memory server of its own
+    assert thread_plan(ModelConfig(threads=1), memory, need_memory=True) == (1, None)
+    if cores >= 2:  # a memory server of its own splits the cores
+        assert thread_plan(ModelConfig(), ModelConfig(), need_memory=True)[0] < cores
+
+
+@pytest.mark.parametrize("extra", [{"lora": "memory.gguf"}, {"threads": 1}])
+def test_the_agent_engine_has_no_adapter_or_threads_of_its_own(extra: dict) -> None:
+    with pytest.raises(ComemError, match="the agent's own engine") as err:
+        ModelConfig(model="agent", **extra)
+    assert "drop memory.lora / memory.threads" in err.value.fix

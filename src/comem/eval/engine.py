@@ -35,8 +35,8 @@ from comem.eval.results import RESULTS_FILE, EpisodeResult, ResultsFile, read_re
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
-from comem.llm.endpoint import Endpoint
-from comem.llm.open import open_model
+from comem.llm.endpoint import Endpoint, on_agent_engine
+from comem.llm.open import engine_slots, open_memory, open_model
 
 Executor = Literal["local", "ray"]
 
@@ -129,12 +129,13 @@ async def open_models(config: EvalConfig, out: Path, todo: list[Episode]) -> Asy
     """Start or reach the agent and (if an arm needs it) the memory model, sized for `concurrency` requests."""
     need_memory = any(e.arm.needs_memory() for e in todo)
     agent_threads, memory_threads = config.thread_plan(need_memory)
+    slots = engine_slots(config.memory, need_memory, config.concurrency)
     async with contextlib.AsyncExitStack() as stack:
         agent = await stack.enter_async_context(
-            open_model(config.agent, "agent", out / "logs", agent_threads, n_parallel=config.concurrency))
+            open_model(config.agent, "agent", out / "logs", agent_threads, n_parallel=slots))
         memory = await stack.enter_async_context(
-            open_model(config.memory, "memory", out / "logs", memory_threads, n_parallel=config.concurrency,
-                       on_restart=lambda line: record_incident(out, line))  # not a silent run without memory
+            open_memory(config.memory, agent, out / "logs", memory_threads, n_parallel=config.concurrency,
+                        on_restart=lambda line: record_incident(out, line))  # not a silent run without memory
         ) if need_memory else None
         yield (Endpoint.of(agent, config.agent), Endpoint.of(memory, config.memory) if memory else None, memory)
 
@@ -152,7 +153,7 @@ async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], even
 
             ray = stack.enter_context(ray_executor.connect(ray_address))
             used = [config.agent, *([config.memory] if any(e.arm.needs_memory() for e in todo) else [])]
-            ray_executor.check_reachable(ray, [m.model for m in used if not m.url])
+            ray_executor.check_reachable(ray, [m.model for m in used if not m.url and not on_agent_engine(m)])
         # after ray.init, which installs a SIGTERM handler of its own (a stack dump and an abrupt exit)
         stack.enter_context(_sigterm_interrupts())
         for group in hardware_groups(config, todo):

@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from comem.context.arms import ArmConfig
 from comem.context.kso import KsoConfig
 from comem.core.config import StrictModel, is_loopback
-from comem.llm.endpoint import ModelConfig
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine
 
 
 class UpstreamConfig(StrictModel):
@@ -60,6 +60,13 @@ class GatewayConfig(StrictModel):
         if arm.name != "kso":
             raise ValueError(f"the gateway runs the kso strategy (got {arm.name!r}): use an arm like kso-k4-deadline")
         return arm
+
+    @model_validator(mode="after")
+    def _agent_engine_is_embedded(self) -> GatewayConfig:
+        if on_agent_engine(self.memory) and self.upstream.url is not None:
+            raise ValueError(f"memory model `{AGENT_ENGINE}` shares the embedded agent's engine, and the upstream is "
+                             f"{self.upstream.url}: give the memory model's URL (it may be the upstream's) and name")
+        return self
 
     @model_validator(mode="after")
     def _key_off_loopback(self) -> GatewayConfig:

@@ -13,7 +13,7 @@ import uvicorn
 from comem.gateway.app import Gateway, create_app
 from comem.gateway.config import GatewayConfig
 from comem.llm.endpoint import ModelConfig, thread_plan
-from comem.llm.open import open_model
+from comem.llm.open import engine_slots, open_memory, open_model
 
 # Idle keep-alive connections stay open this long. Clients pool connections, and a server that closes one
 # while a client starts to reuse it resets that request (uvicorn's default is 5 s).
@@ -30,16 +30,17 @@ def server_config(gateway: Gateway, host: str, port: int) -> uvicorn.Config:
 @contextlib.asynccontextmanager
 async def open_gateway(config: GatewayConfig, log_dir: Path) -> AsyncIterator[Gateway]:
     agent = config.upstream.model if config.upstream.url is None else ModelConfig(url=config.upstream.url)
-    agent_threads, memory_threads = thread_plan(agent, config.memory, need_memory=config.arm.needs_memory())
+    need_memory = config.arm.needs_memory()  # a ledger-only arm calls no memory model: none is started
+    agent_threads, memory_threads = thread_plan(agent, config.memory, need_memory=need_memory)
     async with contextlib.AsyncExitStack() as stack:
-        url = config.upstream.url
+        url, client = config.upstream.url, None
         if url is None:
-            client = await stack.enter_async_context(
-                open_model(agent, "agent", log_dir, agent_threads, n_parallel=EMBEDDED_SLOTS))
+            client = await stack.enter_async_context(open_model(
+                agent, "agent", log_dir, agent_threads, n_parallel=engine_slots(config.memory, need_memory,
+                                                                                EMBEDDED_SLOTS)))
             url = client.base_url
-        memory = None
-        if config.arm.needs_memory():  # a ledger-only arm calls no memory model: none is started
-            memory = await stack.enter_async_context(open_model(config.memory, "memory", log_dir, memory_threads))
+        memory = await stack.enter_async_context(
+            open_memory(config.memory, client, log_dir, memory_threads)) if need_memory else None
         yield Gateway(config, url, memory)
 
 

@@ -5,7 +5,8 @@ URL. One type for every command.
 --api-key` flags, a `SPEC` string (`ModelConfig.parse`: `qwen2.5-coder-0.5b`, `model.gguf`, `hf:ckpt/final`,
 `http://host:8000/v1#served-name`), the reward's agent. Its defaults are the defaults of every command. An embedded
 GGUF model may carry a LoRA adapter (`comem train export-gguf`): `lora: FILE` or, wherever a model name goes,
-`qwen2.5-coder-0.5b+lora:FILE.gguf`.
+`qwen2.5-coder-0.5b+lora:FILE.gguf`. As the memory model, `agent` (`AGENT_ENGINE`) means the agent's own weights on
+the agent's engine: no second server; memory requests share the agent's engine (its cores, its batches).
 
 `Endpoint` is derived from it: the same settings resolved to the URL the model is served at (an embedded server's
 own once it started) and the body every request carries. It is picklable, so a Ray task or a reward function opens
@@ -31,9 +32,10 @@ from comem.llm.hf_server import HF_PREFIX
 from comem.llm.models import DEFAULT_MODEL
 from comem.llm.openai_http import OpenAIChatClient
 
-__all__ = ["DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "thread_plan"]
+__all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "on_agent_engine", "thread_plan"]
 
 LORA_MARK = "+lora:"  # `BASE+lora:ADAPTER.gguf`: a bundled model or GGUF with a GGUF LoRA adapter on top
+AGENT_ENGINE = "agent"  # as the memory model: the agent's weights, served by the agent's engine
 
 
 class ModelConfig(StrictModel):
@@ -74,6 +76,14 @@ class ModelConfig(StrictModel):
                              "load the adapter in your own server (llama-server --lora FILE).")
         return self
 
+    @model_validator(mode="after")
+    def _agent_engine_is_bare(self) -> ModelConfig:
+        if self.model == AGENT_ENGINE and self.url is None and (self.lora is not None or self.threads is not None):
+            raise ComemError("the memory model `agent` is the agent's own engine: it has no adapter or threads of "
+                             "its own.", fix="drop memory.lora / memory.threads, or name a model for a memory "
+                             "server of its own (e.g. qwen2.5-coder-0.5b+lora:FILE.gguf).")
+        return self
+
     @classmethod
     def parse(cls, spec: str, **fields: Any) -> ModelConfig:
         """A model from one string: a bundled name, a GGUF path or `hf:DIR` (embedded), or an OpenAI-compatible URL
@@ -99,15 +109,23 @@ class ModelConfig(StrictModel):
                                 max_retries=self.max_retries, extra_body=body)
 
 
-def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int]:
-    """CPU threads for the embedded (agent, memory) servers.
+def on_agent_engine(memory: ModelConfig) -> bool:
+    """The memory model is `agent`: its requests go to the agent's engine, which serves both roles."""
+    return memory.url is None and memory.model == AGENT_ENGINE
+
+
+def thread_plan(agent: ModelConfig, memory: ModelConfig, need_memory: bool) -> tuple[int, int | None]:
+    """CPU threads for the embedded (agent, memory) servers; memory None: no memory server of its own.
 
     llama.cpp threads spin; two servers that each take every core slow each other down many times over.
     So when both run here, the memory model gets a quarter of the cores (at least one) and the agent the rest —
-    the CPU analogue of the paper's separate memory GPUs. Without a memory model the agent gets every core: a
-    benchmark that compares arms (`comem bench replay`) asks for each arm's plan, so every arm uses the same cores.
+    the CPU analogue of the paper's separate memory GPUs. Without a memory model, or with the memory model
+    `agent` (one engine for both roles), the agent gets every core: a benchmark that compares arms (`comem bench
+    replay`) asks for each arm's plan, so every arm uses the same cores.
     """
     cores = os.cpu_count() or 2
+    if on_agent_engine(memory):
+        return agent.threads or cores, None
     both = need_memory and not agent.url and not memory.url
     memory_threads = memory.threads or (max(1, cores // 4) if both else cores)
     agent_threads = agent.threads or (max(1, cores - memory_threads) if both else cores)

@@ -1,8 +1,9 @@
 """Open the agent and memory models: embedded servers (llama.cpp for GGUF, with an optional GGUF LoRA adapter;
 transformers for `hf:DIR`) or URLs.
 
-The agent and the memory model always get separate server instances (decoupled, as in the method), even
-when they are the same bundled model.
+The agent and the memory model get separate server instances (decoupled, as in the method), even when they are
+the same bundled model, unless the memory model is `agent`: then its requests go to the agent's engine
+(`open_memory`), which is sized for both (`engine_slots`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from comem.core.errors import ComemError
 from comem.core.records import Completion, Message
 from comem.llm.base import LLMUnavailable
 from comem.llm.embedded import EmbeddedServer
-from comem.llm.endpoint import ModelConfig
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine
 from comem.llm.hf_server import HF_PREFIX, HFServer
 from comem.llm.models import resolve_adapter, resolve_model
 from comem.llm.openai_http import OpenAIChatClient
@@ -60,6 +62,9 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
     request (e.g. `ignore_eos` to force output lengths in benchmarks). With `on_restart`, an embedded server that
     dies is started again (`Revived`).
     """
+    if on_agent_engine(spec):
+        raise ComemError(f"`{AGENT_ENGINE}` names the agent's own engine; it can only be the memory model of a run.",
+                         fix="name a bundled model, a GGUF file or a URL here.")
     if spec.url:
         client = spec.client(extra_body=extra_body)
         try:
@@ -82,3 +87,22 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
             yield Revived(client, server, on_restart) if on_restart and server_cls is EmbeddedServer else client
         finally:
             await client.aclose()
+
+
+def engine_slots(memory: ModelConfig, need_memory: bool, requests: int) -> int:
+    """Concurrent requests the agent's engine must serve: its own, and the memory model's when it shares it."""
+    return requests * (2 if need_memory and on_agent_engine(memory) else 1)
+
+
+@contextlib.asynccontextmanager
+async def open_memory(spec: ModelConfig, agent: Any, log_dir: Path, threads: int | None, *, n_parallel: int = 1,
+                      extra_body: dict[str, Any] | None = None,
+                      on_restart: Callable[[str], None] | None = None) -> AsyncIterator[Any]:
+    """The memory model's client: `agent` (the agent's client) when the memory model is `agent`, else its own
+    server or URL as `open_model` opens it."""
+    if on_agent_engine(spec):
+        yield agent
+        return
+    async with open_model(spec, "memory", log_dir, threads or 1, n_parallel=n_parallel, extra_body=extra_body,
+                          on_restart=on_restart) as memory:
+        yield memory

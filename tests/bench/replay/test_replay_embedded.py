@@ -10,6 +10,7 @@ exist.
 from __future__ import annotations
 
 import json
+import os
 from itertools import pairwise
 from pathlib import Path
 
@@ -67,3 +68,19 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0
     again = CliRunner().invoke(app, args)  # everything is done: resuming re-renders the report only
     assert again.exit_code == 0 and len(read_rows(out)[2]) == 4
+
+
+def test_replay_with_the_memory_on_the_agents_engine(tmp_path: Path) -> None:
+    """`--memory-model agent`: every arm, kso included, runs on one engine on every core; memory calls share it."""
+    out = tmp_path / "replay"
+    result = CliRunner().invoke(app, [
+        "bench", "replay", "--trajectories", "1", "--steps", "3", "--arms", "full,kso-k1", "--output-tokens", "8",
+        "--memory-max-tokens", "8", "--tool-time", "0.2", "--n-ctx", "4096", "--agent-model", "smollm2-135m",
+        "--memory-model", "agent", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _, memory, runs = read_rows(out)
+    threads = {(r.agent_threads, r.memory_threads) for r in runs}
+    assert len(runs) == 3 and threads == {(os.cpu_count() or 1, None)}  # full, kso-k1 and its twin
+    assert [m.summary_tokens for m in memory if m.status == "ok"] and all(
+        m.summary_tokens == 8 for m in memory if m.status == "ok")
+    assert sorted(p.name for p in (out / "logs").iterdir()) == ["agent-server.log"]  # no memory server

@@ -36,8 +36,8 @@ from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import append_jsonl, check_resume, read_jsonl, read_settings
 from comem.llm.base import LLM
-from comem.llm.endpoint import ModelConfig, thread_plan
-from comem.llm.open import open_model
+from comem.llm.endpoint import ModelConfig, on_agent_engine, thread_plan
+from comem.llm.open import engine_slots, open_memory, open_model
 from comem.trajectories.sources import RecordedTrajectory
 
 RESULT_FILES = ("steps.jsonl", "memory.jsonl", "runs.jsonl")
@@ -231,10 +231,11 @@ async def run_replay(config: ReplayConfig, out: Path,
     for (agent_threads, memory_threads), group in server_groups(plan, config):
         async with contextlib.AsyncExitStack() as stack:
             agent = await stack.enter_async_context(open_model(
-                config.agent, "agent", out / "logs", agent_threads, n_parallel=width, extra_body=forced))
-            memory = await stack.enter_async_context(open_model(
-                config.memory, "memory", out / "logs", memory_threads, n_parallel=width, extra_body=forced,
-            )) if memory_threads is not None else None
+                config.agent, "agent", out / "logs", agent_threads, extra_body=forced,
+                n_parallel=engine_slots(config.memory, any(a.strategy.needs_memory() for _, _, a in group), width)))
+            memory = await stack.enter_async_context(open_memory(
+                config.memory, agent, out / "logs", memory_threads, n_parallel=width, extra_body=forced,
+            )) if memory_threads is not None or on_agent_engine(config.memory) else None
             embedded = (None if config.agent.url else agent_threads,
                         None if config.memory.url or memory_threads is None else memory_threads)
             for c, r, arm in group:
