@@ -140,3 +140,5 @@ def test_memory_arms_run_apart_only_when_the_split_changes_the_agents_cores(monk
     assert arm_threads(EvalConfig(memory={"model": "m", "url": "http://127.0.0.1:1/v1"})) == (4, 4, None)
     assert arm_threads(EvalConfig(agent={"model": "qwen2.5-coder-0.5b", "threads": 1},
                                   memory={"model": "qwen2.5-coder-0.5b", "threads": 1})) == (1, 1, 1)
+    assert groups(memory={"model": "agent"}) == [["full", "kso", "mask"]]  # one engine for both roles
+    assert arm_threads(EvalConfig(memory={"model": "agent"})) == (4, 4, 0)

@@ -31,6 +31,9 @@ def test_unequal_hardware_is_said_plainly() -> None:
            "than full, not equal hardware" in threads_set
     served = speed_sentence(rows, local_models=True, cores=2, threads=(2, 2, None))  # --memory-url
     assert "memory model served elsewhere: extra hardware for the memory arms" in served
+    shared = speed_sentence(rows, local_models=True, cores=2, threads=(2, 2, 0))  # memory: agent
+    assert "every arm's agent had 2 CPU cores, and the memory arms' memory model ran on the agent's own engine, " \
+           "sharing them (equal hardware)" in shared
 
 
 def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:

@@ -180,8 +180,11 @@ def _splits(config: EvalConfig) -> bool:
 
 def arm_threads(config: EvalConfig) -> tuple[int, int, int | None]:
     """The CPU threads of (the arms without memory's agent, the memory arms' agent, their memory model) in a run
-    of both kinds (`hardware_groups`); the last is None where the memory model is served elsewhere."""
+    of both kinds (`hardware_groups`); the last is None where the memory model is served elsewhere, 0 where it
+    shares the agent's engine (`memory: agent`)."""
     agent, memory = config.thread_plan(True)
+    if on_agent_engine(config.memory):
+        return agent, agent, 0
     return (config.thread_plan(False)[0] if _splits(config) else agent), agent, (None if config.memory.url else memory)
 
 

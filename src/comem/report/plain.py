@@ -30,12 +30,16 @@ def load_sentence(load: tuple[float, float], cores: int) -> str:
 
 
 def hardware_sentence(threads: tuple[int, int, int | None], cores: int) -> str:
-    """Which cores each kind of arm had: (the baseline's agent, the memory arms' agent, their memory model or None
-    where it is served elsewhere)."""
+    """Which cores each kind of arm had: (the baseline's agent, the memory arms' agent, their memory model: None
+    where it is served elsewhere, 0 where it shares the agent's engine)."""
     baseline, agent, memory = threads
 
     def n(count: int) -> str:
         return f"{count} CPU core{'s' if count > 1 else ''}"
+
+    if memory == 0:
+        return (f"On this machine every arm's agent had {n(agent)}, and the memory arms' memory model ran on the "
+                "agent's own engine, sharing them (equal hardware). ")
 
     if memory is None:
         return (f"On this machine {BASELINE} had {n(baseline)} of {cores} and the memory arms' agent {n(agent)}, "
