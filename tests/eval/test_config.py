@@ -47,3 +47,7 @@ def test_an_embedded_memory_model_gets_the_cpu_memory_defaults_unless_an_arm_set
         ("incremental", None)]
     served = EvalConfig(arms=arms, memory={"model": "m", "url": "http://127.0.0.1:9/v1"}).arms
     assert (served[1].memory_input, served[1].late_policy) == ("from_scratch", "wait")  # the paper's
+    on_agent = {"model": "agent"}  # the agent's engine: embedded where the agent is
+    assert EvalConfig(arms=arms, memory=on_agent).arms[1].memory_input == "incremental"
+    remote = EvalConfig(arms=arms, memory=on_agent, agent={"model": "a", "url": "http://127.0.0.1:9/v1"}).arms
+    assert (remote[1].memory_input, remote[1].late_policy) == ("from_scratch", "wait")

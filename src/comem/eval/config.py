@@ -31,7 +31,7 @@ from pydantic import Field, field_validator, model_validator
 from comem.agent.loop import AgentConfig
 from comem.context import ArmConfig, StrategyConfig, parse_arm, with_options
 from comem.core.config import StrictModel, load_yaml_config
-from comem.llm.endpoint import ModelConfig, thread_plan
+from comem.llm.endpoint import ModelConfig, on_agent_engine, thread_plan
 from comem.tasks.sources import BUNDLED
 
 # `comem run` without a task selection: the quick job, about 15 minutes on 2 CPU cores with the bundled 0.5B model
@@ -110,7 +110,8 @@ class EvalConfig(StrictModel):
         keys = [arm.key for arm in self.arms]
         if len(set(keys)) != len(keys):
             raise ValueError(f"arm labels must be unique, got {keys}; add `label:` to repeated strategies")
-        if not self.memory.url:  # the memory model runs on this CPU
+        served = self.agent.url if on_agent_engine(self.memory) else self.memory.url
+        if not served:  # the memory model runs on this CPU
             self.arms = [with_cpu_defaults(arm) for arm in self.arms]
         return self
 
