@@ -39,6 +39,7 @@ def free_port() -> int:
     (["run", "--tasks", "/nonexistent/tasks"], "/nonexistent/tasks"),
     (["run", "--arms", "kso", "--k", "0"], "k must be >= 1"),
     (["run", "--limit", "1", "--agent-model", "gpt-17-ultra"], "gpt-17-ultra"),
+    (["run", "--memory-model", "agent+lora:memory.gguf"], "the memory model `agent` is the agent's own engine"),
     (["report", "/nonexistent/run"], "not a directory"),
 ])
 def test_bad_input_is_one_clear_error(args: list[str], message: str, tmp_path: Path) -> None:
@@ -84,9 +85,9 @@ def test_tasks_and_models_listings() -> None:
 @pytest.mark.slow
 @needs_smollm2
 def test_end_to_end_run_with_embedded_servers_and_resume(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    base = ["run", *SMOL, "--arms", "full,kso", "--k", "1", "--max-steps", "3", "--max-tokens", "48",
-            "--memory-max-tokens", "32", "--out", str(out)]
+    out = tmp_path / "run"  # the memory model on the agent's engine (its separate server: tests/eval)
+    base = ["run", *SMOL[:2], "--memory-model", "agent", "--threads", "2", "--n-ctx", "4096", "--arms", "full,kso",
+            "--k", "1", "--max-steps", "3", "--max-tokens", "48", "--memory-max-tokens", "32", "--out", str(out)]
     first = invoke(*base, "--task-ids", "semver-bump-minor")
     assert first.exit_code == 0, first.output
     for arm in ("full", "kso"):
@@ -102,6 +103,7 @@ def test_end_to_end_run_with_embedded_servers_and_resume(tmp_path: Path) -> None
     summary = json.loads((out / "summary.json").read_text())
     assert [row["arm"] for row in summary] == ["full", "kso"] and summary[1]["speedup_step"] > 0
     assert "1.00x" in first.output and "kso" in (out / "summary.md").read_text()
+    assert sorted(p.name for p in (out / "logs").glob("*-server.log")) == ["agent-server.log"]
 
     before = (out / "full" / "results.jsonl").read_text()
     second = invoke(*base, "--task-ids", "semver-bump-minor,unitconv-fahrenheit", "--arms", "full")

@@ -131,14 +131,15 @@ def test_memory_arms_run_apart_only_when_the_split_changes_the_agents_cores(monk
         config = EvalConfig(task_ids=["semver-bump-minor"], arms=arms, grade=False, **models)
         return [[e.arm.key for e in g] for g in hardware_groups(config, plan(config, select_tasks(config)))]
 
-    assert groups() == [["full", "mask"], ["kso"]]  # embedded: full and mask get 4 threads, kso's agent 3
-    assert groups(agent={"model": "a", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
+    own = {"model": "qwen2.5-coder-0.5b"}  # a memory server of its own
+    assert groups(memory=own) == [["full", "mask"], ["kso"]]  # embedded: full and mask get 4 threads, kso's agent 3
+    assert groups(agent={"model": "a", "url": "http://127.0.0.1:1/v1"}, memory=own) == [["full", "kso", "mask"]]
     assert groups(memory={"model": "m", "url": "http://127.0.0.1:1/v1"}) == [["full", "kso", "mask"]]
-    assert groups(agent={"model": "qwen2.5-coder-0.5b", "threads": 2}) == [["full", "kso", "mask"]]
+    assert groups(agent={"model": "qwen2.5-coder-0.5b", "threads": 2}, memory=own) == [["full", "kso", "mask"]]
+    assert groups() == [["full", "kso", "mask"]]  # the default `memory: agent`: one engine for both roles
     # ... and the speed sentence says which cores each kind of arm had
-    assert arm_threads(EvalConfig()) == (4, 3, 1)  # equal hardware
+    assert arm_threads(EvalConfig(memory=own)) == (4, 3, 1)  # equal hardware
     assert arm_threads(EvalConfig(memory={"model": "m", "url": "http://127.0.0.1:1/v1"})) == (4, 4, None)
     assert arm_threads(EvalConfig(agent={"model": "qwen2.5-coder-0.5b", "threads": 1},
                                   memory={"model": "qwen2.5-coder-0.5b", "threads": 1})) == (1, 1, 1)
-    assert groups(memory={"model": "agent"}) == [["full", "kso", "mask"]]  # one engine for both roles
-    assert arm_threads(EvalConfig(memory={"model": "agent"})) == (4, 4, 0)
+    assert arm_threads(EvalConfig()) == (4, 4, 0)

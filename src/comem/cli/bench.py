@@ -63,7 +63,9 @@ def replay(
     tool_time: Annotated[float | None, typer.Option(help="Use this tool time (s) for every step instead.")] = None,
     agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name "
                                              "with --agent-url.")] = default_of(ModelConfig, "model"),
-    memory_model: Annotated[str, typer.Option(help="Same, for the memory model.")] = default_of(ModelConfig, "model"),
+    memory_model: Annotated[str, typer.Option(help="Same, for the memory model; agent: the agent's own engine "
+                                              "serves it (one server, every core).")]
+    = default_of(ModelConfig, "model"),
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (vLLM, SGLang, llama.cpp).",
                                                   envvar="COMEM_AGENT_URL")] = None,
     memory_url: Annotated[str | None, typer.Option(help="Same, for the memory model.", envvar="COMEM_MEMORY_URL")]

@@ -17,7 +17,7 @@ from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
 from comem.eval.config import CPU_MEMORY_DEFAULTS
-from comem.llm.endpoint import ModelConfig
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -68,7 +68,9 @@ def run(
                                                     "served model name with --agent-url. "
                                                     f"Default {default_of(ModelConfig, 'model')}.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model; BASE+lora:FILE.gguf adds a "
-                                                     "GGUF LoRA adapter (comem train export-gguf).")] = None,
+                                                     "GGUF LoRA adapter (comem train export-gguf); agent (the "
+                                                     "default): the agent's own engine serves it (one server for "
+                                                     "both).")] = None,
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL for the agent (vLLM, SGLang, "
                                                   "llama.cpp server). Env: COMEM_AGENT_URL.",
                                                   envvar="COMEM_AGENT_URL")] = None,
@@ -78,7 +80,8 @@ def run(
                                                 "written to the run directory.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads per embedded server. Default: all cores, or "
                                                   "a quarter of them (at least 1) for the memory model and the "
-                                                  "rest for the agent when both are embedded.")] = None,
+                                                  "rest for the agent when the memory model has an embedded "
+                                                  "server of its own.")] = None,
     n_ctx: Annotated[int | None, typer.Option(help="Context size of embedded servers. "
                                               f"Default {default_of(ModelConfig, 'n_ctx')}.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Step limit per episode. "
@@ -107,7 +110,8 @@ def run(
     from comem.eval.config import load_config
 
     models = {"model": agent_model, "url": agent_url, "api_key": api_key, "threads": threads, "n_ctx": n_ctx}
-    memory = {**models, "model": memory_model, "url": memory_url}
+    memory = {**models, "model": memory_model, "url": memory_url,
+              "threads": None if memory_model == AGENT_ENGINE else threads}  # `agent` runs on the agent's threads
     overrides = drop_none({
         "tasks": tasks, "task_ids": csv_list(task_ids), "limit": limit, "out_dir": out, "grade": grade,
         "agent": models, "memory": memory,

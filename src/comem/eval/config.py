@@ -31,7 +31,7 @@ from pydantic import Field, field_validator, model_validator
 from comem.agent.loop import AgentConfig
 from comem.context import ArmConfig, StrategyConfig, parse_arm, with_options
 from comem.core.config import StrictModel, load_yaml_config
-from comem.llm.endpoint import ModelConfig, on_agent_engine, thread_plan
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine, thread_plan
 from comem.tasks.sources import BUNDLED
 
 # `comem run` without a task selection: the quick job, about 15 minutes on 2 CPU cores with the bundled 0.5B model
@@ -75,7 +75,8 @@ class EvalConfig(StrictModel):
     limit: int | None = Field(default=None, ge=1)  # the first N tasks (after task_ids)
     arms: list[ArmConfig] = Field(default_factory=default_arms)
     agent: ModelConfig = Field(default_factory=ModelConfig)
-    memory: ModelConfig = Field(default_factory=ModelConfig)
+    # default: the agent's own engine serves the memory model (on a CPU the fastest place: docs/method.md §4.6)
+    memory: ModelConfig = Field(default_factory=lambda: ModelConfig(model=AGENT_ENGINE))
     loop: AgentConfig = Field(default_factory=AgentConfig)
     out_dir: Path | None = None  # default: runs/<timestamp>
     grade: bool = True  # run the task's grader after each episode
