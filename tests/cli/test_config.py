@@ -100,7 +100,7 @@ def test_help_shows_the_defaults_that_a_plain_run_uses(captured: list[EvalConfig
                         ("--memory-max-tokens", default_of(KsoConfig, "memory_max_tokens")),
                         ("--keep-last", default_of(MaskConfig, "keep_last")),
                         ("--retain", default_of(SyncConfig, "retain")),
-                        ("--late-policy", CPU_MEMORY_DEFAULTS["late_policy"]),  # the memory model is embedded
+                        ("--late-policy", default_of(KsoConfig, "late_policy")),  # memory: agent keeps it
                         ("--memory-input", CPU_MEMORY_DEFAULTS["memory_input"]),
                         ("--max-steps", default_of(AgentConfig, "max_steps")),
                         ("--max-tokens", default_of(AgentConfig, "max_tokens")),

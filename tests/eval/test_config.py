@@ -10,7 +10,7 @@ import yaml
 
 from comem.context.kso import KsoConfig
 from comem.core.errors import ComemError
-from comem.eval.config import CPU_MEMORY_DEFAULTS, EvalConfig, load_config
+from comem.eval.config import AGENT_ENGINE_DEFAULTS, CPU_MEMORY_DEFAULTS, EvalConfig, load_config
 from comem.eval.engine import write_config
 
 
@@ -20,7 +20,7 @@ def test_a_run_file_and_an_eval_file_are_one_model(tmp_path: Path) -> None:
                    "agent: {model: qwen2.5-coder-0.5b}\nloop: {max_steps: 20, temperature: 0.7}\n")
     config = load_config(run, {})
     assert (config.tasks, config.seeds, config.concurrency, config.limit) == (["bundled"], [0], 1, 2)
-    assert config.arms[1] == KsoConfig(k=4, memory_max_tokens=128, **CPU_MEMORY_DEFAULTS)
+    assert config.arms[1] == KsoConfig(k=4, memory_max_tokens=128, **AGENT_ENGINE_DEFAULTS)  # memory: agent
     run.write_text(run.read_text() + "seeds: [0, 1]\nconcurrency: 2\n")
     assert load_config(run, {}).seeds == [0, 1]
     assert EvalConfig().model_dump() == load_config(None, {}).model_dump()
@@ -41,13 +41,16 @@ def test_a_directory_written_with_untyped_arm_options_resumes(tmp_path: Path) ->
 
 def test_an_embedded_memory_model_gets_the_cpu_memory_defaults_unless_an_arm_sets_them() -> None:
     arms = ["full", "kso", {"name": "kso", "label": "kso-own", "memory_input": "from_scratch"}, "kso-k2-wait", "sync"]
-    embedded = EvalConfig(arms=arms).arms
+    embedded = EvalConfig(arms=arms, memory={"model": "qwen2.5-coder-0.5b"}).arms  # a server of its own
     assert [(getattr(a, "memory_input", None), getattr(a, "late_policy", None)) for a in embedded] == [
         (None, None), ("incremental", "deadline"), ("from_scratch", "deadline"), ("incremental", "wait"),
         ("incremental", None)]
+    assert CPU_MEMORY_DEFAULTS["late_policy"] == "deadline"
     served = EvalConfig(arms=arms, memory={"model": "m", "url": "http://127.0.0.1:9/v1"}).arms
     assert (served[1].memory_input, served[1].late_policy) == ("from_scratch", "wait")  # the paper's
-    on_agent = {"model": "agent"}  # the agent's engine: embedded where the agent is
-    assert EvalConfig(arms=arms, memory=on_agent).arms[1].memory_input == "incremental"
+    on_agent = {"model": "agent"}  # the agent's engine (the default): incremental input, the paper's `wait`
+    shared = EvalConfig(arms=arms).arms
+    assert [(getattr(a, "memory_input", None), getattr(a, "late_policy", None)) for a in shared] == [
+        (None, None), ("incremental", "wait"), ("from_scratch", "wait"), ("incremental", "wait"), ("incremental", None)]
     remote = EvalConfig(arms=arms, memory=on_agent, agent={"model": "a", "url": "http://127.0.0.1:9/v1"}).arms
     assert (remote[1].memory_input, remote[1].late_policy) == ("from_scratch", "wait")

@@ -48,11 +48,12 @@ def run(
     trigger_tokens: Annotated[int | None, typer.Option(help="Also summarise when the agent context estimate "
                                                        "exceeds this many tokens.")] = None,
     memory_input: Annotated[str | None, typer.Option(help="from_scratch (paper) or incremental. Default "
-                                                     f"{CPU_MEMORY_DEFAULTS['memory_input']} with an embedded memory "
-                                                     f"model, else {default_of(KsoConfig, 'memory_input')}.")] = None,
+                                                     f"{CPU_MEMORY_DEFAULTS['memory_input']} with a memory model "
+                                                     "on this CPU, else "
+                                                     f"{default_of(KsoConfig, 'memory_input')}.")] = None,
     late_policy: Annotated[str | None, typer.Option(
-        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {CPU_MEMORY_DEFAULTS['late_policy']} "
-             f"with an embedded memory model, else {default_of(KsoConfig, 'late_policy')}."
+        help=f"kso: wait (paper), deadline (k steps of slack) or stale. Default {default_of(KsoConfig, 'late_policy')}"
+             f", or {CPU_MEMORY_DEFAULTS['late_policy']} with a memory model on an embedded server of its own."
     )] = None,
     max_wait_s: Annotated[float | None, typer.Option(help="kso stale: longest wait for a late summary. "
                                                      f"Default {default_of(KsoConfig, 'max_wait_s')}.")] = None,

@@ -48,18 +48,21 @@ def quick_job(overrides: dict[str, Any]) -> dict[str, Any]:
     return {**overrides, "task_ids": list(QUICK_TASK_IDS), "loop": loop}
 
 
-# Memory settings for a memory model embedded on this CPU, chosen from the engine curve (docs/results.md §1.0): a
-# from-scratch update grows with the history (33-70 s at steps 30-100 with the 0.5B on one idle core) where an
-# incremental one stays flat (23 s), and neither fits the `wait` policy's one agent step of slack (about 9 s), while
-# `deadline` gives it k steps (34 s at k = 4). An arm that sets either field keeps its own; served models keep the
-# strategy's (the paper's) defaults.
+# Memory settings for a memory model on this CPU, chosen from measurements (docs/results.md §1.0). On a server of
+# its own (a share of the cores), a from-scratch update grows with the history (33-70 s at steps 30-100 with the
+# 0.5B on one idle core) where an incremental one stays flat (23 s), and neither fits the `wait` policy's one agent
+# step of slack (about 9 s), while `deadline` gives it k steps (34 s at k = 4). On the agent's own engine (`memory:
+# agent`) nothing hides, and `deadline`'s late installs cost re-prefill and long overlaps: in a 60-step replay
+# kso-k4 ran 1.42x `full` with `wait` against 1.06x with `deadline`, so there it keeps the strategy's `wait`. An arm
+# that sets a field keeps its own; served models keep the strategy's (the paper's) defaults.
 CPU_MEMORY_DEFAULTS = {"memory_input": "incremental", "late_policy": "deadline"}
+AGENT_ENGINE_DEFAULTS = {"memory_input": "incremental"}
 
 
-def with_cpu_defaults(arm: StrategyConfig) -> StrategyConfig:
-    """`arm` with each of CPU_MEMORY_DEFAULTS that its strategy has and it does not set itself."""
+def with_cpu_defaults(arm: StrategyConfig, defaults: dict[str, str] = CPU_MEMORY_DEFAULTS) -> StrategyConfig:
+    """`arm` with each of `defaults` that its strategy has and it does not set itself."""
     fields, chosen = type(arm).model_fields, arm.model_fields_set
-    return with_options(arm, {k: v for k, v in CPU_MEMORY_DEFAULTS.items() if k in fields and k not in chosen})
+    return with_options(arm, {k: v for k, v in defaults.items() if k in fields and k not in chosen})
 
 
 def default_arms() -> list[StrategyConfig]:
@@ -111,9 +114,10 @@ class EvalConfig(StrictModel):
         keys = [arm.key for arm in self.arms]
         if len(set(keys)) != len(keys):
             raise ValueError(f"arm labels must be unique, got {keys}; add `label:` to repeated strategies")
-        served = self.agent.url if on_agent_engine(self.memory) else self.memory.url
-        if not served:  # the memory model runs on this CPU
-            self.arms = [with_cpu_defaults(arm) for arm in self.arms]
+        shared = on_agent_engine(self.memory)
+        if not (self.agent.url if shared else self.memory.url):  # the memory model runs on this CPU
+            defaults = AGENT_ENGINE_DEFAULTS if shared else CPU_MEMORY_DEFAULTS
+            self.arms = [with_cpu_defaults(arm, defaults) for arm in self.arms]
         return self
 
     def thread_plan(self, need_memory: bool) -> tuple[int, int]:
