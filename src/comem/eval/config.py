@@ -59,7 +59,7 @@ CPU_MEMORY_DEFAULTS = {"memory_input": "incremental", "late_policy": "deadline"}
 AGENT_ENGINE_DEFAULTS = {"memory_input": "incremental"}
 
 
-def with_cpu_defaults(arm: StrategyConfig, defaults: dict[str, str] = CPU_MEMORY_DEFAULTS) -> StrategyConfig:
+def with_cpu_defaults(arm: StrategyConfig, defaults: dict[str, str]) -> StrategyConfig:
     """`arm` with each of `defaults` that its strategy has and it does not set itself."""
     fields, chosen = type(arm).model_fields, arm.model_fields_set
     return with_options(arm, {k: v for k, v in defaults.items() if k in fields and k not in chosen})
@@ -120,7 +120,7 @@ class EvalConfig(StrictModel):
             self.arms = [with_cpu_defaults(arm, defaults) for arm in self.arms]
         return self
 
-    def thread_plan(self, need_memory: bool) -> tuple[int, int]:
+    def thread_plan(self, need_memory: bool) -> tuple[int, int | None]:
         return thread_plan(self.agent, self.memory, need_memory)
 
     def resolved_out_dir(self) -> Path:
