@@ -54,8 +54,19 @@ def test_bench_curve_prints_the_bounds_of_saved_curves(tmp_path, monkeypatch: py
         (tmp_path / f"curve-{threads}.json").write_text(CurveResult(curve=curve, points=[]).model_dump_json())
     result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert result.output.count("S* bound 60 steps") == 3  # each curve alone, then equal hardware
+    # each curve alone, then equal hardware with separate servers, then one engine for both roles
+    assert result.output.count("S* bound 60 steps") == 4
     assert "kso's agent on 1 threads, full on 2" in result.output and not (tmp_path / "logs").exists()
+    from comem.cli.bench import memory_template_tokens, read_curves
+    from comem.core.metrics import HorizonShape, one_engine_bound
+
+    every = read_curves(tmp_path)[2]
+    shape = HorizonShape(head_tokens=1000, step_tokens=300, summary_tokens=128)
+    rows = table_rows(result.output, "kso bound with its memory model on the agent's own engine")
+    assert [r[0] for r in rows] == ["4, incremental", "4, from_scratch"]
+    for row, memory_input in zip(rows, ("incremental", "from_scratch"), strict=True):
+        expected = one_engine_bound(every, shape, 60, 4, memory_input, memory_template_tokens())
+        assert row[3] == f"{expected:.2f}"
 
 
 def write_curve(path, threads: int, append_s: float, per_cached_s: float, per_new_s: float, model: str = "m") -> None:

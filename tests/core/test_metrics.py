@@ -18,16 +18,18 @@ from comem.core.metrics import (
     efficiency,
     exposed_share,
     finished_calls,
+    first_win,
     hidden_share,
     ideal_speedup,
+    installed_launches,
     kso_bound,
-    kso_crossover,
     last_launch,
     mape,
     mean,
     mean_ci,
     memory_call_s,
     memory_slack_s,
+    one_engine_bound,
     paired,
     peak_step_ratio,
     per_step_ratio_ci,
@@ -273,14 +275,14 @@ def test_the_bound_installs_on_the_kso_schedule() -> None:
 def test_the_bound_grows_with_the_horizon_and_crosses_one_where_it_says() -> None:
     bounds = [kso_bound(curve(), SHAPE, n, 4) for n in (8, 30, 60, 100)]
     assert bounds == sorted(bounds) and bounds[-1] > 1.5
-    first = kso_crossover(curve(), SHAPE, 4)
+    first = first_win(lambda n: kso_bound(curve(), SHAPE, n, 4))
     assert first is not None and kso_bound(curve(), SHAPE, first, 4) > 1 >= kso_bound(curve(), SHAPE, first - 1, 4)
 
 
 def test_without_a_cost_per_cached_token_kso_cannot_win() -> None:
     flat = curve(per_cached_s=0.0)
     assert all(kso_bound(flat, SHAPE, n, 4) <= 1.0 + 1e-12 for n in range(1, 120))
-    assert kso_crossover(flat, SHAPE, 4, max_steps=200) is None
+    assert first_win(lambda n: kso_bound(flat, SHAPE, n, 4), max_steps=200) is None
 
 
 def test_tool_time_pulls_the_bound_towards_one() -> None:
@@ -293,8 +295,36 @@ def test_a_faster_baseline_engine_lowers_the_bound() -> None:
     fast = curve().model_copy(update={"append_s": 6.0, "per_cached_s": 1.0e-3, "per_new_s": 0.008, "threads": 2})
     assert kso_bound(curve(), SHAPE, 60, 4, baseline=fast) < kso_bound(curve(), SHAPE, 60, 4)
     assert kso_bound(curve(), SHAPE, 60, 4, baseline=curve()) == kso_bound(curve(), SHAPE, 60, 4)
-    later = kso_crossover(curve(), SHAPE, 4, baseline=fast)
-    assert later is not None and later > (kso_crossover(curve(), SHAPE, 4) or 0)
+    later = first_win(lambda n: kso_bound(curve(), SHAPE, n, 4, baseline=fast))
+    assert later is not None and later > (first_win(lambda n: kso_bound(curve(), SHAPE, n, 4)) or 0)
+
+
+def test_installed_launches_are_the_kso_schedule_less_the_last_step() -> None:
+    from comem.context.kso import launch_due
+
+    for k in (1, 2, 4):
+        assert installed_launches(40, k) == [n for n in range(1, 39) if launch_due(n, k)]
+    assert installed_launches(4, 4) == []  # the launch at n = 3 would be installed at step 4, past the end
+
+
+def test_on_one_engine_the_memory_work_is_paid_unless_tools_cover_it() -> None:
+    """One saturated engine: kso pays its updates on top of its own calls; with no tool time the bound is the
+    hidden-memory bound's numerator over kso's calls plus every installed update."""
+    full, kso = bound_costs(curve(), SHAPE, 60, 4)
+    updates = [memory_call_s(curve(), SHAPE, n, 4, "incremental") for n in installed_launches(60, 4)]
+    expected = sum(full) / (sum(kso) + sum(updates))
+    assert one_engine_bound(curve(), SHAPE, 60, 4, "incremental") == pytest.approx(expected)
+    assert one_engine_bound(curve(), SHAPE, 60, 4, "incremental") < kso_bound(curve(), SHAPE, 60, 4)
+    # from scratch reads a growing history: dearer than incremental at 60 steps
+    assert one_engine_bound(curve(), SHAPE, 60, 4, "from_scratch") < one_engine_bound(curve(), SHAPE, 60, 4,
+                                                                                       "incremental")
+    # the same as the hidden-memory bound when tool time exceeds every update
+    idle = SHAPE.model_copy(update={"tool_s": 1000.0})
+    assert one_engine_bound(curve(), idle, 60, 4, "incremental") == pytest.approx(kso_bound(curve(), idle, 60, 4))
+    # and it still crosses one, later
+    one = first_win(lambda n: one_engine_bound(curve(), SHAPE, n, 4, "incremental"))
+    hidden = first_win(lambda n: kso_bound(curve(), SHAPE, n, 4))
+    assert one is not None and hidden is not None and one > hidden
 
 
 # --------------------------------------------------------------------------- can the memory call hide?

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, NamedTuple
 
@@ -19,7 +21,7 @@ from comem.context.arms import GRAMMAR
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.core.metrics import BASELINE, EngineCurve, HorizonShape
-from comem.llm.endpoint import ModelConfig, thread_plan
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, thread_plan
 
 bench_app = typer.Typer(help="Latency benchmarks: matched replay, serving simulation, calibration.",
                         no_args_is_help=True)
@@ -135,6 +137,8 @@ def replay(
                                   f"kso bound for these trajectories (head {shape.head_tokens}, +{shape.step_tokens} "
                                   f"tokens a step, summary {shape.summary_tokens}, tool {shape.tool_s:.2f} s)",
                                   baseline=base))
+        if config.memory.model == AGENT_ENGINE:
+            console.print(one_engine_table(base, shape, sorted({n, *BOUND_STEPS}), ks))
     console.print(f"results: {run_dir} (summary.md, steps.csv, figures.csv, *.png)")
 
 
@@ -167,20 +171,41 @@ def bound_table(curve: EngineCurve, shape: HorizonShape, steps: list[int], ks: l
                 baseline: EngineCurve | None = None) -> Table:
     """S*_bound at each step count and k, and where kso can first win (formula: docs/metrics.md); `baseline`: the
     curve `full` runs on, where it differs from kso's agent server."""
-    from comem.core.metrics import kso_bound, kso_crossover
+    from comem.core.metrics import kso_bound
 
     where = f"{curve.threads or '-'} threads"
     if baseline is not None and baseline.threads != curve.threads:
         where = f"kso's agent on {curve.threads} threads, full on {baseline.threads}"
-    t = Table(title=f"{title} · {curve.model}, {where}", title_justify="left")
-    t.add_column("k")
+    return bounds_table(f"{title} · {curve.model}, {where}", steps,
+                        {str(k): partial(kso_bound, curve, shape, k=k, baseline=baseline) for k in ks})
+
+
+def one_engine_table(curve: EngineCurve, shape: HorizonShape, steps: list[int], ks: list[int]) -> Table:
+    """The bound with the memory model on the agent's own engine (`memory: agent`), each memory input and k
+    (formula: docs/metrics.md)."""
+    from comem.core.metrics import one_engine_bound
+
+    template = memory_template_tokens()
+    rows = {f"{k}, {m}": partial(one_engine_bound, curve, shape, k=k, memory_input=m, template_tokens=template)
+            for k in ks for m in ("incremental", "from_scratch")}
+    return bounds_table(f"kso bound with its memory model on the agent's own engine (memory: agent; every update "
+                        f"costs its time unless it runs during tool time) · {curve.model}, {curve.threads or '-'} "
+                        "threads", steps, rows, "k, memory input")
+
+
+def bounds_table(title: str, steps: list[int], rows: dict[str, Callable[..., float]], label: str = "k") -> Table:
+    """One row per bound: where it first exceeds 1, and its value at each step count."""
+    from comem.core.metrics import first_win
+
+    t = Table(title=title, title_justify="left")
+    t.add_column(label)
     t.add_column("first win at", justify="right")
     for n in steps:
         t.add_column(f"S* bound {n} steps", justify="right")
-    for k in ks:
-        first = kso_crossover(curve, shape, k, baseline=baseline)
-        t.add_row(str(k), "never (<= 1000)" if first is None else f"{first} steps",
-                  *(f"{kso_bound(curve, shape, n, k, baseline):.2f}" for n in steps))
+    for name, bound in rows.items():
+        first = first_win(lambda n, bound=bound: bound(steps=n))
+        t.add_row(name, "never (<= 1000)" if first is None else f"{first} steps",
+                  *(f"{bound(steps=n):.2f}" for n in steps))
     return t
 
 
@@ -272,6 +297,8 @@ def curve_command(
         console.print(bound_table(measured[split], shape, list(BOUND_STEPS), periods,
                                   "kso bound on equal hardware (kso's agent on its share of the cores, its memory "
                                   "model on the rest; full on every core)", baseline=measured[every]))
+    if every in measured:
+        console.print(one_engine_table(measured[every], shape, list(BOUND_STEPS), periods))
     print_memory_check(measured, memory, spec, shape, periods)
     console.print(f"print the bound beside a replay with `comem bench replay --curve {source or out}`")
 

@@ -323,9 +323,9 @@ def bound_costs(curve: EngineCurve, shape: HorizonShape, steps: int, k: int, bas
     base = baseline or curve
     full = [base.call_s(0, H)] + [base.call_s(H + (t - 1) * g, g) for t in range(1, steps)]
     kso, installed = [curve.call_s(0, H)], None
+    installs = {n + 1 for n in installed_launches(steps, k)}
     for t in range(1, steps):
-        launched = t - 1 > 0 and t % k == 0  # (n + 1) % k == 0 with n = t - 1
-        if launched:
+        if t in installs:
             installed = t
             kso.append(curve.call_s(H, S + g))
         elif installed is not None:
@@ -346,10 +346,37 @@ def kso_bound(curve: EngineCurve, shape: HorizonShape, steps: int, k: int, basel
     return (math.fsum(full) + tool) / (math.fsum(kso) + tool)
 
 
-def kso_crossover(curve: EngineCurve, shape: HorizonShape, k: int, max_steps: int = 1000,
-                  baseline: EngineCurve | None = None) -> int | None:
-    """The fewest steps at which `kso_bound` exceeds 1 (kso can first win); None within `max_steps`."""
-    return next((n for n in range(1, max_steps + 1) if kso_bound(curve, shape, n, k, baseline) > 1.0), None)
+def first_win(bound: Callable[[int], float], max_steps: int = 1000) -> int | None:
+    """The fewest steps n at which `bound(n)` (`kso_bound`, `one_engine_bound` at n steps) exceeds 1: where kso can
+    first win; None within `max_steps`."""
+    return next((n for n in range(1, max_steps + 1) if bound(n) > 1.0), None)
+
+
+def installed_launches(steps: int, k: int) -> list[int]:
+    """The launches n (n > 0, (n + 1) mod k = 0; docs/method.md §4.1) whose summary is installed, at n + 1, within a
+    `steps`-step trajectory: the updates a bound counts (a launch at the last step is cancelled unused)."""
+    return [n for n in range(1, steps - 1) if (n + 1) % k == 0]
+
+
+def one_engine_bound(curve: EngineCurve, shape: HorizonShape, steps: int, k: int,
+                     memory_input: Literal["from_scratch", "incremental"], template_tokens: tuple[int, int] = (0, 0),
+                     ) -> float:
+    """kso's best end-to-end speedup over `full` when its memory model runs on the agent's own engine (`memory:
+    agent`, docs/method.md §4.6), every call on `curve`.
+
+    A CPU engine is saturated by one call: two calls at once take about as long as one after the other, so each
+    update m(n) (`memory_call_s` on the same curve) adds to kso's wall time except where it runs while the agent
+    waits on a tool. kso's wall is at least max(Σ_t (c_kso(t) + τ), Σ_t c_kso(t) + Σ_n m(n)) over the updates
+    installed within the trajectory, with c_kso from `bound_costs` (each summary installed the step after its
+    launch), and S*_one = Σ_t (c_full(t) + τ) / that. With no tool time this is also `sync`'s bound: on one
+    saturated engine, overlapping buys nothing. A run can come in slightly under this wall, by what batching the
+    memory's decode with the agent's saves (decode on a CPU is bound by memory bandwidth, not compute)."""
+    full, kso = bound_costs(curve, shape, steps, k)
+    tool = shape.tool_s * steps
+    memory = math.fsum(memory_call_s(curve, shape, n, k, memory_input, template_tokens)
+                       for n in installed_launches(steps, k))
+    agent = math.fsum(kso)
+    return (math.fsum(full) + tool) / max(agent + tool, agent + memory)
 
 
 # --------------------------------------------------------------------------- can the memory call hide?

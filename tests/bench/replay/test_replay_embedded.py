@@ -71,13 +71,23 @@ def test_replay_on_the_embedded_engine(tmp_path: Path) -> None:
 
 
 def test_replay_with_the_memory_on_the_agents_engine(tmp_path: Path) -> None:
-    """`--memory-model agent`: every arm, kso included, runs on one engine on every core; memory calls share it."""
-    out = tmp_path / "replay"
+    """`--memory-model agent`: every arm, kso included, runs on one engine on every core; memory calls share it.
+    With `--curve` the report adds the bound for memory on the agent's engine (its updates paid on that curve)."""
+    from comem.bench.engine_curve import CurveResult
+    from comem.core.metrics import EngineCurve
+
+    out, curves = tmp_path / "replay", tmp_path / "curves"
+    curves.mkdir()
+    curve = EngineCurve(model="smollm2-135m", threads=os.cpu_count() or 1, new_tokens=300, output_tokens=80,
+                        append_s=3.0, per_cached_s=1.3e-3, per_new_s=7.7e-3, prefill_s=2.0)
+    (curves / f"curve-{curve.threads}.json").write_text(CurveResult(curve=curve, points=[]).model_dump_json())
     result = CliRunner().invoke(app, [
         "bench", "replay", "--trajectories", "1", "--steps", "3", "--arms", "full,kso-k1", "--output-tokens", "8",
         "--memory-max-tokens", "8", "--tool-time", "0.2", "--n-ctx", "4096", "--agent-model", "smollm2-135m",
-        "--memory-model", "agent", "--out", str(out)])
+        "--memory-model", "agent", "--curve", str(curves), "--out", str(out)], terminal_width=200)
     assert result.exit_code == 0, result.output
+    assert "kso bound for these trajectories" in result.output
+    assert "kso bound with its memory model on the agent's own engine" in result.output
     _, memory, runs = read_rows(out)
     threads = {(r.agent_threads, r.memory_threads) for r in runs}
     assert len(runs) == 3 and threads == {(os.cpu_count() or 1, None)}  # full, kso-k1 and its twin
