@@ -238,8 +238,9 @@ def curve_command(
 ) -> None:
     """Measure this machine's engine curve (append T tokens to a cached prefix of C and decode D, a + b·C; full
     re-prefills) and print the kso bound: the steps at which kso can first win, and its best-case S* at 30/60/100
-    steps (memory fully hidden, pinned head cached, one agent); then whether a memory update, from scratch or
-    incremental, fits in the one agent step of slack it has."""
+    steps (memory fully hidden, pinned head cached, one agent), and the same with the memory's updates paid on the
+    agent's own engine (`memory: agent`); then whether a memory update, from scratch or incremental, fits in the
+    one agent step of slack it has."""
     from comem.bench.engine_curve import measure_curve
     from comem.core.metrics import HorizonShape
     from comem.llm.open import open_model
