@@ -63,6 +63,18 @@ def episode(tmp_path_factory: pytest.TempPathFactory) -> list[Step]:
     ])
 
 
+def test_a_search_answered_by_its_last_part_is_not_credited_with_those_hits(tmp_path: Path) -> None:
+    """`search` answers a qualified name it cannot find with its last part's hits (environment/search.py): the
+    ledger says the term itself matched nothing, and whose the hits are."""
+    steps = run_steps(tmp_path, [ToolCall(name="search", arguments={"search_term": "price.parse_price",
+                                                                    "path": "tests"})])
+    assert "last part instead" in steps[0].observation
+    ledger = extract(steps)
+    assert ledger.commands["search 'price.parse_price' in tests"].detail == [
+        "step 1", "0 matches; 2 matches for 'parse_price'"]
+    assert "tests/test_price.py" in ledger.files
+
+
 def test_extracts_files_commands_errors_edits_and_names(episode: list[Step]) -> None:
     ledger = extract(episode, TASK)
     assert ledger.files["shop/price.py"].detail == ["viewed 1-3", "edited 3", "edited 1-2", "edit undone"]

@@ -32,6 +32,8 @@ _EXCEPTION = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exce
 _PYTEST_ID = re.compile(r"^\s*(?:FAILED|ERROR)\s+(\S+)")
 _PYTEST_TALLY = re.compile(r"\b(\d+ (?:failed|passed|errors?)(?:, \d+ \w+)*) in [\d.]+s")
 _SEARCH_HIT = re.compile(r"^(\S+?):\d+:", re.MULTILINE)
+_SEARCH_FALLBACK = re.compile(r"its last part instead\.\n(?:Found \d+ match(?:es)?|More than \d+ matches) for "
+                              r"(['\"])(.*?)\1 in ")  # environment/search.py: a qualified name's last part
 _TRACEBACK = re.compile(r'File "([^"<>]+)", line \d+')  # not File "<string>"
 _PATH = re.compile(r"(?<![\w/.-])(/?(?:[\w.-]+/)+[\w.-]*\w|[\w-]+(?:\.[\w-]+)*\.(?:py|pyi|md|rst|txt|json|toml|yaml|"
                    r"yml|cfg|ini|sh|csv|js|ts|c|h|rs|go))(?![\w/-])")
@@ -194,9 +196,10 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
             _bash(ledger, step, n, action.arguments["command"])
         elif action.name == "search":
             term, where = action.arguments.get("search_term", ""), action.arguments.get("path", ".")
-            hits = len(_SEARCH_HIT.findall(step.observation))
-            ledger.note("commands", _clip(f"search {term!r} in {where}"), n).detail = [f"step {n + 1}",
-                                                                                      f"{hits} matches"]
+            hits = f"{len(_SEARCH_HIT.findall(step.observation))} matches"
+            if fallback := _SEARCH_FALLBACK.search(step.observation):  # the hits are the last part's, not the term's
+                hits = f"0 matches; {hits} for {fallback[2]!r}"
+            ledger.note("commands", _clip(f"search {term!r} in {where}"), n).detail = [f"step {n + 1}", hits]
         _observation(ledger, step, n)
     return ledger
 
