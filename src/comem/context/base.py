@@ -96,6 +96,7 @@ class ContextStrategy(ABC):
 
     name: ClassVar[str]
     uses_memory: ClassVar[bool] = False
+    installed: MemoryRecord | None = None  # the memory the agent sees now (memory strategies set it)
 
     def __init__(self, config: StrategyConfig, pinned: Pinned, clock: Clock, memory_llm: LLM | None = None,
                  on_memory: Callable[[MemoryRecord], None] | None = None) -> None:
@@ -117,6 +118,11 @@ class ContextStrategy(ABC):
     @abstractmethod
     async def context(self, steps: list[Step]) -> AgentContext:
         """The agent's context for iteration n = len(steps). May wait for (or launch) memory work."""
+
+    @property
+    def busy(self) -> bool:
+        """Background memory work is still running (closing now would cancel it). Default: none is ever started."""
+        return False
 
     async def close(self) -> None:
         """Cancel background work at episode end. Default: nothing to cancel."""

@@ -49,6 +49,10 @@ class KStepOffMemory(MemoryStrategy):
         self.pending: tuple[MemoryRecord, asyncio.Future[MemoryRecord]] | None = None
         self.last_launch = 0
 
+    @property
+    def busy(self) -> bool:
+        return self.pending is not None and not self.pending[1].done()
+
     async def collect(self, n: int, due: bool) -> float:
         """Step (1): wait for the in-flight summary as the late policy says; install it if it arrived."""
         if self.pending is None:

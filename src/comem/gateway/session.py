@@ -84,13 +84,12 @@ class Session:
 
     @property
     def installed(self) -> MemoryRecord | None:
-        return getattr(self.strategy, "installed", None)
+        return self.strategy.installed
 
     @property
     def summarising(self) -> bool:
         """A memory update is still running (closing now would cancel it)."""
-        pending = getattr(self.strategy, "pending", None)
-        return pending is not None and not pending[1].done()
+        return self.strategy.busy
 
     async def follow(self, conv: Conversation) -> None:
         """Bring the known steps in line with the request's history."""
