@@ -20,13 +20,14 @@ import yaml
 
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_records
-from comem.core.records import EpisodeEnd, EpisodeStart
+from comem.core.records import EpisodeEnd, EpisodeStart, MemoryRecord
 from comem.eval.engine import run_suite
 from comem.eval.ray_executor import check_reachable
-from comem.eval.results import read_results, trajectory_path
+from comem.eval.results import read_incidents, read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from tests.eval.eval_process import start, wait_for
 from tests.eval.standin import StandInServer, model_config
+from tests.eval.test_eval_embedded import SMOL_INSTALLED
 from tests.extras import needs, requires
 
 RAY = Path(sys.executable).with_name("ray")
@@ -116,6 +117,47 @@ def test_episodes_run_as_ray_tasks_and_resume(ray_cluster: str, tmp_path: Path) 
             assert isinstance(records[0], EpisodeStart) and isinstance(records[-1], EpisodeEnd)
             assert records[-1].steps == r.steps == 3
     assert not list(tmp_path.rglob("*.partial"))
+
+
+@pytest.mark.slow
+@SMOL_INSTALLED
+def test_a_memory_server_that_died_under_a_ray_episode_is_restarted_and_the_episode_is_not_a_result(
+        ray_cluster: str, tmp_path: Path) -> None:
+    """Ray workers reach an embedded memory server by URL, so nothing restarted it: the rest of the run went on
+    without memory. The driver now looks after each episode; one that ran while the server was dead is not counted."""
+    from comem.eval.engine import Events
+    from comem.eval.ray_executor import MEMORY_DIED
+    from tests.eval.test_eval_embedded import SMOL, server_pid
+
+    killed: list[int] = []
+
+    def kill_after_the_first(episode, result, skipped) -> None:
+        if not killed:
+            killed.append(server_pid("memory"))
+            os.kill(killed[0], signal.SIGKILL)
+
+    server = StandInServer(delay_s=0.02)
+    try:
+        config = EvalConfig(task_ids=["semver-bump-minor", "daterange-len"], arms=[{"name": "kso", "k": 1}],
+                            concurrency=1, grade=False, episode_timeout_s=120,
+                            agent=model_config(server)["agent"], memory={**SMOL, "max_retries": 0})
+        episodes = plan(config, select_tasks(config))
+        asyncio.run(run_suite(config, tmp_path, episodes, Events(done=kill_after_the_first), executor="ray",
+                              ray_address=ray_cluster))
+        first, second = read_results(tmp_path / "kso" / "results.jsonl")
+        assert first.finished and first.exit_reason == "submitted"
+        assert not second.finished and second.error == MEMORY_DIED  # its memory calls met a dead server
+        [incident] = read_incidents(tmp_path)
+        assert "memory:smollm2-135m server (exit code -9) died and was restarted" in incident
+        asyncio.run(run_suite(config, tmp_path, episodes, executor="ray", ray_address=ray_cluster))
+    finally:
+        server.close()
+    results = {r.instance_id: r for r in read_results(tmp_path / "kso" / "results.jsonl")}
+    assert all(r.finished for r in results.values())  # the rerun ran the second episode again, on a live server
+    assert len((tmp_path / "kso" / "results.jsonl").read_text().splitlines()) == 3
+    memory = [r for r in read_records(trajectory_path(tmp_path / "kso", second.instance_id, 0))
+              if isinstance(r, MemoryRecord)]
+    assert memory and all(r.status in ("ok", "superseded") for r in memory)
 
 
 def test_sigterm_stops_a_ray_run_cleanly_and_it_resumes(ray_cluster: str, tmp_path: Path) -> None:

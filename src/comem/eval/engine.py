@@ -36,7 +36,7 @@ from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.base import LLM
 from comem.llm.endpoint import Endpoint, on_agent_engine
-from comem.llm.open import engine_slots, open_memory, open_model
+from comem.llm.open import Revived, engine_slots, open_memory, open_model
 
 Executor = Literal["local", "ray"]
 
@@ -158,8 +158,9 @@ async def run_suite(config: EvalConfig, out: Path, episodes: list[Episode], even
         stack.enter_context(_sigterm_interrupts())
         for group in hardware_groups(config, todo):
             async with open_models(config, out, group) as (agent, memory_endpoint, memory):
-                run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint) if executor == "ray"
-                       else LocalExecutor(config, out, agent.client, memory, events))
+                run = (ray_executor.RayExecutor(ray, config, out, agent, memory_endpoint,
+                                                supervised=memory if isinstance(memory, Revived) else None)
+                       if executor == "ray" else LocalExecutor(config, out, agent.client, memory, events))
                 await drive(config, out, group, run, events)
 
 

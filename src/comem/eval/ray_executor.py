@@ -24,6 +24,7 @@ from comem.eval.results import EpisodeResult, trajectory_path
 from comem.eval.scheduler import run_one
 from comem.eval.suite import Episode, EvalConfig
 from comem.llm.endpoint import Endpoint
+from comem.llm.open import Revived
 
 _EXTRA_FIX = "pip install 'comem[eval]'"
 _CLUSTER_FIX = ("start one with `ray start --head` (and `ray start --address=HEAD:PORT` on other nodes), or pass "
@@ -104,11 +105,13 @@ class RayExecutor:
     out: Path
     agent: Endpoint
     memory: Endpoint | None
+    supervised: Revived | None = None  # the embedded memory server, started again after an episode found it dead
 
     def __post_init__(self) -> None:
         self._remote = self.ray.remote(num_cpus=1)(_ray_episode)
 
     async def __call__(self, episode: Episode) -> EpisodeResult:
+        restarts = self.supervised.restarts if self.supervised else 0
         ref = self._remote.remote(episode, self.config, self.agent, self.memory)
         try:
             result_json, trajectory = await ref
@@ -120,4 +123,12 @@ class RayExecutor:
         partial = path.with_suffix(".partial")
         partial.write_text(trajectory, encoding="utf-8")
         os.replace(partial, path)  # a whole trajectory or none, even if the driver dies here
-        return EpisodeResult.model_validate_json(result_json)
+        result = EpisodeResult.model_validate_json(result_json)
+        if self.supervised is not None and await self.supervised.supervise() != restarts:
+            # the memory server died while this episode ran: its updates may have failed, so it is not a result
+            result = result.model_copy(update={"exit_reason": "error", "error": MEMORY_DIED})
+        return result
+
+
+MEMORY_DIED = ("the memory model's server died while this episode ran on Ray and was started again (incidents.log); "
+               "its memory updates may have failed, so it is not counted and a rerun with --out runs it again")

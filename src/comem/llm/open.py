@@ -49,6 +49,21 @@ class Revived:
         return await self.client.chat(messages, **kwargs)
 
 
+    @property
+    def restarts(self) -> int:
+        return self.server.restarts
+
+    async def supervise(self) -> int:
+        """Start the server again if it died since the last look, as a failed request would (at most MAX_RESTARTS
+        times in all); the restarts so far. For clients this object does not see: Ray workers reach the server by
+        its URL, so the driver looks after each episode and compares the count with the one before it."""
+        if self.server.restarts < MAX_RESTARTS:
+            what = await asyncio.to_thread(self.server.revive)
+            if what is not None:
+                self.on_restart(what)
+        return self.server.restarts
+
+
 MAX_RESTARTS = 3  # a server that keeps dying is broken: its requests fail, as they would without restarts
 
 
