@@ -104,7 +104,7 @@ def run(
 
     The same configuration as `comem eval` (one task source, seed 0, one episode at a time unless --config says
     otherwise); flags override the --config file. Without --config, --all or a task selection it is the quick job:
-    4 easy bundled tasks, 12 steps each (about 15 minutes on 2 CPU cores).
+    4 easy bundled tasks, 12 steps each (about 4 minutes on 2 CPU cores).
     """
     from comem.cli.eval import execute
     from comem.context import parse_arm
