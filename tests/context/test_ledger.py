@@ -78,7 +78,7 @@ def test_a_search_answered_by_its_last_part_is_not_credited_with_those_hits(tmp_
 def test_extracts_files_commands_errors_edits_and_names(episode: list[Step]) -> None:
     ledger = extract(episode, TASK)
     assert ledger.files["shop/price.py"].detail == ["viewed 1-3", "edited 3", "edited 1-2", "edit undone"]
-    assert ledger.files["tests/test_price.py"].detail == ["viewed 4-5"]
+    assert ledger.files["tests/test_price.py"].detail == ["viewed 2-5"]  # widened to what was shown
     assert ledger.files["tests/test_price.py"].refs == 3  # pytest's failure location, the search hits, the view
     pytest_run = ledger.commands["python -m pytest -q tests"]
     assert pytest_run.refs == 2 and pytest_run.detail == ["step 10", "exit 0 (1 passed)"]  # the latest outcome

@@ -117,10 +117,30 @@ def test_absolute_path_inside_root_works(call: Call, workspace: Workspace) -> No
     assert "def add" in edit(call, command="view", path=str(workspace.root / "pkg" / "mod.py"))
 
 
+def test_a_narrow_view_is_widened_to_show_what_is_around_it(call: Call, workspace: Workspace) -> None:
+    """The 1.5B viewed [54, 54], the blank line above the `def __len__` a search had named at line 55, three times.
+    A view_range under VIEW_MIN_LINES lines shows that many from two lines before it, and says so."""
+    from comem.environment.file_editor import VIEW_MIN_LINES
+
+    body = "".join(f"x{i} = {i}\n" for i in range(1, 54)) + "\ndef __len__(self):\n    return 3\n" + "y = 0\n" * 20
+    (workspace.root / "pkg" / "big.py").write_text(body)
+    out = edit(call, command="view", path="pkg/big.py", view_range=[54, 54])
+    header, *lines = out.split("\n")
+    assert header.endswith(f"(lines 52-61; widened from 54-54, a view shows at least {VIEW_MIN_LINES}):")
+    assert [int(line.split("\t")[0]) for line in lines] == list(range(52, 62)) and "def __len__" in out
+    wide = edit(call, command="view", path="pkg/big.py", view_range=[1, 30])
+    assert "(lines 1-30):" in wide and "widened" not in wide
+    to_end = edit(call, command="view", path="pkg/big.py", view_range=[70, -1])
+    assert "(lines 70-76):" in to_end and "widened" not in to_end
+    near_end = edit(call, command="view", path="pkg/big.py", view_range=[75, 76])  # the file ends first
+    assert "(lines 73-76; widened from 75-76" in near_end
+    assert "Invalid view_range [80, 80]" in edit(call, command="view", path="pkg/big.py", view_range=[80, 80])
+
+
 def test_weak_model_string_arguments_are_coerced(call: Call, workspace: Workspace) -> None:
     for view_range in ("[1, 2]", "1,2", "1-2", ["1", "2"]):
-        lines = edit(call, command="view", path="pkg/mod.py", view_range=view_range).split("\n")[1:]
-        assert [line.split("\t")[0].strip() for line in lines] == ["1", "2"], view_range
+        header = edit(call, command="view", path="pkg/mod.py", view_range=view_range).split("\n")[0]
+        assert "(lines 1-" in header and "widened from 1-2," in header, view_range
     edit(call, command=" Insert ", path="pkg/mod.py", insert_line="0", new_str="# top")
     assert (workspace.root / "pkg/mod.py").read_text().startswith("# top\n")
 

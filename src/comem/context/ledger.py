@@ -25,7 +25,7 @@ _DETAILS = 4  # the most recent views and edits of a file shown
 _EXIT = re.compile(r"\AExit code: (-?\d+)\n")
 _TOOL_ERROR = re.compile(r"\AExecution output of \[\w+\]:\nERROR: (.+)")
 _VIEWED = re.compile(r"\AExecution output of \[file_editor\]:\nHere's the result of running `cat -n` on .+?"
-                     r"(?: \(lines (\d+)-(\d+)\))?:\n")
+                     r"(?: \(lines (\d+)-(\d+)(?:;[^)\n]*)?\))?:\n")  # the lines shown (a widened range too)
 _NUMBERED = re.compile(r"^\s*(\d+)\t(.*)$", re.MULTILINE)
 _EXCEPTION = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt))"
                         r"(?::\s*(.*)|\s*$)")

@@ -31,6 +31,7 @@ from comem.environment.tools import (
 
 MAX_RESPONSE_CHARS = 8_000  # about 2,000 tokens: a small model's window holds many observations
 VIEW_MAX_LINES = 150  # a `view` without view_range shows this many lines, then says how to see the rest
+VIEW_MIN_LINES = 10  # a narrower view_range is widened: small models ask for the one line a search hit named
 MAX_EDIT_BYTES = 10_000_000  # str_replace / insert / undo_edit hold the whole file; bash edits bigger ones
 MAX_VIEW_SCAN_BYTES = 64_000_000  # `view` reads up to here looking for the first line asked for
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS  # of a line, what `view` reads (the rest is skipped and counted)
@@ -290,7 +291,11 @@ class FileEditor:
                 raise ToolArgumentError(
                     f"Invalid view_range {list(view_range)}: end must be >= start, or -1 for the end of the file."
                 )
-            lines, last, ended = _view_lines(fd, name, max(start, 1), end)
+            first = start
+            widened = start >= 1 and end != -1 and end - start + 1 < VIEW_MIN_LINES
+            if widened:  # what is around it, from just before
+                first, end = max(1, start - 2), max(1, start - 2) + VIEW_MIN_LINES - 1
+            lines, last, ended = _view_lines(fd, name, max(first, 1), end)
             if start < 1 or (ended and start > max(1, last)):
                 count = last if ended else _view_lines(fd, name, MAX_VIEW_SCAN_BYTES, -1)[1]
                 raise ToolArgumentError(
@@ -299,8 +304,10 @@ class FileEditor:
                 )
         finally:
             os.close(fd)
-        last = max(last, start) if ended else last
-        return _clip(f"Here's the result of running `cat -n` on {name} (lines {start}-{last}):\n" + "\n".join(lines))
+        last = max(last, first) if ended else last
+        asked = f"; widened from {start}-{view_range[1]}, a view shows at least {VIEW_MIN_LINES}" if widened else ""
+        return _clip(f"Here's the result of running `cat -n` on {name} (lines {first}-{last}{asked}):\n"
+                     + "\n".join(lines))
 
     def _list_dir(self, path: Path) -> str:
         entries = [self._name(path)]
