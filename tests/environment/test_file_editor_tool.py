@@ -321,11 +321,23 @@ def test_rewrite_of_a_name_not_defined_names_the_definitions_that_contain_it(cal
     # the 1.5B gave `len` for `__len__` and was told only to search
     (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE + "\n    def __len__(self):\n        return 0\n")
     edit(call, command="view", path="pkg/greet.py")
-    out = edit(call, command="rewrite", path="pkg/greet.py", definition="len", new_str="def __len__(self): return 1")
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="len", new_str="return 1")
     assert "No definition of `len`" in out
     assert "Did you mean `__len__` (line 10)? Give that name as `definition`." in out
-    out = edit(call, command="rewrite", path="pkg/greet.py", definition="eet", new_str="def greet(): pass")
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="eet", new_str="pass")
     assert "Did you mean `Greeter` (line 1) or `greet` (line 3)?" in out
+
+
+def test_rewrite_of_a_name_not_defined_takes_the_name_its_code_gives(call: Call, workspace: Workspace) -> None:
+    # the 1.5B sent definition `len` with `def __len__(self): ...` three times, past the "did you mean" hint
+    (workspace.root / "pkg" / "greet.py").write_text(CLASS_SOURCE + "\n    def __len__(self):\n        return 0\n")
+    edit(call, command="view", path="pkg/greet.py")
+    out = edit(call, command="rewrite", path="pkg/greet.py", definition="len",
+               new_str="def __len__(self):\n    return 1")
+    assert out.startswith("There is no `len` in pkg/greet.py; rewrote `__len__`, the definition your new_str names.")
+    assert (workspace.root / "pkg" / "greet.py").read_text().endswith("    def __len__(self):\n        return 1\n")
+    missing = edit(call, command="rewrite", path="pkg/greet.py", definition="size", new_str="def size(self): return 2")
+    assert "No definition of `size`" in missing  # a name the file does not define either way stays an error
 
 
 def test_rewrite_of_a_name_defined_twice_points_to_str_replace(call: Call, workspace: Workspace) -> None:

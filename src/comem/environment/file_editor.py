@@ -372,7 +372,14 @@ class FileEditor:
         if not name.isidentifier():
             raise ToolArgumentError(f"`definition` must be a function or class name such as `parse`, not {name!r}.")
         lines = split_lines(text)
-        blocks = find_blocks(lines, name)
+        blocks, renamed = find_blocks(lines, name), ""
+        new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
+        header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
+        own = defined_names([header])
+        if not blocks and own and (found := find_blocks(lines, own[0][0])):  # the code names itself: trust that
+            renamed = (f"There is no `{name}` in {self._name(path)}; rewrote `{own[0][0]}`, the definition your "
+                       "new_str names.\n")
+            name, blocks = own[0][0], found
         if not blocks:
             near = [f"`{other}` (line {line})" for other, line in defined_names(lines) if name in other][:3]
             hint = (f"Did you mean {' or '.join(near)}? Give that name as `definition`." if near
@@ -393,8 +400,6 @@ class FileEditor:
                 f"No replacement was performed: you have not looked at {self._name(path)} yet. `{name}` as it stands "
                 f"(lines {first}-{last}):\n{current}\nRewrite it from this code: keep what is right and fix what the "
                 "issue describes."))
-        new_lines = textwrap.dedent(new_str.expandtabs(4)).strip("\n").split("\n")
-        header = next((line for line in new_lines if line.strip() and not line.lstrip().startswith("@")), "")
         if not header_pattern(name).match(header) or header.lstrip().startswith("class"):
             new_lines = _under_old_signature(lines[first - 1:last], indent, new_lines, name)
         while first > 1 and lines[first - 2].strip().startswith("@") and new_lines[0].lstrip().startswith("@"):
@@ -413,7 +418,7 @@ class FileEditor:
         new_text = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
         _check_syntax(new_text, self._name(path), first)
         self._save(path, text, new_text)
-        return self._edited(path, new_text, first, len(new_lines))
+        return renamed + self._edited(path, new_text, first, len(new_lines))
 
     def _insert(self, path: Path, text: str, insert_line: int, new_str: str) -> str:
         lines = split_lines(text)
