@@ -41,12 +41,16 @@ class Revived:
         except LLMUnavailable:
             if self.server.restarts >= MAX_RESTARTS:
                 raise
-            what = await asyncio.to_thread(self.server.revive)
-            if what is None and self.server.pid is None:
+            if await self._revive() is None and self.server.pid is None:
                 raise
-            if what is not None:
-                self.on_restart(what)
         return await self.client.chat(messages, **kwargs)
+
+    async def _revive(self) -> str | None:
+        """Start the server again if it died (`EmbeddedServer.revive`) and tell `on_restart`; what happened."""
+        what = await asyncio.to_thread(self.server.revive)
+        if what is not None:
+            self.on_restart(what)
+        return what
 
 
     @property
@@ -58,9 +62,7 @@ class Revived:
         times in all); the restarts so far. For clients this object does not see: Ray workers reach the server by
         its URL, so the driver looks after each episode and compares the count with the one before it."""
         if self.server.restarts < MAX_RESTARTS:
-            what = await asyncio.to_thread(self.server.revive)
-            if what is not None:
-                self.on_restart(what)
+            await self._revive()
         return self.server.restarts
 
 
