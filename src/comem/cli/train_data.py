@@ -6,6 +6,7 @@ The command functions are plain; cli/main.py registers them on `data_app` wrappe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import statistics
@@ -146,6 +147,9 @@ def sft(
                                                "with --samples).")] = 0.0,
     samples: Annotated[int, typer.Option(help="Summaries per record: the first greedy, the rest sampled; the agent "
                                          "scores each and the best is kept (needs --agent-model).")] = 1,
+    extractive: Annotated[str, typer.Option(help="Comma-separated views of the covered steps scored beside the "
+                                            "teacher's summaries (needs --agent-model): ledger (files, commands, "
+                                            "errors, names), recent (the newest steps' calls and results).")] = "",
     agent_model: Annotated[str | None, typer.Option(help="The frozen agent that scores the summaries (bundled name "
                                                     "or GGUF, or the served name with --agent-url): reward-filtered "
                                                     "targets.")] = None,
@@ -180,6 +184,7 @@ def sft(
     from comem.train.eval_memory import action_judge
     from comem.train.reward.agent_reward import reply_grammar
 
+    views = [v.strip() for v in extractive.split(",") if v.strip()]
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
     records = shuffle_cap(_sft_inputs(source, arm, options, eval_fraction), max_records, seed)
     spec = ModelConfig(model=teacher_model, url=teacher_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
@@ -191,9 +196,11 @@ def sft(
     # the teacher takes the memory model's share beside a judge, every core alone
     agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec, need_memory=judge_spec is not None)
     target = out / "sft.parquet"
+    extra = f" and the views {', '.join(views)}" if views else ""
     console.print(f"[bold]comem train data sft[/] {len(records)} records, teacher {teacher_model}"
                   f"{f' at {teacher_url}' if teacher_url else ' (embedded)'}"
-                  f"{f', best of {samples} by agent {agent_model}' if judge_spec else ''} -> {target}")
+                  f"{extra}"
+                  f"{f', best of {samples + len(views)} by agent {agent_model}' if judge_spec else ''} -> {target}")
 
     async def go() -> Any:
         # an embedded server's KV cache grows with its slots: at most 4 keeps a CPU teacher's memory modest
@@ -207,8 +214,8 @@ def sft(
                 judge = action_judge(agent, grammar=await reply_grammar(agent, TOOL_NAMES), timeout_s=timeout_s)
             return await teacher_summaries(records, teacher, target, teacher_model=teacher_model,
                                            max_tokens=max_tokens, temperature=temperature, samples=samples,
-                                           judge=judge, min_reward=min_reward, concurrency=concurrency,
-                                           on_progress=progress, on_error=log_error)
+                                           extractive=views, judge=judge, min_reward=min_reward,
+                                           concurrency=concurrency, on_progress=progress, on_error=log_error)
 
     with resumable(out, "teacher summaries", total=len(records)) as tracker:
         progress, log_error = tracker.update, tracker.failed
@@ -218,7 +225,7 @@ def sft(
         "kind": "sft", "source": source, "teacher_model": teacher_model, "teacher_url": teacher_url,
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
                     "max_tokens": max_tokens, "temperature": temperature, "samples": samples,
-                    "agent_model": agent_model, "agent_url": agent_url, "min_reward": min_reward},
+                    "extractive": views, "agent_model": agent_model, "agent_url": agent_url, "min_reward": min_reward},
         "records": len(result.records), "requested": len(records), "failed": report.failed, "cut": result.cut,
         "errors": [{"record_id": str(k), "error": m} for k, m in report.errors[:20]],
     })
@@ -232,5 +239,8 @@ def sft(
         console.print(f"agent reward of the kept summaries {statistics.fmean(r.reward or 0.0 for r in scored):.2f} "
                       f"vs {statistics.fmean(r.first_reward or 0.0 for r in scored):.2f} for the greedy ones "
                       f"({len(scored)} records)")
+        won = collections.Counter(r.kept for r in scored if r.kept)
+        if won:
+            console.print("kept: " + ", ".join(f"{label} {n}" for label, n in won.most_common()))
     if report.failed:
         console.print("[yellow]rerun the same command to retry the failed records.[/]")

@@ -14,6 +14,7 @@ import pytest
 from comem.core.errors import ComemError
 from comem.llm.openai_http import OpenAIChatClient
 from comem.train.data.build import build_grpo_records
+from comem.train.data.extractive import VIEWS
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from comem.train.data.teacher import TeacherResult, checkpoint_path, teacher_summaries
 from comem.trajectories.sources import load_recorded
@@ -158,7 +159,7 @@ def test_best_of_samples_by_the_judge(records: list[GrpoRecord], servers: Any, t
     assert [r.record_id for r in kept.records] == [r.record_id for r in records[1:3]] and not again.requests
     assert [r.record_id for r in read_parquet(out, SftRecord)] == [r.record_id for r in records[1:3]]
     # a checkpoint written with other sampling settings is refused, not mixed in
-    with pytest.raises(ComemError, match="3 sample"):
+    with pytest.raises(ComemError, match="3 candidate"):
         run(records[:3], servers(), out, samples=2, temperature=0.9, judge=judge)
 
 
@@ -187,6 +188,28 @@ def test_a_summary_cut_at_the_budget_is_no_target(records: list[GrpoRecord], ser
     assert read_parquet(tmp_path / "m.parquet", SftRecord) == mixed.records
 
 
+def test_extractive_views_compete_with_the_teacher(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    judged: list[str] = []
+
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        judged.append(summary)
+        if record.record_id == records[0].record_id:
+            return 5.0  # a tie: the teacher's summary, first, is kept
+        return 8.0 if summary.startswith("Last steps") else 4.0
+
+    out = tmp_path / "sft.parquet"
+    result = run(records[:3], servers(), out, extractive=["ledger", "recent"], judge=judge, max_tokens=128)
+    assert len(judged) == 9 and all(r.candidates == 3 for r in result.records)
+    first, *others = result.records
+    assert first.kept == "teacher:0" and first.completion[0].content.startswith("Summary ")
+    for sft, rec in zip(others, records[1:3], strict=True):
+        assert sft.kept == "recent" and (sft.reward, sft.first_reward, sft.finished) == (8.0, 4.0, True)
+        assert sft.completion[0].content == VIEWS["recent"](rec, 128)
+    assert read_parquet(out, SftRecord) == result.records
+    with pytest.raises(ComemError, match="3 candidate"):  # the pool changed: refused, not mixed in
+        run(records[:3], servers(), out, extractive=["ledger"], judge=judge)
+
+
 async def never(record: GrpoRecord, summary: str) -> float:
     raise AssertionError("not called")
 
@@ -196,6 +219,8 @@ async def never(record: GrpoRecord, summary: str) -> float:
     ({"samples": 3, "judge": never}, "temperature above 0"),
     ({"samples": 0}, "samples must be at least 1"),
     ({"min_reward": 5.0}, "there is no judge"),
+    ({"extractive": ["ledger"]}, "no judge to choose"),
+    ({"extractive": ["ledger", "gist"], "judge": never}, "unknown extractive view"),
 ])
 def test_sampling_settings_that_cannot_work_are_refused(records: list[GrpoRecord], servers: Any, tmp_path: Path,
                                                         kw: dict[str, Any], message: str) -> None:

@@ -28,9 +28,12 @@ SFT record — the same memory prompt with a teacher's summary (TRL SFTTrainer's
     prompt             list  [{"role": "user", "content": <memory prompt>}]
     completion         list  [{"role": "assistant", "content": <teacher summary>}]
     teacher_model      str   the model name the teacher server answered to
-    candidates         int   summaries the teacher wrote for this prompt (the first greedy); the best is kept
+    candidates         int   summaries scored for this prompt: the teacher's (the first greedy) and any extractive
+                             views (comem.train.data.extractive); the best is kept
     reward             float the judge's reward for the kept summary (null: not scored)
     first_reward       float the judge's reward for the greedy summary (null: not scored)
+    finished           bool  the kept summary ended on its own (false: cut at the budget; null: not recorded)
+    kept               str   which candidate won: "teacher:I" (0 the greedy one) or a view's name (null: old data)
 
 `prompt` and `completion` are stored as parquet lists of {role, content} structs, so `datasets` reads them back
 as lists of message dicts. Reading a file checks its columns and every row; a bad file is one `ComemError`.
@@ -105,6 +108,7 @@ class SftRecord(BaseModel):
     reward: float | None = None
     first_reward: float | None = None
     finished: bool | None = None  # the summary ended on its own; False: cut at the token budget; None: not recorded
+    kept: str | None = None  # which candidate won: "teacher:I" (0 greedy, then the samples) or an extractive view
 
 
 R = TypeVar("R", GrpoRecord, SftRecord)
@@ -123,7 +127,7 @@ def _schema(kind: type[BaseModel]) -> Any:
     pa, _ = require_pyarrow()
     turns = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
     types = {str: pa.string(), int: pa.int64(), float | None: pa.float64(), bool | None: pa.bool_(),
-             list[ChatTurn]: turns, Variant: pa.string()}
+             str | None: pa.string(), list[ChatTurn]: turns, Variant: pa.string()}
     return pa.schema([(name, types[field.annotation]) for name, field in kind.model_fields.items()])
 
 

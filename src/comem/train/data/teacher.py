@@ -14,6 +14,10 @@ SFT target is then the summary that kept the agent on course, not just the teach
 fine-tuning, GRPO's objective in its cheapest offline form. Both rewards are recorded; `min_reward` leaves records
 whose best is below it out of the written file (they stay in the checkpoint).
 
+Extractive candidates (`extractive`, docs/method.md §6): deterministic views of the covered steps
+(comem.train.data.extractive: the ledger, the newest steps' calls and results) join the teacher's summaries and
+are scored alike; `kept` records which candidate won. The student learns whatever kept the agent on course.
+
 A summary cut at `max_tokens` is not a target: SFT ends every completion with the end-of-turn token, so a cut one
 would teach the model to stop mid-sentence. A finished candidate beats a cut one whatever their rewards, and a
 record whose kept summary was still cut is left out of the written file (it stays in the checkpoint).
@@ -21,7 +25,7 @@ record whose kept summary was still cut is left out of the written file (it stay
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from comem.core.errors import ComemError
 from comem.core.records import Message
 from comem.llm.base import LLM, LLMError
 from comem.train.data.checkpoint import Checkpoint, JobReport, run_jobs
+from comem.train.data.extractive import VIEWS
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
 
 Judge = Callable[[GrpoRecord, str], Awaitable[float]]  # (record, summary) -> reward in [0, 10]
@@ -57,14 +62,15 @@ async def teacher_summaries(
     max_tokens: int = 1024,
     temperature: float = 0.0,
     samples: int = 1,
+    extractive: Sequence[str] = (),
     judge: Judge | None = None,
     min_reward: float | None = None,
     concurrency: int = 8,
     on_progress: Callable[[int, int], None] | None = None,
     on_error: Callable[[Hashable, str], None] | None = None,
 ) -> TeacherResult:
-    """Summarise every record's prompt with `teacher` (best of `samples` by `judge`), then write the SFT records
-    (input order) to `out`."""
+    """Summarise every record's prompt with `teacher` (best of `samples` and the `extractive` views by `judge`),
+    then write the SFT records (input order) to `out`."""
     if not records:
         raise ComemError("No records to summarise.", fix="Pass GRPO records or trajectories that yield some.")
     if max_tokens < 1 or concurrency < 1 or samples < 1:
@@ -73,6 +79,12 @@ async def teacher_summaries(
     if samples > 1 and (judge is None or temperature <= 0):
         raise ComemError(f"{samples} samples per record need a judge to choose among them and a temperature above 0.",
                          fix="e.g. --samples 4 --temperature 0.8 with --agent-model (the agent that scores them).")
+    unknown = [name for name in extractive if name not in VIEWS]
+    if unknown:
+        raise ComemError(f"unknown extractive view(s): {', '.join(unknown)}.", fix=f"use some of: {', '.join(VIEWS)}.")
+    if extractive and judge is None:
+        raise ComemError("Extractive views are candidates beside the teacher's summaries, and there is no judge to "
+                         "choose among them.", fix="pass --agent-model (the agent that scores the summaries).")
     if min_reward is not None and judge is None:
         raise ComemError("min_reward filters by the judge's reward, and there is no judge.",
                          fix="pass --agent-model (the agent that scores the summaries), or drop --min-reward.")
@@ -83,19 +95,19 @@ async def teacher_summaries(
     if stale is not None:
         raise ComemError(f"{checkpoint.path} holds a different prompt for {stale}: the data options changed since "
                          "it was written.", fix="Use a fresh --out, or delete the checkpoint to start over.")
-    scored = judge is not None
-    other = next((r for r in checkpoint.done.values() if r.candidates != samples or (r.reward is not None) != scored),
+    scored, pool = judge is not None, samples + len(extractive)
+    other = next((r for r in checkpoint.done.values() if r.candidates != pool or (r.reward is not None) != scored),
                  None)
     if other is not None:
-        raise ComemError(f"{checkpoint.path} was written with {other.candidates} sample(s) per record, "
-                         f"{'scored' if other.reward is not None else 'unscored'}; this run asks for {samples}, "
+        raise ComemError(f"{checkpoint.path} was written with {other.candidates} candidate(s) per record, "
+                         f"{'scored' if other.reward is not None else 'unscored'}; this run asks for {pool}, "
                          f"{'scored' if scored else 'unscored'}.",
-                         fix="Use a fresh --out, or the same --samples and agent as the first run.")
+                         fix="Use a fresh --out, or the same --samples, --extractive and agent as the first run.")
 
     def job(record: GrpoRecord) -> Callable[[], Awaitable[SftRecord]]:
         async def summarise() -> SftRecord:
             messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
-            candidates, finished = [], []
+            candidates, finished, labels = [], [], []
             for i in range(samples):  # sequential: a server's prefix cache keeps the prompt for the next sample
                 done = await teacher.chat(messages, max_tokens=max_tokens,
                                           temperature=temperature if samples == 1 or i else 0.0)
@@ -103,12 +115,17 @@ async def teacher_summaries(
                     raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
                 candidates.append(done.text.strip())
                 finished.append(done.finish_reason != "length")
-            rewards = [await judge(record, summary) for summary in candidates] if judge else [None] * samples
-            best = max(range(samples), key=lambda i: (finished[i], rewards[i] or 0.0, -i))
+                labels.append(f"teacher:{i}")
+            for view in extractive:
+                candidates.append(VIEWS[view](record, max_tokens))
+                finished.append(True)
+                labels.append(view)
+            rewards = [await judge(record, summary) for summary in candidates] if judge else [None] * len(candidates)
+            best = max(range(len(candidates)), key=lambda i: (finished[i], rewards[i] or 0.0, -i))
             return SftRecord(record_id=record.record_id, task_id=record.task_id, prompt=record.prompt,
                              completion=[ChatTurn(role="assistant", content=candidates[best])], teacher_model=name,
-                             candidates=samples, reward=rewards[best], first_reward=rewards[0],
-                             finished=finished[best])
+                             candidates=len(candidates), reward=rewards[best], first_reward=rewards[0],
+                             finished=finished[best], kept=labels[best])
 
         return summarise
 
