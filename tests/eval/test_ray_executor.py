@@ -27,8 +27,7 @@ from comem.eval.results import read_incidents, read_results, trajectory_path
 from comem.eval.suite import EvalConfig, plan, select_tasks
 from tests.eval.eval_process import start, wait_for
 from tests.eval.standin import StandInServer, model_config
-from tests.eval.test_eval_embedded import SMOL_INSTALLED
-from tests.extras import needs, requires
+from tests.extras import needs, needs_model, requires
 
 RAY = Path(sys.executable).with_name("ray")
 
@@ -120,7 +119,7 @@ def test_episodes_run_as_ray_tasks_and_resume(ray_cluster: str, tmp_path: Path) 
 
 
 @pytest.mark.slow
-@SMOL_INSTALLED
+@needs_model("smollm2-135m")
 def test_a_memory_server_that_died_under_a_ray_episode_is_restarted_and_the_episode_is_not_a_result(
         ray_cluster: str, tmp_path: Path) -> None:
     """Ray workers reach an embedded memory server by URL, so nothing restarted it: the rest of the run went on

