@@ -146,7 +146,8 @@ def sft(
     temperature: Annotated[float, typer.Option(help="Teacher sampling temperature (of the samples after the first "
                                                "with --samples).")] = 0.0,
     samples: Annotated[int, typer.Option(help="Summaries per record: the first greedy, the rest sampled; the agent "
-                                         "scores each and the best is kept (needs --agent-model).")] = 1,
+                                         "scores each and the best is kept (needs --agent-model). 0: no teacher, "
+                                         "the best --extractive view.")] = 1,
     extractive: Annotated[str, typer.Option(help="Comma-separated views of the covered steps scored beside the "
                                             "teacher's summaries (needs --agent-model): ledger (files, commands, "
                                             "errors, names), recent (the newest steps' calls and results).")] = "",
@@ -194,11 +195,13 @@ def sft(
     judge_spec = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                              threads=threads) if agent_model else None
     # the teacher takes the memory model's share beside a judge, every core alone
-    agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec, need_memory=judge_spec is not None)
+    agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec,
+                                                 need_memory=judge_spec is not None and samples > 0)
     target = out / "sft.parquet"
     extra = f" and the views {', '.join(views)}" if views else ""
-    console.print(f"[bold]comem train data sft[/] {len(records)} records, teacher {teacher_model}"
-                  f"{f' at {teacher_url}' if teacher_url else ' (embedded)'}"
+    teacher_text = (f"teacher {teacher_model}{f' at {teacher_url}' if teacher_url else ' (embedded)'}" if samples
+                    else "no teacher")
+    console.print(f"[bold]comem train data sft[/] {len(records)} records, {teacher_text}"
                   f"{extra}"
                   f"{f', best of {samples + len(views)} by agent {agent_model}' if judge_spec else ''} -> {target}")
 
@@ -206,13 +209,13 @@ def sft(
         # an embedded server's KV cache grows with its slots: at most 4 keeps a CPU teacher's memory modest
         async with contextlib.AsyncExitStack() as stack:
             teacher = await stack.enter_async_context(
-                open_model(spec, "teacher", out, teacher_threads, n_parallel=min(concurrency, 4)))
+                open_model(spec, "teacher", out, teacher_threads, n_parallel=min(concurrency, 4))) if samples else None
             judge = None
             if judge_spec is not None:
                 agent = await stack.enter_async_context(
                     open_model(judge_spec, "agent", out, agent_threads, n_parallel=min(concurrency, 4)))
                 judge = action_judge(agent, grammar=await reply_grammar(agent, TOOL_NAMES), timeout_s=timeout_s)
-            return await teacher_summaries(records, teacher, target, teacher_model=teacher_model,
+            return await teacher_summaries(records, teacher, target, teacher_model=teacher_model if samples else None,
                                            max_tokens=max_tokens, temperature=temperature, samples=samples,
                                            extractive=views, judge=judge, min_reward=min_reward,
                                            concurrency=concurrency, on_progress=progress, on_error=log_error)

@@ -210,6 +210,17 @@ def test_extractive_views_compete_with_the_teacher(records: list[GrpoRecord], se
         run(records[:3], servers(), out, extractive=["ledger"], judge=judge)
 
 
+def test_views_alone_need_no_teacher(records: list[GrpoRecord], tmp_path: Path) -> None:
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        return 6.0 if summary.startswith("Last steps") else 7.0
+
+    result = asyncio.run(teacher_summaries(records[:2], None, tmp_path / "sft.parquet", samples=0,
+                                           extractive=["recent", "ledger"], judge=judge, max_tokens=128))
+    for sft, rec in zip(result.records, records[:2], strict=True):
+        assert (sft.kept, sft.reward, sft.first_reward, sft.candidates) == ("ledger", 7.0, None, 2)
+        assert sft.completion[0].content == VIEWS["ledger"](rec, 128) and sft.teacher_model.startswith("none")
+
+
 async def never(record: GrpoRecord, summary: str) -> float:
     raise AssertionError("not called")
 
@@ -217,10 +228,11 @@ async def never(record: GrpoRecord, summary: str) -> float:
 @pytest.mark.parametrize(("kw", "message"), [
     ({"samples": 3, "temperature": 0.8}, "need a judge"),
     ({"samples": 3, "judge": never}, "temperature above 0"),
-    ({"samples": 0}, "samples must be at least 1"),
     ({"min_reward": 5.0}, "there is no judge"),
     ({"extractive": ["ledger"]}, "no judge to choose"),
     ({"extractive": ["ledger", "gist"], "judge": never}, "unknown extractive view"),
+    ({"samples": 0}, "nothing to choose from"),
+    ({"samples": -1}, "samples at least 0"),
 ])
 def test_sampling_settings_that_cannot_work_are_refused(records: list[GrpoRecord], servers: Any, tmp_path: Path,
                                                         kw: dict[str, Any], message: str) -> None:

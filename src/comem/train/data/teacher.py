@@ -55,7 +55,7 @@ class TeacherResult:
 
 async def teacher_summaries(
     records: list[GrpoRecord],
-    teacher: LLM,
+    teacher: LLM | None,
     out: Path,
     *,
     teacher_model: str | None = None,
@@ -70,12 +70,17 @@ async def teacher_summaries(
     on_error: Callable[[Hashable, str], None] | None = None,
 ) -> TeacherResult:
     """Summarise every record's prompt with `teacher` (best of `samples` and the `extractive` views by `judge`),
-    then write the SFT records (input order) to `out`."""
+    then write the SFT records (input order) to `out`. With `samples` 0 there is no teacher: the best view wins."""
     if not records:
         raise ComemError("No records to summarise.", fix="Pass GRPO records or trajectories that yield some.")
-    if max_tokens < 1 or concurrency < 1 or samples < 1:
-        raise ComemError("max_tokens, concurrency and samples must be at least 1.",
+    if max_tokens < 1 or concurrency < 1 or samples < 0:
+        raise ComemError("max_tokens and concurrency must be at least 1, samples at least 0.",
                          fix="e.g. --max-tokens 1024 --concurrency 8 --samples 1")
+    if samples == 0 and not extractive:
+        raise ComemError("With no teacher samples and no extractive views there is nothing to choose from.",
+                         fix="give --samples 1 or more, or --extractive ledger,recent with --samples 0.")
+    if samples and teacher is None:
+        raise ComemError(f"{samples} teacher sample(s) per record need a teacher.", fix="pass --teacher-model.")
     if samples > 1 and (judge is None or temperature <= 0):
         raise ComemError(f"{samples} samples per record need a judge to choose among them and a temperature above 0.",
                          fix="e.g. --samples 4 --temperature 0.8 with --agent-model (the agent that scores them).")
@@ -88,7 +93,7 @@ async def teacher_summaries(
     if min_reward is not None and judge is None:
         raise ComemError("min_reward filters by the judge's reward, and there is no judge.",
                          fix="pass --agent-model (the agent that scores the summaries), or drop --min-reward.")
-    name = teacher_model or teacher.model
+    name = teacher_model or (teacher.model if teacher is not None and samples else "none (extractive views)")
     checkpoint = Checkpoint(checkpoint_path(out), SftRecord, key=lambda r: r.record_id)
     stale = next((r.record_id for r in records if r.record_id in checkpoint.done
                   and checkpoint.done[r.record_id].prompt != r.prompt), None)
@@ -108,7 +113,7 @@ async def teacher_summaries(
         async def summarise() -> SftRecord:
             messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
             candidates, finished, labels = [], [], []
-            for i in range(samples):  # sequential: a server's prefix cache keeps the prompt for the next sample
+            for i in range(samples if teacher is not None else 0):  # in turn: the prefix cache keeps the prompt
                 done = await teacher.chat(messages, max_tokens=max_tokens,
                                           temperature=temperature if samples == 1 or i else 0.0)
                 if not done.text.strip():
@@ -124,7 +129,8 @@ async def teacher_summaries(
             best = max(range(len(candidates)), key=lambda i: (finished[i], rewards[i] or 0.0, -i))
             return SftRecord(record_id=record.record_id, task_id=record.task_id, prompt=record.prompt,
                              completion=[ChatTurn(role="assistant", content=candidates[best])], teacher_model=name,
-                             candidates=len(candidates), reward=rewards[best], first_reward=rewards[0],
+                             candidates=len(candidates), reward=rewards[best],
+                             first_reward=rewards[0] if samples else None,
                              finished=finished[best], kept=labels[best])
 
         return summarise
