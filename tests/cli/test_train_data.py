@@ -137,6 +137,37 @@ def test_sft_keeps_the_summary_the_agent_follows(run_dir: Path, tmp_path: Path) 
     assert "for the greedy ones" in result.output
 
 
+def follows_the_newest_steps(request: dict[str, Any]) -> str:
+    """A stand-in agent that takes the recorded next step only after the `recent` view (which ends with the last
+    covered step); after anything else it lists files."""
+    text = "\n".join(m["content"] for m in request["messages"] if isinstance(m.get("content"), str))
+    steps = re.findall(r"^step (\d+): ", text, re.MULTILINE)
+    call = ACTIONS[int(steps[-1]) % len(ACTIONS)] if "Last steps (newest last)" in text else \
+        ToolCall(name="bash", arguments={"command": "ls -la"})
+    return "Next.\n" + json.dumps({"name": call.name, "arguments": call.arguments})
+
+
+@parquet
+def test_sft_views_without_a_teacher(run_dir: Path, tmp_path: Path) -> None:
+    assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--retain", "0").exit_code == 0
+    agent = OpenAIStandIn(follows_the_newest_steps)
+    try:  # no --teacher-url and no bundled teacher is started: --samples 0
+        result = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "s"), "--samples", "0",
+                        "--extractive", "ledger,recent", "--agent-url", agent.url, "--agent-model", "frozen-agent",
+                        "--concurrency", "1", "--max-tokens", "256")
+    finally:
+        agent.close()
+    assert result.exit_code == 0, result.output
+    assert "no teacher" in result.output and "kept: recent" in result.output
+    written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
+    train = read_parquet(tmp_path / "d" / "train.parquet", GrpoRecord)
+    assert len(written) == len(train) and len(agent.requests) == 2 * len(train)
+    assert all(r.kept == "recent" and r.reward == 10.0 and r.first_reward is None for r in written)
+    assert not (tmp_path / "s" / "teacher-server.log").exists()
+    manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())
+    assert manifest["options"]["extractive"] == ["ledger", "recent"] and manifest["options"]["samples"] == 0
+
+
 def test_sft_agent_url_without_a_model_is_one_clear_error(run_dir: Path, tmp_path: Path) -> None:
     result = invoke("sft", str(run_dir), "--out", str(tmp_path / "s"), "--teacher-url", "http://127.0.0.1:9/v1",
                     "--agent-url", "http://127.0.0.1:9/v1")

@@ -198,7 +198,7 @@ def sft(
     agent_threads, teacher_threads = thread_plan(judge_spec or spec, spec,
                                                  need_memory=judge_spec is not None and samples > 0)
     target = out / "sft.parquet"
-    extra = f" and the views {', '.join(views)}" if views else ""
+    extra = f"; the views {', '.join(views)}" if views else ""
     teacher_text = (f"teacher {teacher_model}{f' at {teacher_url}' if teacher_url else ' (embedded)'}" if samples
                     else "no teacher")
     console.print(f"[bold]comem train data sft[/] {len(records)} records, {teacher_text}"
@@ -242,8 +242,8 @@ def sft(
         console.print(f"agent reward of the kept summaries {statistics.fmean(r.reward or 0.0 for r in scored):.2f} "
                       f"vs {statistics.fmean(r.first_reward or 0.0 for r in scored):.2f} for the greedy ones "
                       f"({len(scored)} records)")
-        won = collections.Counter(r.kept for r in scored if r.kept)
-        if won:
-            console.print("kept: " + ", ".join(f"{label} {n}" for label, n in won.most_common()))
+    won = collections.Counter(r.kept for r in result.records if r.kept)
+    if views and won:
+        console.print("kept: " + ", ".join(f"{label} {n}" for label, n in won.most_common()))
     if report.failed:
         console.print("[yellow]rerun the same command to retry the failed records.[/]")
