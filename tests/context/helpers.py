@@ -64,3 +64,23 @@ def drive(strategy, total: int, agent_s: float = 0.0) -> list[AgentContext]:
 
 def echo_memory(**kw) -> ScriptedLLM:
     return ScriptedLLM([echo_summary], cycle=True, **kw)
+
+
+def tool_step(i: int, name: str, arguments: dict[str, object], observation: str) -> Step:
+    return Step(index=i, thought="", response="", action=ToolCall(name=name, arguments=arguments),
+                observation=observation)
+
+
+RECENT_STEPS = [  # a call per tool kind, a traceback with a loop note, a long argument, a reply without a call
+    tool_step(0, "bash", {"command": "python -c 'import calc; print(calc.divide(7, 2))'"},
+         "Exit code: 1\nExecution output of [bash]:\nTraceback (most recent call last):\n  File \"<string>\", line 1\n"
+         "ZeroDivisionError: division by zero\n\n[You already ran this exact action and got this same output.]"),
+    tool_step(1, "search", {"search_term": "divide"},
+              "Execution output of [search]:\nFound 2 matches for 'divide' in .:\ncalc/ops.py:3: def divide(a, b):"),
+    tool_step(2, "file_editor", {"command": "str_replace", "path": "calc/ops.py", "old_str": "return a / b",
+                            "new_str": "return a // b  # " + "x" * 200},
+         "Execution output of [file_editor]:\nThe file calc/ops.py has been edited."),
+    tool_step(3, "bash", {"command": "python -m pytest -q"},
+              "Exit code: 0\nExecution output of [bash]:\n3 passed in 0.1s"),
+    Step(index=4, thought="", response="hmm", action=None, observation="", format_error=True),
+]

@@ -24,6 +24,7 @@ from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.llm.scripted import ScriptedLLM
 from comem.train.data.build import build_grpo_records
+from comem.train.data.extractive import VIEWS
 from comem.train.data.records import GrpoRecord, read_parquet, write_parquet
 from comem.train.eval_memory import (
     EvalReport,
@@ -172,6 +173,20 @@ def test_ledger_conditions_show_the_ledger_of_the_covered_steps(data: Path, reco
     assert both.index("<memory_summary") < both.index("<ledger") and both.endswith(ledger[len(record.task_prompt):])
     raw = [m.content for m in sent[("echo", record.record_id)][2:]]
     assert [m.content for m in sent[("ledger", record.record_id)][2:]] == raw and raw
+
+
+def test_recent_baseline_is_the_recent_candidate_as_a_summary(data: Path, records: list[GrpoRecord],
+                                                             tmp_path: Path) -> None:
+    """`recent` shows, where a summary goes, exactly the view an extractive SFT candidate is under the same
+    summary budget, framed as the training reward frames a summary."""
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    settings = EvalSettings(data=data, baselines=["recent"], memory_max_tokens=64)
+    report = evaluate(settings, tmp_path, {"agent": agent})
+    assert [r.condition for r in report.results] == ["recent"] and report.results[0].n == len(records)
+    ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
+    for record, sent in zip(ordered, agent.requests, strict=True):
+        assert sent == memory_messages(record, VIEWS["recent"](record, 64))
+        assert "Last steps (newest last):" in sent[1].content
 
 
 def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ model (`comem eval-memory`) and the training reward need the same views of a rec
 - `truncate`: the pinned prompts and the most recent whole steps within a token budget (at least the last one);
 - `ledger`: the memory view with the ledger of the covered steps and no summary (context/ledger.py): what a
   `memory_view: ledger` arm shows, with no memory model;
+- `recent`: the memory view with the newest covered steps, a line each (context/recent.py), as the summary;
 - `full`: the whole history, the upper bound;
 - `summary_view`: the view once a summary is installed, as the live memory strategies and the reward show it.
 """
@@ -17,9 +18,10 @@ from __future__ import annotations
 from comem.context.base import Pinned, estimate_tokens, step_messages
 from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings, summary_messages
+from comem.context.recent import recent_text
 from comem.core.records import Message, Step
 
-POLICIES = ("none", "truncate", "ledger", "full")
+POLICIES = ("none", "truncate", "ledger", "recent", "full")
 LEDGER_TOKENS = MemorySettings().ledger_tokens
 CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
 
@@ -46,10 +48,11 @@ def recent_within(steps: list[Step], budget: int) -> list[Step]:
 
 
 def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window: list[Step], *,
-                    truncate_tokens: int, ledger_tokens: int = LEDGER_TOKENS) -> list[Message]:
+                    truncate_tokens: int, ledger_tokens: int = LEDGER_TOKENS, recent_tokens: int) -> list[Message]:
     """The agent's context at step len(history) under a policy without a memory model (see the module docstring);
     `raw_window` is the raw steps a memory condition would show (`none` shows them, or the last step; `ledger`
-    shows them after the ledger of the steps before them, framed as `summary_view` frames a summary)."""
+    shows them after the ledger of the steps before them, framed as `summary_view` frames a summary; `recent`
+    shows its line-a-step list where a summary goes)."""
     if policy == "none":
         return history_messages(pinned, raw_window or history[-1:])
     if policy == "truncate":
@@ -58,6 +61,10 @@ def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window
         covered = len(history) - len(raw_window)
         return summary_view(pinned, "", covered, raw_window, ledger=ledger_text(history[:covered], pinned.task,
                                                                                    ledger_tokens),
+                            last_observation=history[-1].observation if history and not raw_window else None)
+    if policy == "recent":
+        covered = len(history) - len(raw_window)
+        return summary_view(pinned, recent_text(history[:covered], recent_tokens), covered, raw_window,
                             last_observation=history[-1].observation if history and not raw_window else None)
     if policy == "full":
         return history_messages(pinned, history)

@@ -10,6 +10,9 @@ exact tool-name match. Conditions:
               fit `truncate_tokens` (at least the last step): a token budget, so long observations count;
 - `ledger`    the ledger of the covered steps (`ledger_tokens`) in place of a summary, with the same raw window:
               a memory that needs no model (opt-in: `--baselines none,truncate,ledger,full`);
+- `recent`    the newest covered steps, a line each (context/recent.py), where a summary goes, in the budget an
+              extractive SFT candidate gets under `memory_max_tokens` (train/data/extractive.py): the view a
+              memory model trained on such targets has to beat (opt-in, like `ledger`);
 - `<label>`   one per memory model: it summarises the record's memory prompt (temperature 0, `memory_max_tokens`)
               and the agent sees exactly what the training reward shows it (`agent_messages`: summary + raw
               window, or summary + last observation with retain 0);
@@ -52,6 +55,7 @@ from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
+from comem.train.data.extractive import view_budget
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions
@@ -124,8 +128,8 @@ class EvalSettings(StrictModel):
         return self
 
     def conditions(self) -> list[str]:
-        """Report order: none, truncate, ledger, the memory models (then each + ledger), full."""
-        head = [b for b in ("none", "truncate", "ledger") if b in self.baselines]
+        """Report order: none, truncate, ledger, recent, the memory models (then each + ledger), full."""
+        head = [b for b in ("none", "truncate", "ledger", "recent") if b in self.baselines]
         labels = [m.label for m in self.memories]
         with_ledger = [label + WITH_LEDGER for label in labels] if self.with_ledger else []
         return head + labels + with_ledger + (["full"] if "full" in self.baselines else [])
@@ -202,11 +206,12 @@ def default_opener(log_dir: Path, n_parallel: int) -> Opener:
 
 
 def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int,
-                      ledger_tokens: int = MemorySettings().ledger_tokens) -> list[Message]:
+                      ledger_tokens: int = MemorySettings().ledger_tokens,
+                      summary_tokens: int = MemorySettings().memory_max_tokens) -> list[Message]:
     """The agent's context under a baseline (see the module docstring and comem.context.policies)."""
     return policy_messages(condition, Pinned(system=record.system_prompt, task=record.task_prompt),
                            record.history_steps(), record.raw(), truncate_tokens=truncate_tokens,
-                           ledger_tokens=ledger_tokens)
+                           ledger_tokens=ledger_tokens, recent_tokens=view_budget(summary_tokens))
 
 
 def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None = None) -> list[Message]:
@@ -328,7 +333,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
         for record in records:
             memory = settings.summarised_by(condition)
             if condition in BASELINES:
-                messages = baseline_messages(condition, record, settings.truncate_tokens, settings.ledger_tokens)
+                messages = baseline_messages(condition, record, settings.truncate_tokens, settings.ledger_tokens,
+                                             settings.memory_max_tokens)
             elif (memory, record.record_id) in summaries.done:
                 ledger = settings.ledger_tokens if condition != memory else None
                 messages = memory_messages(record, summaries.done[(memory, record.record_id)].summary, ledger)
