@@ -220,7 +220,7 @@ def sft(
                                            extractive=views, judge=judge, min_reward=min_reward,
                                            concurrency=concurrency, on_progress=progress, on_error=log_error)
 
-    with resumable(out, "teacher summaries", total=len(records)) as tracker:
+    with resumable(out, "teacher summaries" if samples else "views scored", total=len(records)) as tracker:
         progress, log_error = tracker.update, tracker.failed
         result = asyncio.run(go())
     report = result.report
