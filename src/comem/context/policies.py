@@ -57,15 +57,14 @@ def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window
         return history_messages(pinned, raw_window or history[-1:])
     if policy == "truncate":
         return history_messages(pinned, recent_within(history, truncate_tokens))
-    if policy == "ledger":
+    if policy in ("ledger", "recent"):  # a memory view with no model: framed as `summary_view` frames a summary
         covered = len(history) - len(raw_window)
-        return summary_view(pinned, "", covered, raw_window, ledger=ledger_text(history[:covered], pinned.task,
-                                                                                   ledger_tokens),
-                            last_observation=history[-1].observation if history and not raw_window else None)
-    if policy == "recent":
-        covered = len(history) - len(raw_window)
+        last = history[-1].observation if history and not raw_window else None
+        if policy == "ledger":
+            return summary_view(pinned, "", covered, raw_window, last_observation=last,
+                                ledger=ledger_text(history[:covered], pinned.task, ledger_tokens))
         return summary_view(pinned, recent_text(history[:covered], recent_tokens), covered, raw_window,
-                            last_observation=history[-1].observation if history and not raw_window else None)
+                            last_observation=last)
     if policy == "full":
         return history_messages(pinned, history)
     raise ValueError(f"not a context policy: {policy!r} (use one of {', '.join(POLICIES)})")
