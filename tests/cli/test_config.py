@@ -19,7 +19,14 @@ from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
-from comem.eval.config import CPU_MEMORY_DEFAULTS, QUICK_MAX_STEPS, QUICK_TASK_IDS, EvalConfig, load_config
+from comem.eval.config import (
+    CPU_MEMORY_DEFAULTS,
+    QUICK_MAX_STEPS,
+    QUICK_TASK_IDS,
+    RUN_AGENT_MODEL,
+    EvalConfig,
+    load_config,
+)
 from comem.llm.endpoint import ModelConfig
 from tests.standin import OpenAIStandIn
 
@@ -105,7 +112,7 @@ def test_help_shows_the_defaults_that_a_plain_run_uses(captured: list[EvalConfig
                         ("--max-steps", default_of(AgentConfig, "max_steps")),
                         ("--max-tokens", default_of(AgentConfig, "max_tokens")),
                         ("--n-ctx", default_of(ModelConfig, "n_ctx")),
-                        ("--agent-model", default_of(ModelConfig, "model"))]:
+                        ("--agent-model", RUN_AGENT_MODEL)]:
         assert re.search(re.escape(flag) + r" <\w+> [^<]*Default " + re.escape(str(value)) + r"\b", help_text), flag
     assert "Default: full,kso." in help_text
 
@@ -115,7 +122,7 @@ def test_help_shows_the_defaults_that_a_plain_run_uses(captured: list[EvalConfig
     kso = plain.arms[1]
     assert (kso.k, kso.memory_max_tokens) == (default_of(KsoConfig, "k"), default_of(KsoConfig, "memory_max_tokens"))
     assert (plain.loop.max_steps, plain.agent.model, plain.seeds, plain.concurrency) == (
-        QUICK_MAX_STEPS, default_of(ModelConfig, "model"), [0], 1)
+        QUICK_MAX_STEPS, RUN_AGENT_MODEL, [0], 1)
     assert plain.task_ids == list(QUICK_TASK_IDS) and plain.tasks == ["bundled"]  # the quick job
 
 

@@ -10,8 +10,9 @@ import yaml
 
 from comem.context.kso import KsoConfig
 from comem.core.errors import ComemError
-from comem.eval.config import AGENT_ENGINE_DEFAULTS, CPU_MEMORY_DEFAULTS, EvalConfig, load_config
+from comem.eval.config import AGENT_ENGINE_DEFAULTS, CPU_MEMORY_DEFAULTS, RUN_AGENT_MODEL, EvalConfig, load_config
 from comem.eval.engine import write_config
+from comem.llm.models import DEFAULT_MODEL, MODELS
 
 
 def test_a_run_file_and_an_eval_file_are_one_model(tmp_path: Path) -> None:
@@ -24,6 +25,28 @@ def test_a_run_file_and_an_eval_file_are_one_model(tmp_path: Path) -> None:
     run.write_text(run.read_text() + "seeds: [0, 1]\nconcurrency: 2\n")
     assert load_config(run, {}).seeds == [0, 1]
     assert EvalConfig().model_dump() == load_config(None, {}).model_dump()
+
+
+def test_the_agent_is_the_bundled_model_that_solves_tasks_unless_one_is_named(tmp_path: Path) -> None:
+    assert RUN_AGENT_MODEL in MODELS and RUN_AGENT_MODEL != DEFAULT_MODEL
+    assert EvalConfig().agent.model == RUN_AGENT_MODEL
+    assert EvalConfig(agent={"threads": 1, "n_ctx": 8192}).agent.model == RUN_AGENT_MODEL  # a partial setting
+    assert load_config(None, {"agent": {"threads": 1}}).agent.model == RUN_AGENT_MODEL  # `comem run --threads 1`
+    assert EvalConfig(agent={"model": DEFAULT_MODEL}).agent.model == DEFAULT_MODEL
+    served = EvalConfig(agent={"url": "http://127.0.0.1:9/v1"}).agent  # a served agent keeps its own name
+    assert served.model == DEFAULT_MODEL and served.url == "http://127.0.0.1:9/v1"
+    run = tmp_path / "run.yaml"
+    run.write_text("agent: {n_ctx: 8192}\n")
+    assert load_config(run, {}).agent.model == RUN_AGENT_MODEL
+
+
+def test_a_run_resumes_only_with_the_models_it_was_made_with(tmp_path: Path) -> None:
+    write_config(tmp_path, load_config(None, {}))
+    write_config(tmp_path, load_config(None, {"agent": {"threads": 1}}))  # other cores: the same weights
+    with pytest.raises(ComemError, match=f"agent.model: '{RUN_AGENT_MODEL}' -> '{DEFAULT_MODEL}'"):
+        write_config(tmp_path, load_config(None, {"agent": {"model": DEFAULT_MODEL}}))
+    with pytest.raises(ComemError, match="memory.model: 'agent' -> 'smollm2-135m'"):
+        write_config(tmp_path, load_config(None, {"memory": {"model": "smollm2-135m"}}))
 
 
 def test_a_directory_written_with_untyped_arm_options_resumes(tmp_path: Path) -> None:

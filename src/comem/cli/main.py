@@ -16,7 +16,7 @@ from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
 from comem.context.sync import SyncConfig
 from comem.core.config import default_of
-from comem.eval.config import CPU_MEMORY_DEFAULTS
+from comem.eval.config import CPU_MEMORY_DEFAULTS, RUN_AGENT_MODEL
 from comem.llm.endpoint import AGENT_ENGINE, ModelConfig
 
 app = typer.Typer(help="CoMem: fast long-horizon LLM agents with a decoupled k-step-off memory model.",
@@ -67,7 +67,7 @@ def run(
         help=f"The ledger's token budget. Default {default_of(KsoConfig, 'ledger_tokens')}.")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url. "
-                                                    f"Default {default_of(ModelConfig, 'model')}.")] = None,
+                                                    f"Default {RUN_AGENT_MODEL}.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Same, for the memory model; BASE+lora:FILE.gguf adds a "
                                                      "GGUF LoRA adapter (comem train export-gguf); agent (the "
                                                      "default): the agent's own engine serves it (one server for "
@@ -98,13 +98,13 @@ def run(
                                              "it.")] = None,
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
     all_tasks: Annotated[bool, typer.Option("--all", help="The whole bundled suite with the default step limit "
-                                            "(about 12 minutes on 2 CPU cores), instead of the quick job.")] = False,
+                                            "(about 35 minutes on 2 CPU cores), instead of the quick job.")] = False,
 ) -> None:
     """Run the agent on coding tasks under each context strategy and print success and latency side by side.
 
     The same configuration as `comem eval` (one task source, seed 0, one episode at a time unless --config says
     otherwise); flags override the --config file. Without --config, --all or a task selection it is the quick job:
-    4 easy bundled tasks, 12 steps each (about 4 minutes on 2 CPU cores).
+    4 easy bundled tasks, 12 steps each, the 1.5B agent (about 10 minutes on 2 CPU cores).
     """
     from comem.cli.eval import execute
     from comem.context import parse_arm

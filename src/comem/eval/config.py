@@ -11,7 +11,7 @@ holds the same fields, e.g.
       - full               # a string in the arm grammar (comem.context.arms), or a mapping
       - {name: kso, k: 2}
       - {name: kso, k: 4, label: kso-k4, late_policy: stale, max_wait_s: 5}
-    agent: {model: qwen2.5-coder-0.5b, threads: 2}
+    agent: {model: qwen2.5-coder-1.5b, threads: 2}
     memory: {model: qwen2.5-coder-0.5b, threads: 2}
     loop: {max_steps: 20}
     seeds: [0, 1]
@@ -34,8 +34,13 @@ from comem.core.config import StrictModel, load_yaml_config
 from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine, thread_plan
 from comem.tasks.sources import BUNDLED
 
-# `comem run` without a task selection: the quick job, about 15 minutes on 2 CPU cores with the bundled 0.5B model
-# (the bundled tasks it solved in measurement; docs/results.md). `comem run --all` runs the whole suite.
+# The agent of `comem run` and `comem eval` unless a model or URL is named: the bundled model that solves tasks (the
+# 1.5B solved unitconv-fahrenheit in 4 of 5 episodes, the 0.5B no bundled task in any run; docs/results.md
+# §8). Elsewhere (gateway, benchmarks, training) the default is the faster 0.5B, `comem.llm.models.DEFAULT_MODEL`.
+RUN_AGENT_MODEL = "qwen2.5-coder-1.5b"
+
+# `comem run` without a task selection: the quick job, about 10 minutes on 2 CPU cores with the 1.5B agent
+# (docs/results.md §8.5). `comem run --all` runs the whole suite.
 QUICK_TASK_IDS = ("daterange-len", "ratelimit-burst-cap", "semver-bump-minor", "unitconv-fahrenheit")
 QUICK_MAX_STEPS = 12
 
@@ -77,7 +82,7 @@ class EvalConfig(StrictModel):
     task_ids: list[str] | None = None  # only these instance ids
     limit: int | None = Field(default=None, ge=1)  # the first N tasks (after task_ids)
     arms: list[ArmConfig] = Field(default_factory=default_arms)
-    agent: ModelConfig = Field(default_factory=ModelConfig)
+    agent: ModelConfig = Field(default_factory=lambda: ModelConfig(model=RUN_AGENT_MODEL))
     # default: the agent's own engine serves the memory model (on a CPU the fastest place: docs/method.md §4.6)
     memory: ModelConfig = Field(default_factory=lambda: ModelConfig(model=AGENT_ENGINE))
     loop: AgentConfig = Field(default_factory=AgentConfig)
@@ -97,6 +102,14 @@ class EvalConfig(StrictModel):
         if value is None:
             return [BUNDLED]
         return [value] if isinstance(value, str) else value
+
+    @field_validator("agent", mode="before")
+    @classmethod
+    def _run_agent_unless_named(cls, value: Any) -> Any:
+        """A partial agent setting (`--threads 1`, `agent: {n_ctx: 8192}`) keeps the evaluation's agent model."""
+        if isinstance(value, dict) and "model" not in value and not value.get("url"):
+            return {**value, "model": RUN_AGENT_MODEL}
+        return value
 
     @field_validator("seeds")
     @classmethod

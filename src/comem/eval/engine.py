@@ -105,6 +105,16 @@ def prepare(config: EvalConfig, out: Path, episodes: list[Episode], events: Even
     return todo
 
 
+def _flat(settings: dict[str, Any], section: str) -> dict[str, Any]:
+    return {f"{section}.{k}": v for k, v in (settings.get(section) or {}).items()}
+
+
+def _models(settings: dict[str, Any]) -> dict[str, Any]:
+    """Which weights played each role: a resumed run must not mix two agents' results (threads and URLs may move)."""
+    return {key: value for role in ("agent", "memory") for key, value in _flat(settings, role).items()
+            if key.endswith((".model", ".lora"))}
+
+
 def write_config(out: Path, config: EvalConfig) -> None:
     """Refuse to mix results made with other settings under one arm name; keep the arms of earlier runs."""
     path = out / "config.yaml"
@@ -114,8 +124,7 @@ def write_config(out: Path, config: EvalConfig) -> None:
         old_arms = {arm.key: arm for arm in map(validate_arm, old.get("arms") or [])}
         new = {arm.key: arm for arm in config.arms}
         merged = check_resume(
-            out, {f"loop.{k}": v for k, v in data["loop"].items()},
-            {f"loop.{k}": v for k, v in (old.get("loop") or {}).items()},
+            out, {**_flat(data, "loop"), **_models(data)}, {**_flat(old, "loop"), **_models(old)},
             {key: arm.settings() for key, arm in new.items()}, {key: arm.settings() for key, arm in old_arms.items()},
             what="configuration", label_noun="arm")
         data["arms"] = [new.get(key, old_arms.get(key)).model_dump(mode="json") for key in merged]

@@ -19,7 +19,7 @@ import platformdirs
 from comem.core.errors import ComemError
 
 GGUF_MAGIC = b"GGUF"
-DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"  # wherever one model is named (`comem run`'s agent: comem.eval.config)
 _CHUNK = 1 << 20
 
 
@@ -74,7 +74,7 @@ MODELS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             name="qwen2.5-coder-0.5b",
-            summary="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (default agent and memory model)",
+            summary="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (the default model; fast)",
             filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             size=491_400_064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -92,7 +92,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="qwen2.5-coder-1.5b",
-            summary="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (optional; better, 2-3x slower)",
+            summary="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (comem run's agent; solves more, 2-3x slower)",
             filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
