@@ -98,7 +98,8 @@ def run(
                                              "it.")] = None,
     grade: Annotated[bool | None, typer.Option(help="Run the hidden tests after each episode.")] = None,
     all_tasks: Annotated[bool, typer.Option("--all", help="The whole bundled suite with the default step limit "
-                                            "(about 35 minutes on 2 CPU cores), instead of the quick job.")] = False,
+                                            "(about 35 minutes on 2 CPU cores with the 1.5B), instead of the quick "
+                                            "job.")] = False,
 ) -> None:
     """Run the agent on coding tasks under each context strategy and print success and latency side by side.
 
