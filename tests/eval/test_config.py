@@ -47,6 +47,9 @@ def test_a_run_resumes_only_with_the_models_it_was_made_with(tmp_path: Path) -> 
         write_config(tmp_path, load_config(None, {"agent": {"model": DEFAULT_MODEL}}))
     with pytest.raises(ComemError, match="memory.model: 'agent' -> 'smollm2-135m'"):
         write_config(tmp_path, load_config(None, {"memory": {"model": "smollm2-135m"}}))
+    alone = tmp_path / "full-only"  # no arm used a memory model: memory arms with any model may join
+    write_config(alone, load_config(None, {"arms": ["full"]}))
+    write_config(alone, load_config(None, {"memory": {"model": "smollm2-135m"}}))
 
 
 def test_a_directory_written_with_untyped_arm_options_resumes(tmp_path: Path) -> None:

@@ -109,9 +109,11 @@ def _flat(settings: dict[str, Any], section: str) -> dict[str, Any]:
     return {f"{section}.{k}": v for k, v in (settings.get(section) or {}).items()}
 
 
-def _models(settings: dict[str, Any]) -> dict[str, Any]:
-    """Which weights played each role: a resumed run must not mix two agents' results (threads and URLs may move)."""
-    return {key: value for role in ("agent", "memory") for key, value in _flat(settings, role).items()
+def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
+    """Which weights played each role: a resumed run must not mix two agents' results (threads and URLs may move).
+    The memory model counts only where an arm used one: memory arms may join a run that had none."""
+    roles = ("agent", "memory") if memory else ("agent",)
+    return {key: value for role in roles for key, value in _flat(settings, role).items()
             if key.endswith((".model", ".lora"))}
 
 
@@ -124,7 +126,8 @@ def write_config(out: Path, config: EvalConfig) -> None:
         old_arms = {arm.key: arm for arm in map(validate_arm, old.get("arms") or [])}
         new = {arm.key: arm for arm in config.arms}
         merged = check_resume(
-            out, {**_flat(data, "loop"), **_models(data)}, {**_flat(old, "loop"), **_models(old)},
+            out, {**_flat(data, "loop"), **_models(data, memory=True)},
+            {**_flat(old, "loop"), **_models(old, memory=any(arm.needs_memory() for arm in old_arms.values()))},
             {key: arm.settings() for key, arm in new.items()}, {key: arm.settings() for key, arm in old_arms.items()},
             what="configuration", label_noun="arm")
         data["arms"] = [new.get(key, old_arms.get(key)).model_dump(mode="json") for key in merged]
