@@ -234,6 +234,9 @@ def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
     other = settings.model_copy(update={"memories": [MemoryCondition(label="m", model=ModelConfig(model="z"))]})
     with pytest.raises(ComemError, match="memory model 'm'"):
         evaluate(other, tmp_path, {})
+    adapted = MemoryCondition(label="m", model=ModelConfig(model="m", lora=tmp_path / "retrained.gguf"))
+    with pytest.raises(ComemError, match="retrained.gguf"):  # the same base with an adapter is other weights
+        evaluate(settings.model_copy(update={"memories": [adapted]}), tmp_path, {})
 
 
 def test_memory_model_specs() -> None:

@@ -283,7 +283,9 @@ def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
 
 
 def _spec_key(spec: ModelConfig) -> dict[str, Any]:
-    return spec.model_dump(mode="json", include={"model", "url"})
+    """The weights a label stands for: model, URL and adapter (absent when none, as directories before it saved)."""
+    key = spec.model_dump(mode="json", include={"model", "url"})
+    return key if spec.lora is None else {**key, "lora": str(spec.lora.expanduser().resolve())}
 
 
 def _check_settings(out: Path, settings: EvalSettings) -> None:
