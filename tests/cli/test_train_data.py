@@ -16,6 +16,7 @@ from comem.cli.common import friendly
 from comem.cli.train_data import grpo, sft
 from comem.core.records import ToolCall
 from comem.llm.models import list_models
+from comem.train.data.extractive import VIEWS
 from comem.train.data.records import GrpoRecord, SftRecord, read_parquet
 from tests.extras import needs, requires
 from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
@@ -166,6 +167,22 @@ def test_sft_views_without_a_teacher(run_dir: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "s" / "teacher-server.log").exists()
     manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())
     assert manifest["options"]["extractive"] == ["ledger", "recent"] and manifest["options"]["samples"] == 0
+
+
+@parquet
+def test_sft_one_view_needs_no_model_at_all(run_dir: Path, tmp_path: Path) -> None:
+    assert invoke("grpo", str(run_dir), "--out", str(tmp_path / "d"), "--retain", "0").exit_code == 0
+    result = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "s"), "--samples", "0", "--extractive",
+                    "recent", "--max-tokens", "128")
+    assert result.exit_code == 0, result.output
+    train = read_parquet(tmp_path / "d" / "train.parquet", GrpoRecord)
+    written = read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)
+    assert {r.record_id: r.completion[0].content for r in written} == \
+        {r.record_id: VIEWS["recent"](r, 128) for r in train}
+    assert all(r.reward is None for r in written) and not list((tmp_path / "s").glob("*-server.log"))
+    two = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "t"), "--samples", "0", "--extractive",
+                 "ledger,recent")
+    assert two.exit_code == 2 and "--agent-model" in two.output  # two views: something must choose
 
 
 def test_sft_agent_url_without_a_model_is_one_clear_error(run_dir: Path, tmp_path: Path) -> None:

@@ -147,10 +147,11 @@ def sft(
                                                "with --samples).")] = 0.0,
     samples: Annotated[int, typer.Option(help="Summaries per record: the first greedy, the rest sampled; the agent "
                                          "scores each and the best is kept (needs --agent-model). 0: no teacher, "
-                                         "the best --extractive view.")] = 1,
+                                         "the best --extractive view (one view: no scoring needed).")] = 1,
     extractive: Annotated[str, typer.Option(help="Comma-separated views of the covered steps scored beside the "
-                                            "teacher's summaries (needs --agent-model): ledger (files, commands, "
-                                            "errors, names), recent (the newest steps' calls and results).")] = "",
+                                            "teacher's summaries (needs --agent-model unless it is the only "
+                                            "candidate): ledger (files, commands, errors, names), recent (the "
+                                            "newest steps' calls and results).")] = "",
     agent_model: Annotated[str | None, typer.Option(help="The frozen agent that scores the summaries (bundled name "
                                                     "or GGUF, or the served name with --agent-url): reward-filtered "
                                                     "targets.")] = None,
@@ -220,7 +221,8 @@ def sft(
                                            extractive=views, judge=judge, min_reward=min_reward,
                                            concurrency=concurrency, on_progress=progress, on_error=log_error)
 
-    with resumable(out, "teacher summaries" if samples else "views scored", total=len(records)) as tracker:
+    label = "teacher summaries" if samples else "views scored" if judge_spec else "views"
+    with resumable(out, label, total=len(records)) as tracker:
         progress, log_error = tracker.update, tracker.failed
         result = asyncio.run(go())
     report = result.report

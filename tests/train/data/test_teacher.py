@@ -221,6 +221,15 @@ def test_views_alone_need_no_teacher(records: list[GrpoRecord], tmp_path: Path) 
         assert sft.completion[0].content == VIEWS["ledger"](rec, 128) and sft.teacher_model.startswith("none")
 
 
+def test_one_view_alone_is_every_records_target_unscored(records: list[GrpoRecord], tmp_path: Path) -> None:
+    """With one candidate there is nothing to choose: no agent is needed (docs/results.md §9.4)."""
+    result = asyncio.run(teacher_summaries(records[:3], None, tmp_path / "sft.parquet", samples=0,
+                                           extractive=["recent"], max_tokens=128))
+    assert [r.completion[0].content for r in result.records] == [VIEWS["recent"](r, 128) for r in records[:3]]
+    assert all((r.kept, r.reward, r.candidates) == ("recent", None, 1) for r in result.records)
+    assert read_parquet(tmp_path / "sft.parquet", SftRecord) == result.records
+
+
 async def never(record: GrpoRecord, summary: str) -> float:
     raise AssertionError("not called")
 

@@ -87,9 +87,10 @@ async def teacher_summaries(
     unknown = [name for name in extractive if name not in VIEWS]
     if unknown:
         raise ComemError(f"unknown extractive view(s): {', '.join(unknown)}.", fix=f"use some of: {', '.join(VIEWS)}.")
-    if extractive and judge is None:
+    if extractive and samples + len(extractive) > 1 and judge is None:  # one view alone is every record's target
         raise ComemError("Extractive views are candidates beside the teacher's summaries, and there is no judge to "
-                         "choose among them.", fix="pass --agent-model (the agent that scores the summaries).")
+                         "choose among them.", fix="pass --agent-model (the agent that scores the summaries), or "
+                         "name one view with --samples 0.")
     if min_reward is not None and judge is None:
         raise ComemError("min_reward filters by the judge's reward, and there is no judge.",
                          fix="pass --agent-model (the agent that scores the summaries), or drop --min-reward.")
