@@ -103,6 +103,8 @@ def test_sft_from_trajectories_keeps_held_out_tasks_out(run_dir: Path, tmp_path:
         server.close()
     assert result.exit_code == 0, result.output
     assert not {r.task_id for r in read_parquet(tmp_path / "s" / "sft.parquet", SftRecord)} & held_out
+    manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())  # built here: its own options
+    assert manifest["options"]["eval_fraction"] == 0.4 and "records_from" not in manifest
 
 
 def reference_if_sampled(request: dict[str, Any]) -> str:
@@ -180,6 +182,8 @@ def test_sft_one_view_needs_no_model_at_all(run_dir: Path, tmp_path: Path) -> No
     assert {r.record_id: r.completion[0].content for r in written} == \
         {r.record_id: VIEWS["recent"](r, 128) for r in train}
     assert all(r.reward is None for r in written) and not list((tmp_path / "s").glob("*-server.log"))
+    manifest = json.loads((tmp_path / "s" / "sft.manifest.json").read_text())  # the records' options, not defaults
+    assert manifest["records_from"]["options"]["retain"] == "0" and "retain" not in manifest["options"]
     two = invoke("sft", str(tmp_path / "d"), "--out", str(tmp_path / "t"), "--samples", "0", "--extractive",
                  "ledger,recent")
     assert two.exit_code == 2 and "--agent-model" in two.output  # two views: something must choose

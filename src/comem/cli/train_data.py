@@ -131,6 +131,18 @@ def _sft_inputs(source: str, arm: str | None, options: BuildOptions, eval_fracti
     return _split_source(source, arm, options, eval_fraction)["train"]
 
 
+def _records_origin(source: str) -> dict[str, Any] | None:
+    """Where ready-made GRPO records came from (the source and options in their `grpo` manifest, empty if it is
+    missing); None for trajectories, which this command builds with its own options."""
+    path = Path(source).expanduser()
+    if path.suffix != ".parquet" and not (path.is_dir() and (path / "manifest.json").is_file()
+                                          and (path / "train.parquet").is_file()):  # as _sft_inputs reads it
+        return None
+    manifest = (path.parent if path.suffix == ".parquet" else path) / "manifest.json"
+    saved = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    return {key: saved[key] for key in ("source", "options") if key in saved}
+
+
 def sft(
     source: Annotated[str, typer.Argument(help="A GRPO parquet, a `comem train data grpo` directory (its "
                                           "train.parquet), or recorded trajectories (built and split like grpo).")],
@@ -187,6 +199,7 @@ def sft(
     from comem.train.reward.agent_reward import reply_grammar
 
     views = [v.strip() for v in extractive.split(",") if v.strip()]
+    origin = _records_origin(source)
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
     records = shuffle_cap(_sft_inputs(source, arm, options, eval_fraction), max_records, seed)
     spec = ModelConfig(model=teacher_model, url=teacher_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
@@ -228,9 +241,11 @@ def sft(
     report = result.report
     _write_json(out / "sft.manifest.json", {
         "kind": "sft", "source": source, "teacher_model": teacher_model, "teacher_url": teacher_url,
-        "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
-                    "max_tokens": max_tokens, "temperature": temperature, "samples": samples,
-                    "extractive": views, "agent_model": agent_model, "agent_url": agent_url, "min_reward": min_reward},
+        **({} if origin is None else {"records_from": origin}),  # the build options that made these records
+        "options": {**({**options.model_dump(mode="json"), "eval_fraction": eval_fraction} if origin is None else {}),
+                    "max_records": max_records, "max_tokens": max_tokens, "temperature": temperature,
+                    "samples": samples, "extractive": views, "agent_model": agent_model, "agent_url": agent_url,
+                    "min_reward": min_reward},
         "records": len(result.records), "requested": len(records), "failed": report.failed, "cut": result.cut,
         "errors": [{"record_id": str(k), "error": m} for k, m in report.errors[:20]],
     })
