@@ -19,6 +19,7 @@ from comem.cli.common import console, resumable
 from comem.context.memory import MemorySettings
 from comem.core.config import default_of
 from comem.core.errors import ComemError
+from comem.core.jsonlog import read_settings
 from comem.llm.endpoint import ModelConfig
 from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
 from comem.train.data.records import GrpoRecord
@@ -118,28 +119,24 @@ def grpo(
         console.print("[yellow]no eval records[/]: pass more tasks or --eval-fraction > 0 for a held-out split.")
 
 
-def _sft_inputs(source: str, arm: str | None, options: BuildOptions, eval_fraction: float) -> list[GrpoRecord]:
+def _sft_inputs(source: str, arm: str | None, options: BuildOptions,
+                eval_fraction: float) -> tuple[list[GrpoRecord], dict[str, Any] | None]:
     """GRPO records to summarise: a GRPO parquet, a `grpo` output directory (its train.parquet), or trajectories
-    (built and split like `grpo` with the same options, train side only, so held-out tasks stay out of SFT)."""
+    (built and split like `grpo` with the same options, train side only, so held-out tasks stay out of SFT).
+    Second, where ready-made records came from (the source and options of their `grpo` manifest, empty if it is
+    missing); None for trajectories, which this command builds with its own options."""
     from comem.train.data.records import read_parquet
 
     path = Path(source).expanduser()
     if path.suffix == ".parquet":
-        return read_parquet(path, GrpoRecord)
+        return read_parquet(path, GrpoRecord), _origin(path.parent / "manifest.json")
     if path.is_dir() and (path / "manifest.json").is_file() and (path / "train.parquet").is_file():
-        return read_parquet(path / "train.parquet", GrpoRecord)
-    return _split_source(source, arm, options, eval_fraction)["train"]
+        return read_parquet(path / "train.parquet", GrpoRecord), _origin(path / "manifest.json")
+    return _split_source(source, arm, options, eval_fraction)["train"], None
 
 
-def _records_origin(source: str) -> dict[str, Any] | None:
-    """Where ready-made GRPO records came from (the source and options in their `grpo` manifest, empty if it is
-    missing); None for trajectories, which this command builds with its own options."""
-    path = Path(source).expanduser()
-    if path.suffix != ".parquet" and not (path.is_dir() and (path / "manifest.json").is_file()
-                                          and (path / "train.parquet").is_file()):  # as _sft_inputs reads it
-        return None
-    manifest = (path.parent if path.suffix == ".parquet" else path) / "manifest.json"
-    saved = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+def _origin(manifest: Path) -> dict[str, Any]:
+    saved = read_settings(manifest) or {}  # an unreadable manifest is one clear error
     return {key: saved[key] for key in ("source", "options") if key in saved}
 
 
@@ -199,9 +196,9 @@ def sft(
     from comem.train.reward.agent_reward import reply_grammar
 
     views = [v.strip() for v in extractive.split(",") if v.strip()]
-    origin = _records_origin(source)
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
-    records = shuffle_cap(_sft_inputs(source, arm, options, eval_fraction), max_records, seed)
+    inputs, origin = _sft_inputs(source, arm, options, eval_fraction)
+    records = shuffle_cap(inputs, max_records, seed)
     spec = ModelConfig(model=teacher_model, url=teacher_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                        threads=threads)
     if agent_url and not agent_model:
