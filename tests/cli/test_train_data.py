@@ -144,8 +144,9 @@ def follows_the_newest_steps(request: dict[str, Any]) -> str:
     """A stand-in agent that takes the recorded next step only after the `recent` view (which ends with the last
     covered step); after anything else it lists files."""
     text = "\n".join(m["content"] for m in request["messages"] if isinstance(m.get("content"), str))
-    steps = re.findall(r"^step (\d+): ", text, re.MULTILINE)
-    call = ACTIONS[int(steps[-1]) % len(ACTIONS)] if "Last steps (newest last)" in text else \
+    calls = [json.loads(c) for c in re.findall(r"^- (\{.*\}) -> ", text, re.MULTILINE)]
+    done = [i for i, a in enumerate(ACTIONS) if calls and calls[-1] == {"name": a.name, "arguments": a.arguments}]
+    call = ACTIONS[(done[0] + 1) % len(ACTIONS)] if "Last steps (newest last)" in text and done else \
         ToolCall(name="bash", arguments={"command": "ls -la"})
     return "Next.\n" + json.dumps({"name": call.name, "arguments": call.arguments})
 

@@ -2,9 +2,10 @@
 
 With `retain 0` the agent sees the memory and the last observation, not the call that produced it, so what it
 most needs from a summary is what it just did. `recent_text` lists the newest steps, newest last, as
-`step N: <the tool call as JSON, string arguments clipped> -> <the first line of the result>` (a non-zero exit
-code in front; for a traceback its last line, the error; the loop's own `[...]` notes skipped), as many as fit
-the token budget (estimated).
+`- <the tool call as JSON, string arguments clipped> -> <the first line of the result>` (a non-zero exit code in
+front; for a traceback its last line, the error; the loop's own `[...]` notes skipped), as many as fit the token
+budget (estimated). Lines carry no step numbers: the memory model's input does not number steps (docs/method.md
+§2), and a model trained to write this view should find every part of it in what it reads.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def step_line(step: Step) -> str:
         arguments = {k: _clip(v, _ARGUMENT_CHARS) if isinstance(v, str) else v
                      for k, v in step.action.arguments.items()}
         call = json.dumps({"name": step.action.name, "arguments": arguments}, ensure_ascii=False)
-    return f"step {step.index + 1}: {call} -> {first_result_line(step.observation)}"
+    return f"- {call} -> {first_result_line(step.observation)}"
 
 
 def first_result_line(observation: str) -> str:
