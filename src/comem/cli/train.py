@@ -141,6 +141,9 @@ def _report(result: TrainResult) -> None:
     trend = f"{result.metric} {curve[0]:.4g} -> {curve[-1]:.4g} over {len(curve)} logged steps" if curve else \
         f"no {result.metric} logged"
     console.print(f"{result.steps} steps in {result.wall_s:.0f} s; {trend} ({result.out / 'metrics.jsonl'})")
+    if result.left_out:
+        console.print(f"[yellow]rows left out, longer than max_length: {result.left_out}[/] (train.json); "
+                      "--set max_length=N keeps them")
     console.print(f"model: {result.final}  (serve it with --memory-model hf:{result.final})")
     if (result.out / "adapter").is_dir():
         console.print(f"adapter: {result.out / 'adapter'}  (ship it: comem train export-gguf {result.out / 'adapter'} "

@@ -87,6 +87,29 @@ def test_sft_init_adapter_trains_that_adapter_further(tmp_path: Path, tiny: Path
     assert json.loads((again.out / "train.json").read_text())["init_adapter"] == str(first.out / "adapter")
 
 
+def test_sft_leaves_rows_longer_than_max_length_out_and_says_so(tmp_path: Path, tiny: Path) -> None:
+    from comem.train.data.records import SftRecord, read_parquet, write_parquet
+    from comem.train.trainers.sft import train_sft
+
+    data = write_sft(tmp_path / "data")
+    rows = read_parquet(data, SftRecord)
+    turn = rows[0].prompt[-1]
+    long = rows[0].model_copy(update={"record_id": "long",
+                                      "prompt": [*rows[0].prompt[:-1], turn.model_copy(update={
+                                          "content": turn.content + " calc/ops.py" * 300})]})
+    write_parquet(data, [*rows, long], SftRecord)
+    out = tmp_path / "out"
+    args = ["sft", "--data", str(data), "--model", str(tiny), "--out", str(out), "--preset", "cpu"]
+    result = CliRunner().invoke(cli_app(), [*args, *(a for item in FAST for a in ("--set", item))])
+    assert result.exit_code == 0, result.output
+    assert "rows left out, longer than max_length: 1" in result.output
+    manifest = json.loads((out / "train.json").read_text())
+    assert manifest["records"] == len(rows) and manifest["left_out_too_long"] == 1
+    with pytest.raises(ComemError, match="Every row .* is longer than max_length") as error:
+        train_sft(data, str(tiny), tmp_path / "none", load_settings("sft", "cpu", [*FAST, "max_length=16"]))
+    assert "--set max_length=" in error.value.fix
+
+
 def test_sft_bad_input_is_one_clear_error(tmp_path: Path, tiny: Path) -> None:
     from comem.train.trainers.sft import train_sft
 

@@ -38,6 +38,7 @@ class TrainResult:
     wall_s: float
     metric: str
     curve: list[float]
+    left_out: int = 0  # SFT rows longer than max_length, left out rather than cut
 
 
 def load_records(path: Path, kind: type[R], default_name: str, columns: tuple[str, ...] | None = None) -> Any:

@@ -70,7 +70,7 @@ class CommonSettings(StrictModel):
 class SftSettings(CommonSettings):
     """Supervised warm-up on teacher summaries (prompt-completion; loss on the completion only)."""
 
-    max_length: int = Field(default=4096, ge=16)  # prompt + completion tokens; longer rows are cut at the end
+    max_length: int = Field(default=4096, ge=16)  # prompt + completion tokens; SFT leaves longer rows out
 
 
 class GrpoSettings(CommonSettings):
