@@ -286,6 +286,26 @@ def test_command_against_served_models(data: Path, tmp_path: Path) -> None:
     assert scores and all(s["reply"].startswith(("Next.\n", "Let me look around.\n")) for s in scores)
 
 
+def test_a_rerun_without_limit_scores_the_records_of_the_last_run(data: Path, records: list[GrpoRecord],
+                                                                 tmp_path: Path) -> None:
+    agent = OpenAIStandIn(lambda req: 'Hmm.\n{"name": "bash", "arguments": {"command": "ls"}}')
+
+    def counts(*args: str) -> int:
+        result = runner.invoke(app, [str(data), "--agent-url", agent.url, "--agent-model", "frozen",
+                                     "--baselines", "none", "--out", str(tmp_path / "o"), *args])
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / "o" / "results.json").read_text())["results"][0]["n"]
+
+    try:
+        assert len(records) > 3
+        assert counts("--limit", "3") == 3
+        assert counts() == 3  # adding nothing, and not the default 20: the directory's own records
+        assert counts("--limit", str(len(records))) == len(records)
+        assert counts() == len(records)
+    finally:
+        agent.close()
+
+
 def test_agent_grammar_asks_for_the_loops_tool_call_grammar(data: Path, tmp_path: Path) -> None:
     agent = OpenAIStandIn(lambda req: agent_reply([Message(role=m["role"], content=m["content"])
                                                    for m in req["messages"]]))

@@ -14,7 +14,7 @@ from comem.cli.common import console, resumable
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
-from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, to_table
+from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, saved_limit, to_table
 
 
 def eval_memory_command(
@@ -35,7 +35,8 @@ def eval_memory_command(
                                               "ledger (LABEL+ledger).")] = default_of(EvalSettings, "with_ledger"),
     ledger_tokens: Annotated[int, typer.Option(help="The ledger's token budget (ledger, LABEL+ledger).")]
     = default_of(EvalSettings, "ledger_tokens"),
-    limit: Annotated[int, typer.Option(help="Evaluate the first N records.")] = default_of(EvalSettings, "limit"),
+    limit: Annotated[int | None, typer.Option(help="Evaluate the first N records. Default: 20, or in an existing "
+                                              "--out directory the N its last run used.")] = None,
     agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")]
     = default_of(EvalSettings, "agent_max_tokens"),
     agent_grammar: Annotated[bool | None, typer.Option(
@@ -59,13 +60,14 @@ def eval_memory_command(
 ) -> None:
     """Score memory models offline: the agent's next action after each model's summary vs the recorded action,
     next to no memory, truncation and the full history."""
+    run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
     try:
         agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s,
                             threads=threads)
         memories = [parse_memory_model(m, api_key=api_key, n_ctx=n_ctx, timeout_s=timeout_s, threads=threads)
                     for m in memory_model or []]
         settings = EvalSettings(
-            data=data, limit=limit, agent=agent, memories=memories,
+            data=data, limit=saved_limit(run_dir) if limit is None else limit, agent=agent, memories=memories,
             baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
             agent_grammar=agent_grammar,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
@@ -74,7 +76,6 @@ def eval_memory_command(
     except ValidationError as exc:
         raise ComemError(f"Invalid eval-memory settings: {first_error(exc)}.",
                          fix="see `comem eval-memory --help`.") from None
-    run_dir = out or Path("runs") / datetime.now().strftime("eval-memory-%Y%m%d-%H%M%S")
     console.print(f"[bold]comem eval-memory[/] conditions {', '.join(settings.conditions())} · agent "
                   f"{agent_model} -> {run_dir}")
     with resumable(run_dir, "loading") as tracker:

@@ -94,11 +94,13 @@ def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
     return MemoryCondition(label=label, model=ModelConfig.parse(spec, **{"model": label, **fields}))
 
 
+DEFAULT_LIMIT = 20
+
 class EvalSettings(StrictModel):
     """Everything that decides the numbers (api keys aside); `settings.json` keeps it for reruns."""
 
     data: Path
-    limit: int | None = Field(default=20, ge=1)
+    limit: int | None = Field(default=DEFAULT_LIMIT, ge=1)  # the first N records; None: all
     agent: ModelConfig = Field(default_factory=ModelConfig)
     memories: list[MemoryCondition] = Field(default_factory=list)
     baselines: list[str] = Field(default_factory=lambda: ["none", "truncate", "full"])
@@ -296,7 +298,15 @@ def _check_settings(out: Path, settings: EvalSettings) -> None:
     memories = check_resume(out, fixed, saved.get("fixed"), memories, saved.get("memories"),
                             label_noun="memory model")
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"fixed": fixed, "memories": memories}, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"fixed": fixed, "memories": memories, "limit": settings.limit}, indent=2) + "\n",
+                    encoding="utf-8")
+
+
+def saved_limit(out: Path) -> int | None:
+    """The record limit the last run into `out` used, so a rerun that adds a model scores the same records."""
+    saved = read_settings(out / "settings.json") or {}
+    limit = saved.get("limit", DEFAULT_LIMIT)
+    return limit if limit is None or isinstance(limit, int) else DEFAULT_LIMIT
 
 
 OnProgress = Callable[[str, int, int], None]
