@@ -96,6 +96,7 @@ def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
 
 DEFAULT_LIMIT = 20
 
+
 class EvalSettings(StrictModel):
     """Everything that decides the numbers (api keys aside); `settings.json` keeps it for reruns."""
 
@@ -304,9 +305,7 @@ def _check_settings(out: Path, settings: EvalSettings) -> None:
 
 def saved_limit(out: Path) -> int | None:
     """The record limit the last run into `out` used, so a rerun that adds a model scores the same records."""
-    saved = read_settings(out / "settings.json") or {}
-    limit = saved.get("limit", DEFAULT_LIMIT)
-    return limit if limit is None or isinstance(limit, int) else DEFAULT_LIMIT
+    return (read_settings(out / "settings.json") or {}).get("limit", DEFAULT_LIMIT)  # EvalSettings validates it
 
 
 OnProgress = Callable[[str, int, int], None]
