@@ -52,6 +52,20 @@ def test_a_run_resumes_only_with_the_models_it_was_made_with(tmp_path: Path) -> 
     write_config(alone, load_config(None, {"memory": {"model": "smollm2-135m"}}))
 
 
+def test_a_run_refuses_an_adapter_retrained_at_the_same_path(tmp_path: Path) -> None:
+    adapter = tmp_path / "memory.gguf"
+    adapter.write_bytes(b"GGUF first training")
+    config = load_config(None, {"memory": {"model": "smollm2-135m", "lora": str(adapter)}})
+    run = tmp_path / "run"
+    write_config(run, config)
+    write_config(run, config)
+    adapter.write_bytes(b"GGUF second training")
+    with pytest.raises(ComemError, match="memory.lora_sha256"):
+        write_config(run, config)
+    (run / "adapters.json").unlink()  # a directory from before adapters were hashed resumes
+    write_config(run, config)
+
+
 def test_a_directory_written_with_untyped_arm_options_resumes(tmp_path: Path) -> None:
     old = {"arms": [{"name": "full", "label": None, "options": {}},
                     {"name": "kso", "label": None, "options": {"k": 4, "memory_max_tokens": 128}}],

@@ -51,7 +51,7 @@ def test_assembles_verifies_and_caches(fake: ModelSpec, tmp_path: Path, monkeypa
     def no_hashing(_: Path) -> str:
         raise AssertionError("a verified file must not be hashed again")
 
-    monkeypatch.setattr(models, "_sha256_file", no_hashing)
+    monkeypatch.setattr(models, "sha256_file", no_hashing)
     assert resolve_model("fake-model", cache_dir=cache) == path
 
 

@@ -234,9 +234,30 @@ def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
     other = settings.model_copy(update={"memories": [MemoryCondition(label="m", model=ModelConfig(model="z"))]})
     with pytest.raises(ComemError, match="memory model 'm'"):
         evaluate(other, tmp_path, {})
-    adapted = MemoryCondition(label="m", model=ModelConfig(model="m", lora=tmp_path / "retrained.gguf"))
+    adapter = tmp_path / "retrained.gguf"
+    adapter.write_bytes(b"GGUF first training")
+    adapted = MemoryCondition(label="m", model=ModelConfig(model="m", lora=adapter))
     with pytest.raises(ComemError, match="retrained.gguf"):  # the same base with an adapter is other weights
         evaluate(settings.model_copy(update={"memories": [adapted]}), tmp_path, {})
+
+
+def test_an_adapter_retrained_at_the_same_path_is_refused(data: Path, tmp_path: Path) -> None:
+    adapter = tmp_path / "memory.gguf"
+    adapter.write_bytes(b"GGUF first training")
+    settings = EvalSettings(data=data, limit=1, baselines=["none"],
+                            memories=[MemoryCondition(label="m", model=ModelConfig(model="m", lora=adapter))])
+    scripted = {"agent": ScriptedLLM([agent_reply], cycle=True), "memory-m": ScriptedLLM(["s"], cycle=True)}
+    out = tmp_path / "eval"
+    evaluate(settings, out, scripted)
+    evaluate(settings, out, {})  # the same file: resumes, nothing to do
+    adapter.write_bytes(b"GGUF second training")
+    with pytest.raises(ComemError, match="lora_sha256"):
+        evaluate(settings, out, {})
+    saved = json.loads((out / "settings.json").read_text())  # a directory from before adapters were hashed
+    del saved["memories"]["m"]["lora_sha256"]
+    (out / "settings.json").write_text(json.dumps(saved))
+    evaluate(settings, out, {})
+    assert "lora_sha256" in json.loads((out / "settings.json").read_text())["memories"]["m"]  # hashed from now on
 
 
 def test_memory_model_specs() -> None:

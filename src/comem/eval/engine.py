@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -117,22 +118,33 @@ def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
             if key.endswith((".model", ".lora"))}
 
 
+def _adapters(config: EvalConfig) -> dict[str, str]:
+    """The content hash of each LoRA adapter in use (`adapters.json`): one retrained at the same path is other
+    weights, which the config's `.lora` path alone does not show."""
+    roles = {"agent": config.agent, **({"memory": config.memory} if any(a.needs_memory() for a in config.arms) else {})}
+    return {f"{role}.lora_sha256": spec.adapter_sha256() for role, spec in roles.items() if spec.lora is not None}
+
+
 def write_config(out: Path, config: EvalConfig) -> None:
     """Refuse to mix results made with other settings under one arm name; keep the arms of earlier runs."""
-    path = out / "config.yaml"
+    path, adapters = out / "config.yaml", _adapters(config)
     data = config.model_dump(mode="json")
     old = read_settings(path)
     if old is not None:
         old_arms = {arm.key: arm for arm in map(validate_arm, old.get("arms") or [])}
         new = {arm.key: arm for arm in config.arms}
+        old_memory = any(arm.needs_memory() for arm in old_arms.values())
+        old_adapters = {key: value for key, value in (read_settings(out / "adapters.json") or {}).items()
+                        if old_memory or not key.startswith("memory.")}
         merged = check_resume(
-            out, {**_flat(data, "loop"), **_models(data, memory=True)},
-            {**_flat(old, "loop"), **_models(old, memory=any(arm.needs_memory() for arm in old_arms.values()))},
+            out, {**_flat(data, "loop"), **_models(data, memory=True), **adapters},
+            {**_flat(old, "loop"), **_models(old, memory=old_memory), **old_adapters},
             {key: arm.settings() for key, arm in new.items()}, {key: arm.settings() for key, arm in old_arms.items()},
             what="configuration", label_noun="arm")
         data["arms"] = [new.get(key, old_arms.get(key)).model_dump(mode="json") for key in merged]
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    (out / "adapters.json").write_text(json.dumps(adapters, indent=2) + "\n", encoding="utf-8")
 
 
 @contextlib.asynccontextmanager

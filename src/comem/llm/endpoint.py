@@ -29,7 +29,7 @@ from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.secrets import secret
 from comem.llm.hf_server import HF_PREFIX
-from comem.llm.models import DEFAULT_MODEL
+from comem.llm.models import DEFAULT_MODEL, resolve_adapter, sha256_file
 from comem.llm.openai_http import OpenAIChatClient
 
 __all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "on_agent_engine", "thread_plan"]
@@ -94,6 +94,11 @@ class ModelConfig(StrictModel):
             url, _, served = spec.partition("#")
             return cls(**{**fields, "url": url, "model": served or fields.get("model") or DEFAULT_MODEL})
         return cls(**{**fields, "model": spec, "url": None})
+
+    def adapter_sha256(self) -> str | None:
+        """The adapter's content hash (None without one): an adapter retrained at the same path is other weights,
+        and a resumed run must not mix their results with the old ones'."""
+        return None if self.lora is None else sha256_file(resolve_adapter(self.lora))
 
     def secret(self) -> str | None:
         """The API key to send: `api_key`, else $OPENAI_API_KEY."""

@@ -159,7 +159,7 @@ def _materialise(spec: ModelSpec, cache_dir: Path) -> Path:
     sidecar = cache_dir / f"{spec.name}.verified.json"
     if _sidecar_matches(sidecar, target, spec.sha256):
         return target
-    if target.is_file() and target.stat().st_size == spec.size and _sha256_file(target) == spec.sha256:
+    if target.is_file() and target.stat().st_size == spec.size and sha256_file(target) == spec.sha256:
         _write_sidecar(sidecar, target, spec.sha256)
         return target
     if len(sources) == 1:
@@ -211,7 +211,8 @@ def _assemble(spec: ModelSpec, sources: list[Path], target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in chunks (weights are hundreds of megabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(_CHUNK):

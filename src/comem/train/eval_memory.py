@@ -286,18 +286,31 @@ def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
 
 
 def _spec_key(spec: ModelConfig) -> dict[str, Any]:
-    """The weights a label stands for: model, URL and adapter (absent when none, as directories before it saved)."""
+    """The weights a label stands for: model, URL and adapter by path and content (absent when none, as
+    directories before adapters saved)."""
     key = spec.model_dump(mode="json", include={"model", "url"})
-    return key if spec.lora is None else {**key, "lora": str(spec.lora.expanduser().resolve())}
+    if spec.lora is None:
+        return key
+    return {**key, "lora": str(spec.lora.expanduser().resolve()), "lora_sha256": spec.adapter_sha256()}
+
+
+def _as_saved(key: Any, saved: Any) -> Any:
+    """`key` as a directory saved before adapters were hashed has it (no hash there, none compared)."""
+    if isinstance(key, dict) and isinstance(saved, dict) and "lora" in saved and "lora_sha256" not in saved:
+        return {k: v for k, v in key.items() if k != "lora_sha256"}
+    return key
 
 
 def _check_settings(out: Path, settings: EvalSettings) -> None:
-    """A rerun into `out` must score with the same agent and budgets; memory labels must keep their model."""
+    """A rerun into `out` must score with the same agent and budgets; memory labels must keep their weights."""
     path = out / "settings.json"
     fixed, memories = settings.fixed(), {m.label: _spec_key(m.model) for m in settings.memories}
     saved = read_settings(path) or {}
-    memories = check_resume(out, fixed, saved.get("fixed"), memories, saved.get("memories"),
-                            label_noun="memory model")
+    saved_fixed, saved_memories = saved.get("fixed") or {}, saved.get("memories") or {}
+    check_resume(out, {**fixed, "agent": _as_saved(fixed["agent"], saved_fixed.get("agent"))}, saved_fixed,
+                 {label: _as_saved(key, saved_memories.get(label)) for label, key in memories.items()},
+                 saved_memories, label_noun="memory model")
+    memories = {**saved_memories, **memories}
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"fixed": fixed, "memories": memories, "limit": settings.limit}, indent=2) + "\n",
                     encoding="utf-8")
