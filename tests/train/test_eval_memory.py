@@ -15,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from comem.agent.loop import AgentConfig
 from comem.cli.common import friendly
 from comem.cli.eval_memory import eval_memory_command
 from comem.context.memory import MemorySettings
@@ -225,6 +226,10 @@ def test_failures_are_counted_apart_and_retried(data: Path, records: list[GrpoRe
     assert len(agent.requests) == 2 * len(records)  # only echo and broken, whose calls had failed
 
 
+def test_the_agent_gets_the_loops_completion_budget() -> None:
+    assert EvalSettings(data=Path("x")).agent_max_tokens == AgentConfig().max_tokens  # a cut reply has no call
+
+
 def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
     settings = EvalSettings(data=data, limit=1, baselines=["none"], memories=memories("m"))
     evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),
@@ -297,7 +302,8 @@ def test_command_against_served_models(data: Path, tmp_path: Path) -> None:
     for condition in ("none", "truncate", "echo", "full"):
         assert condition in result.output
     assert {r["model"] for r in memory.requests} == {"mem"} and {r["model"] for r in agent.requests} == {"frozen"}
-    assert {r["max_tokens"] for r in agent.requests} == {128} and {r["temperature"] for r in memory.requests} == {0}
+    assert {r["max_tokens"] for r in agent.requests} == {AgentConfig().max_tokens}  # the loop's budget
+    assert {r["temperature"] for r in memory.requests} == {0}
     # summaries get the budget `comem run` gives the memory model, so eval scores the summaries it would install
     assert {r["max_tokens"] for r in memory.requests} == {MemorySettings().memory_max_tokens}
     results = json.loads((tmp_path / "o" / "results.json").read_text())["results"]

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
+from comem.agent.loop import AgentConfig
 from comem.context.base import Pinned, estimate_tokens
 from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings
@@ -107,7 +108,7 @@ class EvalSettings(StrictModel):
     baselines: list[str] = Field(default_factory=lambda: ["none", "truncate", "full"])
     with_ledger: bool = False  # also score each memory model's summary followed by the ledger
     ledger_tokens: int = Field(default=MemorySettings().ledger_tokens, ge=16)
-    agent_max_tokens: int = Field(default=128, ge=1)
+    agent_max_tokens: int = Field(default=AgentConfig().max_tokens, ge=1)  # the loop's: a cut reply has no call
     agent_grammar: bool | None = None  # the loop's tool-call grammar for the agent; None: where its engine takes one
     memory_max_tokens: int = Field(default=MemorySettings().memory_max_tokens, ge=1)  # what `comem run` gives it
     truncate_tokens: int = Field(default=1024, ge=1)
