@@ -137,6 +137,31 @@ def test_ledger_arm_shows_what_the_steps_touched(repo: Path, view: str) -> None:
         assert all(step.memory_wait_s == 0.0 for step in outcome.steps)
 
 
+def test_recent_arm_shows_the_last_calls_and_their_results(repo: Path) -> None:
+    """kso with `memory_view: recent`, end to end with no memory model: the newest summarised steps reach the
+    agent as their calls and the first line of each real result (a failing command's error)."""
+    agent_llm = ScriptedLLM([
+        call("file_editor", command="view", path="calc.py"),
+        call("bash", command="python -c 'import calc; assert calc.add(2, 3) == 6'"),
+        call("bash", command="ls"),
+        call("bash", command="echo done"),
+        call("submit"),
+    ])
+
+    async def go():
+        with Workspace.create(repo) as ws:
+            arm = lookup("kso")[1](name="kso", k=2, memory_view="recent")
+            strategy = build_strategy(arm, Pinned("sys", "task"), Clock(), memory_llm=None)
+            return await Agent(agent_llm, ws, strategy, AgentConfig(), Clock()).run()
+
+    outcome = asyncio.run(go())
+    assert outcome.exit_reason == "submitted" and outcome.steps[4].raw_from == 3
+    task = agent_llm.requests[-1][1].content  # the task message at step 5: the memory of steps 1-3
+    assert "Last steps (newest last):" in task and '"path": "calc.py"' in task
+    assert """assert calc.add(2, 3) == 6'"}} -> exit 1: AssertionError""" in task
+    assert all(step.memory_wait_s == 0.0 for step in outcome.steps)
+
+
 def test_identical_repeats_escalate_then_end(repo: Path) -> None:
     """The same action with the same output: a note from the second time, a sharper one after, the end at the
     max_repeats-th. The same command with a different output (the file changed) is no repeat."""

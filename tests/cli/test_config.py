@@ -232,5 +232,7 @@ def test_memory_view_flag_reaches_every_memory_arm(captured: list[EvalConfig]) -
     arms = captured[0].arms
     assert [(a.memory_view, a.ledger_tokens, a.needs_memory()) for a in arms[1:]] == [("ledger", 64, False)] * 2
     assert arms[0].needs_memory() is False and not hasattr(arms[0], "memory_view")
+    assert invoke("run", "--arms", "kso", "--memory-view", "recent").exit_code == 0
+    assert (captured[1].arms[0].memory_view, captured[1].arms[0].needs_memory()) == ("recent", False)
     result = invoke("run", "--arms", "kso", "--memory-view", "notes")
-    assert result.exit_code == 2 and "memory_view" in flat(result.output) and len(captured) == 1, result.output
+    assert result.exit_code == 2 and "memory_view" in flat(result.output) and len(captured) == 2, result.output

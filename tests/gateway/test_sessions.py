@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from comem.core.jsonlog import read_records
 from comem.core.records import EpisodeStart, MemoryRecord, Message, Step
@@ -147,15 +148,16 @@ def test_sessions_beyond_the_limit_leave_memory_not_disk(tmp_path: Path) -> None
     assert "summary-of[0,1,2]" in summary_in(upstream.bodies()[-1])
 
 
-def test_a_ledger_only_arm_needs_no_memory_model(tmp_path: Path) -> None:
-    cfg = config(tmp_path, arm={"name": "kso", "k": 2, "memory_view": "ledger"})
+@pytest.mark.parametrize(("view", "mark"), [("ledger", "<ledger"), ("recent", "Last steps (newest last):")])
+def test_an_extracted_memory_needs_no_memory_model(tmp_path: Path, view: str, mark: str) -> None:
+    cfg = config(tmp_path, arm={"name": "kso", "k": 2, "memory_view": view})
     with ChatUpstream(tool_reply) as upstream, running_gateway(cfg, upstream.url, None) as (url, gateway):
         body = start()
         for i in range(5):
             turn(url, body, i)
         assert gateway.pool is None
     task = upstream.bodies()[-1]["messages"][1]["content"]
-    assert "<ledger" in task and "echo 0" in task  # the ledger of the summarised turns, built with no model
+    assert mark in task and "echo 0" in task  # the view of the summarised turns, built with no model
 
 
 class GatedMemory(ScriptedLLM):

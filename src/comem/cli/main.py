@@ -61,7 +61,8 @@ def run(
     memory_max_tokens: Annotated[int | None, typer.Option(
         help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}.")] = None,
     memory_view: Annotated[str | None, typer.Option(
-        help="What stands for summarised steps (sync, kso): summary, ledger (extracted, no memory model) or both. "
+        help="What stands for summarised steps (sync, kso): summary, ledger, both, or recent (the newest steps a "
+             "line each); ledger and recent are extracted, with no memory model. "
              f"Default {default_of(KsoConfig, 'memory_view')}.")] = None,
     ledger_tokens: Annotated[int | None, typer.Option(
         help=f"The ledger's token budget. Default {default_of(KsoConfig, 'ledger_tokens')}.")] = None,

@@ -50,6 +50,15 @@ def estimate_tokens(text: str) -> int:
     return (len(text.encode("utf-8")) + 3) // 4
 
 
+VIEW_MARGIN = 0.75  # code and JSON run nearer 3 bytes a token than the estimate's 4
+
+
+def view_budget(max_tokens: int) -> int:
+    """The estimated tokens a deterministic view (ledger, recent steps) may take in a summary's place, under a
+    budget of `max_tokens` real tokens."""
+    return int(max_tokens * VIEW_MARGIN)
+
+
 def step_messages(step: Step, observation: str | None = None) -> list[Message]:
     """A step as native chat turns. Native tool calls keep their id and a `tool` reply."""
     obs = step.observation if observation is None else observation

@@ -58,7 +58,7 @@ class KStepOffMemory(MemoryStrategy):
         if self.pending is None:
             return 0.0
         record, task = self.pending
-        waited = 0.0  # a finished update (a ledger always is) costs no wait
+        waited = 0.0  # a finished update (an extracted view always is) costs no wait
         if not task.done():
             t = self.clock.now()
             await asyncio.wait({task}, timeout=self.patience(due))

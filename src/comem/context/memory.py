@@ -4,8 +4,9 @@ Invariant kept by every memory strategy: the installed memory (summary, ledger o
 and the agent sees steps L..n-1 verbatim, so every step is seen exactly once, in the memory or raw.
 
 `memory_view` chooses what stands for the covered steps: the memory model's `summary`, the `ledger` extracted
-from the steps (context/ledger.py; no memory model at all: an update is complete the moment it is launched, so
-the agent never waits for it), or `both`.
+from the steps (context/ledger.py), both, or `recent`: the newest covered steps a line each (context/recent.py),
+in the summary's place and budget. `ledger` and `recent` need no memory model at all: an update is complete the
+moment it is launched, so the agent never waits for it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from comem.context.base import AgentContext, ContextStrategy, Pinned, estimate_tokens, step_messages
+from comem.context.base import AgentContext, ContextStrategy, Pinned, estimate_tokens, step_messages, view_budget
 from comem.context.ledger import ledger_text
+from comem.context.recent import recent_text
 from comem.core.actions import to_xml
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
@@ -41,7 +43,7 @@ class MemorySettings(StrictModel):
     memory_max_tokens: int = Field(default=128, ge=1)
     memory_timeout_s: float = Field(default=300.0, gt=0)
     memory_obs_chars: int = Field(default=4000, ge=0)  # observations cut to head+tail of this size; 0: no cut
-    memory_view: Literal["summary", "ledger", "both"] = "summary"  # what stands for the covered steps
+    memory_view: Literal["summary", "ledger", "both", "recent"] = "summary"  # what stands for the covered steps
     ledger_tokens: int = Field(default=256, ge=16)  # the ledger's budget (estimated tokens)
 
     @model_validator(mode="after")
@@ -51,16 +53,16 @@ class MemorySettings(StrictModel):
         return self
 
     def needs_memory(self) -> bool:
-        """A ledger alone is extracted, not generated: no memory model is loaded for it."""
-        return self.memory_view != "ledger"
+        """A ledger or the recent steps are extracted, not generated: no memory model is loaded for them."""
+        return self.summarises
 
     @property
     def summarises(self) -> bool:
-        return self.memory_view != "ledger"
+        return self.memory_view in ("summary", "both")
 
     @property
     def keeps_ledger(self) -> bool:
-        return self.memory_view != "summary"
+        return self.memory_view in ("ledger", "both")
 
 
 def load_prompt(name_or_path: str | Path) -> str:
@@ -144,7 +146,7 @@ class MemoryStrategy(ContextStrategy):
         super().__init__(*args, **kwargs)
         if self.memory_llm is None and self.config.summarises:
             raise ComemError(f"Strategy {self.name!r} needs a memory model for its summaries.",
-                             fix="pass --memory-model or --memory-url, or set memory_view: ledger.")
+                             fix="pass --memory-model or --memory-url, or set memory_view: ledger or recent.")
         self.memory = MemoryInput(self.config)
         self.installed: MemoryRecord | None = None
         self._next_id = 0
@@ -159,7 +161,8 @@ class MemoryStrategy(ContextStrategy):
         return budget is not None and self.render(steps, 0.0).tokens_est > budget
 
     def launch(self, steps: list[Step], end: int, n: int) -> tuple[MemoryRecord, asyncio.Future[MemoryRecord]]:
-        """Start summarising steps [0, end) in the background; the ledger of [0, end) is extracted at once."""
+        """Start summarising steps [0, end) in the background; a ledger or recent view of [0, end) is extracted at
+        once."""
         incremental = self.config.memory_input == "incremental" and self.installed is not None
         start = self.covered if incremental else 0
         previous = self.installed.summary if incremental and self.installed else None
@@ -172,11 +175,13 @@ class MemoryStrategy(ContextStrategy):
         )
         if self.config.keeps_ledger:
             record.ledger = ledger_text(steps[:end], self.pinned.task, self.config.ledger_tokens)
+        if self.config.memory_view == "recent":
+            record.summary = recent_text(steps[:end], view_budget(self.config.memory_max_tokens))
         self._next_id += 1
         if self.config.summarises:
             return record, asyncio.create_task(self._run(record, self.memory.prompt(text)))
-        # A ledger alone is complete at launch. It is still installed by the schedule's collect step, so the raw
-        # windows are those of the summary arms and only the memory model's latency differs.
+        # An extracted view is complete at launch. It is still installed by the schedule's collect step, so the
+        # raw windows are those of the summary arms and only the memory model's latency differs.
         record.status, record.finished_s = "ok", record.launched_s
         done: asyncio.Future[MemoryRecord] = asyncio.get_running_loop().create_future()
         done.set_result(record)

@@ -42,7 +42,7 @@ class SyncMemory(MemoryStrategy):
         if self.should_summarise(steps):
             n = len(steps)
             record, task = self.launch(steps, end=n - self.config.retain, n=n)
-            if not task.done():  # a ledger alone is done at launch
+            if not task.done():  # an extracted view is done at launch
                 t = self.clock.now()
                 await task
                 waited = self.clock.now() - t

@@ -49,7 +49,7 @@ class Gateway:
     """Everything one gateway holds: its upstream, the shared memory model, the sessions, the metrics."""
 
     def __init__(self, config: GatewayConfig, upstream_url: str, memory_llm: LLM | None) -> None:
-        """`memory_llm` is None for an arm that needs no memory model (`memory_view: ledger`)."""
+        """`memory_llm` is None for an arm that needs no memory model (`memory_view: ledger` or `recent`)."""
         self.config = config
         self.metrics = GatewayMetrics()
         self.pool = MemoryPool(memory_llm, config.memory_concurrency, config.memory_queue) if memory_llm else None

@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field, model_validator
 from rich.table import Table
 
 from comem.agent.loop import AgentConfig
-from comem.context.base import Pinned, estimate_tokens
+from comem.context.base import Pinned, estimate_tokens, view_budget
 from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings
 from comem.context.policies import POLICIES, policy_messages
@@ -56,7 +56,6 @@ from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
-from comem.train.data.extractive import view_budget
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions

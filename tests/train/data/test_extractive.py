@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from comem.context.base import estimate_tokens
+from comem.context.base import estimate_tokens, view_budget
 from comem.context.ledger import ledger_text
 from comem.context.recent import recent_text
 from comem.core.records import Step
-from comem.train.data.extractive import VIEWS, ledger_view, recent_view, view_budget
+from comem.train.data.extractive import VIEWS, ledger_view, recent_view
 from comem.train.data.records import ChatTurn, GrpoRecord
 from tests.context.helpers import RECENT_STEPS as STEPS
 

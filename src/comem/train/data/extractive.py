@@ -11,16 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from comem.context.base import view_budget
 from comem.context.ledger import ledger_text
 from comem.context.recent import recent_text
 from comem.train.data.records import GrpoRecord
-
-MARGIN = 0.75  # code and JSON run nearer 3 bytes a token than the estimate's 4
-
-
-def view_budget(max_tokens: int) -> int:
-    """The estimated tokens a view may take under a summary budget of `max_tokens` real tokens."""
-    return int(max_tokens * MARGIN)
 
 
 def ledger_view(record: GrpoRecord, max_tokens: int) -> str:
