@@ -36,6 +36,14 @@ def test_unequal_hardware_is_said_plainly() -> None:
            "sharing them (equal hardware)" in shared
 
 
+def test_arms_with_extracted_views_are_not_said_to_run_a_memory_model() -> None:
+    rows = [row("full", 2), row("kso-recent", 1, speedup=0.93)]
+    text = speed_sentence(rows, local_models=True, cores=2, threads=(2, 2, 0), memory_model=False, load=(0.5, 2.0))
+    assert "kso-recent 0.93x" in text and "No memory model ran" in text and "re-prefill after each install" in text
+    assert "memory model's work" not in text and "own engine" not in text
+    assert text.endswith("The load average went from 0.5 to 2.0 on 2 cores.")
+
+
 def test_remote_servers_and_a_single_arm_get_no_cpu_story() -> None:
     remote = speed_sentence([row("full", 2), row("kso", 1, speedup=1.3)], local_models=False)
     assert "CPU" not in remote and "comem bench replay" in remote

@@ -134,7 +134,8 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
         console.print(to_table(rows, title))
         console.print(escape(solved_sentence(rows)))
         console.print(escape(speed_sentence(rows, local_models=not config.agent.url, threads=arm_threads(config),
-                                            load=(load_before, os.getloadavg()[0]))))
+                                            load=(load_before, os.getloadavg()[0]),
+                                            memory_model=any(arm.needs_memory() for arm in config.arms))))
         if note:
             console.print(escape(note))
         console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))

@@ -55,9 +55,11 @@ def hardware_sentence(threads: tuple[int, int, int | None], cores: int) -> str:
 
 
 def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | None = None,
-                   load: tuple[float, float] | None = None, threads: tuple[int, int, int | None] | None = None) -> str:
+                   load: tuple[float, float] | None = None, threads: tuple[int, int, int | None] | None = None,
+                   memory_model: bool = True) -> str:
     """One sentence on the measured speed ratios and why they look as they do here; `load`: the 1-minute load
-    average at the start and the end of the run; `threads`: which cores each kind of arm had (`hardware_sentence`)."""
+    average at the start and the end of the run; `threads`: which cores each kind of arm had (`hardware_sentence`);
+    `memory_model`: whether any arm ran one (not when every memory arm's view is extracted: `ledger`, `recent`)."""
     cores = cores or os.cpu_count() or 1
     ratios = [f"{r.arm} {r.speedup_wall:.2f}x" for r in rows if r.arm != BASELINE and r.speedup_wall is not None]
     step = next((r.step_latency_p50_s for r in rows if r.arm == BASELINE and r.step_latency_p50_s), None)
@@ -68,6 +70,12 @@ def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | No
     if not local_models:
         return said + ("Speed here depends on your servers; `comem bench replay` compares arms with a cache session "
                        "each.")
+    if not memory_model:
+        return said + ("No memory model ran: the memory arms' views are extracted from the steps, so every arm had "
+                       "the same cores. What they pay is a re-prefill after each install (the prompt's cached "
+                       "prefix ends where the memory changes), which short episodes do not earn back "
+                       "(`comem bench curve` says from how many steps kso can win on this machine)."
+                       + (load_sentence(load, cores) if load else ""))
     return said + (hardware_sentence(threads, cores) if threads else "") + (
         "With short episodes the memory model's work competes with the agent's instead of hiding behind it: a "
         "ratio below 1x is expected here (`comem bench curve` says from how many steps kso can win on this "

@@ -67,4 +67,4 @@ def sft_config(settings: SftSettings, out: Path, processes: int | None = None) -
     from trl import SFTConfig
 
     return trl_config(SFTConfig, settings, out, processes=processes, max_length=settings.max_length,
-                      truncation_mode="keep_start", completion_only_loss=True, packing=False)
+                      completion_only_loss=True, packing=False)
