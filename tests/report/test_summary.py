@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from comem.core.records import MemoryRecord
 from comem.eval.results import EpisodeResult
 from comem.report.summary import arm_names, summarise
+from comem.report.tables import to_markdown
 from tests.report.helpers import sample_run, step, write_episode
 
 
@@ -50,6 +52,18 @@ def test_memory_statistics_and_retention(tmp_path: Path) -> None:
     assert retention.updates == 1 and retention.score == 1.0
     assert retention.found == {"paths": 1, "commands": 1, "errors": 0, "numbers": 0, "names": 0}
     assert retention.by_category["paths"] == 1.0 and retention.by_category["errors"] is None
+
+
+def test_an_extracted_view_has_no_summary_tokens_to_count(tmp_path: Path) -> None:
+    """A `recent` or `ledger` update is written by no model: no token count and no compression (not 0 and `-x`)."""
+    view = MemoryRecord(id=0, strategy="kso", mode="from_scratch", covers=(0, 1), launch_step=1, status="ok",
+                        summary="Last steps (newest last):\n- ls -> src/pkg/mod0.py", covered_tokens_est=50,
+                        launched_s=1.0, finished_s=1.0)
+    write_episode(tmp_path, "kso", "a", 0, [step(0, 1.0), step(1, 1.0)], 3.0, True, [view])
+    memory = summarise(tmp_path)[0].memory
+    assert memory.updates == 1 and memory.summary_tokens_mean is None and memory.compression_mean is None
+    line = next(x for x in to_markdown(summarise(tmp_path), []).splitlines() if x.startswith("| kso | 1 | 0 | 0 |"))
+    assert line.endswith("| - | - |")
 
 
 def test_an_older_run_directory_without_seeds_or_config(tmp_path: Path) -> None:

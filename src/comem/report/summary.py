@@ -60,7 +60,7 @@ class MemoryStats(BaseModel):
     superseded: int  # still in flight when the episode ended
     latency_mean_s: float | None  # over finished calls (ok and error)
     hidden_share: float | None  # 1 - Σ exposed wait / Σ latency over finished calls, within [0, 1]
-    summary_tokens_mean: float | None
+    summary_tokens_mean: float | None  # over updates a model wrote (an extracted ledger or recent view has none)
     compression_mean: float | None  # covered_tokens_est / summary_tokens
 
 
@@ -143,7 +143,7 @@ def memory_stats(episodes: list[EpisodeData]) -> MemoryStats | None:
         updates=len(ok), failures=sum(r.status == "error" for r in records),
         superseded=sum(r.status == "superseded" for r in records),
         latency_mean_s=mean(r.latency_s for r in finished_calls(records)), hidden_share=hidden_share(records),
-        summary_tokens_mean=mean(r.summary_tokens for r in ok),
+        summary_tokens_mean=mean(r.summary_tokens for r in ok if r.summary_tokens),
         compression_mean=mean(r.covered_tokens_est / r.summary_tokens for r in ok if r.summary_tokens),
     )
 

@@ -76,7 +76,8 @@ SECTIONS = [
      ["arm", "updates", "failures", "superseded", "latency mean s", "hidden", "summary tok", "compression"],
      lambda r: [r.arm, *([str(r.memory.updates), str(r.memory.failures), str(r.memory.superseded),
                           _num(r.memory.latency_mean_s), _pct(r.memory.hidden_share),
-                          _num(r.memory.summary_tokens_mean, 0), _num(r.memory.compression_mean, 1) + "x"]
+                          _num(r.memory.summary_tokens_mean, 0),
+                          _num(r.memory.compression_mean, 1) + ("x" if r.memory.compression_mean else "")]
                          if r.memory else ["-"] * 7)],
      "updates: successful summaries; failures: errors or timeouts (the agent kept the previous summary); "
      "superseded: still running when the episode ended. latency and hidden are over finished calls (updates "
