@@ -88,8 +88,7 @@ def assembly_notices(config: EvalConfig) -> list[str]:
     """A line for each bundled model that is about to be assembled from its packages (the first run only)."""
     from comem.llm.models import MODELS, needs_assembly
 
-    memory = any(arm.needs_memory() for arm in config.arms)
-    names = {spec.model for spec in (config.agent, *([config.memory] if memory else [])) if not spec.url}
+    names = {spec.model for spec in (config.agent, *([config.memory] if config.needs_memory() else [])) if not spec.url}
     return [f"Assembling the bundled model {name} from its {len(MODELS[name].parts)} installed packages (first run "
             "only, a few seconds)..." for name in sorted(names) if needs_assembly(name)]
 
@@ -135,7 +134,7 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
         console.print(escape(solved_sentence(rows)))
         console.print(escape(speed_sentence(rows, local_models=not config.agent.url, threads=arm_threads(config),
                                             load=(load_before, os.getloadavg()[0]),
-                                            memory_model=any(arm.needs_memory() for arm in config.arms))))
+                                            memory_model=config.needs_memory())))
         if note:
             console.print(escape(note))
         console.print(f"results: {run_dir} (summary.md, summary.json" + (")" if note else ", *.png)"))

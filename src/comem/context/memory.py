@@ -53,11 +53,8 @@ class MemorySettings(StrictModel):
         return self
 
     def needs_memory(self) -> bool:
-        """A ledger or the recent steps are extracted, not generated: no memory model is loaded for them."""
-        return self.summarises
-
-    @property
-    def summarises(self) -> bool:
+        """Only a summary is generated: a ledger or the recent steps are extracted, and no memory model is loaded
+        for them."""
         return self.memory_view in ("summary", "both")
 
     @property
@@ -144,7 +141,7 @@ class MemoryStrategy(ContextStrategy):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.memory_llm is None and self.config.summarises:
+        if self.memory_llm is None and self.config.needs_memory():
             raise ComemError(f"Strategy {self.name!r} needs a memory model for its summaries.",
                              fix="pass --memory-model or --memory-url, or set memory_view: ledger or recent.")
         self.memory = MemoryInput(self.config)
@@ -167,7 +164,7 @@ class MemoryStrategy(ContextStrategy):
         start = self.covered if incremental else 0
         previous = self.installed.summary if incremental and self.installed else None
         text = self.memory.conversation(self.pinned.system, self.pinned.task, steps[start:end], previous) \
-            if self.config.summarises else ""
+            if self.config.needs_memory() else ""
         record = MemoryRecord(
             id=self._next_id, strategy=self.name, mode="incremental" if incremental else "from_scratch",
             covers=(start, end), launch_step=n, input_chars=len(text), launched_s=self.clock.now(),
@@ -178,7 +175,7 @@ class MemoryStrategy(ContextStrategy):
         if self.config.memory_view == "recent":
             record.summary = recent_text(steps[:end], view_budget(self.config.memory_max_tokens))
         self._next_id += 1
-        if self.config.summarises:
+        if self.config.needs_memory():
             return record, asyncio.create_task(self._run(record, self.memory.prompt(text)))
         # An extracted view is complete at launch. It is still installed by the schedule's collect step, so the
         # raw windows are those of the summary arms and only the memory model's latency differs.

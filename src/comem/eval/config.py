@@ -133,6 +133,10 @@ class EvalConfig(StrictModel):
             self.arms = [with_cpu_defaults(arm, defaults) for arm in self.arms]
         return self
 
+    def needs_memory(self) -> bool:
+        """Whether any arm runs a memory model (an extracted `ledger` or `recent` view needs none)."""
+        return any(arm.needs_memory() for arm in self.arms)
+
     def thread_plan(self, need_memory: bool) -> tuple[int, int | None]:
         return thread_plan(self.agent, self.memory, need_memory)
 

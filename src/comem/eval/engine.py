@@ -121,7 +121,7 @@ def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
 def _adapters(config: EvalConfig) -> dict[str, str]:
     """The content hash of each LoRA adapter in use (`adapters.json`): one retrained at the same path is other
     weights, which the config's `.lora` path alone does not show."""
-    roles = {"agent": config.agent, **({"memory": config.memory} if any(a.needs_memory() for a in config.arms) else {})}
+    roles = {"agent": config.agent, **({"memory": config.memory} if config.needs_memory() else {})}
     return {f"{role}.lora_sha256": spec.adapter_sha256() for role, spec in roles.items() if spec.lora is not None}
 
 
