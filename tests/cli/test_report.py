@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from comem.cli.main import app
+from comem.core.records import MemoryRecord
 from tests.extras import needs
-from tests.report.helpers import sample_run
+from tests.report.helpers import sample_run, step, write_episode
 
 runner = CliRunner()
 
@@ -59,3 +60,20 @@ def test_views_prints_retention_of_summary_ledger_and_both(tmp_path: Path, monke
     assert [row[2].strip() for row in rows] == ["summary", "ledger", "both"]  # the arm with summaries only
     assert all(row[3].strip() == "1" for row in rows)  # its one successful update, under each view
     assert "(128 tokens" in views
+
+
+def test_views_label_a_recent_arms_recorded_memory_recent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `memory_view: recent` arm records its view where a summary goes; the table names it for what it is."""
+    run = sample_run(tmp_path / "run")
+    recent = MemoryRecord(id=0, strategy="kso", mode="from_scratch", view="recent", covers=(0, 1), launch_step=1,
+                          status="ok", summary='Last steps (newest last):\n- bash {"command": "ls"} -> src/pkg/mod0.py',
+                          launched_s=1.0, finished_s=1.0)
+    write_episode(run, "kso-recent", "a", 0, [step(0, 1.0), step(1, 1.0)], 4.0, False, [recent])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = runner.invoke(app, ["report", str(run), "--views"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    views = result.output.split("identifier retention by memory view")[1]
+    labels = {(row[1].strip(), row[2].strip()) for row in (line.split("│") for line in views.splitlines())
+              if len(row) > 2 and row[1].strip().startswith("kso")}
+    assert ("kso-recent", "recent") in labels and ("kso-recent", "summary") not in labels
+    assert ("kso", "summary") in labels  # a summary arm keeps its label

@@ -37,7 +37,7 @@ def test_a_recent_arm_shows_the_view_eval_memory_scores() -> None:
     seen = drive(strategy, 9)
     steps = [make_step(i) for i in range(9)]
     installed = [(n, ctx) for n, ctx in enumerate(seen) if ctx.summary_id is not None]
-    assert installed and all(r.status == "ok" and r.summary.startswith(HEAD) for r in records)
+    assert installed and all(r.status == "ok" and r.view == "recent" and r.summary.startswith(HEAD) for r in records)
     for n, ctx in installed:
         covered = ctx.raw_from
         assert ctx.messages == policy_messages("recent", PINNED, steps[:n], steps[covered:n], truncate_tokens=0,

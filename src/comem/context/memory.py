@@ -25,7 +25,7 @@ from comem.context.recent import recent_text
 from comem.core.actions import to_xml
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
-from comem.core.records import MemoryRecord, Message, Step
+from comem.core.records import MemoryRecord, MemoryView, Message, Step
 from comem.llm.base import LLMError
 
 
@@ -43,7 +43,7 @@ class MemorySettings(StrictModel):
     memory_max_tokens: int = Field(default=128, ge=1)
     memory_timeout_s: float = Field(default=300.0, gt=0)
     memory_obs_chars: int = Field(default=4000, ge=0)  # observations cut to head+tail of this size; 0: no cut
-    memory_view: Literal["summary", "ledger", "both", "recent"] = "summary"  # what stands for the covered steps
+    memory_view: MemoryView = "summary"  # what stands for the covered steps
     ledger_tokens: int = Field(default=256, ge=16)  # the ledger's budget (estimated tokens)
 
     @model_validator(mode="after")
@@ -167,7 +167,8 @@ class MemoryStrategy(ContextStrategy):
             if self.config.needs_memory() else ""
         record = MemoryRecord(
             id=self._next_id, strategy=self.name, mode="incremental" if incremental else "from_scratch",
-            covers=(start, end), launch_step=n, input_chars=len(text), launched_s=self.clock.now(),
+            view=self.config.memory_view, covers=(start, end), launch_step=n, input_chars=len(text),
+            launched_s=self.clock.now(),
             covered_tokens_est=sum(estimate_tokens(s.response + s.observation) for s in steps[:end]),
         )
         if self.config.keeps_ledger:

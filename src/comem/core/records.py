@@ -136,12 +136,16 @@ class MemoryTiming(BaseModel):
         return max(0.0, self.latency_s - self.exposed_wait_s)
 
 
+MemoryView = Literal["summary", "ledger", "both", "recent"]  # what stands for the covered steps (context/memory.py)
+
+
 class MemoryRecord(MemoryTiming):
     """One memory update: which steps it covers, what it cost (`MemoryTiming`), and what it produced."""
 
     type: Literal["memory"] = "memory"
     strategy: str
     mode: Literal["from_scratch", "incremental"]
+    view: MemoryView = "summary"  # `summary` holds the recent view's text when this is "recent"
     installed_step: int | None = None
     error: str | None = None
     summary: str = ""

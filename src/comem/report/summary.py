@@ -232,6 +232,8 @@ def retention_by_view(run_dir: Path, ledger_tokens: int = MemorySettings().ledge
     for name in arm_names(run_dir):
         episodes = load_arm(run_dir / name)
         if any(r.status == "ok" for e in episodes for r in e.memory):
-            rows += [ViewRetention(arm=name, view=view, retention=retention_stats(episodes, view, ledger_tokens))
-                     for view in VIEWS]
+            # A recent arm's recorded text is its recent view, not a summary: label the row by what it holds.
+            recent = all(r.view == "recent" for e in episodes for r in e.memory if r.status == "ok")
+            rows += [ViewRetention(arm=name, view="recent" if recent and view == "summary" else view,
+                                   retention=retention_stats(episodes, view, ledger_tokens)) for view in VIEWS]
     return rows

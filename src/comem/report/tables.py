@@ -104,9 +104,9 @@ def views_table(rows: list[ViewRetention], ledger_tokens: int) -> Table:
                                 *(f"{_pct(r.retention.by_category[c])} ({r.retention.found[c]})" for c in CATEGORIES)]
                                if r.retention else ["-"] * (2 + len(CATEGORIES)))] for r in rows]
     return rich_table("identifier retention by memory view", VIEW_HEADERS, cells,
-                      "The same successful updates: summary = the recorded summary; ledger = the ledger of the "
-                      f"steps it covers ({ledger_tokens} tokens; a recorded ledger as shown); both = the two. In "
-                      "brackets: identifiers found. Rules: comem/report/retention.py.")
+                      "The same successful updates: summary = the recorded summary (recent: the recorded recent "
+                      f"view); ledger = the ledger of the steps it covers ({ledger_tokens} tokens; a recorded ledger "
+                      "as shown); both = the two. In brackets: identifiers found. Rules: comem/report/retention.py.")
 
 
 def to_markdown(rows: list[ArmReport], figures: list[str], note: str | None = None) -> str:
