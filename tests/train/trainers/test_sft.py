@@ -67,6 +67,22 @@ def test_sft_with_lora_merges_the_adapter_into_plain_weights(tmp_path: Path, tin
     assert changed and all("proj" in k for k in changed)  # only the adapted linear layers moved
 
 
+def test_the_cpu_lora_preset_trains_its_adapter_through_gradient_checkpointing(tmp_path: Path, tiny: Path) -> None:
+    """cpu-lora recomputes activations in the backward pass (half the peak RAM on 8K-token rows,
+    benchmarks/sft_memory.py); the adapter must still get gradients through the checkpointed layers."""
+    import torch
+
+    from comem.train.trainers.sft import train_sft
+
+    settings = load_settings("sft", "cpu-lora", [*FAST, "learning_rate=5e-2"])
+    assert settings.gradient_checkpointing and settings.lora.enabled and settings.max_length == 256  # FAST's
+    result = train_sft(write_sft(tmp_path / "data").parent, str(tiny), tmp_path / "out", settings)
+    norms = [row["grad_norm"] for row in metrics(result.out) if "grad_norm" in row]
+    assert result.steps == 2 and norms and all(n > 0 for n in norms)
+    before, after = _tensors(tiny), _tensors(check_checkpoint(result.final))
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
 def test_sft_init_adapter_trains_that_adapter_further(tmp_path: Path, tiny: Path) -> None:
     import torch
     from safetensors.torch import load_file
