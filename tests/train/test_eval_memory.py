@@ -190,6 +190,23 @@ def test_recent_baseline_is_the_recent_candidate_as_a_summary(data: Path, record
         assert "Last steps (newest last):" in sent[1].content
 
 
+def test_mask_baseline_shows_every_call_and_only_the_last_outputs(data: Path, records: list[GrpoRecord],
+                                                                  tmp_path: Path) -> None:
+    """`mask` is the whole history with the observations before the last three as placeholders: every call the
+    agent made stays; it is scored beside `none` and `full` in one run."""
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    report = evaluate(EvalSettings(data=data, baselines=["none", "mask", "full"]), tmp_path, {"agent": agent})
+    rows = by_condition(report)
+    assert list(rows) == ["none", "mask", "full"] and rows["mask"].n == len(records)
+    ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
+    for record, sent in zip(ordered, agent.requests[len(records):2 * len(records)], strict=True):
+        history = record.history_steps()
+        assert [m.content for m in sent[2::2]] == [s.response for s in history]  # every call
+        outputs = [m.content for m in sent[3::2]]
+        assert outputs[-3:] == [s.observation for s in history][-3:]
+        assert all(o.startswith("[Output of step") for o in outputs[:-3])
+
+
 def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
     settings = EvalSettings(data=data, memories=memories("echo"))
     first = evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),

@@ -29,7 +29,8 @@ def eval_memory_command(
     agent_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL of the agent.",
                                                   envvar="COMEM_AGENT_URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key for the URLs (default $OPENAI_API_KEY).")] = None,
-    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, ledger, recent, full.")]
+    baselines: Annotated[str, typer.Option(help="Comma-separated baselines: none, truncate, ledger, recent, mask, "
+                                                "full.")]
     = ",".join(default_of(EvalSettings, "baselines")),
     with_ledger: Annotated[bool, typer.Option(help="Also score each memory model's summary followed by the "
                                               "ledger (LABEL+ledger).")] = default_of(EvalSettings, "with_ledger"),

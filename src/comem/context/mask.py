@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from comem.context.base import AgentContext, ContextStrategy, StrategyConfig, register, step_messages
-from comem.core.records import Step
+from comem.core.records import Message, Step
 
 
 def is_masked(index: int, n: int, keep_last: int) -> bool:
@@ -25,17 +25,22 @@ class MaskConfig(StrategyConfig):
     placeholder: str = "[Output of step {step} omitted to save context ({lines} lines).]"
 
 
+def masked_steps(steps: list[Step], config: MaskConfig) -> list[Message]:
+    """Every step as chat turns, the observations before the last `keep_last` as placeholders: the live strategy
+    and `comem eval-memory`'s `mask` condition (context/policies.py) show exactly this."""
+    messages: list[Message] = []
+    for step in steps:
+        masked = None
+        if is_masked(step.index, len(steps), config.keep_last):
+            masked = config.placeholder.format(step=step.index + 1, lines=step.observation.count("\n") + 1)
+        messages += step_messages(step, observation=masked)
+    return messages
+
+
 @register(MaskConfig)
 class ObservationMasking(ContextStrategy):
     name = "mask"
     config: MaskConfig
 
     async def context(self, steps: list[Step]) -> AgentContext:
-        messages = self.head()
-        for step in steps:
-            masked = None
-            if is_masked(step.index, len(steps), self.config.keep_last):
-                lines = step.observation.count("\n") + 1
-                masked = self.config.placeholder.format(step=step.index + 1, lines=lines)
-            messages += step_messages(step, observation=masked)
-        return AgentContext(messages=messages, raw_from=0)
+        return AgentContext(messages=self.head() + masked_steps(steps, self.config), raw_from=0)

@@ -9,6 +9,8 @@ model (`comem eval-memory`) and the training reward need the same views of a rec
 - `ledger`: the memory view with the ledger of the covered steps and no summary (context/ledger.py): what a
   `memory_view: ledger` arm shows, with no memory model;
 - `recent`: the memory view with the newest covered steps, a line each (context/recent.py), as the summary;
+- `mask`: every step's thought and call, the observations before the last few as placeholders (context/mask.py,
+  the `mask` strategy's defaults): observation masking, the field's cheap baseline for summarisation;
 - `full`: the whole history, the upper bound;
 - `summary_view`: the view once a summary is installed, as the live memory strategies and the reward show it.
 """
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 from comem.context.base import Pinned, estimate_tokens, step_messages
 from comem.context.ledger import ledger_text
+from comem.context.mask import MaskConfig, masked_steps
 from comem.context.memory import MemorySettings, summary_messages
 from comem.context.recent import recent_text
 from comem.core.records import Message, Step
 
-POLICIES = ("none", "truncate", "ledger", "recent", "full")
+POLICIES = ("none", "truncate", "ledger", "recent", "mask", "full")
 LEDGER_TOKENS = MemorySettings().ledger_tokens
 CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
 
@@ -65,6 +68,8 @@ def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window
                                 ledger=ledger_text(history[:covered], pinned.task, ledger_tokens))
         return summary_view(pinned, recent_text(history[:covered], recent_tokens), covered, raw_window,
                             last_observation=last)
+    if policy == "mask":
+        return history_messages(pinned, []) + masked_steps(history, MaskConfig())
     if policy == "full":
         return history_messages(pinned, history)
     raise ValueError(f"not a context policy: {policy!r} (use one of {', '.join(POLICIES)})")

@@ -13,6 +13,9 @@ exact tool-name match. Conditions:
 - `recent`    the newest covered steps, a line each (context/recent.py), where a summary goes, in the budget an
               extractive SFT candidate gets under `memory_max_tokens` (train/data/extractive.py): the view a
               memory model trained on such targets has to beat (opt-in, like `ledger`);
+- `mask`      observation masking (context/mask.py, the `mask` strategy's defaults): every step's thought and call,
+              the observations before the last three as one-line placeholders; the field's cheap alternative to
+              summarising, with no memory model (opt-in);
 - `<label>`   one per memory model: it summarises the record's memory prompt (temperature 0, `memory_max_tokens`)
               and the agent sees exactly what the training reward shows it (`agent_messages`: summary + raw
               window, or summary + last observation with retain 0);
@@ -131,8 +134,8 @@ class EvalSettings(StrictModel):
         return self
 
     def conditions(self) -> list[str]:
-        """Report order: none, truncate, ledger, recent, the memory models (then each + ledger), full."""
-        head = [b for b in ("none", "truncate", "ledger", "recent") if b in self.baselines]
+        """Report order: none, truncate, ledger, recent, mask, the memory models (then each + ledger), full."""
+        head = [b for b in ("none", "truncate", "ledger", "recent", "mask") if b in self.baselines]
         labels = [m.label for m in self.memories]
         with_ledger = [label + WITH_LEDGER for label in labels] if self.with_ledger else []
         return head + labels + with_ledger + (["full"] if "full" in self.baselines else [])
