@@ -5,8 +5,8 @@
 Memory prompts of long histories reach ~7,500 tokens; a CPU LoRA run over them needs `max_length` 8192. This writes
 rows of about `--tokens` tokens (a memory prompt made of THOUGHT / ACTION / OBSERVATION blocks and a short
 summary), trains `--steps` steps of 2 rows under each setting in its own process, and prints the process's peak
-resident memory (ru_maxrss) and the median seconds a step (from the trainer's own log). A benchmark, not a test:
-run it alone on the machine.
+resident memory (ru_maxrss) and the mean seconds a step (the trainer's own train_runtime over the steps). A
+benchmark, not a test: run it alone on the machine.
 """
 
 from __future__ import annotations

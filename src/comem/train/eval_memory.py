@@ -135,7 +135,7 @@ class EvalSettings(StrictModel):
 
     def conditions(self) -> list[str]:
         """Report order: none, truncate, ledger, recent, mask, the memory models (then each + ledger), full."""
-        head = [b for b in ("none", "truncate", "ledger", "recent", "mask") if b in self.baselines]
+        head = [b for b in BASELINES if b != "full" and b in self.baselines]  # POLICIES is in report order
         labels = [m.label for m in self.memories]
         with_ledger = [label + WITH_LEDGER for label in labels] if self.with_ledger else []
         return head + labels + with_ledger + (["full"] if "full" in self.baselines else [])
