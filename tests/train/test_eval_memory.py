@@ -31,6 +31,7 @@ from comem.train.eval_memory import (
     EvalReport,
     EvalSettings,
     MemoryCondition,
+    baseline_messages,
     eval_memory,
     memory_messages,
     parse_memory_model,
@@ -205,6 +206,37 @@ def test_mask_baseline_shows_every_call_and_only_the_last_outputs(data: Path, re
         outputs = [m.content for m in sent[3::2]]
         assert outputs[-3:] == [s.observation for s in history][-3:]
         assert all(o.startswith("[Output of step") for o in outputs[:-3])
+
+
+def test_keep_calls_keeps_the_covered_calls_before_every_memory(data: Path, records: list[GrpoRecord],
+                                                               tmp_path: Path) -> None:
+    """With `keep_calls` every memory condition (a model's summary, the ledger, the recent view) and `none` show the
+    covered steps as the agent's own turns with masked outputs, the memory closing the last covered output, then
+    the raw window; `full` is unchanged. The setting is one a resumed run must share."""
+    agent, echo = ScriptedLLM([agent_reply], cycle=True), ScriptedLLM([echo_summary], cycle=True)
+    settings = EvalSettings(data=data, memories=memories("echo"), baselines=["none", "ledger", "recent", "full"],
+                            keep_calls=True)
+    report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo})
+    conditions = ["none", "ledger", "recent", "echo", "full"]
+    assert [r.condition for r in report.results] == conditions
+    ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
+    sent = dict(zip([(c, r.record_id) for c in conditions for r in ordered], agent.requests, strict=True))
+    for record in ordered:
+        history, covered = record.history_steps(), record.covered
+        for condition, block in (("none", ""), ("ledger", "<ledger"), ("recent", "Last steps"),
+                                 ("echo", "<memory_summary")):
+            messages = sent[(condition, record.record_id)]
+            assert messages[1].content == record.task_prompt
+            assert [m.content for m in messages[2::2]] == [s.response for s in history]  # every call
+            outputs = [m.content for m in messages[3::2]]
+            assert all(o.startswith("[Output of step") for o in outputs[:covered])
+            assert block in outputs[covered - 1] and outputs[covered:] == [s.observation for s in record.raw()]
+            assert ("<" in outputs[covered - 1]) == bool(block)  # `none`: the calls and no memory block
+        summary = echo_summary([Message(role="user", content=record.prompt[-1].content)])
+        assert sent[("echo", record.record_id)] == memory_messages(record, summary, keep_calls=True)
+        assert sent[("full", record.record_id)] == baseline_messages("full", record, 1024)
+    with pytest.raises(ComemError, match="keep_calls"):
+        evaluate(settings.model_copy(update={"keep_calls": False}), tmp_path, {})
 
 
 def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:

@@ -72,3 +72,25 @@ def test_contexts_are_rebuilt_from_inside_an_event_loop_too(real_run) -> None:
         return len(rebuild(data).steps)
 
     assert asyncio.run(inside()) == len(data.steps)
+
+
+def test_keep_calls_and_ledger_arms_are_rebuilt_as_sent(tmp_path: Path) -> None:
+    """A `keep_calls` arm's memory closes the last covered output, and a ledger arm's ledger closes the task
+    message: both rebuilt message by message as the agent was sent them."""
+    from tests.view.helpers import TASK, scripted_run
+
+    arms = ({"name": "kso", "k": 2, "label": "kso-calls", "keep_calls": True},
+            {"name": "kso", "k": 2, "label": "kso-ledger", "memory_view": "ledger"})
+    agents = scripted_run(tmp_path, arms, grade=False)
+    index = index_run(tmp_path)
+    for arm, agent in agents.items():
+        data = load_episode(index.find(arm, TASK))
+        contexts = rebuild(data)
+        assert contexts.notice is None and any(s.summary_id is not None for s in data.steps)
+        for step, sent in zip(data.steps, agent.requests, strict=True):
+            assert messages_of(contexts, step.index) == [(m.role, m.content) for m in sent], (arm, step.index)
+            assert contexts.steps[step.index].matches is True
+    calls = load_episode(index.find("kso-calls", TASK))
+    step = next(s for s in calls.steps if s.summary_id is not None)
+    notes = [note for _, _, note in texts_of(rebuild(calls), step.index)]
+    assert notes[2 * step.raw_from + 1] == "output + summary block" and notes[1] == ""

@@ -36,6 +36,10 @@ def eval_memory_command(
                                               "ledger (LABEL+ledger).")] = default_of(EvalSettings, "with_ledger"),
     ledger_tokens: Annotated[int, typer.Option(help="The ledger's token budget (ledger, LABEL+ledger).")]
     = default_of(EvalSettings, "ledger_tokens"),
+    keep_calls: Annotated[bool, typer.Option(help="Memory conditions (models, ledger, recent) keep the covered "
+                                             "steps' calls as the agent's turns, outputs masked, as an arm with "
+                                             "keep_calls: true shows them.")] = default_of(EvalSettings,
+                                                                                           "keep_calls"),
     limit: Annotated[int | None, typer.Option(help="Evaluate the first N records. Default: 20, or in an existing "
                                               "--out directory the N its last run used.")] = None,
     agent_max_tokens: Annotated[int, typer.Option(help="Agent completion budget per call.")]
@@ -72,7 +76,7 @@ def eval_memory_command(
             baselines=[b.strip() for b in baselines.split(",") if b.strip()], agent_max_tokens=agent_max_tokens,
             agent_grammar=agent_grammar,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
-            with_ledger=with_ledger, ledger_tokens=ledger_tokens,
+            with_ledger=with_ledger, ledger_tokens=ledger_tokens, keep_calls=keep_calls,
             concurrency=concurrency, seed=seed)
     except ValidationError as exc:
         raise ComemError(f"Invalid eval-memory settings: {first_error(exc)}.",

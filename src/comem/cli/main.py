@@ -66,6 +66,9 @@ def run(
              f"Default {default_of(KsoConfig, 'memory_view')}.")] = None,
     ledger_tokens: Annotated[int | None, typer.Option(
         help=f"The ledger's token budget. Default {default_of(KsoConfig, 'ledger_tokens')}.")] = None,
+    keep_calls: Annotated[bool | None, typer.Option(
+        "--keep-calls/--no-keep-calls", help="Summarised steps stay as the agent's own calls, their outputs masked, "
+        "and the memory stands for the outputs only (sync, kso). Default: off (the paper's).")] = None,
     agent_model: Annotated[str | None, typer.Option(help="Bundled model name or GGUF path (embedded), or the "
                                                     "served model name with --agent-url. "
                                                     f"Default {RUN_AGENT_MODEL}.")] = None,
@@ -123,7 +126,7 @@ def run(
     options = {"k": k, "keep_last": keep_last, "retain": retain, "trigger_tokens": trigger_tokens,
                "memory_input": memory_input, "late_policy": late_policy, "max_wait_s": max_wait_s,
                "memory_prompt": memory_prompt, "memory_max_tokens": memory_max_tokens, "memory_view": memory_view,
-               "ledger_tokens": ledger_tokens}
+               "ledger_tokens": ledger_tokens, "keep_calls": keep_calls}
     arm_specs = csv_list(arms)
     if arm_specs is not None:  # each flag goes to the arms whose strategy has that field; a grammar suffix wins
         overrides["arms"] = [parse_arm(spec, options) for spec in arm_specs]

@@ -25,14 +25,17 @@ class MaskConfig(StrategyConfig):
     placeholder: str = "[Output of step {step} omitted to save context ({lines} lines).]"
 
 
-def masked_steps(steps: list[Step], config: MaskConfig) -> list[Message]:
+def masked_steps(steps: list[Step], config: MaskConfig, *, after_last: str = "") -> list[Message]:
     """Every step as chat turns, the observations before the last `keep_last` as placeholders: the live strategy
-    and `comem eval-memory`'s `mask` condition (context/policies.py) show exactly this."""
+    and `comem eval-memory`'s `mask` condition (context/policies.py) show exactly this. `after_last` is appended
+    to the last step's observation (where a `keep_calls` memory puts its blocks, context/memory.py)."""
     messages: list[Message] = []
-    for step in steps:
+    for position, step in enumerate(steps):
         masked = None
-        if is_masked(step.index, len(steps), config.keep_last):
+        if is_masked(position, len(steps), config.keep_last):
             masked = config.placeholder.format(step=step.index + 1, lines=step.observation.count("\n") + 1)
+        if after_last and position == len(steps) - 1:
+            masked = (step.observation if masked is None else masked) + after_last
         messages += step_messages(step, observation=masked)
     return messages
 

@@ -7,6 +7,12 @@ and the agent sees steps L..n-1 verbatim, so every step is seen exactly once, in
 from the steps (context/ledger.py), both, or `recent`: the newest covered steps a line each (context/recent.py),
 in the summary's place and budget. `ledger` and `recent` need no memory model at all: an update is complete the
 moment it is launched, so the agent never waits for it.
+
+`keep_calls` chooses what the memory replaces. Off (the paper's), the covered steps leave the prompt and the
+memory block closes the task message. On, the covered steps stay as the agent's own turns (thought and call)
+with their outputs masked as the `mask` strategy masks them, and the memory block closes the last covered
+step's output: the memory stands for old outputs only, the agent keeps the sequence of its own calls
+(docs/method.md §3.2), and an update leaves the prompt's cached prefix intact up to the previous boundary.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pydantic import Field, model_validator
 
 from comem.context.base import AgentContext, ContextStrategy, Pinned, estimate_tokens, step_messages, view_budget
 from comem.context.ledger import ledger_text
+from comem.context.mask import MaskConfig, masked_steps
 from comem.context.recent import recent_text
 from comem.core.actions import to_xml
 from comem.core.config import StrictModel
@@ -45,6 +52,7 @@ class MemorySettings(StrictModel):
     memory_obs_chars: int = Field(default=4000, ge=0)  # observations cut to head+tail of this size; 0: no cut
     memory_view: MemoryView = "summary"  # what stands for the covered steps
     ledger_tokens: int = Field(default=256, ge=16)  # the ledger's budget (estimated tokens)
+    keep_calls: bool = False  # covered steps stay as the agent's turns, outputs masked; the memory stands for those
 
     @model_validator(mode="after")
     def _check(self) -> MemorySettings:
@@ -120,17 +128,31 @@ class MemoryInput:
 
 
 def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step], *,
-                     ledger: str = "") -> list[Message]:
+                     ledger: str = "", kept: list[Step] | None = None) -> list[Message]:
     """What the agent sees once the memory of steps [0, covered) is installed: the pinned system prompt, the task
     with the summary block (if there is a summary) and the ledger block (if there is a ledger) appended, then the
-    raw steps after it. Training rewards show the agent exactly this."""
+    raw steps after it. With `kept` (the covered steps, under `keep_calls`) the task stays as it is and the covered
+    steps follow as the agent's turns with masked outputs, the memory blocks closing the last one's output.
+    Training rewards and `comem eval-memory` show the agent exactly this."""
     block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary) if summary else ""
     if ledger:
         block += fill(load_prompt("ledger_block.txt"), covered=str(covered), ledger=ledger)
-    messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task + block)]
+    messages = [Message(role="system", content=pinned.system)]
+    if kept is None:
+        messages.append(Message(role="user", content=pinned.task + block))
+    else:
+        if len(kept) != covered:
+            raise ValueError(f"kept holds {len(kept)} steps; the memory covers {covered}")
+        messages.append(Message(role="user", content=pinned.task))
+        messages += masked_steps(kept, MaskConfig(keep_last=0), after_last=block)
     for step in raw_steps:
         messages += step_messages(step)
     return messages
+
+
+def block_index(covered: int, keep_calls: bool) -> int:
+    """Which of `summary_messages`' messages holds the memory blocks: the task, or the last covered output."""
+    return 2 * covered + 1 if keep_calls and covered else 1
 
 
 class MemoryStrategy(ContextStrategy):
@@ -230,5 +252,13 @@ class MemoryStrategy(ContextStrategy):
             ctx.memory_wait_s = waited_s
             return ctx
         L = self.covered
-        messages = summary_messages(self.pinned, self.installed.summary, L, steps[L:], ledger=self.installed.ledger)
+        messages = installed_messages(self.pinned, self.installed, steps, keep_calls=self.config.keep_calls)
         return AgentContext(messages=messages, raw_from=L, summary_id=self.installed.id, memory_wait_s=waited_s)
+
+
+def installed_messages(pinned: Pinned, record: MemoryRecord, steps: list[Step], *, keep_calls: bool) -> list[Message]:
+    """The context at iteration len(steps) with `record` installed: what a memory strategy renders, and what the
+    viewer rebuilds from a trajectory."""
+    covered = record.covers[1]
+    return summary_messages(pinned, record.summary, covered, steps[covered:], ledger=record.ledger,
+                            kept=steps[:covered] if keep_calls else None)

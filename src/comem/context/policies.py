@@ -51,23 +51,28 @@ def recent_within(steps: list[Step], budget: int) -> list[Step]:
 
 
 def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window: list[Step], *,
-                    truncate_tokens: int, ledger_tokens: int = LEDGER_TOKENS, recent_tokens: int) -> list[Message]:
+                    truncate_tokens: int, ledger_tokens: int = LEDGER_TOKENS, recent_tokens: int,
+                    keep_calls: bool = False) -> list[Message]:
     """The agent's context at step len(history) under a policy without a memory model (see the module docstring);
     `raw_window` is the raw steps a memory condition would show (`none` shows them, or the last step; `ledger`
     shows them after the ledger of the steps before them, framed as `summary_view` frames a summary; `recent`
-    shows its line-a-step list where a summary goes)."""
+    shows its line-a-step list where a summary goes). With `keep_calls` these three also show the covered steps'
+    calls with masked outputs, as a `keep_calls` arm does: `none` is then the calls without a memory block."""
+    covered = len(history) - len(raw_window)
+    last = history[-1].observation if history and not raw_window else None
+    kept = history[:covered] if keep_calls else None
     if policy == "none":
+        if keep_calls:  # the covered calls with masked outputs, and no memory block
+            return summary_view(pinned, "", covered, raw_window, last_observation=last, kept=kept)
         return history_messages(pinned, raw_window or history[-1:])
     if policy == "truncate":
         return history_messages(pinned, recent_within(history, truncate_tokens))
     if policy in ("ledger", "recent"):  # a memory view with no model: framed as `summary_view` frames a summary
-        covered = len(history) - len(raw_window)
-        last = history[-1].observation if history and not raw_window else None
         if policy == "ledger":
-            return summary_view(pinned, "", covered, raw_window, last_observation=last,
+            return summary_view(pinned, "", covered, raw_window, last_observation=last, kept=kept,
                                 ledger=ledger_text(history[:covered], pinned.task, ledger_tokens))
         return summary_view(pinned, recent_text(history[:covered], recent_tokens), covered, raw_window,
-                            last_observation=last)
+                            last_observation=last, kept=kept)
     if policy == "mask":
         return history_messages(pinned, []) + masked_steps(history, MaskConfig())
     if policy == "full":
@@ -76,15 +81,15 @@ def policy_messages(policy: str, pinned: Pinned, history: list[Step], raw_window
 
 
 def summary_view(pinned: Pinned, summary: str, covered: int, raw_steps: list[Step], *,
-                 last_observation: str | None, ledger: str = "") -> list[Message]:
+                 last_observation: str | None, ledger: str = "", kept: list[Step] | None = None) -> list[Message]:
     """What the agent sees once the memory (summary, ledger or both) of steps [0, covered) is installed (training
-    reward and evaluation).
+    reward and evaluation); `kept`: the covered steps, whose calls stay under `keep_calls` (`summary_messages`).
 
     When `raw_steps` is empty, the verbatim `last_observation` (that of step covered-1) is appended to the user
     message as the current query, as the original's training framing did (docs/method.md §7); with raw steps it
     is ignored, since the last raw step already ends with it.
     """
-    messages = summary_messages(pinned, summary, covered, raw_steps, ledger=ledger)
+    messages = summary_messages(pinned, summary, covered, raw_steps, ledger=ledger, kept=kept)
     if raw_steps or not last_observation:
         return messages
     last = messages[-1]

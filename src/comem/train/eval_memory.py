@@ -22,6 +22,10 @@ exact tool-name match. Conditions:
 - `<label>+ledger` with `with_ledger`: the same summary with the ledger after it (`memory_view: both`);
 - `full`      the whole history steps[:t], the upper bound (needs an agent context that holds it).
 
+With `keep_calls` (the arm setting of that name, context/memory.py) every memory condition and `none` also show
+the covered steps as the agent's own turns with masked outputs, the memory block closing the last covered output:
+`none` is then the calls without any memory, and a memory condition minus `none` is still what its memory adds.
+
 Per condition: the mean reward with a 95% percentile-bootstrap interval over records, the tool-name match rate
 and the mean estimated agent prompt tokens. Memory models run first, one at a time, then the agent, so embedded
 servers never compete for the CPU. Calls go condition by condition over the records sorted by (task, step), so
@@ -109,6 +113,7 @@ class EvalSettings(StrictModel):
     memories: list[MemoryCondition] = Field(default_factory=list)
     baselines: list[str] = Field(default_factory=lambda: ["none", "truncate", "full"])
     with_ledger: bool = False  # also score each memory model's summary followed by the ledger
+    keep_calls: bool = False  # memory conditions and none keep the covered steps' calls, outputs masked
     ledger_tokens: int = Field(default=MemorySettings().ledger_tokens, ge=16)
     agent_max_tokens: int = Field(default=AgentConfig().max_tokens, ge=1)  # the loop's: a cut reply has no call
     agent_grammar: bool | None = None  # the loop's tool-call grammar for the agent; None: where its engine takes one
@@ -147,7 +152,7 @@ class EvalSettings(StrictModel):
     def fixed(self) -> dict[str, Any]:
         """The settings a resumed run must share with the first (memory models are checked per label)."""
         return self.model_dump(mode="json", include={"agent_max_tokens", "agent_grammar", "memory_max_tokens",
-                                                     "truncate_tokens", "ledger_tokens"}) | {
+                                                     "truncate_tokens", "ledger_tokens", "keep_calls"}) | {
             "agent": _spec_key(self.agent), "data": str(self.data.expanduser().resolve())}
 
 
@@ -213,19 +218,24 @@ def default_opener(log_dir: Path, n_parallel: int) -> Opener:
 
 def baseline_messages(condition: str, record: GrpoRecord, truncate_tokens: int,
                       ledger_tokens: int = MemorySettings().ledger_tokens,
-                      summary_tokens: int = MemorySettings().memory_max_tokens) -> list[Message]:
+                      summary_tokens: int = MemorySettings().memory_max_tokens, keep_calls: bool = False) \
+        -> list[Message]:
     """The agent's context under a baseline (see the module docstring and comem.context.policies)."""
     return policy_messages(condition, Pinned(system=record.system_prompt, task=record.task_prompt),
                            record.history_steps(), record.raw(), truncate_tokens=truncate_tokens,
-                           ledger_tokens=ledger_tokens, recent_tokens=view_budget(summary_tokens))
+                           ledger_tokens=ledger_tokens, recent_tokens=view_budget(summary_tokens),
+                           keep_calls=keep_calls)
 
 
-def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None = None) -> list[Message]:
-    """What the training reward shows the agent for this summary; with `ledger_tokens`, the ledger after it."""
-    ledger = "" if ledger_tokens is None else ledger_text(record.history_steps()[:record.covered],
-                                                          record.task_prompt, ledger_tokens)
+def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None = None, *,
+                    keep_calls: bool = False) -> list[Message]:
+    """What the training reward shows the agent for this summary; with `ledger_tokens`, the ledger after it; with
+    `keep_calls`, the covered steps' calls before it."""
+    covered = record.history_steps()[:record.covered]
+    ledger = "" if ledger_tokens is None else ledger_text(covered, record.task_prompt, ledger_tokens)
     return agent_messages(record.system_prompt, record.task_prompt, summary, record.covered, record.raw(),
-                          last_observation=record.last_observation, ledger=ledger)
+                          last_observation=record.last_observation, ledger=ledger,
+                          kept=covered if keep_calls else None)
 
 
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
@@ -361,10 +371,11 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
             memory = settings.summarised_by(condition)
             if condition in BASELINES:
                 messages = baseline_messages(condition, record, settings.truncate_tokens, settings.ledger_tokens,
-                                             settings.memory_max_tokens)
+                                             settings.memory_max_tokens, settings.keep_calls)
             elif (memory, record.record_id) in summaries.done:
                 ledger = settings.ledger_tokens if condition != memory else None
-                messages = memory_messages(record, summaries.done[(memory, record.record_id)].summary, ledger)
+                messages = memory_messages(record, summaries.done[(memory, record.record_id)].summary, ledger,
+                                           keep_calls=settings.keep_calls)
             else:
                 continue  # its summary failed: counted above, retried on rerun
             contexts.append(((condition, record.record_id), record, messages))

@@ -1,7 +1,7 @@
 """The exact context the agent saw at each step, rebuilt by the code the run used.
 
 A step records which summary its prompt held (`summary_id`) and from which step on the history was raw
-(`raw_from`); with the episode's pinned prompts and the recorded steps, `summary_messages` (memory strategies)
+(`raw_from`); with the episode's pinned prompts and the recorded steps, `installed_messages` (memory strategies)
 or the strategy's own `context` (full, mask; and memory strategies before their first summary) gives back the
 messages. Each rebuilt context is checked against what the step recorded (message count and characters).
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from comem.context import build_strategy, validate_arm
 from comem.context.base import Clock, Pinned, StrategyConfig
 from comem.context.full import FullConfig
-from comem.context.memory import summary_messages
+from comem.context.memory import MemorySettings, block_index, installed_messages
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step
 from comem.view.load import EpisodeData
@@ -44,7 +44,8 @@ class Contexts:
     _ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def add(self, index: int, messages: list[Message], step: Step, summary_at: int | None = None) -> None:
-        ids = [self._intern(m, "task + summary block" if i == summary_at else "") for i, m in enumerate(messages)]
+        note = "task + summary block" if summary_at == 1 else "output + summary block"
+        ids = [self._intern(m, note if i == summary_at else "") for i, m in enumerate(messages)]
         runs: list[tuple[int, int]] = []
         for i in ids:
             if runs and runs[-1][1] + 1 == i:
@@ -108,12 +109,13 @@ def rebuild(data: EpisodeData) -> Contexts:
     plain = [s.index for s in steps if s.summary_id is None]
     rendered = _run(_plain(plain_config, pinned, steps, plain)) if plain else {}
     missing = []
+    keep_calls = isinstance(arm, MemorySettings) and arm.keep_calls
     for step in steps:
         if step.summary_id is None:
             out.add(step.index, rendered[step.index], step)
         elif (record := summaries.get(step.summary_id)) is not None:
-            messages = summary_messages(pinned, record.summary, record.covers[1], steps[step.raw_from:step.index])
-            out.add(step.index, messages, step, summary_at=1)  # [system, task + summary block, raw steps...]
+            messages = installed_messages(pinned, record, steps[:step.index], keep_calls=keep_calls)
+            out.add(step.index, messages, step, summary_at=block_index(record.covers[1], keep_calls))
         else:
             missing.append(step.index)
     if missing:

@@ -37,11 +37,11 @@ T = TypeVar("T")
 
 
 def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: int, raw_steps: list[Step], *,
-                   last_observation: str | None, ledger: str = "") -> list[Message]:
+                   last_observation: str | None, ledger: str = "", kept: list[Step] | None = None) -> list[Message]:
     """What the agent sees once the summary (and the ledger, if given) of steps [0, covered) is installed (the
-    same as at evaluation)."""
+    same as at evaluation); `kept`: the covered steps, whose calls stay under `keep_calls`."""
     return summary_view(Pinned(system=system_prompt, task=task_prompt), summary, covered, raw_steps,
-                        last_observation=last_observation, ledger=ledger)
+                        last_observation=last_observation, ledger=ledger, kept=kept)
 
 
 async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | None = None) -> str | None:
