@@ -24,6 +24,9 @@ def test_the_arm_type_is_every_registered_config_class() -> None:
     ("kso-k2", {"k": 2, "late_policy": "wait", "label": "kso-k2"}),
     ("kso-k2-deadline", {"k": 2, "late_policy": "deadline", "label": "kso-k2-deadline"}),
     ("sync-k3", {"k": 3, "label": "sync-k3"}),
+    ("kso-calls", {"k": 4, "keep_calls": True, "label": "kso-calls"}),
+    ("kso-k2-deadline-calls", {"k": 2, "late_policy": "deadline", "keep_calls": True,
+                               "label": "kso-k2-deadline-calls"}),
 ])
 def test_strings_mappings_and_options_parse_into_the_same_model(text: str, fields: dict) -> None:
     arm = parse_arm(text)
@@ -58,6 +61,7 @@ def test_the_options_form_of_earlier_run_directories_still_reads() -> None:
     ({"name": "maks"}, "unknown strategy 'maks' (did you mean 'mask'?"),
     ({"name": "kso", "k": 0}, "kso.k must be >= 1, got 0"),
     ("kso-k0", "k must be >= 1, got 0"),
+    ("mask-calls", "mask has no memory whose calls it could keep"),
     ("summarise-all", "Unknown context strategy 'summarise-all'"),
 ])
 def test_bad_arms_name_what_is_wrong(data: object, message: str) -> None:

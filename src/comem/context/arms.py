@@ -6,10 +6,11 @@ else registers), chosen by `name`: `ArmConfig` is the union of every registered 
 
 - a mapping (YAML): `{name: kso, k: 2, late_policy: deadline, label: kso-k2-deadline}`; the
   `{name, label, options: {...}}` form of earlier run directories is read too;
-- a string in the arm grammar, `NAME[-nocache][-kN][-wait|-deadline|-stale]`: `full`, `mask`, `sync-k2`, `kso-k4`,
-  `kso-k2-deadline`, `full-nocache`. `-kN` sets the field `k` and the last suffix `late_policy`; a string that
-  says more than the name becomes the arm's label. `-nocache` (every request misses the engine's prefix cache) is
-  a benchmark control that only `comem bench replay` and `comem bench simulate` accept (`parse_arm_spec`);
+- a string in the arm grammar, `NAME[-nocache][-kN][-wait|-deadline|-stale][-calls]`: `full`, `mask`, `sync-k2`,
+  `kso-k4`, `kso-k2-deadline`, `kso-calls`, `full-nocache`. `-kN` sets the field `k`, the policy suffix
+  `late_policy` and `-calls` `keep_calls: true`; a string that says more than the name becomes the arm's label.
+  `-nocache` (every request misses the engine's prefix cache) is a benchmark control that only `comem bench
+  replay` and `comem bench simulate` accept (`parse_arm_spec`);
 - options by field name (`--k 4`, `--keep-last 2`, the replay's `--memory-max-tokens`): each goes to the arms
   whose strategy has that field (`with_options`). A grammar suffix is more specific and wins.
 """
@@ -27,10 +28,10 @@ from comem.context.base import StrategyConfig, config_classes, lookup, strategy_
 from comem.core.config import first_error
 from comem.core.errors import ComemError
 
-GRAMMAR = "NAME[-nocache][-kN][-wait|-deadline|-stale]"
-EXAMPLES = "full, mask, sync-k2, kso-k4, kso-k2-deadline"
+GRAMMAR = "NAME[-nocache][-kN][-wait|-deadline|-stale][-calls]"
+EXAMPLES = "full, mask, sync-k2, kso-k4, kso-k2-deadline, kso-calls"
 _SPEC = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*)(?P<nocache>-nocache)?(?:-k(?P<k>\d+))?"
-                   r"(?:-(?P<policy>wait|deadline|stale))?$")
+                   r"(?:-(?P<policy>wait|deadline|stale))?(?P<calls>-calls)?$")
 
 
 class ArmSpec(NamedTuple):
@@ -82,6 +83,11 @@ def parse_arm_spec(text: str, options: Mapping[str, Any] | None = None) -> ArmSp
         if "late_policy" not in fields:
             raise ComemError(f"Arm {spec!r}: {name} has no late policy.", fix=f"drop the -{match['policy']} suffix.")
         data["late_policy"] = match["policy"]
+    if match["calls"] is not None:
+        if "keep_calls" not in fields:
+            raise ComemError(f"Arm {spec!r}: {name} has no memory whose calls it could keep.",
+                             fix="use -calls with sync or kso.")
+        data["keep_calls"] = True
     try:
         config = config_cls.model_validate({**data, "name": name, "label": spec if spec != name else None})
     except ValidationError as exc:

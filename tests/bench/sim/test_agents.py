@@ -40,7 +40,7 @@ def test_kso_late_policy_suffix() -> None:
 
 
 @pytest.mark.parametrize("text", ["kso-k0", "mask-k2", "memagent", "full-k2", "sync-k2-deadline", "kso-k2-stale",
-                                  "mask-nocache"])
+                                  "mask-nocache", "kso-calls"])
 def test_bad_arm_names(text: str) -> None:
     with pytest.raises(ComemError):
         Arm.parse(text, 2)

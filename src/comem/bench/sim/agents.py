@@ -78,6 +78,9 @@ class Arm:
         if policy == "stale":
             raise ComemError(f"Arm {text!r}: the simulator models the wait and deadline policies only.",
                              fix="drop the -stale suffix.")
+        if getattr(config, "keep_calls", False):
+            raise ComemError(f"Arm {text!r}: the simulator models memory that replaces whole steps only.",
+                             fix="drop the -calls suffix (measure keep_calls with `comem bench replay`).")
         if kind not in ("sync", "kso"):
             return Arm(name=kind, kind=kind, strategy=config)  # type: ignore[arg-type]
         k = config.k  # type: ignore[attr-defined]
