@@ -63,3 +63,37 @@ def test_sdk_agent_gets_summaries_and_intact_tool_pairs(tmp_path: Path, protocol
         assert all(b["messages"][0]["content"][0].get("cache_control") == {"type": "ephemeral"} for b in bodies)
     headers = [{k.lower(): v for k, v in r.headers.items()} for r in upstream.seen if r.method == "POST"]
     assert all("client-key" in h.get("authorization", "") + h.get("x-api-key", "") for h in headers)
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_keep_calls_sends_every_call_with_old_results_masked(tmp_path: Path, protocol: str) -> None:
+    """`keep_calls` through the gateway: the upstream gets every assistant turn the client sent, the results of
+    the summarised turns as placeholders (ids kept, so every call is still answered), the memory after the last
+    of them, and the task message untouched."""
+    sdk = requires(protocol)
+    memory = ScriptedLLM([echo_summary], cycle=True)
+    cfg = config(tmp_path, arm={"name": "kso", "k": 2, "keep_calls": True})
+    with ChatUpstream(tool_reply) as upstream, running_gateway(cfg, upstream.url, memory) as (url, gw):
+        if protocol == "openai":
+            openai_agent(sdk.OpenAI(base_url=url, api_key="k"), 8, stream=False)
+        else:
+            anthropic_agent(sdk.Anthropic(base_url=url.removesuffix("/v1"), api_key="k"), 8, stream=False)
+        bodies = upstream.bodies(protocol)
+    assert len(bodies) == 8
+    rewritten = 0
+    for n, body in enumerate(bodies):
+        check_pairs(body, protocol)
+        assert first_user_text(body, protocol) == "TASK"  # never rewritten
+        messages = body["messages"]
+        assert sum(m["role"] == "assistant" for m in messages) == n  # every call the client made
+        results = [m for m in messages if m["role"] in ("tool", "user")][1:]  # after the task
+        texts = [m["content"] if isinstance(m["content"], str) else
+                 "".join(b["content"] if b["type"] == "tool_result" else b["text"] for b in m["content"])
+                 for m in results]
+        masked = [t for t in texts if t.startswith("[Output of step")]
+        if masked:
+            rewritten += 1
+            assert texts[:len(masked)] == masked and all(t.startswith("output-") for t in texts[len(masked):])
+            assert "<memory_summary" in masked[-1] and "summary-of[" in masked[-1]
+            assert all("<memory_summary" not in t for t in masked[:-1])
+    assert rewritten >= 4

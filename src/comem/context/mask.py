@@ -25,6 +25,11 @@ class MaskConfig(StrategyConfig):
     placeholder: str = "[Output of step {step} omitted to save context ({lines} lines).]"
 
 
+def placeholder(config: MaskConfig, number: int, observation: str) -> str:
+    """What stands for step `number`'s (from 1) output once it is masked (here, and in the gateway's requests)."""
+    return config.placeholder.format(step=number, lines=observation.count("\n") + 1)
+
+
 def masked_steps(steps: list[Step], config: MaskConfig, *, after_last: str = "") -> list[Message]:
     """Every step as chat turns, the observations before the last `keep_last` as placeholders: the live strategy
     and `comem eval-memory`'s `mask` condition (context/policies.py) show exactly this. `after_last` is appended
@@ -33,7 +38,7 @@ def masked_steps(steps: list[Step], config: MaskConfig, *, after_last: str = "")
     for position, step in enumerate(steps):
         masked = None
         if is_masked(position, len(steps), config.keep_last):
-            masked = config.placeholder.format(step=step.index + 1, lines=step.observation.count("\n") + 1)
+            masked = placeholder(config, step.index + 1, step.observation)
         if after_last and position == len(steps) - 1:
             masked = (step.observation if masked is None else masked) + after_last
         messages += step_messages(step, observation=masked)

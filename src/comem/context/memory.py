@@ -134,9 +134,7 @@ def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list
     raw steps after it. With `kept` (the covered steps, under `keep_calls`) the task stays as it is and the covered
     steps follow as the agent's turns with masked outputs, the memory blocks closing the last one's output.
     Training rewards and `comem eval-memory` show the agent exactly this."""
-    block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary) if summary else ""
-    if ledger:
-        block += fill(load_prompt("ledger_block.txt"), covered=str(covered), ledger=ledger)
+    block = memory_block(summary, covered, ledger)
     messages = [Message(role="system", content=pinned.system)]
     if kept is None:
         messages.append(Message(role="user", content=pinned.task + block))
@@ -148,6 +146,14 @@ def summary_messages(pinned: Pinned, summary: str, covered: int, raw_steps: list
     for step in raw_steps:
         messages += step_messages(step)
     return messages
+
+
+def memory_block(summary: str, covered: int, ledger: str = "") -> str:
+    """The text that stands for steps [0, covered): the summary block, the ledger block, or both."""
+    block = fill(load_prompt("summary_block.txt"), covered=str(covered), summary=summary) if summary else ""
+    if ledger:
+        block += fill(load_prompt("ledger_block.txt"), covered=str(covered), ledger=ledger)
+    return block
 
 
 def block_index(covered: int, keep_calls: bool) -> int:

@@ -121,7 +121,8 @@ class Gateway:
         translation = TRANSLATIONS.get((wire.name, target.name))
         content = raw
         if plan.rewrite or translation:
-            sent = wire.rewrite(body, conv, plan.block, plan.raw_from) if plan.rewrite else body
+            sent = wire.rewrite(body, conv, plan.block, plan.raw_from, keep_calls=plan.keep_calls) \
+                if plan.rewrite else body
             content = json.dumps(translation.request(sent) if translation else sent, ensure_ascii=False).encode()
         self.metrics.tokens.labels("before").inc(len(raw) // 4)
         self.metrics.tokens.labels("after").inc(len(content) // 4)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from comem.context import StrategyConfig, build_strategy
 from comem.context.base import Clock, Pinned
-from comem.context.memory import clip_middle
+from comem.context.memory import MemorySettings, clip_middle, memory_block
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.episode import episode_end
@@ -32,8 +32,9 @@ class Plan:
 
     n: int  # the step the reply will be (complete turns before it)
     rewrite: bool = False
-    raw_from: int = 0  # turns before it are replaced by `block`
+    raw_from: int = 0  # turns before it are replaced by `block` (or, with keep_calls, their outputs are)
     block: str = ""
+    keep_calls: bool = False
     summary_id: int | None = None
     memory_wait_s: float = 0.0
     started_s: float = 0.0
@@ -146,10 +147,11 @@ class Session:
             return plan
         ctx = await self.strategy.context(self.steps)
         plan.memory_wait_s, plan.raw_from = ctx.memory_wait_s, ctx.raw_from
-        task_message = ctx.messages[1].content
-        if ctx.summary_id is not None and task_message.startswith(self.pinned.task):
+        record = self.strategy.installed
+        if ctx.summary_id is not None and record is not None:
             plan.rewrite, plan.summary_id = True, ctx.summary_id
-            plan.block = task_message[len(self.pinned.task):]
+            plan.block = memory_block(record.summary, record.covers[1], record.ledger)
+            plan.keep_calls = isinstance(self.arm, MemorySettings) and self.arm.keep_calls
         else:
             plan.raw_from = 0
         return plan

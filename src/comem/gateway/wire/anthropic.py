@@ -58,6 +58,12 @@ class AnthropicMessages(Wire):
     def assistant(self, message: dict[str, Any]) -> tuple[str, list[ToolCall]]:
         return _text(message.get("content")), _calls(message.get("content"))
 
+    def masked(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """Each `tool_result` block keeps its `tool_use_id` with `text` as its content (the other blocks go), so
+        every `tool_use` of the message before it is still answered; a message with no result becomes `text`."""
+        results = [{**b, "content": text} for b in _blocks(message.get("content")) if b.get("type") == "tool_result"]
+        return {**message, "content": results or text}
+
     def client_session(self, body: dict[str, Any]) -> str | None:
         metadata = body.get("metadata")
         user = metadata.get("user_id") if isinstance(metadata, dict) else None

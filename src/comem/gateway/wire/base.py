@@ -16,7 +16,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from comem.context.mask import MaskConfig, placeholder
 from comem.core.records import Step, ToolCall
+
+MASK = MaskConfig()  # the placeholder of a masked result: the `mask` strategy's
 
 
 @dataclass
@@ -124,15 +127,41 @@ class Wire(ABC):
                              [as_text(m.get("content")) for m in messages[begin + led:end]])
             conv.turns.append(Turn(start=begin, end=end, step=step, complete=end > begin + 1 or not led))
 
-    def rewrite(self, body: dict[str, Any], conv: Conversation, block: str, raw_from: int) -> dict[str, Any]:
+    def rewrite(self, body: dict[str, Any], conv: Conversation, block: str, raw_from: int, *,
+                keep_calls: bool = False) -> dict[str, Any]:
         """The body with turns [0, raw_from) dropped and `block` (the memory text) appended to the first user
         message. Everything else (system, tools, unknown fields, cache_control) is kept as it was; in both
-        protocols the messages after the head then start with an assistant turn, so roles still alternate."""
+        protocols the messages after the head then start with an assistant turn, so roles still alternate.
+
+        With `keep_calls` those turns stay, each assistant message as it was and what answered it masked (the
+        `mask` strategy's placeholder), `block` after the last one's (context/memory.py)."""
         messages = body["messages"]
-        task = messages[conv.head_end - 1]
         cut = conv.turns[raw_from].start if raw_from < len(conv.turns) else len(messages)
+        if keep_calls:
+            return {**body, "messages": messages[:conv.head_end] + self.masked_turns(messages, conv, raw_from, block)
+                    + messages[cut:]}
+        task = messages[conv.head_end - 1]
         head = [*messages[:conv.head_end - 1], {**task, "content": append_text(task.get("content"), block)}]
         return {**body, "messages": head + messages[cut:]}
+
+    def masked_turns(self, messages: list[dict[str, Any]], conv: Conversation, raw_from: int,
+                     block: str) -> list[dict[str, Any]]:
+        """Turns [0, raw_from) with their calls and masked results, `block` closing the last result."""
+        out: list[dict[str, Any]] = []
+        for number, turn in enumerate(conv.turns[:raw_from], start=1):
+            led = messages[turn.start]["role"] == "assistant"
+            out += messages[turn.start:turn.start + led]
+            text = placeholder(MASK, number, turn.step.observation)
+            answers = messages[turn.start + led:turn.end]
+            out += [self.masked(message, text) for message in answers]
+        if out and block:
+            out[-1] = {**out[-1], "content": append_text(out[-1].get("content"), block)}
+        return out
+
+    def masked(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """A message that answered a call (a tool result, or user text), its content replaced by `text`; ids and
+        other fields kept. Default: the whole content."""
+        return {**message, "content": text}
 
     @abstractmethod
     def client_session(self, body: dict[str, Any]) -> str | None:
