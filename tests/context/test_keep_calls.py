@@ -29,10 +29,11 @@ def test_covered_steps_keep_their_calls_and_the_summary_stands_for_their_outputs
         assert ctx.messages == installed_messages(PINNED, record, steps[:n], keep_calls=True)
 
 
-def test_an_update_keeps_the_prefix_up_to_the_previous_boundary() -> None:
-    """Without keep_calls every update rewrites the task message; with it, the messages before the previous
-    memory block are the same before and after an update, so a server's prefix cache keeps them."""
-    for keep_calls, kept in ((False, 1), (True, None)):
+def test_an_update_changes_the_prompt_from_the_previous_memory_block_on() -> None:
+    """The messages before the previous memory block (the task, every call and placeholder before it) are the same
+    before and after an update, so a server's prefix cache keeps them; the paper's framing changes the task
+    message (its text stays a prefix: the block is appended)."""
+    for keep_calls in (False, True):
         strategy, _ = build("kso", echo_memory(), k=2, keep_calls=keep_calls)
         seen = drive(strategy, 10)
         updates = [n for n in range(1, 10) if seen[n].summary_id not in (None, seen[n - 1].summary_id)]
@@ -40,8 +41,8 @@ def test_an_update_keeps_the_prefix_up_to_the_previous_boundary() -> None:
         for n in updates[1:]:
             before, after = seen[n - 1].messages, seen[n].messages
             common = next(i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b)
-            expected = kept if kept is not None else 2 * seen[n - 1].raw_from + 1
-            assert common == expected, (keep_calls, n)
+            assert common == (2 * seen[n - 1].raw_from + 1 if keep_calls else 1), (keep_calls, n)
+            assert after[common].content.startswith(PINNED.task if not keep_calls else "[Output of step")
 
 
 def test_a_ledger_arm_with_keep_calls_is_eval_memorys_ledger_condition_with_keep_calls() -> None:

@@ -11,8 +11,8 @@ moment it is launched, so the agent never waits for it.
 `keep_calls` chooses what the memory replaces. Off (the paper's), the covered steps leave the prompt and the
 memory block closes the task message. On, the covered steps stay as the agent's own turns (thought and call)
 with their outputs masked as the `mask` strategy masks them, and the memory block closes the last covered
-step's output: the memory stands for old outputs only, the agent keeps the sequence of its own calls
-(docs/method.md §3.2), and an update leaves the prompt's cached prefix intact up to the previous boundary.
+step's output: the memory stands for old outputs only and the agent keeps the sequence of its own calls
+(docs/method.md §3.2); an update changes the prompt from the previous memory block on.
 """
 
 from __future__ import annotations
