@@ -19,10 +19,10 @@ def step(index: int, agent_s: float, wait_s: float = 0.0, command: str = "ls") -
 
 
 def write_episode(run: Path, arm: str, task: str, seed: int, steps: list[Step], wall_s: float,
-                  resolved: bool | None, memory: list[MemoryRecord] = ()) -> None:
+                  resolved: bool | None, memory: list[MemoryRecord] = (), **options: object) -> None:
     writer = JsonlLog(trajectory_path(run / arm, task, seed))
     writer.append(EpisodeStart(instance_id=task, strategy=arm, system_prompt="S", task_prompt="T",
-                              config={"strategy": {"name": arm, "memory_obs_chars": 4000}}))
+                              config={"strategy": {"name": arm, "memory_obs_chars": 4000, **options}}))
     for record in [*steps, *memory]:
         writer.append(record)
     end = episode_end(task, arm, "submitted", steps, list(memory), wall_s=wall_s, resolved=resolved)

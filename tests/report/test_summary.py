@@ -54,6 +54,19 @@ def test_memory_statistics_and_retention(tmp_path: Path) -> None:
     assert retention.by_category["paths"] == 1.0 and retention.by_category["errors"] is None
 
 
+def test_a_keep_calls_arm_still_shows_the_calls_it_summarised(tmp_path: Path) -> None:
+    """Under keep_calls the covered steps' calls stay in the prompt: their commands count as retained even when
+    the summary drops them; the outputs' paths count only if the memory keeps them. Without it, neither."""
+    summary = MemoryRecord(id=0, strategy="kso", mode="from_scratch", covers=(0, 2), launch_step=2, status="ok",
+                           summary="Looked around.", summary_tokens=3, launched_s=1.0, finished_s=2.0)
+    steps = [step(0, 1.0, command="pytest -q"), step(1, 1.0, command="grep -rn x"), step(2, 1.0)]
+    write_episode(tmp_path, "kso", "a", 0, steps, 3.0, True, [summary])
+    write_episode(tmp_path, "kso-calls", "a", 0, steps, 3.0, True, [summary], keep_calls=True)
+    rows = {r.arm: r.retention for r in summarise(tmp_path)}
+    assert rows["kso"].by_category["commands"] == 0.0 and rows["kso-calls"].by_category["commands"] == 1.0
+    assert rows["kso"].by_category["paths"] == rows["kso-calls"].by_category["paths"] == 0.0
+
+
 def test_an_extracted_view_has_no_summary_tokens_to_count(tmp_path: Path) -> None:
     """A `recent` or `ledger` update is written by no model: no token count and no compression (not 0 and `-x`)."""
     view = MemoryRecord(id=0, strategy="kso", mode="from_scratch", covers=(0, 1), launch_step=1, status="ok",

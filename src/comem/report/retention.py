@@ -19,7 +19,8 @@ names     function, class or module names in single backticks in thoughts and ob
           `Version.parse()`), without the call parentheses.
 
 An identifier is retained if the memory the agent was shown for the span (its summary, and the ledger when the
-arm kept one) contains it as a whole token. Paths also count as retained through
+arm kept one; under `keep_calls` also the span's own turns, thought and call, which stay in the prompt) contains
+it as a whole token. Paths also count as retained through
 their file name (`version.py` for `src/semverlite/version.py`); dotted names and test ids through their last
 part (`parse` for `Version.parse`, `test_bump` for `tests/test_v.py::test_bump`). Per update the score is
 kept / found over all categories; an arm's score is the mean over updates that found any identifier, and a
@@ -33,6 +34,7 @@ offline: the ledger is deterministic, so extracting it later gives exactly what 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -178,6 +180,12 @@ def is_retained(category: str, identifier: str, summary: str) -> bool:
 def shown_memory(record: MemoryRecord) -> str:
     """What the agent was shown for the update's span: its summary and/or its ledger."""
     return "\n".join(text for text in (record.summary, record.ledger) if text)
+
+
+def kept_calls(record: MemoryRecord, steps: list[Step]) -> str:
+    """The span's own turns (reply text and call) that a `keep_calls` arm still shows beside its memory."""
+    return "\n".join(s.response + (" " + json.dumps(s.action.arguments, ensure_ascii=False) if s.action else "")
+                     for s in steps if record.covers[0] <= s.index < record.covers[1])
 
 
 def view_memories(record: MemoryRecord, steps: list[Step], task: str, ledger_tokens: int) -> dict[str, str]:

@@ -32,7 +32,7 @@ from comem.core.metrics import (
 )
 from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.results import RESULTS_FILE, EpisodeResult, read_results, trajectory_path
-from comem.report.retention import CATEGORIES, VIEWS, UpdateRetention, score_update, view_memories
+from comem.report.retention import CATEGORIES, VIEWS, kept_calls, score_update, shown_memory, view_memories
 
 
 @dataclass
@@ -44,6 +44,7 @@ class EpisodeData:
     memory: list[MemoryRecord]
     obs_chars: int  # how much of each observation the memory model saw
     task: str = ""  # the pinned task statement (the ledger takes the task's names from it)
+    keep_calls: bool = False  # the arm kept summarised steps' calls in the prompt (they count as shown)
 
     @property
     def step_latencies(self) -> list[float]:
@@ -130,7 +131,7 @@ def load_arm(arm_dir: Path) -> list[EpisodeData]:
             result=result, steps=[r for r in records if isinstance(r, Step)],
             memory=[r for r in records if isinstance(r, MemoryRecord)],
             obs_chars=int(strategy.get("memory_obs_chars") or MemorySettings().memory_obs_chars),
-            task=start.task_prompt if start else ""))
+            task=start.task_prompt if start else "", keep_calls=bool(strategy.get("keep_calls"))))
     return out
 
 
@@ -150,11 +151,15 @@ def memory_stats(episodes: list[EpisodeData]) -> MemoryStats | None:
 
 def retention_stats(episodes: list[EpisodeData], view: str | None = None,
                     ledger_tokens: int = MemorySettings().ledger_tokens) -> RetentionStats | None:
-    """Retention of what the agent was shown, or (`view`) of what a view would have shown for the same spans."""
-    scored: list[UpdateRetention] = [
-        score_update(r, e.steps, e.obs_chars,
-                     None if view is None else view_memories(r, e.steps, e.task, ledger_tokens)[view])
-        for e in episodes for r in e.memory if r.status == "ok"]
+    """Retention of what the agent was shown, or (`view`) of what a view would have shown for the same spans; the
+    calls a `keep_calls` arm kept count as shown either way."""
+
+    def memory(e: EpisodeData, r: MemoryRecord) -> str:
+        text = shown_memory(r) if view is None else view_memories(r, e.steps, e.task, ledger_tokens)[view]
+        return text + "\n" + kept_calls(r, e.steps) if e.keep_calls else text
+
+    scored = [score_update(r, e.steps, e.obs_chars, memory(e, r)) for e in episodes for r in e.memory
+              if r.status == "ok"]
     scored = [u for u in scored if u.score is not None]
     if not scored:
         return None
