@@ -70,6 +70,14 @@ def step_messages(step: Step, observation: str | None = None) -> list[Message]:
     return [Message(role="assistant", content=step.response), Message(role="user", content=obs)]
 
 
+def history_messages(pinned: Pinned, steps: list[Step]) -> list[Message]:
+    """The pinned prompts and `steps` verbatim, as native chat turns: the full history."""
+    messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task)]
+    for step in steps:
+        messages += step_messages(step)
+    return messages
+
+
 @dataclass
 class Clock:
     """Seconds since the episode started; shared by the loop and the strategy so records line up."""
@@ -115,14 +123,8 @@ class ContextStrategy(ABC):
         self.clock = clock
         self.on_memory = on_memory or (lambda record: None)
 
-    def head(self) -> list[Message]:
-        return [Message(role="system", content=self.pinned.system), Message(role="user", content=self.pinned.task)]
-
     def full_history(self, steps: list[Step]) -> AgentContext:
-        messages = self.head()
-        for step in steps:
-            messages += step_messages(step)
-        return AgentContext(messages=messages, raw_from=0)
+        return AgentContext(messages=history_messages(self.pinned, steps), raw_from=0)
 
     @abstractmethod
     async def context(self, steps: list[Step]) -> AgentContext:

@@ -10,7 +10,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from comem.context.base import AgentContext, ContextStrategy, StrategyConfig, register, step_messages
+from comem.context.base import (
+    AgentContext,
+    ContextStrategy,
+    StrategyConfig,
+    history_messages,
+    register,
+    step_messages,
+)
 from comem.core.records import Message, Step
 
 
@@ -51,4 +58,4 @@ class ObservationMasking(ContextStrategy):
     config: MaskConfig
 
     async def context(self, steps: list[Step]) -> AgentContext:
-        return AgentContext(messages=self.head() + masked_steps(steps, self.config), raw_from=0)
+        return AgentContext(messages=history_messages(self.pinned, []) + masked_steps(steps, self.config), raw_from=0)

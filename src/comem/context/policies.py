@@ -17,7 +17,7 @@ model (`comem eval-memory`) and the training reward need the same views of a rec
 
 from __future__ import annotations
 
-from comem.context.base import Pinned, estimate_tokens, step_messages
+from comem.context.base import Pinned, estimate_tokens, history_messages
 from comem.context.ledger import ledger_text
 from comem.context.mask import MaskConfig, masked_steps
 from comem.context.memory import MemorySettings, summary_messages
@@ -27,14 +27,6 @@ from comem.core.records import Message, Step
 POLICIES = ("none", "truncate", "ledger", "recent", "mask", "full")
 LEDGER_TOKENS = MemorySettings().ledger_tokens
 CURRENT_QUERY = "\n## Current User Query:\n{observation}\n"
-
-
-def history_messages(pinned: Pinned, steps: list[Step]) -> list[Message]:
-    """The pinned prompts and `steps` verbatim, as native chat turns."""
-    messages = [Message(role="system", content=pinned.system), Message(role="user", content=pinned.task)]
-    for step in steps:
-        messages += step_messages(step)
-    return messages
 
 
 def recent_within(steps: list[Step], budget: int) -> list[Step]:
