@@ -87,13 +87,20 @@ def grpo(
     arm: ArmOpt = None,
     memory_prompt: PromptOpt = None,
     memory_obs_chars: ObsCharsOpt = OBS_CHARS,
+    needs_outputs: Annotated[bool, typer.Option(help="Keep only records whose next action uses a name that only "
+                                                "the summarised steps' outputs hold (a line number, a printed "
+                                                "name): the records where a memory can matter.")] = False,
 ) -> None:
     """One GRPO record per (trajectory, target step): the memory prompt for the history before it, and the
     recorded action the agent should take once it sees the summary. Writes train/eval parquet split by task."""
+    from comem.train.data.needs import output_only_names
     from comem.train.data.records import write_parquet
 
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
     split = _split_source(source, arm, options, eval_fraction)
+    needing = {side: [r for r in split[side] if output_only_names(r)] for side in ("train", "eval")}
+    if needs_outputs:
+        split = {**split, **needing}
     train = shuffle_cap(split["train"], max_records, seed)
     held_out = shuffle_cap(split["eval"], max_eval_records, seed)
     write_parquet(out / "train.parquet", train, GrpoRecord)
@@ -103,11 +110,12 @@ def grpo(
         "kind": "grpo",
         "source": source,
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
-                    "max_eval_records": max_eval_records, "arm": arm},
+                    "max_eval_records": max_eval_records, "arm": arm, "needs_outputs": needs_outputs},
         "trajectories": split["trajectories"],
         "skipped": {"short_trajectories": built.short_trajectories, "nothing_covered": built.nothing_covered,
                     "no_action": built.no_action},
         "candidates": {"train": len(split["train"]), "eval": len(split["eval"])},
+        "needing_outputs": {side: len(records) for side, records in needing.items()},
         "records": {"train": len(train), "eval": len(held_out)},
         "tasks": {"train": sorted({r.task_id for r in split["train"]}),
                   "eval": sorted({r.task_id for r in split["eval"]})},
@@ -115,6 +123,9 @@ def grpo(
     console.print(f"[bold]comem train data grpo[/] {split['trajectories']} trajectories -> {len(train)} train / "
                   f"{len(held_out)} eval records (of {len(split['train'])} / {len(split['eval'])}; tasks "
                   f"{len({r.task_id for r in split['train']})} / {len({r.task_id for r in split['eval']})}) -> {out}")
+    console.print(f"next action needs a name only the summarised outputs hold: {len(needing['train'])} train / "
+                  f"{len(needing['eval'])} eval candidates" + ("" if needs_outputs else " (--needs-outputs keeps "
+                                                                    "only those)"))
     if not held_out:
         console.print("[yellow]no eval records[/]: pass more tasks or --eval-fraction > 0 for a held-out split.")
 

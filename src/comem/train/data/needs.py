@@ -1,0 +1,40 @@
+"""Does a record's next action need what only the summarised outputs said?
+
+A memory earns its reward where the agent's next action uses something it could only have read in an old output:
+a line number from a listing, a name printed by a test run, a path found by a search. Where the action's names
+all stand in the task, the system prompt, the agent's own earlier calls or the raw window, any memory (or none,
+under `keep_calls`) lets the agent act alike, and the action-consistency reward cannot rank memories there
+(docs/results.md §9.10). `output_only_names` lists the names of the reference action's arguments (words of at
+least 4 identifier or path characters starting with a letter or `_`, and numbers of 2 digits or more) that occur
+in a covered step's output and in none of those other places.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from comem.core.records import Step
+from comem.train.data.records import GrpoRecord
+
+_NAME = re.compile(r"[A-Za-z_][\w./-]{3,}|(?<![\w.])\d{2,}(?![\w.])")
+
+
+def _names(text: str) -> set[str]:
+    return set(_NAME.findall(text))
+
+
+def _call_text(step: Step) -> str:
+    return step.response + (json.dumps(step.action.arguments, ensure_ascii=False) if step.action else "")
+
+
+def output_only_names(record: GrpoRecord) -> list[str]:
+    """The reference action's names that only the covered steps' outputs hold (see the module docstring)."""
+    history = record.history_steps()
+    covered, raw = history[:record.covered], history[record.covered:]
+    seen = _names(record.system_prompt) | _names(record.task_prompt)
+    seen |= {n for s in covered for n in _names(_call_text(s))}
+    seen |= {n for s in raw for n in _names(_call_text(s) + "\n" + s.observation)}
+    in_outputs = {n for s in covered for n in _names(s.observation)}
+    wanted = _names(json.dumps(record.reference().arguments, ensure_ascii=False))
+    return sorted(wanted & in_outputs - seen)
