@@ -88,7 +88,8 @@ SECTIONS = [
      lambda r: [r.arm, *([str(r.retention.updates), _pct(r.retention.score),
                           *(f"{_pct(r.retention.by_category[c])} ({r.retention.found[c]})" for c in CATEGORIES)]
                          if r.retention else ["-"] * (2 + len(CATEGORIES)))],
-     "Share of the identifiers in each summarised span that appear in its summary (mean over updates; in "
+     "Share of the identifiers in each summarised span that appear in the memory the agent was shown (its "
+     "summary or view, and the calls a keep_calls arm kept; mean over updates; in "
      "brackets: identifiers found). paths: file paths; commands: programs run with bash; errors: exception "
      "names and failing test ids; numbers: 2+ digits or dotted; names: `backticked` functions and classes. "
      "Extraction rules: comem/report/retention.py."),
