@@ -156,6 +156,11 @@ def memory_block(summary: str, covered: int, ledger: str = "") -> str:
     return block
 
 
+def keeps_calls(arm: object) -> bool:
+    """An arm whose memory keeps the covered steps' calls (only memory strategies have the setting)."""
+    return isinstance(arm, MemorySettings) and arm.keep_calls
+
+
 def block_index(covered: int, keep_calls: bool) -> int:
     """Which of `summary_messages`' messages holds the memory blocks: the task, or the last covered output."""
     return 2 * covered + 1 if keep_calls and covered else 1

@@ -7,6 +7,7 @@ strategies and every application read and write the same types. The JSONL log th
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -105,6 +106,12 @@ class Step(StepTiming):
     # context the agent saw
     context_messages: int = 0
     context_chars: int = 0
+
+    @property
+    def turn_text(self) -> str:
+        """The agent's own turn as text: its reply and, if it called a tool, the call's arguments as JSON (what
+        stays in the prompt of a `keep_calls` memory after the output is masked)."""
+        return self.response + (" " + json.dumps(self.action.arguments, ensure_ascii=False) if self.action else "")
 
 
 class MemoryTiming(BaseModel):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from comem.context import StrategyConfig, build_strategy
 from comem.context.base import Clock, Pinned
-from comem.context.memory import MemorySettings, clip_middle, memory_block
+from comem.context.memory import clip_middle, keeps_calls, memory_block
 from comem.core.jsonlog import JsonlLog
 from comem.core.records import EpisodeStart, MemoryRecord, Step
 from comem.eval.episode import episode_end
@@ -151,7 +151,7 @@ class Session:
         if ctx.summary_id is not None and record is not None:
             plan.rewrite, plan.summary_id = True, ctx.summary_id
             plan.block = memory_block(record.summary, record.covers[1], record.ledger)
-            plan.keep_calls = isinstance(self.arm, MemorySettings) and self.arm.keep_calls
+            plan.keep_calls = keeps_calls(self.arm)
         else:
             plan.raw_from = 0
         return plan

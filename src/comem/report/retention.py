@@ -34,7 +34,6 @@ offline: the ledger is deterministic, so extracting it later gives exactly what 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -184,8 +183,7 @@ def shown_memory(record: MemoryRecord) -> str:
 
 def kept_calls(record: MemoryRecord, steps: list[Step]) -> str:
     """The span's own turns (reply text and call) that a `keep_calls` arm still shows beside its memory."""
-    return "\n".join(s.response + (" " + json.dumps(s.action.arguments, ensure_ascii=False) if s.action else "")
-                     for s in steps if record.covers[0] <= s.index < record.covers[1])
+    return "\n".join(s.turn_text for s in steps if record.covers[0] <= s.index < record.covers[1])
 
 
 def view_memories(record: MemoryRecord, steps: list[Step], task: str, ledger_tokens: int) -> dict[str, str]:

@@ -231,7 +231,7 @@ def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None 
                     keep_calls: bool = False) -> list[Message]:
     """What the training reward shows the agent for this summary; with `ledger_tokens`, the ledger after it; with
     `keep_calls`, the covered steps' calls before it."""
-    covered = record.history_steps()[:record.covered]
+    covered = record.history_steps()[:record.covered] if keep_calls or ledger_tokens is not None else []
     ledger = "" if ledger_tokens is None else ledger_text(covered, record.task_prompt, ledger_tokens)
     return agent_messages(record.system_prompt, record.task_prompt, summary, record.covered, record.raw(),
                           last_observation=record.last_observation, ledger=ledger,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from comem.context import build_strategy, validate_arm
 from comem.context.base import Clock, Pinned, StrategyConfig
 from comem.context.full import FullConfig
-from comem.context.memory import MemorySettings, block_index, installed_messages
+from comem.context.memory import block_index, installed_messages, keeps_calls
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step
 from comem.view.load import EpisodeData
@@ -109,7 +109,7 @@ def rebuild(data: EpisodeData) -> Contexts:
     plain = [s.index for s in steps if s.summary_id is None]
     rendered = _run(_plain(plain_config, pinned, steps, plain)) if plain else {}
     missing = []
-    keep_calls = isinstance(arm, MemorySettings) and arm.keep_calls
+    keep_calls = keeps_calls(arm)
     for step in steps:
         if step.summary_id is None:
             out.add(step.index, rendered[step.index], step)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 
-from comem.core.records import Step
 from comem.train.data.records import GrpoRecord
 
 _NAME = re.compile(r"[A-Za-z_][\w./-]{3,}|(?<![\w.])\d{2,}(?![\w.])")
@@ -24,17 +23,13 @@ def _names(text: str) -> set[str]:
     return set(_NAME.findall(text))
 
 
-def _call_text(step: Step) -> str:
-    return step.response + (json.dumps(step.action.arguments, ensure_ascii=False) if step.action else "")
-
-
 def output_only_names(record: GrpoRecord) -> list[str]:
     """The reference action's names that only the covered steps' outputs hold (see the module docstring)."""
     history = record.history_steps()
     covered, raw = history[:record.covered], history[record.covered:]
     seen = _names(record.system_prompt) | _names(record.task_prompt)
-    seen |= {n for s in covered for n in _names(_call_text(s))}
-    seen |= {n for s in raw for n in _names(_call_text(s) + "\n" + s.observation)}
+    seen |= {n for s in covered for n in _names(s.turn_text)}
+    seen |= {n for s in raw for n in _names(s.turn_text + "\n" + s.observation)}
     in_outputs = {n for s in covered for n in _names(s.observation)}
     wanted = _names(json.dumps(record.reference().arguments, ensure_ascii=False))
     return sorted(wanted & in_outputs - seen)
