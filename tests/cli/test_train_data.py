@@ -1,5 +1,5 @@
-"""`comem train data grpo|sft` (cli/train_data.py) through Typer, wrapped in `friendly` as the CLI registers them:
-real trajectory files in, parquet + manifest out, and one clear line for bad input."""
+"""`comem train data grpo|sft|oracle` (cli/train_data.py) through Typer, wrapped in `friendly` as the CLI registers
+them: real trajectory files in, parquet + manifest out, and one clear line for bad input."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from comem.cli.common import friendly
-from comem.cli.train_data import grpo, sft
+from comem.cli.train_data import grpo, oracle, sft
 from comem.core.records import ToolCall
 from comem.llm.models import list_models
 from comem.train.data.extractive import VIEWS
@@ -24,6 +24,7 @@ from tests.train.data.helpers import ACTIONS, OpenAIStandIn, write_run
 app = typer.Typer()
 app.command("grpo")(friendly(grpo))
 app.command("sft")(friendly(sft))
+app.command("oracle")(friendly(oracle))
 runner = CliRunner()
 parquet = needs("pyarrow", extra="train")
 TASKS = {"alpha": 5, "beta": 6, "gamma": 5, "delta": 5, "eps": 6}
@@ -225,3 +226,38 @@ def test_sft_with_the_real_embedded_teacher(run_dir: Path, tmp_path: Path) -> No
     assert written and all(r.completion[0].content.strip() and r.finished for r in written)
     assert ("1 left out" in result.output) == (len(written) == 1)  # a cut one is counted, not written
     assert (tmp_path / "s" / "teacher-server.log").exists()
+
+
+@parquet
+def test_oracle_courses_become_held_out_research_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Oracle courses over every two of the first four mini questions, then records split by question."""
+    requires("bm25s", "eval")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    questions = tmp_path / "q.jsonl"
+    from comem.tasks.browsecomp import mini_suite_dir
+
+    rows = (mini_suite_dir() / "questions.jsonl").read_text().splitlines()[:4]
+    questions.write_text("\n".join(rows) + "\n")
+    source = f"browsecomp:{questions}?corpus={mini_suite_dir() / 'corpus'}&combine=2"
+    result = invoke("oracle", source, "--out", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert "6 trajectories" in result.output and "6 graded correct" in result.output
+    result = invoke("grpo", str(tmp_path / "run"), "--out", str(tmp_path / "d"), "--variant", "browsecomp",
+                    "--eval-fraction", "0.5")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert len(manifest["tasks"]["eval"]) == len(manifest["tasks"]["train"]) == 1  # two of four questions held out
+    held_out = set(manifest["tasks"]["eval"][0].split("+"))
+    assert not held_out & set(manifest["tasks"]["train"][0].split("+"))
+    assert manifest["left_out_across_the_split"] > 0 and manifest["needing_outputs"]["eval"] > 0
+    assert "left out" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["browsecomp:mini", "--order", "backwards"], "Unknown order"),
+    (["browsecomp:mini", "--limit", "0"], "--limit must be at least 1"),
+    (["browsecomp:mini?combine=x"], "Bad browsecomp task source"),
+])
+def test_oracle_bad_input_is_one_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
+    result = invoke("oracle", *args, "--out", str(tmp_path / "run"))
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

@@ -112,6 +112,26 @@ def test_the_browsecomp_task_source_prefix(tmp_path: Path) -> None:
         load_source(f"browsecomp:{path}?index=x")
 
 
+def test_combined_questions_ask_every_set_once_and_expect_every_answer_in_order(tmp_path: Path) -> None:
+    from comem.tasks.sources import load_source
+
+    pairs = load_source("browsecomp:mini?combine=2")
+    assert len(pairs) == 66 and len({t.instance_id for t in pairs}) == 66  # 12 choose 2
+    first = pairs[0]
+    assert first.instance_id == "mini-01+mini-02" and first.ground_truth == "Quince | 1903"
+    one, two = load_browsecomp(ids=["mini-01", "mini-02"])
+    assert f"1. {one.question}" in first.question and f"2. {two.question}" in first.question
+    assert "both answers in one submit_answer call" in first.question
+    assert first.corpus == one.corpus
+    assert len(load_source("browsecomp:mini?combine=3")) == 220 and load_source("browsecomp:mini?combine=1") == \
+        load_browsecomp()
+    for bad in ("combine=0", "combine=two", "combine=-1"):
+        with pytest.raises(ComemError, match="Bad browsecomp task source"):
+            load_source(f"browsecomp:mini?{bad}")
+    with pytest.raises(ComemError, match="Cannot ask 13 of 12 questions together"):
+        load_source("browsecomp:mini?combine=13")
+
+
 def test_example_queries_use_the_question_s_names() -> None:
     assert example_query("The engineer who designed the Marrowford Swing Bridge also built a tram.") == \
         "Marrowford Swing Bridge"

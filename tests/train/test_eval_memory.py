@@ -425,3 +425,53 @@ def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
     # the agent replies under the loop's grammar on llama.cpp: SmolLM2 cannot write a tool call without one
     scores = [json.loads(line) for line in (tmp_path / "o" / "scores.jsonl").read_text().splitlines()]
     assert len(scores) == 8 and all(s["predicted"] is not None for s in scores)
+
+
+def research_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[GrpoRecord]:
+    """The records of one oracle course over two mini questions asked together (real browser outputs)."""
+    requires("pyarrow", "train")
+    pytest.importorskip("bm25s", reason="the browse corpus index needs bm25s (the eval extra)")
+    from comem.tasks.browsecomp import combine_questions, load_browsecomp, mini_suite_dir
+    from comem.train.data.oracle import read_hops, write_oracle
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write_oracle(combine_questions(load_browsecomp(ids=["mini-03", "mini-07"]), 2),
+                 read_hops(mini_suite_dir() / "hops.jsonl"), tmp_path / "run")
+    return build_grpo_records(load_recorded(tmp_path / "run"), retain=1, variant="browsecomp")
+
+
+@needs_model("smollm2-135m")
+def test_research_records_are_answered_under_the_browser_s_tool_grammar(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On llama.cpp the agent samples under the tool grammar of the records' tasks: the browser's three tools, not
+    the coding tools (whose grammar would make `fetch` and `submit_answer` impossible to write)."""
+    requires("xllamacpp")
+    write_parquet(tmp_path / "eval.parquet", research_records(tmp_path, monkeypatch), GrpoRecord)
+    result = runner.invoke(app, [str(tmp_path / "eval.parquet"), "--agent-model", "smollm2-135m", "--baselines",
+                                 "none", "--limit", "3", "--agent-max-tokens", "64", "--n-ctx", "4096",
+                                 "--threads", "1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    scores = [json.loads(line) for line in (tmp_path / "o" / "scores.jsonl").read_text().splitlines()]
+    calls = [s["predicted"] for s in scores]
+    assert len(calls) == 3 and all(c["name"] in ("search", "fetch", "submit_answer") for c in calls)
+    assert all(set(c["arguments"]) <= {"q", "num", "url", "answer"} for c in calls)  # the browser's search, too
+
+
+def test_research_records_are_scored_with_the_browser_s_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records of research tasks (`--variant browsecomp`) from oracle courses: under keep_calls only the context
+    that still shows a search's results names the url the oracle read next, so `none` falls below `full`."""
+    fetches = [r for r in research_records(tmp_path, monkeypatch) if json.loads(r.reference_action)["name"] == "fetch"]
+    write_parquet(tmp_path / "eval.parquet", fetches, GrpoRecord)
+    link = re.compile(r'"link": "([^"]+)"')
+
+    def reader(messages: list[Message]) -> str:
+        """Reads the top result of the oldest search it can see whose top result it has not read yet."""
+        read = {u for m in messages if m.role == "assistant" for u in re.findall(r'"url": "([^"]+)"', m.content)}
+        tops = [hit.group(1) for m in messages if m.role != "assistant" and (hit := link.search(m.content))]
+        url = next((u for u in tops if u not in read), "none")
+        return "Read it.\n" + json.dumps({"name": "fetch", "arguments": {"url": url}})
+
+    settings = EvalSettings(data=tmp_path / "eval.parquet", keep_calls=True)
+    rows = by_condition(evaluate(settings, tmp_path / "out", {"agent": ScriptedLLM([reader], cycle=True)}))
+    assert rows["none"].name_match_rate == rows["full"].name_match_rate == 1.0  # parsed as the browser's fetch
+    assert rows["full"].mean_reward == 10.0 > rows["none"].mean_reward  # the masked output held the url

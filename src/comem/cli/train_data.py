@@ -1,4 +1,5 @@
-"""`comem train data grpo|sft`: recorded trajectories -> GRPO prompts, and teacher summaries for the SFT warm-up.
+"""`comem train data grpo|sft|oracle`: recorded trajectories -> GRPO prompts, teacher summaries for the SFT
+warm-up, and oracle research trajectories to build them from.
 
 The command functions are plain; cli/main.py registers them on `data_app` wrapped in `friendly` (as for `bench`).
 """
@@ -98,6 +99,7 @@ def grpo(
 
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
     split = _split_source(source, arm, options, eval_fraction)
+    across = len(split["built"].records) - len(split["train"]) - len(split["eval"])  # tasks of questions on both sides
     needing = {side: [r for r in split[side] if output_only_names(r)] for side in ("train", "eval")}
     if needs_outputs:
         split = {**split, **needing}
@@ -115,6 +117,7 @@ def grpo(
         "skipped": {"short_trajectories": built.short_trajectories, "nothing_covered": built.nothing_covered,
                     "no_action": built.no_action},
         "candidates": {"train": len(split["train"]), "eval": len(split["eval"])},
+        "left_out_across_the_split": across,
         "needing_outputs": {side: len(records) for side, records in needing.items()},
         "records": {"train": len(train), "eval": len(held_out)},
         "tasks": {"train": sorted({r.task_id for r in split["train"]}),
@@ -123,6 +126,8 @@ def grpo(
     console.print(f"[bold]comem train data grpo[/] {split['trajectories']} trajectories -> {len(train)} train / "
                   f"{len(held_out)} eval records (of {len(split['train'])} / {len(split['eval'])}; tasks "
                   f"{len({r.task_id for r in split['train']})} / {len({r.task_id for r in split['eval']})}) -> {out}")
+    if across:
+        console.print(f"{across} records of tasks that combine held-out and training questions are left out")
     console.print(f"next action needs a name only the summarised outputs hold: {len(needing['train'])} train / "
                   f"{len(needing['eval'])} eval candidates" + ("" if needs_outputs else " (--needs-outputs keeps "
                                                                     "only those)"))
@@ -199,12 +204,11 @@ def sft(
 ) -> None:
     """Teacher summaries of the memory prompts, for the SFT warm-up (TRL prompt-completion parquet); with
     --agent-model, each scored by the agent and the best of --samples kept."""
-    from comem.environment.tools import TOOL_NAMES
     from comem.llm.endpoint import thread_plan
     from comem.llm.open import open_model
     from comem.train.data.teacher import teacher_summaries
     from comem.train.eval_memory import action_judge
-    from comem.train.reward.agent_reward import reply_grammar
+    from comem.train.reward.agent_reward import reply_grammar, variant_tool_names
 
     views = [v.strip() for v in extractive.split(",") if v.strip()]
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
@@ -236,7 +240,8 @@ def sft(
             if judge_spec is not None:
                 agent = await stack.enter_async_context(
                     open_model(judge_spec, "agent", out, agent_threads, n_parallel=min(concurrency, 4)))
-                judge = action_judge(agent, grammar=await reply_grammar(agent, TOOL_NAMES), timeout_s=timeout_s)
+                grammar = await reply_grammar(agent, variant_tool_names(options.variant), variant=options.variant)
+                judge = action_judge(agent, grammar=grammar, timeout_s=timeout_s)
             return await teacher_summaries(records, teacher, target, teacher_model=teacher_model if samples else None,
                                            max_tokens=max_tokens, temperature=temperature, samples=samples,
                                            extractive=views, judge=judge, min_reward=min_reward,
@@ -272,3 +277,33 @@ def sft(
         console.print("kept: " + ", ".join(f"{label} {n}" for label, n in won.most_common()))
     if report.failed:
         console.print("[yellow]rerun the same command to retry the failed records.[/]")
+
+
+def oracle(
+    source: Annotated[str, typer.Argument(help="BrowseComp-style questions with a corpus: a task source such as "
+                                          "browsecomp:mini?combine=2 (every two questions asked together).")],
+    out: Annotated[Path, typer.Option(help="Run directory to write: <out>/oracle/trajectories/*.jsonl.")],
+    hops: Annotated[Path | None, typer.Option(help="hops.jsonl: {task_id, hops: [{query, url}]} per question "
+                                              "(default: the one beside the bundled mini suite).")] = None,
+    order: Annotated[str, typer.Option(help="interleaved (each hop of every question in turn) or sequential "
+                                       "(one question after the other).")] = "interleaved",
+    limit: Annotated[int | None, typer.Option(help="Only the first N tasks.")] = None,
+) -> None:
+    """The searches that solve each task, run in the real browser and written as a `comem run` arm: trajectories
+    whose next actions use what earlier outputs said (`comem train data grpo OUT --variant browsecomp`)."""
+    from comem.tasks.browsecomp import BrowseTask, mini_suite_dir
+    from comem.tasks.sources import load_source
+    from comem.train.data.oracle import read_hops, write_oracle
+
+    if order not in ("interleaved", "sequential"):
+        raise ComemError(f"Unknown order {order!r}.", fix="Use --order interleaved or --order sequential.")
+    if limit is not None and limit < 1:
+        raise ComemError(f"--limit must be at least 1, got {limit}.", fix="Pass a positive --limit, or none.")
+    tasks = load_source(source)
+    if not all(isinstance(task, BrowseTask) for task in tasks):
+        raise ComemError(f"{source} is not a source of BrowseComp-style questions.",
+                         fix="Pass browsecomp:mini?combine=2 or browsecomp:PATH.jsonl?corpus=DIR&combine=2.")
+    ends = write_oracle(tasks[:limit], read_hops(hops or mini_suite_dir() / "hops.jsonl"), out, order)  # type: ignore[arg-type]
+    steps = sum(end.steps for end in ends)
+    console.print(f"[bold]comem train data oracle[/] {len(ends)} trajectories, {steps} steps, "
+                  f"{sum(bool(end.resolved) for end in ends)} graded correct -> {out / 'oracle'}")

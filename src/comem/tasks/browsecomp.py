@@ -4,7 +4,8 @@ A task is a question with one short reference answer (docs/method.md §9). The o
 Lines of `{task_id, task_question, ground_truth}`; `load_browsecomp` reads that format. A folder named
 `corpus/` next to the JSONL (or an explicit `corpus=`) makes the suite offline: search is BM25 over those
 documents. Without one, search goes to the web through Serper. As a task source (`comem run --tasks ...`):
-`browsecomp:mini`, `browsecomp:PATH.jsonl` or `browsecomp:PATH.jsonl?corpus=DIR`.
+`browsecomp:mini`, `browsecomp:PATH.jsonl` or `browsecomp:PATH.jsonl?corpus=DIR`; `combine=N` (e.g.
+`browsecomp:mini?combine=2`) asks every N questions of the file together as one task (`combine_questions`).
 
 The bundled `browsecomp-mini` suite is such a pair: twelve multi-hop questions about a fictional coast and
 the 46 pages that answer them (`browsecomp_mini/`; `hops.jsonl` there lists the searches that solve each).
@@ -22,6 +23,7 @@ says so. A runner that already serves a judge model sets `HARNESS.judge_llm`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -85,14 +87,45 @@ def load_browsecomp(source: str | Path = MINI_SUITE, ids: list[str] | None = Non
 
 
 def load_source(spec: str) -> list[BrowseTask]:
-    """The `browsecomp:` task source (comem.eval.suite): `mini` or `PATH[?corpus=DIR]`."""
+    """The `browsecomp:` task source (comem.eval.suite): `mini` or `PATH`, then `?corpus=DIR`, `?combine=N`."""
     source, _, query = spec.partition("?")
     options = dict(parse_qsl(query, keep_blank_values=True))
-    if not source or set(options) - {"corpus"}:
-        raise ComemError(f"Bad browsecomp task source {spec!r}.",
-                         fix="write browsecomp:mini or browsecomp:PATH[?corpus=DIR].")
+    fix = "write browsecomp:mini or browsecomp:PATH, optionally with ?corpus=DIR and ?combine=N (N of 2 or more)."
+    combine = options.get("combine", "1")
+    if not source or set(options) - {"corpus", "combine"} or not combine.isdigit() or int(combine) < 1:
+        raise ComemError(f"Bad browsecomp task source {spec!r}.", fix=fix)
     corpus = Path(options["corpus"]).expanduser() if options.get("corpus") else None
-    return load_browsecomp(MINI_SUITE if source in ("mini", MINI_SUITE) else source, corpus=corpus)
+    tasks = load_browsecomp(MINI_SUITE if source in ("mini", MINI_SUITE) else source, corpus=corpus)
+    return tasks if int(combine) == 1 else combine_questions(tasks, int(combine))
+
+
+COMBINED_SEPARATOR = " | "
+
+
+def combine_questions(tasks: list[BrowseTask], n: int) -> list[BrowseTask]:
+    """Every `n` questions of `tasks` (in file order, each set once) asked together as one task.
+
+    A research agent then follows `n` trails side by side, and a clue found early on one trail is needed again
+    after steps on the others: the long-range use of old tool outputs that single multi-hop questions, whose every
+    hop needs only the page just read, do not have. The answer is the `n` answers in order, joined by " | "; the
+    id joins the questions' ids with "+". The questions must share one corpus.
+    """
+    if not 2 <= n <= len(tasks):
+        raise ComemError(f"Cannot ask {n} of {len(tasks)} questions together.",
+                         fix=f"Use combine=N with 2 <= N <= {len(tasks)}.")
+    if len({task.corpus for task in tasks}) > 1:
+        raise ComemError("Combined questions must share one corpus.", fix="Combine questions of one suite.")
+    out = []
+    for group in itertools.combinations(tasks, n):
+        listed = "\n".join(f"{i}. {task.question}" for i, task in enumerate(group, start=1))
+        every = "both" if n == 2 else f"all {n}"
+        question = (f"Answer these {n} questions. Work on them side by side, then give {every} answers in one "
+                    f"submit_answer call, in this order, separated by \"{COMBINED_SEPARATOR.strip()}\" "
+                    f"(for example: {COMBINED_SEPARATOR.join(f'answer {i}' for i in range(1, n + 1))}).\n\n{listed}")
+        out.append(BrowseTask(instance_id="+".join(task.instance_id for task in group), question=question,
+                              ground_truth=COMBINED_SEPARATOR.join(task.ground_truth for task in group),
+                              corpus=group[0].corpus))
+    return out
 
 
 def _read_rows(path: Path, corpus: Path | None) -> list[BrowseTask]:

@@ -59,14 +59,13 @@ from comem.core.jsonlog import check_resume, read_settings
 from comem.core.metrics import mean_ci
 from comem.core.records import Message, ToolCall
 from comem.core.tables import markdown_table, rich_table
-from comem.environment.tools import TOOL_NAMES
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions
-from comem.train.reward.agent_reward import agent_turn, reply_grammar
+from comem.train.reward.agent_reward import agent_turn, reply_grammar, variant_tool_names
 
 BASELINES = POLICIES
 WITH_LEDGER = "+ledger"
@@ -295,6 +294,10 @@ def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
     if not records:
         raise ComemError(f"{path} holds no records.", fix="Build held-out records with `comem train data grpo` "
                          "(--eval-fraction > 0, at least two tasks).")
+    variants = sorted({r.variant for r in records})
+    if len(variants) > 1:
+        raise ComemError(f"{path} mixes records of kinds {' and '.join(variants)}, whose agents have other tools.",
+                         fix="Evaluate each kind of task from its own `comem train data grpo` directory.")
     return records
 
 
@@ -384,7 +387,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
         progress("agent actions", len(contexts), len(contexts))
     else:
         async with open_llm(settings.agent, "agent") as agent:
-            grammar = await reply_grammar(agent, TOOL_NAMES, settings.agent_grammar)
+            variant = records[0].variant
+            grammar = await reply_grammar(agent, variant_tool_names(variant), settings.agent_grammar, variant)
             jobs = [(key, partial(_score, agent, key[0], record, messages, max_tokens=settings.agent_max_tokens,
                                   timeout_s=settings.timeout_s, grammar=grammar))
                     for key, record, messages in contexts]
@@ -410,8 +414,8 @@ async def _summarise(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) 
 async def _score(agent: LLM, condition: str, record: GrpoRecord, messages: list[Message], *, max_tokens: int,
                  timeout_s: float, grammar: str | None) -> Score:
     """The agent's next action in one context, scored against the record's reference; a failed call raises."""
-    turn = await agent_turn(agent, messages, tool_names=TOOL_NAMES, max_tokens=max_tokens, timeout_s=timeout_s,
-                            grammar=grammar)
+    turn = await agent_turn(agent, messages, tool_names=variant_tool_names(record.variant), max_tokens=max_tokens,
+                            timeout_s=timeout_s, grammar=grammar)
     if turn.failure is not None:
         raise LLMError(f"the agent call {'timed out' if turn.failure == 'timeout' else 'failed'}")
     scored = score_actions(turn.call, record.reference(), record.variant)

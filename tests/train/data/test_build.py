@@ -139,6 +139,20 @@ def test_split_never_puts_a_task_on_both_sides(steps: list[int], fraction: float
     assert split_by_task(records, fraction, seed) == (train, held_out)  # seeded
 
 
+def test_combined_tasks_split_by_their_questions() -> None:
+    names = ["a+b", "a+c", "b+c", "a+d", "b+d", "c+d", "d+e", "c+e", "a+e", "b+e"]
+    trajectories = synthetic([3] * len(names))
+    for trajectory, name in zip(trajectories, names, strict=True):
+        trajectory.name = name
+    records = build_grpo_records(trajectories, retain=1)
+    for seed in range(5):
+        train, held_out = split_by_task(records, 0.4, seed)  # two of the five questions held out
+        eval_questions = {q for r in held_out for q in r.task_id.split("+")}
+        assert len(eval_questions) == 2 and {r.task_id for r in held_out} == {"+".join(sorted(eval_questions))}
+        assert not {q for r in train for q in r.task_id.split("+")} & eval_questions  # never seen in training
+        assert len(train) == 3  # the three pairs of the other questions, a record each
+
+
 def test_shuffle_cap_is_seeded(trajectories: list[RecordedTrajectory]) -> None:
     records = build_grpo_records(trajectories)
     capped = shuffle_cap(records, 3, seed=1)

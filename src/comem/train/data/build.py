@@ -132,15 +132,24 @@ def split_by_task(records: list[GrpoRecord], eval_fraction: float, seed: int) ->
 
     round(tasks * eval_fraction) tasks, chosen by a seeded shuffle, go to eval — at least one and at most all
     but one when the fraction is above 0 and there are two tasks or more. Record order is kept.
+
+    A task of combined questions (`browsecomp:...?combine=N`, id `q1+q2`) is split by its questions: the draw
+    holds out questions, eval gets the tasks made only of held-out questions, train those made of none, and a
+    task with some of each is left out, so no held-out question was ever seen in training.
     """
     if not 0.0 <= eval_fraction < 1.0:
         raise ComemError(f"eval_fraction must be in [0, 1), got {eval_fraction}.", fix="e.g. --eval-fraction 0.2")
-    tasks = sorted({r.task_id for r in records})
-    n_eval = round(len(tasks) * eval_fraction)
-    if eval_fraction > 0 and len(tasks) >= 2:
-        n_eval = min(max(n_eval, 1), len(tasks) - 1)
-    held_out = set(random.Random(seed).sample(tasks, n_eval))
-    return [r for r in records if r.task_id not in held_out], [r for r in records if r.task_id in held_out]
+    units = sorted({part for r in records for part in r.task_id.split("+")})
+    n_eval = round(len(units) * eval_fraction)
+    if eval_fraction > 0 and len(units) >= 2:
+        n_eval = min(max(n_eval, 1), len(units) - 1)
+    held_out = set(random.Random(seed).sample(units, n_eval))
+
+    def held(record: GrpoRecord) -> set[str]:
+        return set(record.task_id.split("+")) & held_out
+
+    return ([r for r in records if not held(r)],
+            [r for r in records if held(r) == set(r.task_id.split("+"))])
 
 
 def shuffle_cap(records: list[GrpoRecord], limit: int | None, seed: int) -> list[GrpoRecord]:

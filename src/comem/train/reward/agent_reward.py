@@ -23,6 +23,7 @@ from comem.context.policies import summary_view
 from comem.core.actions import parse_action
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
+from comem.environment.browse.browser import build_browse_tool_specs
 from comem.environment.tools import TOOL_NAMES, build_tool_specs, tool_grammar
 from comem.llm.base import LLM, EngineAware, LLMError
 from comem.llm.endpoint import ModelConfig
@@ -44,17 +45,28 @@ def agent_messages(system_prompt: str, task_prompt: str, summary: str, covered: 
                         last_observation=last_observation, ledger=ledger, kept=kept)
 
 
-async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | None = None) -> str | None:
+def variant_tool_specs(variant: Variant) -> list[dict[str, Any]]:
+    """The tools an agent of this kind of task is given (coding: the workspace's; browsecomp: the browser's)."""
+    return build_browse_tool_specs("the document collection") if variant == "browsecomp" else build_tool_specs(60)
+
+
+def variant_tool_names(variant: Variant) -> tuple[str, ...]:
+    return tuple(spec["function"]["name"] for spec in variant_tool_specs(variant))
+
+
+async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | None = None,
+                        variant: Variant = "swe") -> str | None:
     """The tool-call grammar the agent loop samples under on this engine (`comem.agent.loop`), or None.
 
     The reward must ask the agent a run deploys: unconstrained, the bundled 0.5B answered in prose after a
     summary or ledger block in a quarter of its replies (8% with no memory block), and every such reply scores 0.
-    `wanted` None: where the engine takes grammars (llama.cpp), as in the loop."""
+    `wanted` None: where the engine takes grammars (llama.cpp), as in the loop. `tool_names`: which of the
+    `variant`'s tools."""
     if wanted is None:
         wanted = isinstance(agent, EngineAware) and (await agent.engine()).grammar
     if not wanted:
         return None
-    specs = [spec for spec in build_tool_specs(60) if spec["function"]["name"] in tool_names]
+    specs = [spec for spec in variant_tool_specs(variant) if spec["function"]["name"] in tool_names]
     return tool_grammar(specs)
 
 
