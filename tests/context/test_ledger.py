@@ -181,3 +181,25 @@ def test_a_summary_view_without_memory_model_is_a_clear_error() -> None:
 
     with pytest.raises(ComemError, match="memory_view: ledger"):
         build("kso", None, k=2, memory_view="both")
+
+
+def test_research_steps_are_searches_and_pages_found_and_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A browser's search and fetch (real outputs over the mini corpus): the queries, the top results' links with
+    their titles, and the pages read; never read as a code search."""
+    pytest.importorskip("bm25s", reason="the browse corpus index needs bm25s (the eval extra)")
+    from comem.environment.browse.browser import open_browser
+    from comem.tasks.browsecomp import mini_suite_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    env = open_browser(search="bm25", corpus=mini_suite_dir() / "corpus")
+    calls = [ToolCall(name="search", arguments={"q": "The Salt Ledger novel"}),
+             ToolCall(name="fetch", arguments={"url": "https://books.orrin.example/the-salt-ledger"}),
+             ToolCall(name="fetch", arguments={"url": "https://nowhere.example/x"})]
+    steps = [Step(index=i, thought="t", response="r", action=call,
+                  observation=asyncio.run(env.execute(call)).output) for i, call in enumerate(calls)]
+    text = ledger_text(steps, "", 400)
+    assert "- step 1: `search 'The Salt Ledger novel'` -> 3 results" in text
+    assert '- https://books.orrin.example/the-salt-ledger "The Salt Ledger (novel)": found at step 1, read at step 2' \
+        in text
+    assert "nowhere.example" not in text.split("errors:")[0]  # a failed fetch read no page; it is an error
+    assert "There is no page at https://nowhere.example/x" in text and " in ." not in text

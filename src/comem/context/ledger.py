@@ -3,13 +3,15 @@
 A small memory model's summary keeps the gist and drops the identifiers the agent needs next: the file, the
 failing test, the command that failed. The ledger is read off the steps instead of written by a model: files
 viewed and edited with their line ranges, commands with their exit codes (and pytest's tally), errors and
-failing test ids, edits and their undos, and the task's key names. It costs no model time, cannot invent
-anything, and is ready the moment it is asked for. It is bounded: each section is ranked most recent first,
+failing test ids, edits and their undos, and the task's key names; for research tools, the searches run and
+the pages found and read (url and title). It costs no model time, cannot invent anything, and is ready the
+moment it is asked for. It is bounded: each section is ranked most recent first,
 then most referenced, and sections take turns adding one line until the token budget is spent.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,10 +19,11 @@ from dataclasses import dataclass, field
 from comem.context.base import estimate_tokens
 from comem.core.records import Step
 
-SECTIONS = ("files", "edits", "commands", "errors", "names")
-_TURN_ORDER = ("errors", "commands", "files", "edits", "names")  # who adds a line first in each round
+SECTIONS = ("files", "edits", "commands", "pages", "errors", "names")
+_TURN_ORDER = ("errors", "commands", "pages", "files", "edits", "names")  # who adds a line first in each round
 _CLIP = 120  # characters of a command or an error message kept
 _DETAILS = 4  # the most recent views and edits of a file shown
+_TOP_RESULTS = 3  # a search's results whose links are noted as pages found
 
 _EXIT = re.compile(r"\AExit code: (-?\d+)\n")
 _TOOL_ERROR = re.compile(r"\AExecution output of \[\w+\]:\nERROR: (.+)")
@@ -60,6 +63,7 @@ class Ledger:
     commands: dict[str, Entry] = field(default_factory=dict)
     errors: dict[str, Entry] = field(default_factory=dict)
     names: dict[str, Entry] = field(default_factory=dict)
+    pages: dict[str, Entry] = field(default_factory=dict)  # research: url -> found by a search / read
     undoable: dict[str, list[Entry]] = field(default_factory=dict, repr=False)  # per path, its edits not undone
 
     def note(self, section: str, key: str, step: int, detail: str | None = None) -> Entry:
@@ -159,6 +163,39 @@ def _bash(ledger: Ledger, step: Step, n: int, command: str) -> None:
         ledger.note("files", path, n)
 
 
+def _research(ledger: Ledger, step: Step, n: int) -> None:
+    """A browser's `search` (its query, how many results, the top results' links and titles) or `fetch` (the
+    page read, with its title): the links a research agent comes back to."""
+    action = step.action
+    assert action is not None
+    if failed := _TOOL_ERROR.match(step.observation):
+        ledger.note("errors", _clip(failed[1]), n)
+        return
+    body = step.observation.partition("\n")[2]
+    if action.name == "fetch":
+        url = str(action.arguments.get("url", "")).strip()
+        title = re.match(r"Title: (.+)", body)
+        if url:
+            _page(ledger, url, n, title[1] if title else "", "read")
+        return
+    try:
+        hits = json.loads(body)
+    except json.JSONDecodeError:
+        hits = []
+    hits = [h for h in hits if isinstance(h, dict) and isinstance(h.get("link"), str)] if isinstance(hits, list) else []
+    query = _clip(str(action.arguments.get("q", "")))
+    ledger.note("commands", f"search {query!r}", n).detail = [f"step {n + 1}", f"{len(hits)} results"]
+    for hit in hits[:_TOP_RESULTS]:
+        _page(ledger, hit["link"], n, str(hit.get("title", "")), "found")
+
+
+def _page(ledger: Ledger, url: str, n: int, title: str, how: str) -> None:
+    """A page's entry: its title (the first detail, kept once), then when it was found and read."""
+    if url not in ledger.pages:
+        ledger.note("pages", url, n, f"\"{_clip(title)}\"" if title else "untitled")
+    ledger.note("pages", url, n, f"{how} at step {n + 1}")
+
+
 def _observation(ledger: Ledger, step: Step, n: int) -> None:
     """Errors, failing tests, the files an observation names (listings, search hits, tracebacks) and its
     `backticked` names."""
@@ -194,6 +231,9 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
             _file_editor(ledger, step, n)
         elif action.name in ("bash", "execute_bash") and isinstance(action.arguments.get("command"), str):
             _bash(ledger, step, n, action.arguments["command"])
+        elif action.name in ("search", "fetch") and ("q" in action.arguments or action.name == "fetch"):
+            _research(ledger, step, n)
+            continue  # page text is prose: its paths and backticks are not the agent's subjects
         elif action.name == "search":
             term, where = action.arguments.get("search_term", ""), action.arguments.get("path", ".")
             hits = f"{len(_SEARCH_HIT.findall(step.observation))} matches"
@@ -207,6 +247,8 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
 def _line(section: str, entry: Entry) -> str:
     if section == "files":
         return f"- {entry.key}" + (f": {', '.join(entry.detail[-_DETAILS:])}" if entry.detail else "")
+    if section == "pages":
+        return f"- {entry.key} {entry.detail[0]}: {', '.join(entry.detail[1:][-_DETAILS:])}"
     if section == "edits":
         return "- " + ", ".join(entry.detail)
     if section == "commands":
