@@ -471,7 +471,12 @@ def test_research_records_are_scored_with_the_browser_s_tools(tmp_path: Path, mo
         url = next((u for u in tops if u not in read), "none")
         return "Read it.\n" + json.dumps({"name": "fetch", "arguments": {"url": url}})
 
-    settings = EvalSettings(data=tmp_path / "eval.parquet", keep_calls=True)
+    settings = EvalSettings(data=tmp_path / "eval.parquet", keep_calls=True, baselines=["none", "ledger", "full"])
     rows = by_condition(evaluate(settings, tmp_path / "out", {"agent": ScriptedLLM([reader], cycle=True)}))
     assert rows["none"].name_match_rate == rows["full"].name_match_rate == 1.0  # parsed as the browser's fetch
     assert rows["full"].mean_reward == 10.0 > rows["none"].mean_reward  # the masked output held the url
+    # every fetch reads a link a search two steps back found: names the action needs, which the ledger's pages
+    # keep and no memory cannot, whatever the agent does
+    assert rows["none"].needing == rows["ledger"].needing == rows["full"].needing == len(fetches)
+    assert (rows["none"].needed_kept, rows["ledger"].needed_kept, rows["full"].needed_kept) == (0.0, 1.0, 1.0)
+    assert "needed names kept" in (tmp_path / "out" / "results.md").read_text()

@@ -62,6 +62,7 @@ from comem.core.tables import markdown_table, rich_table
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
+from comem.train.data.needs import needed_kept
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions
@@ -184,6 +185,8 @@ class ConditionResult(BaseModel):
     no_action_rate: float | None
     context_tokens: float | None
     errors: int = 0
+    needing: int = 0  # records whose next action needs a name only a summarised output held (train/data/needs.py)
+    needed_kept: float | None = None  # of those names, the mean share the condition's context shows
 
 
 class EvalReport(BaseModel):
@@ -238,9 +241,11 @@ def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None 
 
 
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
-              errors: dict[str, int]) -> list[ConditionResult]:
+              errors: dict[str, int], kept: dict[tuple[str, str], float] | None = None) -> list[ConditionResult]:
+    """A row per condition; `kept`: (condition, record id) -> `needed_kept` of its context, for needing records."""
     rows = []
     for condition in settings.conditions():
+        shares = [share for (c, _), share in (kept or {}).items() if c == condition]
         got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
         rewards = [s.reward for s in got]
         ci = mean_ci(rewards, resamples=settings.resamples, seed=settings.seed)
@@ -250,12 +255,14 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
             name_match_rate=statistics.fmean(s.name_match for s in got) if got else None,
             no_action_rate=statistics.fmean(s.predicted is None for s in got) if got else None,
             context_tokens=statistics.fmean(s.context_tokens for s in got) if got else None,
-            errors=errors.get(condition, 0),
+            errors=errors.get(condition, 0), needing=len(shares),
+            needed_kept=statistics.fmean(shares) if shares else None,
         ))
     return rows
 
 
-HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors"]
+HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors",
+           "needed names kept"]
 
 
 def table_rows(results: list[ConditionResult]) -> list[list[str]]:
@@ -264,13 +271,16 @@ def table_rows(results: list[ConditionResult]) -> list[list[str]]:
 
     return [[r.condition, str(r.n), num(r.mean_reward, ".2f"),
              "-" if r.ci_low is None else f"{r.ci_low:.2f}-{r.ci_high:.2f}", num(r.name_match_rate, ".0%"),
-             num(r.no_action_rate, ".0%"), num(r.context_tokens, ".0f"), str(r.errors)] for r in results]
+             num(r.no_action_rate, ".0%"), num(r.context_tokens, ".0f"), str(r.errors),
+             "-" if r.needed_kept is None else f"{r.needed_kept:.0%} of {r.needing}"] for r in results]
 
 
 def caption(report: EvalReport) -> str:
     return (f"Action consistency of the agent's next action with the recorded one on {report.records} held-out "
             f"records of {report.data}; 95% CI: percentile bootstrap over records "
-            f"({report.settings['resamples']} resamples). Errors (failed calls) are retried on rerun, not scored.")
+            f"({report.settings['resamples']} resamples). Errors (failed calls) are retried on rerun, not scored. "
+            "Needed names kept: over the records whose next action names something only a summarised output "
+            "held, the mean share of those names the condition's context shows (no agent involved).")
 
 
 def to_table(report: EvalReport) -> Table:
@@ -382,6 +392,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
             else:
                 continue  # its summary failed: counted above, retried on rerun
             contexts.append(((condition, record.record_id), record, messages))
+    kept = {key: share for key, record, messages in contexts
+            if (share := needed_kept(record, "\n".join(m.content for m in messages))) is not None}
     scores = Checkpoint(out / "scores.jsonl", Score, key=lambda s: (s.condition, s.record_id))
     if all(key in scores.done for key, _, _ in contexts):
         progress("agent actions", len(contexts), len(contexts))
@@ -398,7 +410,7 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     hidden = {"agent": {"api_key"}, "memories": {"__all__": {"model": {"api_key"}}}}
     report = EvalReport(data=str(settings.data), records=len(records),
                         settings=settings.model_dump(mode="json", exclude=hidden),
-                        results=summarise(settings, records, scores.done, errors))
+                        results=summarise(settings, records, scores.done, errors, kept))
     write_report(out, report)
     return report
 

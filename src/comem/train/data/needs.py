@@ -7,6 +7,10 @@ under `keep_calls`) lets the agent act alike, and the action-consistency reward 
 (docs/results.md §9.10). `output_only_names` lists the names of the reference action's arguments (words of at
 least 4 identifier or path characters starting with a letter or `_`, and numbers of 2 digits or more) that occur
 in a covered step's output and in none of those other places.
+
+`needed_kept` scores a context against them: the share of those names the agent's context shows. No other part of
+the context holds them, so the share is what the memory kept of what the next action needs (0 for no memory, 1
+for the full history); it needs no agent, so it separates memories where the agent's own choices are too noisy to.
 """
 
 from __future__ import annotations
@@ -33,3 +37,10 @@ def output_only_names(record: GrpoRecord) -> list[str]:
     in_outputs = {n for s in covered for n in _names(s.observation)}
     wanted = _names(json.dumps(record.reference().arguments, ensure_ascii=False))
     return sorted(wanted & in_outputs - seen)
+
+
+def needed_kept(record: GrpoRecord, context: str) -> float | None:
+    """The share of `output_only_names(record)` that `context` (the agent's messages, joined) contains; None when
+    the record needs none."""
+    needed = output_only_names(record)
+    return sum(name in context for name in needed) / len(needed) if needed else None
