@@ -125,6 +125,18 @@ def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord],
     written = json.loads((tmp_path / "results.json").read_text())
     assert [r["condition"] for r in written["results"]] == list(rows)
     assert "| echo | " in (tmp_path / "results.md").read_text()
+    # paired over records: every condition against none, full against every memory and baseline
+    paired = {(d.first, d.second): d for d in report.paired}
+    assert list(paired) == [("truncate", "none"), ("echo", "none"), ("forgetful", "none"), ("full", "none"),
+                            ("full", "truncate"), ("full", "echo"), ("full", "forgetful")]
+    lifted = paired[("echo", "none")]
+    none_rewards = [s["reward"] for s in order if s["condition"] == "none"]
+    assert lifted.n == len(records) and lifted.mean == pytest.approx(10.0 - sum(none_rewards) / len(none_rewards))
+    assert (lifted.better, lifted.worse) == (sum(r < 10.0 for r in none_rewards), 0)
+    same = paired[("full", "echo")]
+    assert (same.mean, same.ci_low, same.ci_high, same.better, same.worse) == (0.0, 0.0, 0.0, 0, 0)
+    assert paired[("forgetful", "none")].mean == 0.0  # a memory that says nothing adds nothing, record by record
+    assert "| echo - none | " in (tmp_path / "results.md").read_text()
 
 
 def test_baseline_windows(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:

@@ -189,11 +189,26 @@ class ConditionResult(BaseModel):
     needed_kept: float | None = None  # of those names, the mean share the condition's context shows
 
 
+class PairedDifference(BaseModel):
+    """`first` minus `second`, record by record over the records both scored: the mean with a 95% percentile
+    bootstrap over records (mean_ci of the differences), and on how many records `first` did better / worse."""
+
+    first: str
+    second: str
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    better: int
+    worse: int
+
+
 class EvalReport(BaseModel):
     data: str
     records: int
     settings: dict[str, Any]
     results: list[ConditionResult]
+    paired: list[PairedDifference] = Field(default_factory=list)
 
 
 class Opener(Protocol):
@@ -261,6 +276,33 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
     return rows
 
 
+def paired_differences(settings: EvalSettings, records: list[GrpoRecord],
+                       scores: dict[Hashable, Score]) -> list[PairedDifference]:
+    """Every condition against `none` (what its memory adds) and `full` against every other (what it leaves):
+    paired over records, which the overlap of two conditions' intervals is not."""
+    conditions = settings.conditions()
+    pairs = [(c, "none") for c in conditions if "none" in conditions and c != "none"]
+    pairs += [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
+    out = []
+    for first, second in pairs:
+        diffs = [scores[(first, r.record_id)].reward - scores[(second, r.record_id)].reward for r in records
+                 if (first, r.record_id) in scores and (second, r.record_id) in scores]
+        ci = mean_ci(diffs, resamples=settings.resamples, seed=settings.seed)
+        if ci is not None:
+            out.append(PairedDifference(first=first, second=second, n=len(diffs), mean=ci.value, ci_low=ci.low,
+                                        ci_high=ci.high, better=sum(d > 0 for d in diffs),
+                                        worse=sum(d < 0 for d in diffs)))
+    return out
+
+
+PAIRED_HEADERS = ["difference", "n", "mean", "95% CI", "better / worse"]
+
+
+def paired_rows(paired: list[PairedDifference]) -> list[list[str]]:
+    return [[f"{d.first} - {d.second}", str(d.n), f"{d.mean:+.2f}", f"{d.ci_low:+.2f} to {d.ci_high:+.2f}",
+             f"{d.better} / {d.worse}"] for d in paired]
+
+
 HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors",
            "needed names kept"]
 
@@ -287,10 +329,20 @@ def to_table(report: EvalReport) -> Table:
     return rich_table("comem eval-memory", HEADERS, table_rows(report.results), caption(report))
 
 
+def paired_table(report: EvalReport) -> Table:
+    return rich_table("paired differences", PAIRED_HEADERS, paired_rows(report.paired), PAIRED_CAPTION)
+
+
+PAIRED_CAPTION = ("Paired over the records both conditions scored: the mean difference in reward, its 95% "
+                  "percentile bootstrap over records, and on how many records the first did better / worse.")
+
+
 def write_report(out: Path, report: EvalReport) -> None:
     (out / "results.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    paired = ("\n\n## Paired differences\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(report.paired),
+                                                                 PAIRED_CAPTION)) if report.paired else ""
     (out / "results.md").write_text("# Memory model evaluation (action consistency)\n\n"
-                                    + markdown_table(HEADERS, table_rows(report.results), caption(report)),
+                                    + markdown_table(HEADERS, table_rows(report.results), caption(report)) + paired,
                                     encoding="utf-8")
 
 
@@ -410,7 +462,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     hidden = {"agent": {"api_key"}, "memories": {"__all__": {"model": {"api_key"}}}}
     report = EvalReport(data=str(settings.data), records=len(records),
                         settings=settings.model_dump(mode="json", exclude=hidden),
-                        results=summarise(settings, records, scores.done, errors, kept))
+                        results=summarise(settings, records, scores.done, errors, kept),
+                        paired=paired_differences(settings, records, scores.done))
     write_report(out, report)
     return report
 
