@@ -79,7 +79,8 @@ def grpo(
     n_ctx: Annotated[int, typer.Option(help="Context size of an embedded agent server.")]
     = default_of(ModelConfig, "n_ctx"),
 ) -> None:
-    """GRPO on the memory model; the reward is the frozen agent's action consistency (TRL GRPOTrainer)."""
+    """GRPO on the memory model; the reward is the frozen agent's action consistency (TRL GRPOTrainer), or with
+    `--set reward=needed_names` the share of the names the next action needs that a summary keeps (no agent)."""
     from comem.train.trainers.grpo import train_grpo
     from comem.train.trainers.settings import load_settings
 
@@ -87,8 +88,9 @@ def grpo(
     agent = ModelConfig(model=agent_model, url=agent_url, api_key=api_key, n_ctx=n_ctx,
                         timeout_s=settings.agent_timeout_s)
     target = out or _default_out("grpo")
-    console.print(f"[bold]comem train grpo[/] {model} on {data}, agent {agent_url or 'embedded'} {agent_model} "
-                  f"-> {target}")
+    judge = (f"agent {agent_url or 'embedded'} {agent_model}" if settings.reward == "action_consistency"
+             else "reward needed_names (no agent)")
+    console.print(f"[bold]comem train grpo[/] {model} on {data}, {judge} -> {target}")
     _report(train_grpo(data, model, target, settings, agent, agent_threads=threads, init_adapter=init_adapter))
 
 

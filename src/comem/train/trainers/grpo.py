@@ -3,7 +3,9 @@
 Each round samples `num_generations` summaries per prompt; the reward shows each summary (plus the raw steps the
 record keeps) to the frozen agent, asks it greedily for its next action and scores that against the recorded
 one (0..10); advantages are group-normalised. The agent is opened like `comem run` opens it: an embedded server
-for a bundled name or GGUF path, or an OpenAI-compatible URL (vLLM, SGLang) — the usual choice on GPUs.
+for a bundled name or GGUF path, or an OpenAI-compatible URL (vLLM, SGLang) — the usual choice on GPUs. With
+`reward: needed_names` no agent is opened: each summary scores 10 x the share of the names the next action needs,
+and only summarised outputs held, that it keeps (train/reward/needed_names.py).
 """
 
 from __future__ import annotations
@@ -45,8 +47,15 @@ def train_grpo(data: Path, base: str, out: Path, settings: GrpoSettings, agent: 
     settings = init.applied_to(settings) if init is not None else settings
     config = grpo_config(settings, out)
     manifest = {"kind": "grpo", "base": base, "base_dir": base_dir, "init_adapter": init and init.path,
-                "data": data, "records": len(dataset), "agent": agent.model_dump(exclude={"api_key"}),
-                "settings": settings.model_dump()}
+                "data": data, "records": len(dataset), "settings": settings.model_dump(),
+                "agent": agent.model_dump(exclude={"api_key"}) if settings.reward == "action_consistency" else None}
+    if settings.reward == "needed_names":
+        from comem.train.reward.needed_names import NeededNamesReward
+
+        model, peft_config = trainer_model(base_dir, settings, init)
+        trainer = GRPOTrainer(model=model, reward_funcs=[NeededNamesReward()], args=config, train_dataset=dataset,
+                              peft_config=peft_config, callbacks=[MetricsLog(out)])
+        return run_training(trainer, out, manifest, settings, base_dir, metric="reward")
     # an embedded agent's KV cache grows with its slots: at most 4 keeps a CPU agent's memory modest
     with opened_agent(agent, out / "logs", agent_threads, min(settings.agent_max_concurrency, 4)) as client:
         reward = ActionConsistencyReward(

@@ -74,7 +74,7 @@ class SftSettings(CommonSettings):
 
 
 class GrpoSettings(CommonSettings):
-    """GRPO with the frozen agent's action-consistency reward."""
+    """GRPO with the frozen agent's action-consistency reward (or the agent-free needed-names reward)."""
 
     prompts_per_step: int = Field(ge=1)  # the original's train_batch_size
     num_generations: int = Field(ge=2)  # completions per prompt (group size)
@@ -97,6 +97,9 @@ class GrpoSettings(CommonSettings):
     agent_max_concurrency: int = Field(default=8, ge=1)
     agent_native_tools: bool = False  # send the tools' schemas (servers with a tool-call parser)
     length_penalty: float = Field(default=0.0, ge=0)  # x the agent's completion tokens, subtracted from the reward
+    # action_consistency: the frozen agent's (the paper's); needed_names: the share of the names the next action
+    # needs that the summary keeps (train/reward/needed_names.py; no agent is opened)
+    reward: Literal["action_consistency", "needed_names"] = "action_consistency"
 
     @model_validator(mode="after")
     def _groups_fit(self) -> GrpoSettings:
