@@ -491,4 +491,5 @@ def test_research_records_are_scored_with_the_browser_s_tools(tmp_path: Path, mo
     # keep and no memory cannot, whatever the agent does
     assert rows["none"].needing == rows["ledger"].needing == rows["full"].needing == len(fetches)
     assert (rows["none"].needed_kept, rows["ledger"].needed_kept, rows["full"].needed_kept) == (0.0, 1.0, 1.0)
+    assert rows["none"].needed_kept_ci == (0.0, 0.0) and rows["full"].needed_kept_ci == (1.0, 1.0)
     assert "needed names kept" in (tmp_path / "out" / "results.md").read_text()

@@ -187,6 +187,7 @@ class ConditionResult(BaseModel):
     errors: int = 0
     needing: int = 0  # records whose next action needs a name only a summarised output held (train/data/needs.py)
     needed_kept: float | None = None  # of those names, the mean share the condition's context shows
+    needed_kept_ci: tuple[float, float] | None = None  # its 95% bootstrap interval over those records
 
 
 class PairedDifference(BaseModel):
@@ -261,6 +262,7 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
     rows = []
     for condition in settings.conditions():
         shares = [share for (c, _), share in (kept or {}).items() if c == condition]
+        kept_ci = mean_ci(shares, resamples=settings.resamples, seed=settings.seed)
         got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
         rewards = [s.reward for s in got]
         ci = mean_ci(rewards, resamples=settings.resamples, seed=settings.seed)
@@ -272,6 +274,7 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
             context_tokens=statistics.fmean(s.context_tokens for s in got) if got else None,
             errors=errors.get(condition, 0), needing=len(shares),
             needed_kept=statistics.fmean(shares) if shares else None,
+            needed_kept_ci=kept_ci.bounds if kept_ci else None,
         ))
     return rows
 
@@ -314,7 +317,9 @@ def table_rows(results: list[ConditionResult]) -> list[list[str]]:
     return [[r.condition, str(r.n), num(r.mean_reward, ".2f"),
              "-" if r.ci_low is None else f"{r.ci_low:.2f}-{r.ci_high:.2f}", num(r.name_match_rate, ".0%"),
              num(r.no_action_rate, ".0%"), num(r.context_tokens, ".0f"), str(r.errors),
-             "-" if r.needed_kept is None else f"{r.needed_kept:.0%} of {r.needing}"] for r in results]
+             "-" if r.needed_kept is None else f"{r.needed_kept:.0%} of {r.needing}" + (
+                 f" ({r.needed_kept_ci[0]:.0%}-{r.needed_kept_ci[1]:.0%})" if r.needed_kept_ci else "")]
+            for r in results]
 
 
 def caption(report: EvalReport) -> str:
@@ -322,7 +327,8 @@ def caption(report: EvalReport) -> str:
             f"records of {report.data}; 95% CI: percentile bootstrap over records "
             f"({report.settings['resamples']} resamples). Errors (failed calls) are retried on rerun, not scored. "
             "Needed names kept: over the records whose next action names something only a summarised output "
-            "held, the mean share of those names the condition's context shows (no agent involved).")
+            "held, the mean share of those names the condition's context shows, with its 95% bootstrap interval "
+            "over those records (no agent involved).")
 
 
 def to_table(report: EvalReport) -> Table:
