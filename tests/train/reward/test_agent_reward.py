@@ -194,6 +194,11 @@ def test_the_loops_tool_call_grammar_goes_with_each_call_where_asked(serve: Call
                                  tool_specs=build_tool_specs(60)) as reward:
         reward(["summary D"], **columns([LS]))  # native tool calls are never grammar-constrained
     assert ["grammar" in r for r in server.requests[2:]] == [False, False]
+    with ActionConsistencyReward(base_url=server.url, model="agent", timeout_s=10, grammar=True) as reward:
+        reward(["summary E"], **columns([LS], variant="browsecomp"))  # a research record: the browser's tools
+    browse = server.requests[-1]["grammar"]
+    assert all(f'\\"{tool}\\"' in browse for tool in ("search", "fetch", "submit_answer"))
+    assert '\\"file_editor\\"' not in browse and '\\"submit\\"' not in browse
 
 
 def test_bad_rows_and_arguments_are_clear_errors(serve: Callable[..., AgentServer]) -> None:

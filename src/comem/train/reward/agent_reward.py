@@ -24,7 +24,7 @@ from comem.core.actions import parse_action
 from comem.core.errors import ComemError
 from comem.core.records import Message, Step, ToolCall
 from comem.environment.browse.browser import build_browse_tool_specs
-from comem.environment.tools import TOOL_NAMES, build_tool_specs, tool_grammar
+from comem.environment.tools import build_tool_specs, tool_grammar
 from comem.llm.base import LLM, EngineAware, LLMError
 from comem.llm.endpoint import ModelConfig
 from comem.train.reward.action_match import Variant, action_consistency
@@ -195,7 +195,7 @@ class ActionConsistencyReward:
 
     def __init__(self, agent: LLM | ModelConfig | None = None, *, base_url: str | None = None,
                  model: str | None = None, api_key: str | None = None, max_concurrency: int = 8,
-                 timeout_s: float = 180.0, max_tokens: int = 512, tool_names: Sequence[str] = TOOL_NAMES,
+                 timeout_s: float = 180.0, max_tokens: int = 512, tool_names: Sequence[str] | None = None,
                  tool_specs: list[dict[str, Any]] | None = None, length_penalty: float = 0.0,
                  grammar: bool | None = None, name: str = "action_consistency") -> None:
         if (agent is None) == (base_url is None):
@@ -214,10 +214,10 @@ class ActionConsistencyReward:
         self._owns_agent = isinstance(agent, ModelConfig)
         self.agent: LLM = agent.client() if isinstance(agent, ModelConfig) else agent
         self.max_concurrency, self.timeout_s, self.max_tokens = max_concurrency, timeout_s, max_tokens
-        self.tool_names, self.tool_specs, self.length_penalty = tuple(tool_names), tool_specs, length_penalty
+        # tool_names None: the tools of each row's kind of task (coding, or the browser's for browsecomp rows)
+        self.tool_names, self.tool_specs, self.length_penalty = tool_names, tool_specs, length_penalty
         self.grammar = False if tool_specs else grammar  # native tool calls are never grammar-constrained
-        self._grammar: str | None = None
-        self._grammar_known = False
+        self._grammars: dict[str, str | None] = {}  # per variant, asked of the engine once
         self.__name__ = self.name = name
         self.stats = RewardStats()
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -238,9 +238,12 @@ class ActionConsistencyReward:
         return rewards
 
     async def _score_batch(self, summaries: list[str], rows: list[RewardRow]) -> list[float]:
-        if not self._grammar_known:
-            self._grammar, self._grammar_known = await reply_grammar(self.agent, self.tool_names, self.grammar), True
+        for variant in {row.variant for row in rows} - set(self._grammars):
+            self._grammars[variant] = await reply_grammar(self.agent, self._names(variant), self.grammar, variant)
         return list(await asyncio.gather(*(self._score_one(s, r) for s, r in zip(summaries, rows, strict=True))))
+
+    def _names(self, variant: Variant) -> tuple[str, ...]:
+        return tuple(self.tool_names) if self.tool_names is not None else variant_tool_names(variant)
 
     async def _score_one(self, summary: str, row: RewardRow) -> float:
         reward = 0.0
@@ -249,8 +252,9 @@ class ActionConsistencyReward:
                                       last_observation=row.last_observation)
             async with self._semaphore:
                 self.stats.calls += 1
-                turn = await agent_turn(self.agent, messages, tool_names=self.tool_names, max_tokens=self.max_tokens,
-                                        timeout_s=self.timeout_s, tools=self.tool_specs, grammar=self._grammar)
+                turn = await agent_turn(self.agent, messages, tool_names=self._names(row.variant),
+                                        max_tokens=self.max_tokens, timeout_s=self.timeout_s, tools=self.tool_specs,
+                                        grammar=self._grammars[row.variant])
             self.stats.timeouts += turn.failure == "timeout"
             self.stats.errors += turn.failure == "error"
             self.stats.no_action += turn.failure is None and turn.call is None
