@@ -208,7 +208,7 @@ def sft(
     from comem.llm.open import open_model
     from comem.train.data.teacher import teacher_summaries
     from comem.train.eval_memory import action_judge
-    from comem.train.reward.agent_reward import reply_grammar, variant_tool_names
+    from comem.train.reward.agent_reward import reply_grammar
 
     views = [v.strip() for v in extractive.split(",") if v.strip()]
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
@@ -240,7 +240,7 @@ def sft(
             if judge_spec is not None:
                 agent = await stack.enter_async_context(
                     open_model(judge_spec, "agent", out, agent_threads, n_parallel=min(concurrency, 4)))
-                grammar = await reply_grammar(agent, variant_tool_names(options.variant), variant=options.variant)
+                grammar = await reply_grammar(agent, variant=options.variant)
                 judge = action_judge(agent, grammar=grammar, timeout_s=timeout_s)
             return await teacher_summaries(records, teacher, target, teacher_model=teacher_model if samples else None,
                                            max_tokens=max_tokens, temperature=temperature, samples=samples,

@@ -231,7 +231,7 @@ def extract(steps: Sequence[Step], task: str = "") -> Ledger:
             _file_editor(ledger, step, n)
         elif action.name in ("bash", "execute_bash") and isinstance(action.arguments.get("command"), str):
             _bash(ledger, step, n, action.arguments["command"])
-        elif action.name in ("search", "fetch") and ("q" in action.arguments or action.name == "fetch"):
+        elif action.name == "fetch" or (action.name == "search" and "q" in action.arguments):  # a browser's
             _research(ledger, step, n)
             continue  # page text is prose: its paths and backticks are not the agent's subjects
         elif action.name == "search":

@@ -62,11 +62,12 @@ from comem.core.tables import markdown_table, rich_table
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, ModelConfig
 from comem.train.data.checkpoint import Checkpoint, run_jobs
-from comem.train.data.needs import needed_kept
+from comem.train.data.needs import output_only_names
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
 from comem.train.reward import agent_messages, score_actions
 from comem.train.reward.agent_reward import agent_turn, reply_grammar, variant_tool_names
+from comem.train.reward.needed_names import kept_share
 
 BASELINES = POLICIES
 WITH_LEDGER = "+ledger"
@@ -258,7 +259,8 @@ def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None 
 
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
               errors: dict[str, int], kept: dict[tuple[str, str], float] | None = None) -> list[ConditionResult]:
-    """A row per condition; `kept`: (condition, record id) -> `needed_kept` of its context, for needing records."""
+    """A row per condition; `kept`: (condition, record id) -> the share of the record's needed names its context
+    shows (train/reward/needed_names.py `kept_share`), for the records that need some."""
     rows = []
     for condition in settings.conditions():
         shares = [share for (c, _), share in (kept or {}).items() if c == condition]
@@ -450,15 +452,16 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
             else:
                 continue  # its summary failed: counted above, retried on rerun
             contexts.append(((condition, record.record_id), record, messages))
+    needed = {record.record_id: output_only_names(record) for record in records}
     kept = {key: share for key, record, messages in contexts
-            if (share := needed_kept(record, "\n".join(m.content for m in messages))) is not None}
+            if (share := kept_share(needed[record.record_id], "\n".join(m.content for m in messages))) is not None}
     scores = Checkpoint(out / "scores.jsonl", Score, key=lambda s: (s.condition, s.record_id))
     if all(key in scores.done for key, _, _ in contexts):
         progress("agent actions", len(contexts), len(contexts))
     else:
         async with open_llm(settings.agent, "agent") as agent:
             variant = records[0].variant
-            grammar = await reply_grammar(agent, variant_tool_names(variant), settings.agent_grammar, variant)
+            grammar = await reply_grammar(agent, settings.agent_grammar, variant=variant)
             jobs = [(key, partial(_score, agent, key[0], record, messages, max_tokens=settings.agent_max_tokens,
                                   timeout_s=settings.timeout_s, grammar=grammar))
                     for key, record, messages in contexts]

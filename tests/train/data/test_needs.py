@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from comem.cli.main import app
 from comem.core.records import Step, ToolCall
 from comem.train.data.build import build_grpo_records
-from comem.train.data.needs import needed_kept, output_only_names
+from comem.train.data.needs import output_only_names
+from comem.train.reward.needed_names import kept_share
 from comem.trajectories.sources import RecordedTrajectory
 from tests.extras import requires
 from tests.train.data.test_committed_trajectories import SET
@@ -43,15 +44,15 @@ def test_a_name_only_an_old_output_printed_is_needed() -> None:
                                                                                  "tests/test_ranges.py"]
 
 
-def test_needed_kept_is_the_share_of_those_names_a_context_shows() -> None:
+def test_kept_share_is_the_share_of_those_names_a_context_shows() -> None:
     view = ToolCall(name="file_editor", arguments={"command": "view", "path": "calc/ranges.py",
                                                    "view_range": [57, 70]})
     record = next(r for r in records(view) if r.target_step == 3)
-    assert needed_kept(record, "The bug is in calc/ranges.py, line 57.") == 1.0
-    assert needed_kept(record, "The bug is in calc/ranges.py.") == 0.5
-    assert needed_kept(record, "Tests failed.") == 0.0
+    assert kept_share(output_only_names(record), "The bug is in calc/ranges.py, line 57.") == 1.0
+    assert kept_share(output_only_names(record), "The bug is in calc/ranges.py.") == 0.5
+    assert kept_share(output_only_names(record), "Tests failed.") == 0.0
     ls = next(r for r in records(ToolCall(name="bash", arguments={"command": "ls"})) if r.target_step == 3)
-    assert needed_kept(ls, "anything") is None  # it needs nothing: no share to score
+    assert kept_share(output_only_names(ls), "anything") is None  # it needs nothing: no share to score
 
 
 def test_names_from_the_task_the_calls_or_the_raw_window_are_not() -> None:

@@ -145,11 +145,9 @@ def split_by_task(records: list[GrpoRecord], eval_fraction: float, seed: int) ->
         n_eval = min(max(n_eval, 1), len(units) - 1)
     held_out = set(random.Random(seed).sample(units, n_eval))
 
-    def held(record: GrpoRecord) -> set[str]:
-        return set(record.task_id.split("+")) & held_out
-
-    return ([r for r in records if not held(r)],
-            [r for r in records if held(r) == set(r.task_id.split("+"))])
+    parts = {r.task_id: set(r.task_id.split("+")) for r in records}
+    return ([r for r in records if not parts[r.task_id] & held_out],
+            [r for r in records if parts[r.task_id] <= held_out])
 
 
 def shuffle_cap(records: list[GrpoRecord], limit: int | None, seed: int) -> list[GrpoRecord]:

@@ -7,15 +7,15 @@ under `keep_calls`) lets the agent act alike, and the action-consistency reward 
 (docs/results.md §9.10). The rule (which names count, and where they must not stand) is
 `comem.train.reward.needed_names`, which also scores summaries by it; here it applies to GRPO records.
 
-`needed_kept` scores a context against them: the share of those names the agent's context shows. No other part of
-the context holds them, so the share is what the memory kept of what the next action needs (0 for no memory, 1
-for the full history); it needs no agent, so it separates memories where the agent's own choices are too noisy to.
+eval-memory's "needed names kept" is `kept_share` of these names in a condition's context: no other part of the
+context holds them, so the share is what the memory kept of what the next action needs (0 for no memory, 1 for
+the full history); it needs no agent, so it separates memories where the agent's own choices are too noisy to.
 """
 
 from __future__ import annotations
 
 from comem.train.data.records import GrpoRecord
-from comem.train.reward.needed_names import kept_share, needed_names
+from comem.train.reward.needed_names import needed_names
 
 
 def output_only_names(record: GrpoRecord) -> list[str]:
@@ -23,8 +23,3 @@ def output_only_names(record: GrpoRecord) -> list[str]:
     return needed_names(record.system_prompt, record.task_prompt, record.history_steps(), record.covered,
                         record.reference())
 
-
-def needed_kept(record: GrpoRecord, context: str) -> float | None:
-    """The share of `output_only_names(record)` that `context` (the agent's messages, joined) contains; None when
-    the record needs none."""
-    return kept_share(output_only_names(record), context)

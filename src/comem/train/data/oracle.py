@@ -29,7 +29,7 @@ from comem.agent.loop import Outcome
 from comem.core.errors import ComemError
 from comem.core.jsonlog import append_jsonl
 from comem.core.records import EpisodeEnd, EpisodeStart, Step, ToolCall
-from comem.tasks.browsecomp import COMBINED_SEPARATOR, BrowseHarness, BrowseSettings, BrowseTask
+from comem.tasks.browsecomp import BrowseHarness, BrowseSettings, BrowseTask
 
 Order = Literal["interleaved", "sequential"]
 ORACLE_ARM = "oracle"
@@ -75,24 +75,21 @@ def plan(task: BrowseTask, trails: dict[str, list[Hop]], order: Order) -> Iterat
         raise ComemError(f"No hops for question(s) {', '.join(missing)} of task {task.instance_id}.",
                          fix="Give every question a row with its hops in the hops file.")
     many = len(ids) > 1
-
-    def tag(n: int) -> str:
-        return f" (question {n})" if many else ""
-
-    if order == "sequential":
-        for n, i in enumerate(ids, start=1):
-            for hop in trails[i]:
-                yield f"Search for {hop.query}{tag(n)}.", ToolCall(name="search", arguments={"q": hop.query})
-                yield f"Read {hop.url}{tag(n)}.", ToolCall(name="fetch", arguments={"url": hop.url})
-    else:
-        for level in range(max(len(trails[i]) for i in ids)):
-            at_level = [(n, trails[i][level]) for n, i in enumerate(ids, start=1) if level < len(trails[i])]
-            for n, hop in at_level:
-                yield f"Search for {hop.query}{tag(n)}.", ToolCall(name="search", arguments={"q": hop.query})
-            for n, hop in at_level:
-                yield f"Read {hop.url}{tag(n)}.", ToolCall(name="fetch", arguments={"url": hop.url})
-    answers = task.ground_truth if many else task.ground_truth.split(COMBINED_SEPARATOR)[0]
-    yield "I have every answer, so I submit them.", ToolCall(name="submit_answer", arguments={"answer": answers})
+    trails_of = [(n, trails[i]) for n, i in enumerate(ids, start=1)]
+    if order == "sequential":  # one hop at a time, question after question
+        rounds = [[(n, hop)] for n, hops in trails_of for hop in hops]
+    else:  # every question's next hop, level by level
+        rounds = [[(n, hops[level]) for n, hops in trails_of if level < len(hops)]
+                  for level in range(max(len(hops) for _, hops in trails_of))]
+    for hops_now in rounds:  # the searches of a round, then the fetches of the pages they find
+        for n, hop in hops_now:
+            yield f"Search for {hop.query}{f' (question {n})' if many else ''}.", ToolCall(
+                name="search", arguments={"q": hop.query})
+        for n, hop in hops_now:
+            yield f"Read {hop.url}{f' (question {n})' if many else ''}.", ToolCall(
+                name="fetch", arguments={"url": hop.url})
+    yield "I have every answer, so I submit them.", ToolCall(name="submit_answer",
+                                                             arguments={"answer": task.ground_truth})
 
 
 async def run_oracle(task: BrowseTask, trails: dict[str, list[Hop]], order: Order,

@@ -9,6 +9,7 @@ the object; the agent client's connection pool stays bound to that one loop acro
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -50,23 +51,25 @@ def variant_tool_specs(variant: Variant) -> list[dict[str, Any]]:
     return build_browse_tool_specs("the document collection") if variant == "browsecomp" else build_tool_specs(60)
 
 
+@functools.cache
 def variant_tool_names(variant: Variant) -> tuple[str, ...]:
     return tuple(spec["function"]["name"] for spec in variant_tool_specs(variant))
 
 
-async def reply_grammar(agent: LLM, tool_names: Sequence[str], wanted: bool | None = None,
-                        variant: Variant = "swe") -> str | None:
+async def reply_grammar(agent: LLM, wanted: bool | None = None, *, variant: Variant = "swe",
+                        tool_names: Sequence[str] | None = None) -> str | None:
     """The tool-call grammar the agent loop samples under on this engine (`comem.agent.loop`), or None.
 
     The reward must ask the agent a run deploys: unconstrained, the bundled 0.5B answered in prose after a
     summary or ledger block in a quarter of its replies (8% with no memory block), and every such reply scores 0.
     `wanted` None: where the engine takes grammars (llama.cpp), as in the loop. `tool_names`: which of the
-    `variant`'s tools."""
+    `variant`'s tools (None: all of them)."""
     if wanted is None:
         wanted = isinstance(agent, EngineAware) and (await agent.engine()).grammar
     if not wanted:
         return None
-    specs = [spec for spec in variant_tool_specs(variant) if spec["function"]["name"] in tool_names]
+    specs = [spec for spec in variant_tool_specs(variant)
+             if tool_names is None or spec["function"]["name"] in tool_names]
     return tool_grammar(specs)
 
 
@@ -239,7 +242,8 @@ class ActionConsistencyReward:
 
     async def _score_batch(self, summaries: list[str], rows: list[RewardRow]) -> list[float]:
         for variant in {row.variant for row in rows} - set(self._grammars):
-            self._grammars[variant] = await reply_grammar(self.agent, self._names(variant), self.grammar, variant)
+            self._grammars[variant] = await reply_grammar(self.agent, self.grammar, variant=variant,
+                                                          tool_names=self.tool_names)
         return list(await asyncio.gather(*(self._score_one(s, r) for s, r in zip(summaries, rows, strict=True))))
 
     def _names(self, variant: Variant) -> tuple[str, ...]:

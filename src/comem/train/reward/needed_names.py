@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from comem.core.errors import ComemError
 from comem.core.records import Step, ToolCall
+from comem.train.reward.agent_reward import completion_text
 
 _NAME = re.compile(r"[A-Za-z_][\w./-]{3,}|(?<![\w.])\d{2,}(?![\w.])")
 NEEDED_COLUMNS = ("system_prompt", "task_prompt", "history", "covered", "reference_action")
@@ -54,8 +55,6 @@ class NeededNamesReward:
     __name__ = name = "needed_names"
 
     def __call__(self, completions: list[Any], **columns: Any) -> list[float]:
-        from comem.train.reward.agent_reward import completion_text
-
         missing = [c for c in NEEDED_COLUMNS if c not in columns]
         if missing:
             raise ComemError(f"The needed-names reward needs dataset columns {', '.join(missing)}.",
