@@ -128,7 +128,7 @@ def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord],
     # paired over records: every condition against none, full against every memory and baseline
     paired = {(d.first, d.second): d for d in report.paired}
     assert list(paired) == [("truncate", "none"), ("echo", "none"), ("forgetful", "none"), ("full", "none"),
-                            ("full", "truncate"), ("full", "echo"), ("full", "forgetful")]
+                            ("forgetful", "echo"), ("full", "truncate"), ("full", "echo"), ("full", "forgetful")]
     lifted = paired[("echo", "none")]
     none_rewards = [s["reward"] for s in order if s["condition"] == "none"]
     assert lifted.n == len(records) and lifted.mean == pytest.approx(10.0 - sum(none_rewards) / len(none_rewards))
@@ -137,6 +137,36 @@ def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord],
     assert (same.mean, same.ci_low, same.ci_high, same.better, same.worse) == (0.0, 0.0, 0.0, 0, 0)
     assert paired[("forgetful", "none")].mean == 0.0  # a memory that says nothing adds nothing, record by record
     assert "| echo - none | " in (tmp_path / "results.md").read_text()
+    # this agent under the full history takes the recorded action, so agreeing with it is the same reward
+    assert rows["full"].agrees_full is None and rows["echo"].agrees_full_n == len(records)
+    assert all(rows[c].agrees_full == pytest.approx(rows[c].mean_reward) for c in rows if c != "full")
+    assert [(d.first, d.second) for d in report.paired_full] == [
+        ("truncate", "none"), ("echo", "none"), ("forgetful", "none"), ("forgetful", "echo")]
+
+
+def recall_reply(messages: list[Message]) -> str:
+    """An agent on a course of its own (never the recorded one): it reads back every output it can see."""
+    seen = sorted({m.group(0) for m in OUTPUT.finditer("\n".join(m.content for m in messages))})
+    return "Recall.\n" + json.dumps({"name": "bash", "arguments": {"command": "echo " + " ".join(seen)}})
+
+
+def test_agreement_with_full_ranks_memories_when_the_recorded_course_is_another_agents(
+        data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
+    agent = ScriptedLLM([recall_reply], cycle=True)
+    echo, forgetful = ScriptedLLM([echo_summary], cycle=True), ScriptedLLM(["Nothing happened."], cycle=True)
+    settings = EvalSettings(data=data, memories=memories("forgetful", "echo"), baselines=["none", "full"])
+    report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo, "memory-forgetful": forgetful})
+    rows = by_condition(report)
+    # against the recorded course no context helps: the agent never takes it
+    assert rows["echo"].mean_reward == rows["forgetful"].mean_reward == pytest.approx(rows["full"].mean_reward)
+    # against its own action under the full history, the memory that keeps every output agrees on every record
+    assert rows["echo"].agrees_full == 10.0 and rows["echo"].agrees_full_ci == (10.0, 10.0)
+    assert rows["forgetful"].agrees_full == pytest.approx(rows["none"].agrees_full)
+    assert rows["forgetful"].agrees_full < 10.0
+    better = {(d.first, d.second): d for d in report.paired_full}[("echo", "forgetful")]
+    assert better.mean > 0 and better.worse == 0 and better.n == len(records)
+    markdown = (tmp_path / "results.md").read_text()
+    assert "## Paired differences in agreement with full" in markdown and "| echo - forgetful | " in markdown
 
 
 def test_baseline_windows(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:

@@ -14,7 +14,14 @@ from comem.cli.common import console, resumable
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
-from comem.train.eval_memory import EvalSettings, eval_memory, paired_table, parse_memory_model, saved_limit, to_table
+from comem.train.eval_memory import (
+    EvalSettings,
+    eval_memory,
+    parse_memory_model,
+    rich_paired_tables,
+    saved_limit,
+    to_table,
+)
 
 
 def eval_memory_command(
@@ -86,6 +93,6 @@ def eval_memory_command(
     with resumable(run_dir, "loading") as tracker:
         report = asyncio.run(eval_memory(settings, run_dir, on_progress=tracker.labelled, on_error=tracker.failed))
     console.print(to_table(report))
-    if report.paired:
-        console.print(paired_table(report))
+    for table in rich_paired_tables(report):
+        console.print(table)
     console.print(f"results: {run_dir} (results.md, results.json)")

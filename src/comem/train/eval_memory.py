@@ -27,9 +27,13 @@ the covered steps as the agent's own turns with masked outputs, the memory block
 `none` is then the calls without any memory, and a memory condition minus `none` is still what its memory adds.
 
 Per condition: the mean reward with a 95% percentile-bootstrap interval over records, the tool-name match rate
-and the mean estimated agent prompt tokens. Memory models run first, one at a time, then the agent, so embedded
-servers never compete for the CPU. Calls go condition by condition over the records sorted by (task, step), so
-a server's prefix cache reuses the pinned prompts, and under `full` each history extends the one before.
+and the mean estimated agent prompt tokens; with `full` among the conditions, also the reward of each action
+against the agent's own action under the full history (`against_full`): the paper's reference, whose
+trajectories come from the full-context agent, and the one that still ranks memories when the recorded course
+is another agent's (an oracle's) that the judge does not follow. Paired differences, record by record, on both.
+Memory models run first, one at a time, then the agent, so embedded servers never compete for the CPU. Calls go
+condition by condition over the records sorted by (task, step), so a server's prefix cache reuses the pinned
+prompts, and under `full` each history extends the one before.
 Summaries and scores are appended to `summaries.jsonl` / `scores.jsonl` in the output directory as they finish
 (fsynced); a rerun skips what is done and retries failures, which are counted apart and never scored as 0.
 Results: `results.json`, `results.md`.
@@ -189,6 +193,9 @@ class ConditionResult(BaseModel):
     needing: int = 0  # records whose next action needs a name only a summarised output held (train/data/needs.py)
     needed_kept: float | None = None  # of those names, the mean share the condition's context shows
     needed_kept_ci: tuple[float, float] | None = None  # its 95% bootstrap interval over those records
+    agrees_full: float | None = None  # mean reward of its action against the agent's own under `full`
+    agrees_full_ci: tuple[float, float] | None = None
+    agrees_full_n: int = 0  # records scored so: both called, and the full-history call gave an action
 
 
 class PairedDifference(BaseModel):
@@ -211,6 +218,7 @@ class EvalReport(BaseModel):
     settings: dict[str, Any]
     results: list[ConditionResult]
     paired: list[PairedDifference] = Field(default_factory=list)
+    paired_full: list[PairedDifference] = Field(default_factory=list)  # the same, on agreement with `full`
 
 
 class Opener(Protocol):
@@ -257,14 +265,32 @@ def memory_messages(record: GrpoRecord, summary: str, ledger_tokens: int | None 
                           kept=covered if keep_calls else None)
 
 
+def against_full(records: list[GrpoRecord], scores: dict[Hashable, Score]) -> dict[Hashable, Score]:
+    """Every other condition's action rescored against the agent's own action under `full` on the same record
+    (records where that call gave no action are left out: there is nothing to agree with)."""
+    variants = {r.record_id: r.variant for r in records}
+    out: dict[Hashable, Score] = {}
+    for (condition, record_id), score in scores.items():
+        full = scores.get(("full", record_id))
+        if condition == "full" or full is None or full.predicted is None or record_id not in variants:
+            continue
+        scored = score_actions(score.predicted, full.predicted, variants[record_id])
+        out[(condition, record_id)] = score.model_copy(update={"reward": scored.reward,
+                                                               "name_match": scored.name_match})
+    return out
+
+
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
               errors: dict[str, int], kept: dict[tuple[str, str], float] | None = None) -> list[ConditionResult]:
     """A row per condition; `kept`: (condition, record id) -> the share of the record's needed names its context
     shows (train/reward/needed_names.py `kept_share`), for the records that need some."""
-    rows = []
+    rows, agreeing = [], against_full(records, scores)
     for condition in settings.conditions():
         shares = [share for (c, _), share in (kept or {}).items() if c == condition]
         kept_ci = mean_ci(shares, resamples=settings.resamples, seed=settings.seed)
+        agreement = [agreeing[(condition, r.record_id)].reward for r in records
+                     if (condition, r.record_id) in agreeing]
+        agree_ci = mean_ci(agreement, resamples=settings.resamples, seed=settings.seed)
         got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
         rewards = [s.reward for s in got]
         ci = mean_ci(rewards, resamples=settings.resamples, seed=settings.seed)
@@ -277,19 +303,27 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
             errors=errors.get(condition, 0), needing=len(shares),
             needed_kept=statistics.fmean(shares) if shares else None,
             needed_kept_ci=kept_ci.bounds if kept_ci else None,
+            agrees_full=agree_ci.value if agree_ci else None, agrees_full_ci=agree_ci.bounds if agree_ci else None,
+            agrees_full_n=len(agreement),
         ))
     return rows
 
 
-def paired_differences(settings: EvalSettings, records: list[GrpoRecord],
-                       scores: dict[Hashable, Score]) -> list[PairedDifference]:
-    """Every condition against `none` (what its memory adds) and `full` against every other (what it leaves):
-    paired over records, which the overlap of two conditions' intervals is not."""
-    conditions = settings.conditions()
+def comparisons(settings: EvalSettings) -> list[tuple[str, str]]:
+    """Every condition against `none` (what its memory adds), every later memory model against the first (an
+    adapter against its base, listed first), and `full` against every other (what it leaves)."""
+    conditions, labels = settings.conditions(), [m.label for m in settings.memories]
     pairs = [(c, "none") for c in conditions if "none" in conditions and c != "none"]
-    pairs += [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
+    pairs += [(label, labels[0]) for label in labels[1:]]
+    return pairs + [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
+
+
+def paired_differences(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
+                       pairs: list[tuple[str, str]] | None = None) -> list[PairedDifference]:
+    """`pairs` (default: `comparisons`) paired over records, which the overlap of two conditions' intervals is
+    not."""
     out = []
-    for first, second in pairs:
+    for first, second in comparisons(settings) if pairs is None else pairs:
         diffs = [scores[(first, r.record_id)].reward - scores[(second, r.record_id)].reward for r in records
                  if (first, r.record_id) in scores and (second, r.record_id) in scores]
         ci = mean_ci(diffs, resamples=settings.resamples, seed=settings.seed)
@@ -309,7 +343,7 @@ def paired_rows(paired: list[PairedDifference]) -> list[list[str]]:
 
 
 HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors",
-           "needed names kept"]
+           "needed names kept", "agrees with full (95% CI)"]
 
 
 def table_rows(results: list[ConditionResult]) -> list[list[str]]:
@@ -320,7 +354,9 @@ def table_rows(results: list[ConditionResult]) -> list[list[str]]:
              "-" if r.ci_low is None else f"{r.ci_low:.2f}-{r.ci_high:.2f}", num(r.name_match_rate, ".0%"),
              num(r.no_action_rate, ".0%"), num(r.context_tokens, ".0f"), str(r.errors),
              "-" if r.needed_kept is None else f"{r.needed_kept:.0%} of {r.needing}" + (
-                 f" ({r.needed_kept_ci[0]:.0%}-{r.needed_kept_ci[1]:.0%})" if r.needed_kept_ci else "")]
+                 f" ({r.needed_kept_ci[0]:.0%}-{r.needed_kept_ci[1]:.0%})" if r.needed_kept_ci else ""),
+             "-" if r.agrees_full is None else f"{r.agrees_full:.2f} ({r.agrees_full_ci[0]:.2f}-"
+                                               f"{r.agrees_full_ci[1]:.2f})"]
             for r in results]
 
 
@@ -330,25 +366,36 @@ def caption(report: EvalReport) -> str:
             f"({report.settings['resamples']} resamples). Errors (failed calls) are retried on rerun, not scored. "
             "Needed names kept: over the records whose next action names something only a summarised output "
             "held, the mean share of those names the condition's context shows, with its 95% bootstrap interval "
-            "over those records (no agent involved).")
+            "over those records (no agent involved). Agrees with full: the same reward, of the condition's action "
+            "against the agent's own action under the full history (the paper's reference), over the records "
+            "where that action exists.")
 
 
 def to_table(report: EvalReport) -> Table:
     return rich_table("comem eval-memory", HEADERS, table_rows(report.results), caption(report))
 
 
-def paired_table(report: EvalReport) -> Table:
-    return rich_table("paired differences", PAIRED_HEADERS, paired_rows(report.paired), PAIRED_CAPTION)
-
-
 PAIRED_CAPTION = ("Paired over the records both conditions scored: the mean difference in reward, its 95% "
                   "percentile bootstrap over records, and on how many records the first did better / worse.")
+PAIRED_FULL_CAPTION = PAIRED_CAPTION.replace("in reward", "in agreement with the agent's own action under full")
+
+
+def paired_tables(report: EvalReport) -> list[tuple[str, list[PairedDifference], str]]:
+    """(title, differences, caption) of each paired table the report has."""
+    tables = [("Paired differences", report.paired, PAIRED_CAPTION),
+              ("Paired differences in agreement with full", report.paired_full, PAIRED_FULL_CAPTION)]
+    return [table for table in tables if table[1]]
+
+
+def rich_paired_tables(report: EvalReport) -> list[Table]:
+    return [rich_table(title.lower(), PAIRED_HEADERS, paired_rows(rows), text)
+            for title, rows, text in paired_tables(report)]
 
 
 def write_report(out: Path, report: EvalReport) -> None:
     (out / "results.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    paired = ("\n\n## Paired differences\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(report.paired),
-                                                                 PAIRED_CAPTION)) if report.paired else ""
+    paired = "".join(f"\n\n## {title}\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(rows), text)
+                     for title, rows, text in paired_tables(report))
     (out / "results.md").write_text("# Memory model evaluation (action consistency)\n\n"
                                     + markdown_table(HEADERS, table_rows(report.results), caption(report)) + paired,
                                     encoding="utf-8")
@@ -472,7 +519,9 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     report = EvalReport(data=str(settings.data), records=len(records),
                         settings=settings.model_dump(mode="json", exclude=hidden),
                         results=summarise(settings, records, scores.done, errors, kept),
-                        paired=paired_differences(settings, records, scores.done))
+                        paired=paired_differences(settings, records, scores.done),
+                        paired_full=paired_differences(settings, records, against_full(records, scores.done),
+                                                       [p for p in comparisons(settings) if "full" not in p]))
     write_report(out, report)
     return report
 
