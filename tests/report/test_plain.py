@@ -24,6 +24,15 @@ def test_a_ratio_below_one_on_shared_cores_is_explained() -> None:
            "(equal hardware)" in text and "a ratio below 1x is expected here" in text
 
 
+def test_a_faster_memory_arm_is_not_told_it_was_expected_slower() -> None:
+    rows = [row("full", 2), row("kso", 1, speedup=1.12)]
+    text = speed_sentence(rows, local_models=True, cores=2, threads=(2, 1, 1))
+    assert "kso 1.12x" in text and "below 1x" not in text and "hid behind the agent's here" in text
+    extracted = speed_sentence([row("full", 2), row("kso-ledger", 1, speedup=1.05)], local_models=True, cores=2,
+                               memory_model=False)
+    assert "earned back" in extracted and "do not earn back" not in extracted
+
+
 def test_unequal_hardware_is_said_plainly() -> None:
     rows = [row("full", 2), row("kso", 1, speedup=1.2)]
     threads_set = speed_sentence(rows, local_models=True, cores=2, threads=(1, 1, 1))  # --threads 1

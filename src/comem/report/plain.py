@@ -70,14 +70,18 @@ def speed_sentence(rows: list[ArmReport], *, local_models: bool, cores: int | No
     if not local_models:
         return said + ("Speed here depends on your servers; `comem bench replay` compares arms with a cache session "
                        "each.")
+    slower = any(r.speedup_wall < 1 for r in rows if r.arm != BASELINE and r.speedup_wall is not None)
+    curve = "(`comem bench curve` says from how many steps kso can win on this machine)"
     if not memory_model:
         return said + ("No memory model ran: the memory arms' views are extracted from the steps, so every arm had "
                        "the same cores. What they pay is a re-prefill after each install (the prompt's cached "
-                       "prefix ends where the memory changes), which short episodes do not earn back "
-                       "(`comem bench curve` says from how many steps kso can win on this machine)."
+                       "prefix ends where the memory changes), "
+                       + (f"which short episodes do not earn back {curve}." if slower else
+                          f"which these episodes earned back {curve}.")
                        + (load_sentence(load, cores) if load else ""))
-    return said + (hardware_sentence(threads, cores) if threads else "") + (
-        "With short episodes the memory model's work competes with the agent's instead of hiding behind it: a "
-        "ratio below 1x is expected here (`comem bench curve` says from how many steps kso can win on this "
-        "machine). CoMem's gains need long histories or a memory model on its own hardware (see `comem bench`)."
-        + (load_sentence(load, cores) if load else ""))
+    why = (f"With short episodes the memory model's work competes with the agent's instead of hiding behind it: a "
+           f"ratio below 1x is expected here {curve}. CoMem's gains need long histories or a memory model on its "
+           "own hardware (see `comem bench`)." if slower else
+           f"The memory model's work hid behind the agent's here {curve}.")
+    return said + (hardware_sentence(threads, cores) if threads else "") + why + (
+        load_sentence(load, cores) if load else "")
