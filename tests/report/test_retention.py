@@ -15,6 +15,7 @@ from comem.report.retention import (
     paths,
     score_update,
     shown_memory,
+    urls,
     view_memories,
 )
 
@@ -62,6 +63,17 @@ def test_errors_numbers_and_names_golden() -> None:
         "Version.bump_minor", "bump"}
 
 
+def test_urls_golden() -> None:
+    text = ("1. Marrowford Swing Bridge - https://wiki.orrin.example/Marrowford_Swing_Bridge\n"
+            "Engineer: [Oskar Brandell](https://wiki.orrin.example/Oskar_Brandell). See http://a.example/x?q=1, "
+            "or 'https://b.example/y'. Not ftp://c.example or wiki.orrin.example/page")
+    assert urls(text) == {"https://wiki.orrin.example/Marrowford_Swing_Bridge",
+                          "https://wiki.orrin.example/Oskar_Brandell", "http://a.example/x?q=1", "https://b.example/y"}
+    assert is_retained("urls", "https://wiki.orrin.example/Oskar_Brandell",
+                       "pages: https://wiki.orrin.example/Oskar_Brandell (found at step 1)")
+    assert not is_retained("urls", "https://wiki.orrin.example/Oskar", "https://wiki.orrin.example/Oskar_Brandell")
+
+
 def test_retention_rules() -> None:
     summary = "Edited version.py (`bump_minor`); test_bump_minor still fails with AssertionError; ran pytest 42x."
     assert is_retained("paths", "semverlite/version.py", summary)
@@ -86,8 +98,8 @@ def test_score_of_an_update_covers_only_its_span_as_the_memory_model_saw_it() ->
                           summary="Ran ls and python; test_bump_minor fails (AssertionError: 1.3.0) in "
                                   "semverlite/version.py; `bump_minor` is the culprit.")
     scored = score_update(record, steps, obs_chars=4000)
-    assert scored.found == {"paths": 4, "commands": 2, "errors": 4, "numbers": 6, "names": 1}
-    assert scored.kept == {"paths": 1, "commands": 2, "errors": 2, "numbers": 1, "names": 1}
+    assert scored.found == {"paths": 4, "urls": 0, "commands": 2, "errors": 4, "numbers": 6, "names": 1}
+    assert scored.kept == {"paths": 1, "urls": 0, "commands": 2, "errors": 2, "numbers": 1, "names": 1}
     assert scored.missing["paths"] == ["setup.py", "tests/test_parsing.py", "tests/test_version.py"]
     assert "git" not in extract(steps[:2])["commands"] and "777" not in extract(steps[:2])["numbers"]
     assert scored.score == pytest.approx(7 / 17) and scored.category_score("names") == 1.0

@@ -50,7 +50,7 @@ def test_memory_statistics_and_retention(tmp_path: Path) -> None:
     assert rows["full"].memory is None and rows["full"].retention is None
     retention = rows["kso"].retention  # one update over step 0: `ls` and src/pkg/mod0.py, both kept
     assert retention.updates == 1 and retention.score == 1.0
-    assert retention.found == {"paths": 1, "commands": 1, "errors": 0, "numbers": 0, "names": 0}
+    assert retention.found == {"paths": 1, "urls": 0, "commands": 1, "errors": 0, "numbers": 0, "names": 0}
     assert retention.by_category["paths"] == 1.0 and retention.by_category["errors"] is None
 
 

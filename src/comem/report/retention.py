@@ -3,10 +3,12 @@
 A summary that keeps "fixed the parser" but drops `semverlite/version.py`, `test_bump_minor` and `1.3.0` leaves
 the agent to rediscover them. For each successful memory update, identifiers are extracted from the steps it
 covers (`covers = [start, end)`; observations cut to `memory_obs_chars` exactly as the memory model saw them),
-in five categories:
+in six categories:
 
 paths     tokens of path characters (`[\\w./-]`) that contain a `/` between two names, or end in a common
           source or data file extension (.py, .md, .json, ...); a leading `./` and a trailing `/` are dropped.
+urls      http(s) links, up to a space, quote or bracket, without a closing full stop or comma: the pages a
+          research agent found and may still have to read.
 commands  the program of each bash command (actions only): the first word of every `;`, `&&`, `||`, `|`, `&`
           or newline separated part, after `VAR=value` assignments, `sudo`/`env`/`time`/... prefixes and
           `if`/`do`/`while`/... keywords, without its directory (parts opening with `for`/`case`/`done`/...
@@ -44,7 +46,7 @@ from comem.context.ledger import ledger_text
 from comem.context.memory import MemorySettings, clip_middle
 from comem.core.records import MemoryRecord, Step
 
-CATEGORIES = ("paths", "commands", "errors", "numbers", "names")
+CATEGORIES = ("paths", "urls", "commands", "errors", "numbers", "names")
 VIEWS = ("summary", "ledger", "both")
 EXTENSIONS = frozenset({
     "py", "pyi", "pyx", "ipynb", "txt", "md", "rst", "json", "jsonl", "yaml", "yml", "toml", "cfg", "ini", "conf",
@@ -55,6 +57,7 @@ _SHELL_PREFIXES = frozenset({"sudo", "env", "time", "command", "builtin", "exec"
 _NO_PROGRAM = frozenset({"for", "case", "select", "function", "done", "fi", "esac", "}", "in"})
 
 _PATH_CANDIDATE = re.compile(r"[\w./-]+")
+_URL = re.compile(r"https?://[^\s<>()\[\]{}\"'`|]+")
 _SEPARATORS = re.compile(r"&&|\|\||[;|&\n]")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 _ERROR_LINE = re.compile(r"^\s*(?:E\s+)?((?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)))"
@@ -94,6 +97,10 @@ def paths(text: str) -> set[str]:
         if has_slash or ("." in name and name.rsplit(".", 1)[1].lower() in EXTENSIONS and name.rsplit(".", 1)[0]):
             out.add(token)
     return out
+
+
+def urls(text: str) -> set[str]:
+    return {url.rstrip(".,;:!?") for url in _URL.findall(text)}
 
 
 def commands(command: str) -> set[str]:
@@ -152,7 +159,8 @@ def _step_ids(thought: str, action: str, observation: str, command: str | None,
     step 0, so a long episode's early steps are read once per update otherwise."""
     observation = clip_middle(observation, obs_chars)
     everything = "\n".join((thought, action, observation))
-    return (frozenset(paths(everything)), frozenset(commands(command) if command is not None else ()),
+    return (frozenset(paths(everything)), frozenset(urls(everything)),
+            frozenset(commands(command) if command is not None else ()),
             frozenset(errors(observation)), frozenset(numbers(everything)),
             frozenset(names(thought + "\n" + observation)))
 
