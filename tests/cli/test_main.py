@@ -77,6 +77,7 @@ def test_tasks_and_models_listings() -> None:
     for name, spec in MODELS.items():  # the state in brackets is shown, not taken for console markup
         line = next(line for line in models.output.splitlines() if line.startswith(name))
         assert line.endswith("[installed]") if spec.is_installed() else "[missing: pip install" in line
+    assert any(line.startswith("comem-memory-135m") for line in models.output.splitlines())
 
 
 @pytest.mark.slow

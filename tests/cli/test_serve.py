@@ -32,3 +32,12 @@ def test_a_memory_model_with_a_lora_adapter_reaches_the_gateway(captured: list[G
         ("smollm2-135m", Path("memory.gguf"), None)
     bad = CliRunner().invoke(app, ["serve", "--memory-model", "http://h:9001/v1#m+lora:memory.gguf"])
     assert bad.exit_code == 2 and "embedded llama.cpp" in bad.output and len(captured) == 1
+
+
+def test_a_bundled_adapter_by_name_reaches_the_gateway(captured: list[GatewayConfig], tmp_path: Path) -> None:
+    from comem.llm.models import ADAPTERS
+
+    result = CliRunner().invoke(app, ["serve", "--memory-model", "comem-memory-135m", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (captured[0].memory.model, captured[0].memory.lora) == \
+        ("smollm2-135m", ADAPTERS["comem-memory-135m"].path)

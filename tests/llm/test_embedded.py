@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -12,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from comem.context.memory import MemoryInput, MemorySettings
 from comem.core.actions import parse_action
 from comem.core.call_grammar import tool_call_grammar
 from comem.core.errors import ComemError
-from comem.core.records import Completion, Message
+from comem.core.records import Completion, Message, Step, ToolCall
 from comem.environment.tools import FILE_EDITOR_ARGUMENTS, TOOL_NAMES, build_tool_specs, call_shapes
 from comem.llm.base import ContextOverflow, EngineInfo
 from comem.llm.embedded import EmbeddedServer
+from comem.llm.endpoint import ModelConfig
 from comem.llm.models import MODELS, resolve_model
 from tests.extras import reason
 
@@ -204,3 +207,40 @@ def test_a_server_never_stopped_is_stopped_at_exit(model: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert _gone_within(int(done.stdout), 1.0)
+
+
+RESEARCH_STEPS = [
+    Step(index=0, thought="Find the bridge.", response="", action=ToolCall(name="search", arguments={
+        "q": "Marrowford Swing Bridge engineer"}), observation=(
+        "1. Marrowford Swing Bridge - https://wiki.orrin.example/Marrowford_Swing_Bridge\n"
+        "   The swing bridge at Marrowford, designed by Oskar Brandell.")),
+    Step(index=1, thought="Read it.", response="", action=ToolCall(name="fetch", arguments={
+        "url": "https://wiki.orrin.example/Marrowford_Swing_Bridge"}), observation=(
+        "Marrowford Swing Bridge. Engineer: [Oskar Brandell](https://wiki.orrin.example/Oskar_Brandell). "
+        "Opened 1898.")),
+]
+
+
+def test_the_bundled_memory_adapter_is_served_on_its_base(tmp_path: Path) -> None:
+    """`comem-memory-135m` names SmolLM2 with the shipped adapter: llama.cpp applies it, and the summary is the
+    trained one (the ledger's sections), not the base's."""
+    spec = ModelConfig.parse("comem-memory-135m")
+    base = resolve_model(spec.model, cache_dir=tmp_path / "cache")
+    memory = MemoryInput(MemorySettings())
+    prompt = memory.prompt(memory.conversation("You research questions on the web.", "Who engineered the Marrowford "
+                                               "Swing Bridge, and when did it open?", RESEARCH_STEPS, None))
+    replies = {}
+    for name, lora in (("base", None), ("adapted", spec.lora)):
+        with EmbeddedServer(base, alias=name, lora=lora, n_ctx=4096, n_threads=2,
+                            log_path=tmp_path / f"{name}.log") as server:
+            async def ask(server: EmbeddedServer = server) -> str:
+                client = server.client()
+                try:
+                    done = await client.chat([Message(role="user", content=prompt)], max_tokens=96, temperature=0.0)
+                    return done.text
+                finally:
+                    await client.aclose()
+
+            replies[name] = asyncio.run(ask())
+    assert replies["adapted"] != replies["base"]
+    assert re.search(r"^(commands|pages|files|errors):", replies["adapted"], re.MULTILINE), replies["adapted"]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from comem.core.config import first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import DEFAULT_MODEL, Endpoint, ModelConfig, on_agent_engine, thread_plan
+from comem.llm.models import ADAPTERS
 from comem.llm.openai_http import OpenAIChatClient
 
 
@@ -33,6 +34,18 @@ def test_a_lora_adapter_rides_on_an_embedded_gguf_model() -> None:
         ModelConfig(model="smollm2-135m", lora="m.gguf")  # YAML and --memory-model take the same spec
     assert ModelConfig(model="base.gguf", lora="m.gguf").model_dump(mode="json")["lora"] == "m.gguf"
     assert ModelConfig().lora is None
+
+
+def test_a_bundled_adapter_is_named_like_a_model() -> None:
+    adapter = ADAPTERS["comem-memory-135m"]
+    spec = ModelConfig.parse("comem-memory-135m", n_ctx=4096)
+    assert (spec.model, spec.lora, spec.n_ctx) == (adapter.base, adapter.path, 4096)
+    assert ModelConfig.model_validate({"model": "comem-memory-135m"}) == spec.model_copy(update={"n_ctx": 16384})
+    with pytest.raises(ComemError, match="takes no other") as info:
+        ModelConfig(model="comem-memory-135m", lora="m.gguf")
+    assert "smollm2-135m+lora:FILE.gguf" in info.value.fix
+    served = ModelConfig.parse("http://h:8000/v1#comem-memory-135m")  # a served name is the server's business
+    assert (served.model, served.lora) == ("comem-memory-135m", None)
 
 
 @pytest.mark.parametrize(("spec", "message"), [

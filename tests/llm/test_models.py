@@ -11,7 +11,17 @@ import pytest
 
 from comem.core.errors import ComemError
 from comem.llm import models
-from comem.llm.models import MODELS, ModelPart, ModelSpec, list_models, resolve_adapter, resolve_model
+from comem.llm.models import (
+    ADAPTERS,
+    GGUF_MAGIC,
+    MODELS,
+    BundledAdapter,
+    ModelPart,
+    ModelSpec,
+    list_models,
+    resolve_adapter,
+    resolve_model,
+)
 
 PAYLOAD = b"GGUF" + bytes(range(256)) * 40
 
@@ -155,3 +165,25 @@ def test_default_model_chunks_are_all_there() -> None:
     spec = MODELS["qwen2.5-coder-0.5b"]
     paths = [p.locate() for p in spec.parts]
     assert sum(p.stat().st_size for p in paths if p is not None) == spec.size
+
+
+def test_bundled_adapters_ship_verified_on_a_bundled_base() -> None:
+    assert ADAPTERS, "the package ships a trained memory adapter"
+    for adapter in ADAPTERS.values():
+        assert adapter.base in MODELS and adapter.name not in MODELS
+        assert adapter.check() == adapter.path and adapter.path.read_bytes()[:4] == GGUF_MAGIC
+
+
+def test_a_lost_or_changed_bundled_adapter_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "ADAPTER_DIR", tmp_path)
+    (tmp_path / "a.gguf").write_bytes(PAYLOAD)
+    adapter = BundledAdapter(name="mine", base="smollm2-135m", filename="a.gguf",
+                             sha256=hashlib.sha256(PAYLOAD).hexdigest(), summary="test")
+    assert adapter.check() == tmp_path / "a.gguf"
+    (tmp_path / "a.gguf").write_bytes(PAYLOAD + b"changed")
+    with pytest.raises(ComemError, match="missing or changed") as info:
+        adapter.check()
+    assert "reinstall" in info.value.fix and "smollm2-135m" in info.value.fix
+    (tmp_path / "a.gguf").unlink()
+    with pytest.raises(ComemError, match="missing or changed"):
+        adapter.check()

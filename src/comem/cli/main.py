@@ -161,12 +161,17 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A directory written by 
 @app.command()
 @friendly
 def models() -> None:
-    """List the bundled models and whether their packages are installed."""
-    from comem.llm.models import list_models
+    """List the bundled models (and the trained adapters shipped on them) and whether their packages are
+    installed."""
+    from comem.llm.models import ADAPTERS, MODELS, list_models
 
     for spec in list_models():
         state = "installed" if spec.is_installed() else f"missing: {spec.install_command()}"
         console.print(escape(f"{spec.name:<22} {spec.summary}  [{state}]"))  # else markup swallows [installed]
+    for adapter in ADAPTERS.values():  # a bundled adapter is there whenever its base is
+        base = MODELS[adapter.base]
+        state = "installed" if base.is_installed() else f"missing: {base.install_command()}"
+        console.print(escape(f"{adapter.name:<22} {adapter.summary}  [{state}]"))
 
 
 class _TasksGroup(TyperGroup):

@@ -5,7 +5,8 @@ URL. One type for every command.
 --api-key` flags, a `SPEC` string (`ModelConfig.parse`: `qwen2.5-coder-0.5b`, `model.gguf`, `hf:ckpt/final`,
 `http://host:8000/v1#served-name`), the reward's agent. Its defaults are the defaults of every command. An embedded
 GGUF model may carry a LoRA adapter (`comem train export-gguf`): `lora: FILE` or, wherever a model name goes,
-`qwen2.5-coder-0.5b+lora:FILE.gguf`. As the memory model, `agent` (`AGENT_ENGINE`) means the agent's own weights on
+`qwen2.5-coder-0.5b+lora:FILE.gguf`, or by the name of an adapter the package ships (`comem-memory-135m`:
+llm/models.py `ADAPTERS`). As the memory model, `agent` (`AGENT_ENGINE`) means the agent's own weights on
 the agent's engine: no second server; memory requests share the agent's engine (its cores, its batches).
 
 `Endpoint` is derived from it: the same settings resolved to the URL the model is served at (an embedded server's
@@ -29,7 +30,7 @@ from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.secrets import secret
 from comem.llm.hf_server import HF_PREFIX
-from comem.llm.models import DEFAULT_MODEL, resolve_adapter, sha256_file
+from comem.llm.models import ADAPTERS, DEFAULT_MODEL, resolve_adapter, sha256_file
 from comem.llm.openai_http import OpenAIChatClient
 
 __all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "on_agent_engine", "thread_plan"]
@@ -58,7 +59,14 @@ class ModelConfig(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _split_lora(cls, data: Any) -> Any:
-        """`BASE+lora:FILE` in `model` -> model BASE, lora FILE, so the spec works wherever a model name does."""
+        """`BASE+lora:FILE` in `model` -> model BASE, lora FILE, so the spec works wherever a model name does; a
+        bundled adapter's name (`ADAPTERS`) is its base with its file."""
+        if isinstance(data, dict) and not data.get("url") and data.get("model") in ADAPTERS:
+            adapter = ADAPTERS[data["model"]]
+            if data.get("lora") is not None:
+                raise ComemError(f"{adapter.name} is {adapter.base} with a bundled adapter already; it takes no "
+                                 f"other (lora: {data['lora']}).", fix=f"name {adapter.base}+lora:FILE.gguf instead.")
+            data = {**data, "model": adapter.base, "lora": str(adapter.check())}
         if isinstance(data, dict) and isinstance(data.get("model"), str) and LORA_MARK in data["model"]:
             base, _, adapter = data["model"].partition(LORA_MARK)
             if not base.strip() or not adapter.strip() or data.get("lora") not in (None, adapter.strip()):

@@ -108,6 +108,47 @@ def list_models() -> list[ModelSpec]:
     return list(MODELS.values())
 
 
+ADAPTER_DIR = Path(__file__).parent / "adapters"
+
+
+@dataclass(frozen=True)
+class BundledAdapter:
+    """A trained GGUF LoRA adapter shipped in the package and named like a model: its name stands for
+    `base+lora:FILE` wherever a model name goes. How it was trained and measured: docs/results.md."""
+
+    name: str
+    base: str  # a MODELS name: the weights it was trained on
+    filename: str  # in ADAPTER_DIR
+    sha256: str
+    summary: str
+
+    @property
+    def path(self) -> Path:
+        return ADAPTER_DIR / self.filename
+
+    def check(self) -> Path:
+        """The adapter file, verified: an installation that lost or changed it is one error, not a wrong model."""
+        if not self.path.is_file() or sha256_file(self.path) != self.sha256:
+            raise ComemError(f"the bundled adapter {self.name!r} ({self.path}) is missing or changed.",
+                             fix="reinstall comem (pip install --force-reinstall comem), or name its base "
+                                 f"{self.base!r} without it.")
+        return self.path
+
+
+ADAPTERS: dict[str, BundledAdapter] = {
+    adapter.name: adapter
+    for adapter in (
+        BundledAdapter(
+            name="comem-memory-135m",
+            base="smollm2-135m",
+            filename="comem-memory-135m.gguf",
+            sha256="bda4752629f791de6b514072915c04f47fde6a75b092a64541b5381a3cfcc7c2",
+            summary="SmolLM2-135M + CoMem's memory LoRA (research courses; keeps the links found)",
+        ),
+    )
+}
+
+
 def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("comem")) / "models"
 
