@@ -7,6 +7,7 @@ that exact file (size, mtime, inode), so later runs start without re-hashing hun
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -127,12 +128,20 @@ class BundledAdapter:
         return ADAPTER_DIR / self.filename
 
     def check(self) -> Path:
-        """The adapter file, verified: an installation that lost or changed it is one error, not a wrong model."""
-        if not self.path.is_file() or sha256_file(self.path) != self.sha256:
+        """The adapter file, verified: an installation that lost or changed it is one error, not a wrong model.
+        Hashed once per file state (size, mtime), since every config naming it checks it."""
+        stat = self.path.stat() if self.path.is_file() else None
+        if stat is None or _file_sha256(self.path, stat.st_size, stat.st_mtime_ns) != self.sha256:
             raise ComemError(f"the bundled adapter {self.name!r} ({self.path}) is missing or changed.",
                              fix="reinstall comem (pip install --force-reinstall comem), or name its base "
                                  f"{self.base!r} without it.")
         return self.path
+
+
+@functools.lru_cache(maxsize=16)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """`sha256_file`, remembered for one state of the file (size and mtime are the key)."""
+    return sha256_file(path)
 
 
 ADAPTERS: dict[str, BundledAdapter] = {

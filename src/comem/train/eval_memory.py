@@ -281,10 +281,13 @@ def against_full(records: list[GrpoRecord], scores: dict[Hashable, Score]) -> di
 
 
 def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
-              errors: dict[str, int], kept: dict[tuple[str, str], float] | None = None) -> list[ConditionResult]:
+              errors: dict[str, int], kept: dict[tuple[str, str], float] | None = None,
+              agreeing: dict[Hashable, Score] | None = None) -> list[ConditionResult]:
     """A row per condition; `kept`: (condition, record id) -> the share of the record's needed names its context
-    shows (train/reward/needed_names.py `kept_share`), for the records that need some."""
-    rows, agreeing = [], against_full(records, scores)
+    shows (train/reward/needed_names.py `kept_share`), for the records that need some; `agreeing`: the scores
+    against `full` (`against_full`; computed here when not given)."""
+    rows = []
+    agreeing = against_full(records, scores) if agreeing is None else agreeing
     for condition in settings.conditions():
         shares = [share for (c, _), share in (kept or {}).items() if c == condition]
         kept_ci = mean_ci(shares, resamples=settings.resamples, seed=settings.seed)
@@ -516,11 +519,12 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
                            on_progress=lambda d, t: progress("agent actions", d, t), on_error=count_error)
 
     hidden = {"agent": {"api_key"}, "memories": {"__all__": {"model": {"api_key"}}}}
+    agreeing = against_full(records, scores.done)
     report = EvalReport(data=str(settings.data), records=len(records),
                         settings=settings.model_dump(mode="json", exclude=hidden),
-                        results=summarise(settings, records, scores.done, errors, kept),
+                        results=summarise(settings, records, scores.done, errors, kept, agreeing),
                         paired=paired_differences(settings, records, scores.done),
-                        paired_full=paired_differences(settings, records, against_full(records, scores.done),
+                        paired_full=paired_differences(settings, records, agreeing,
                                                        [p for p in comparisons(settings) if "full" not in p]))
     write_report(out, report)
     return report
