@@ -203,3 +203,31 @@ def test_research_steps_are_searches_and_pages_found_and_read(tmp_path: Path, mo
         in text
     assert "nowhere.example" not in text.split("errors:")[0]  # a failed fetch read no page; it is an error
     assert "There is no page at https://nowhere.example/x" in text and " in ." not in text
+
+
+def test_a_page_says_the_sentence_that_answers_the_search_which_led_to_it(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Research memory loses the facts read in pages (the answer a next search names); each page line carries the
+    sentence that best answers the latest search that found it: the snippet's until the page is read, then the
+    page's. Words of the page's title do not count, since every sentence of the page is about its subject."""
+    pytest.importorskip("bm25s", reason="the browse corpus index needs bm25s (the eval extra)")
+    from comem.environment.browse.browser import open_browser
+    from comem.tasks.browsecomp import mini_suite_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    env = open_browser(search="bm25", corpus=mini_suite_dir() / "corpus")
+    calls = [ToolCall(name="search", arguments={"q": "Harlow Cup rowing trophy donated"}),
+             ToolCall(name="search", arguments={"q": "Silas Harlow shipping company founded"})]
+    steps = [Step(index=i, thought="t", response="r", action=call,
+                  observation=asyncio.run(env.execute(call)).output) for i, call in enumerate(calls)]
+    page = "wiki.orrin.example/Silas_Harlow"
+    found = next(line for line in ledger_text(steps, "", 2000).splitlines() if page in line)
+    assert found.endswith(" - says: He founded the Harlow Blue Star Line in 1864, which ran passenger steamers "
+                          "between the Orrin Coast ports.")  # not the lead: "Silas Harlow (1838–1911) was ..."
+
+    read = ToolCall(name="fetch", arguments={"url": "https://wiki.orrin.example/Silas_Harlow"})
+    steps.append(Step(index=2, thought="t", response="r", action=read,
+                      observation=asyncio.run(env.execute(read)).output))
+    line = next(line for line in ledger_text(steps, "", 2000).splitlines() if page in line)
+    assert "read at step 3 - says: He founded the Harlow Blue Star Line in 1864" in line
+    assert "Blue Star" not in ledger_text(steps[:1], "", 2000)  # the first search's snippet answered another query

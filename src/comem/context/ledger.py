@@ -4,9 +4,10 @@ A small memory model's summary keeps the gist and drops the identifiers the agen
 failing test, the command that failed. The ledger is read off the steps instead of written by a model: files
 viewed and edited with their line ranges, commands with their exit codes (and pytest's tally), errors and
 failing test ids, edits and their undos, and the task's key names; for research tools, the searches run and
-the pages found and read (url and title). It costs no model time, cannot invent anything, and is ready the
-moment it is asked for. It is bounded: each section is ranked most recent first,
-then most referenced, and sections take turns adding one line until the token budget is spent.
+the pages found and read (url, title, and the sentence that answers the search which found them). It costs
+no model time, cannot invent anything, and is ready the moment it is asked for. It is bounded: each section is
+ranked most recent first, then most referenced, and sections take turns adding one line until the token budget
+is spent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ _TURN_ORDER = ("errors", "commands", "pages", "files", "edits", "names")  # who 
 _CLIP = 120  # characters of a command or an error message kept
 _DETAILS = 4  # the most recent views and edits of a file shown
 _TOP_RESULTS = 3  # a search's results whose links are noted as pages found
+_STOPWORDS = frozenset({"the", "and", "for", "was", "were", "with", "from", "that", "this", "which", "who",
+                        "whom", "whose", "what", "when", "where", "how", "its", "his", "her", "their", "they",
+                        "she", "him", "are", "has", "had", "have", "not", "but", "into", "onto", "after",
+                        "before", "about", "over", "under"})  # words a search query shares with any sentence
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 _EXIT = re.compile(r"\AExit code: (-?\d+)\n")
 _TOOL_ERROR = re.compile(r"\AExecution output of \[\w+\]:\nERROR: (.+)")
@@ -52,6 +58,7 @@ class Entry:
     refs: int = 1
     first: int = 0
     detail: list[str] = field(default_factory=list)
+    says: str = ""  # a page's sentence that answers the search which found it (research pages only)
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Ledger:
     errors: dict[str, Entry] = field(default_factory=dict)
     names: dict[str, Entry] = field(default_factory=dict)
     pages: dict[str, Entry] = field(default_factory=dict)  # research: url -> found by a search / read
+    found_by: dict[str, str] = field(default_factory=dict, repr=False)  # research: url -> the query that found it
     undoable: dict[str, list[Entry]] = field(default_factory=dict, repr=False)  # per path, its edits not undone
 
     def note(self, section: str, key: str, step: int, detail: str | None = None) -> Entry:
@@ -85,6 +93,25 @@ class Ledger:
         the agent viewed or edited come before files it only saw named."""
         entries: dict[str, Entry] = getattr(self, section)
         return sorted(entries.values(), key=lambda e: (not e.detail, -e.last, -e.refs, e.first, e.key))
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]{3,}", text.lower()) if w not in _STOPWORDS}
+
+
+def _says(text: str, query: str, title: str) -> str:
+    """The sentence of `text` sharing the most words with `query` beside the page's `title` (the subject every
+    sentence is about), then with the whole query, the first on a tie (the lead if none shares any): on a page
+    found by a search, usually the one that answers it."""
+    prose = re.sub(r"[*_#`]+", "", "\n".join(line for line in text.splitlines()
+                                              if not re.match(r"(Title|URL): ", line)))
+    sentences = [s.strip() for s in _SENTENCE.split(prose) if re.search(r"[A-Za-z]{3}", s)]
+    if not sentences:
+        return ""
+    wanted = _words(query)
+    topical = wanted - _words(title)
+    best = max(sentences, key=lambda s: (len(_words(s) & topical), len(_words(s) & wanted), -sentences.index(s)))
+    return _clip(best)
 
 
 def _clip(text: str) -> str:
@@ -176,7 +203,8 @@ def _research(ledger: Ledger, step: Step, n: int) -> None:
         url = str(action.arguments.get("url", "")).strip()
         title = re.match(r"Title: (.+)", body)
         if url:
-            _page(ledger, url, n, title[1] if title else "", "read")
+            page = _page(ledger, url, n, title[1] if title else "", "read")
+            page.says = _says(body, ledger.found_by.get(url, ""), title[1] if title else "") or page.says
         return
     try:
         hits = json.loads(body)
@@ -186,14 +214,17 @@ def _research(ledger: Ledger, step: Step, n: int) -> None:
     query = _clip(str(action.arguments.get("q", "")))
     ledger.note("commands", f"search {query!r}", n).detail = [f"step {n + 1}", f"{len(hits)} results"]
     for hit in hits[:_TOP_RESULTS]:
-        _page(ledger, hit["link"], n, str(hit.get("title", "")), "found")
+        page = _page(ledger, hit["link"], n, str(hit.get("title", "")), "found")
+        ledger.found_by[hit["link"]] = query  # the latest search: the one a fetch that follows it answers
+        if not any(d.startswith("read") for d in page.detail):  # what a page read says outranks its snippet
+            page.says = _says(str(hit.get("snippet", "")), query, str(hit.get("title", ""))) or page.says
 
 
-def _page(ledger: Ledger, url: str, n: int, title: str, how: str) -> None:
+def _page(ledger: Ledger, url: str, n: int, title: str, how: str) -> Entry:
     """A page's entry: its title (the first detail, kept once), then when it was found and read."""
     if url not in ledger.pages:
         ledger.note("pages", url, n, f"\"{_clip(title)}\"" if title else "untitled")
-    ledger.note("pages", url, n, f"{how} at step {n + 1}")
+    return ledger.note("pages", url, n, f"{how} at step {n + 1}")
 
 
 def _observation(ledger: Ledger, step: Step, n: int) -> None:
@@ -248,7 +279,8 @@ def _line(section: str, entry: Entry) -> str:
     if section == "files":
         return f"- {entry.key}" + (f": {', '.join(entry.detail[-_DETAILS:])}" if entry.detail else "")
     if section == "pages":
-        return f"- {entry.key} {entry.detail[0]}: {', '.join(entry.detail[1:][-_DETAILS:])}"
+        return f"- {entry.key} {entry.detail[0]}: {', '.join(entry.detail[1:][-_DETAILS:])}" + (
+            f" - says: {entry.says}" if entry.says else "")
     if section == "edits":
         return "- " + ", ".join(entry.detail)
     if section == "commands":
