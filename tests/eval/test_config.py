@@ -12,7 +12,7 @@ from comem.context.kso import KsoConfig
 from comem.core.errors import ComemError
 from comem.eval.config import AGENT_ENGINE_DEFAULTS, CPU_MEMORY_DEFAULTS, RUN_AGENT_MODEL, EvalConfig, load_config
 from comem.eval.engine import write_config
-from comem.llm.models import DEFAULT_MODEL, MODELS
+from comem.llm.models import ADAPTERS, DEFAULT_MODEL, MODELS
 
 
 def test_a_run_file_and_an_eval_file_are_one_model(tmp_path: Path) -> None:
@@ -94,3 +94,16 @@ def test_an_embedded_memory_model_gets_the_cpu_memory_defaults_unless_an_arm_set
         (None, None), ("incremental", "wait"), ("from_scratch", "wait"), ("incremental", "wait"), ("incremental", None)]
     remote = EvalConfig(arms=arms, memory=on_agent, agent={"model": "a", "url": "http://127.0.0.1:9/v1"}).arms
     assert (remote[1].memory_input, remote[1].late_policy) == ("from_scratch", "wait")
+
+
+def test_a_bundled_adapter_brings_the_summary_budget_it_was_trained_for_unless_an_arm_sets_one(tmp_path: Path) -> None:
+    adapter = ADAPTERS["comem-memory-135m"]
+    arms = ["full", "kso", {"name": "kso", "label": "short", "memory_max_tokens": 64}, "sync"]
+    chosen = EvalConfig(arms=arms, memory={"model": adapter.name}).arms
+    assert [getattr(a, "memory_max_tokens", None) for a in chosen] == [None, adapter.summary_tokens, 64,
+                                                                        adapter.summary_tokens]
+    assert adapter.summary_tokens != KsoConfig().memory_max_tokens  # else this test shows nothing
+    base = EvalConfig(arms=arms, memory={"model": adapter.base}).arms  # the same weights without it: the default
+    assert base[1].memory_max_tokens == KsoConfig().memory_max_tokens
+    flagged = load_config(None, {"memory": {"model": adapter.name}}, arm_options={"memory_max_tokens": 32})
+    assert flagged.arms[1].memory_max_tokens == 32  # `comem run --memory-max-tokens 32` over the adapter's

@@ -155,3 +155,14 @@ def test_a_failing_memory_model_never_fails_a_request(tmp_path: Path) -> None:
         failed = gw.metrics.memory_updates.labels("error")._value.get()
     assert failed >= 2
     assert all(len(b["messages"]) == 2 + 2 * i for i, b in enumerate(upstream.bodies()))  # full history, no summary
+
+
+def test_a_bundled_memory_adapter_brings_its_summary_budget_unless_the_arm_sets_one() -> None:
+    from comem.llm.models import ADAPTERS
+
+    adapter = ADAPTERS["comem-memory-135m"]
+    assert GatewayConfig.model_validate({"memory": {"model": adapter.name}}).arm.memory_max_tokens == \
+        adapter.summary_tokens
+    own = {"memory": {"model": adapter.name}, "arm": {"name": "kso", "memory_max_tokens": 64}}
+    assert GatewayConfig.model_validate(own).arm.memory_max_tokens == 64
+    assert GatewayConfig().arm.memory_max_tokens != adapter.summary_tokens  # other memory models: the default

@@ -172,13 +172,15 @@ def test_bundled_adapters_ship_verified_on_a_bundled_base() -> None:
     for adapter in ADAPTERS.values():
         assert adapter.base in MODELS and adapter.name not in MODELS
         assert adapter.check() == adapter.path and adapter.path.read_bytes()[:4] == GGUF_MAGIC
+        assert models.adapter_at(str(adapter.path)) is adapter  # how a config holding its path finds it again
+    assert models.adapter_at(None) is None and models.adapter_at("elsewhere/comem-memory-135m.gguf") is None
 
 
 def test_a_lost_or_changed_bundled_adapter_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "ADAPTER_DIR", tmp_path)
     (tmp_path / "a.gguf").write_bytes(PAYLOAD)
     adapter = BundledAdapter(name="mine", base="smollm2-135m", filename="a.gguf",
-                             sha256=hashlib.sha256(PAYLOAD).hexdigest(), summary="test")
+                             sha256=hashlib.sha256(PAYLOAD).hexdigest(), summary="test", summary_tokens=64)
     assert adapter.check() == tmp_path / "a.gguf"
     (tmp_path / "a.gguf").write_bytes(PAYLOAD + b"changed")
     with pytest.raises(ComemError, match="missing or changed") as info:

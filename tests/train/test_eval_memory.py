@@ -372,6 +372,16 @@ def test_memory_model_specs() -> None:
         EvalSettings(data=Path("x"), memories=memories("a", "a"))
 
 
+def test_a_named_bundled_adapter_sets_the_summary_budget_of_every_condition_unless_one_is_given() -> None:
+    from comem.llm.models import ADAPTERS
+
+    adapter = ADAPTERS["comem-memory-135m"]
+    both = [parse_memory_model(f"base={adapter.base}"), parse_memory_model(f"tuned={adapter.name}")]
+    assert EvalSettings(data=Path("x"), memories=both).memory_max_tokens == adapter.summary_tokens
+    assert EvalSettings(data=Path("x"), memories=both[:1]).memory_max_tokens == MemorySettings().memory_max_tokens
+    assert EvalSettings(data=Path("x"), memories=both, memory_max_tokens=64).memory_max_tokens == 64
+
+
 app = typer.Typer()
 app.command()(friendly(eval_memory_command))
 runner = CliRunner()

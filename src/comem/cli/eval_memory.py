@@ -54,8 +54,9 @@ def eval_memory_command(
     agent_grammar: Annotated[bool | None, typer.Option(
         "--agent-grammar/--no-agent-grammar", help="Sample the agent's replies under the agent loop's tool-call "
         "grammar, as `comem run` does. Default: where the engine takes grammars (llama.cpp).")] = None,
-    memory_max_tokens: Annotated[int, typer.Option(help="Summary length budget.")]
-    = default_of(EvalSettings, "memory_max_tokens"),
+    memory_max_tokens: Annotated[int | None, typer.Option(
+        help=f"Summary length budget. Default {default_of(EvalSettings, 'memory_max_tokens')}, or the largest a "
+             "named bundled memory adapter was trained for.")] = None,
     truncate_tokens: Annotated[int, typer.Option(help="truncate: token budget of the recent steps kept.")]
     = default_of(EvalSettings, "truncate_tokens"),
     timeout_s: Annotated[float, typer.Option(help="Per-call timeout in seconds.")]

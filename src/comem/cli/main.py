@@ -59,7 +59,8 @@ def run(
                                                      f"Default {default_of(KsoConfig, 'max_wait_s')}.")] = None,
     memory_prompt: Annotated[Path | None, typer.Option(help="Memory prompt template with {conversation}.")] = None,
     memory_max_tokens: Annotated[int | None, typer.Option(
-        help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}.")] = None,
+        help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}, or the "
+             "budget a bundled memory adapter was trained for.")] = None,
     memory_view: Annotated[str | None, typer.Option(
         help="What stands for summarised steps (sync, kso): summary, ledger, both, or recent (the newest steps a "
              "line each); ledger and recent are extracted, with no memory model. "

@@ -63,6 +63,12 @@ def with_options(config: StrategyConfig, options: Mapping[str, Any] | None) -> S
         raise _bad_options(config.key, config.name, exc) from None
 
 
+def with_defaults(config: StrategyConfig, defaults: Mapping[str, Any]) -> StrategyConfig:
+    """`config` with each of `defaults` that its strategy has and it does not set itself."""
+    fields, chosen = type(config).model_fields, config.model_fields_set
+    return with_options(config, {k: v for k, v in defaults.items() if k in fields and k not in chosen})
+
+
 def parse_arm_spec(text: str, options: Mapping[str, Any] | None = None) -> ArmSpec:
     """An arm string in the grammar (see the module docstring); `options` apply where the strategy has them."""
     spec = text.strip()

@@ -29,9 +29,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from comem.agent.loop import AgentConfig
-from comem.context import ArmConfig, StrategyConfig, parse_arm, with_options
+from comem.context import ArmConfig, StrategyConfig, parse_arm, with_defaults, with_options
 from comem.core.config import StrictModel, load_yaml_config
-from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine, thread_plan
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine, summary_defaults, thread_plan
 from comem.tasks.sources import BUNDLED
 
 # The agent of `comem run` and `comem eval` unless a model or URL is named: the bundled model that solves tasks (the
@@ -62,12 +62,6 @@ def quick_job(overrides: dict[str, Any]) -> dict[str, Any]:
 # that sets a field keeps its own; served models keep the strategy's (the paper's) defaults.
 CPU_MEMORY_DEFAULTS = {"memory_input": "incremental", "late_policy": "deadline"}
 AGENT_ENGINE_DEFAULTS = {"memory_input": "incremental"}
-
-
-def with_cpu_defaults(arm: StrategyConfig, defaults: dict[str, str]) -> StrategyConfig:
-    """`arm` with each of `defaults` that its strategy has and it does not set itself."""
-    fields, chosen = type(arm).model_fields, arm.model_fields_set
-    return with_options(arm, {k: v for k, v in defaults.items() if k in fields and k not in chosen})
 
 
 def default_arms() -> list[StrategyConfig]:
@@ -130,7 +124,8 @@ class EvalConfig(StrictModel):
         shared = on_agent_engine(self.memory)
         if not (self.agent.url if shared else self.memory.url):  # the memory model runs on this CPU
             defaults = AGENT_ENGINE_DEFAULTS if shared else CPU_MEMORY_DEFAULTS
-            self.arms = [with_cpu_defaults(arm, defaults) for arm in self.arms]
+            self.arms = [with_defaults(arm, defaults) for arm in self.arms]
+        self.arms = [with_defaults(arm, summary_defaults(self.memory)) for arm in self.arms]
         return self
 
     def needs_memory(self) -> bool:

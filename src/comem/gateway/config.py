@@ -10,10 +10,10 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from comem.context.arms import ArmConfig
+from comem.context.arms import ArmConfig, with_defaults
 from comem.context.kso import KsoConfig
 from comem.core.config import StrictModel, is_loopback
-from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine
+from comem.llm.endpoint import AGENT_ENGINE, ModelConfig, on_agent_engine, summary_defaults
 
 
 class UpstreamConfig(StrictModel):
@@ -60,6 +60,12 @@ class GatewayConfig(StrictModel):
         if arm.name != "kso":
             raise ValueError(f"the gateway runs the kso strategy (got {arm.name!r}): use an arm like kso-k4-deadline")
         return arm
+
+    @model_validator(mode="after")
+    def _memory_model_defaults(self) -> GatewayConfig:
+        """A bundled adapter's summary budget, unless the arm sets one."""
+        self.arm = with_defaults(self.arm, summary_defaults(self.memory))
+        return self
 
     @model_validator(mode="after")
     def _agent_engine_is_embedded(self) -> GatewayConfig:

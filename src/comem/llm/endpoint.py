@@ -30,7 +30,7 @@ from comem.core.config import StrictModel
 from comem.core.errors import ComemError
 from comem.core.secrets import secret
 from comem.llm.hf_server import HF_PREFIX
-from comem.llm.models import ADAPTERS, DEFAULT_MODEL, resolve_adapter, sha256_file
+from comem.llm.models import ADAPTERS, DEFAULT_MODEL, adapter_at, resolve_adapter, sha256_file
 from comem.llm.openai_http import OpenAIChatClient
 
 __all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "on_agent_engine", "thread_plan"]
@@ -120,6 +120,12 @@ class ModelConfig(StrictModel):
         body = {**getattr(self, "extra_body", {}), **(extra_body or {}), **({"seed": seed} if seed is not None else {})}
         return OpenAIChatClient(self.url, self.model, api_key=self.secret(), timeout_s=self.timeout_s,
                                 max_retries=self.max_retries, extra_body=body)
+
+
+def summary_defaults(memory: ModelConfig) -> dict[str, int]:
+    """Memory settings the memory model brings: a bundled adapter's summary budget (`summary_tokens`)."""
+    adapter = None if memory.url else adapter_at(memory.lora)
+    return {"memory_max_tokens": adapter.summary_tokens} if adapter else {}
 
 
 def on_agent_engine(memory: ModelConfig) -> bool:

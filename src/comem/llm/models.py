@@ -122,6 +122,7 @@ class BundledAdapter:
     filename: str  # in ADAPTER_DIR
     sha256: str
     summary: str
+    summary_tokens: int  # the summary budget it was trained for: memory settings that set none take it
 
     @property
     def path(self) -> Path:
@@ -153,9 +154,18 @@ ADAPTERS: dict[str, BundledAdapter] = {
             filename="comem-memory-135m.gguf",
             sha256="bda4752629f791de6b514072915c04f47fde6a75b092a64541b5381a3cfcc7c2",
             summary="SmolLM2-135M + CoMem's memory LoRA (research courses; keeps the links found)",
+            summary_tokens=256,
         ),
     )
 }
+
+
+def adapter_at(lora: str | Path | None) -> BundledAdapter | None:
+    """The bundled adapter whose file `lora` is, if any (a config names it by its name, and holds its path)."""
+    if lora is None:
+        return None
+    path = Path(lora).expanduser().resolve()
+    return next((a for a in ADAPTERS.values() if a.path.resolve() == path), None)
 
 
 def default_cache_dir() -> Path:

@@ -64,7 +64,7 @@ from comem.core.metrics import mean_ci
 from comem.core.records import Message, ToolCall
 from comem.core.tables import markdown_table, rich_table
 from comem.llm.base import LLM, LLMError
-from comem.llm.endpoint import LORA_MARK, ModelConfig
+from comem.llm.endpoint import LORA_MARK, ModelConfig, summary_defaults
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.needs import output_only_names
 from comem.train.data.records import GrpoRecord, read_parquet
@@ -128,6 +128,19 @@ class EvalSettings(StrictModel):
     concurrency: int = Field(default=1, ge=1)
     resamples: int = Field(default=2000, ge=1)
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _adapter_budget(cls, data: Any) -> Any:
+        """No summary budget given: the largest a named bundled adapter was trained for, as `comem run` gives it
+        (one budget for every condition, so the base and its adapter are compared alike)."""
+        if isinstance(data, dict) and data.get("memory_max_tokens") is None and isinstance(data.get("memories"), list):
+            budgets = [summary_defaults(m.model).get("memory_max_tokens", 0) for m in data["memories"]
+                       if isinstance(m, MemoryCondition)]
+            data = {k: v for k, v in data.items() if k != "memory_max_tokens"}
+            if max(budgets, default=0):
+                data["memory_max_tokens"] = max(budgets)
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> EvalSettings:
