@@ -152,8 +152,8 @@ ADAPTERS: dict[str, BundledAdapter] = {
             name="comem-memory-135m",
             base="smollm2-135m",
             filename="comem-memory-135m.gguf",
-            sha256="bda4752629f791de6b514072915c04f47fde6a75b092a64541b5381a3cfcc7c2",
-            summary="SmolLM2-135M + CoMem's memory LoRA (research courses; keeps the links found)",
+            sha256="c1531fae1dec1a602bf3c94d2b5a8bbd0b6ce070c43a0e739f4c49bd233086c0",
+            summary="SmolLM2-135M + CoMem's memory LoRA (research courses; keeps the links found and what pages said)",
             summary_tokens=256,
         ),
     )
