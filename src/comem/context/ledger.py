@@ -105,13 +105,15 @@ def _says(text: str, query: str, title: str) -> str:
     found by a search, usually the one that answers it."""
     prose = re.sub(r"[*_#`]+", "", "\n".join(line for line in text.splitlines()
                                               if not re.match(r"(Title|URL): ", line)))
-    sentences = [s.strip() for s in _SENTENCE.split(prose) if re.search(r"[A-Za-z]{3}", s)]
-    if not sentences:
-        return ""
     wanted = _words(query)
     topical = wanted - _words(title)
-    best = max(sentences, key=lambda s: (len(_words(s) & topical), len(_words(s) & wanted), -sentences.index(s)))
-    return _clip(best)
+    best, best_key = "", (-1, -1)
+    for sentence in (s.strip() for s in _SENTENCE.split(prose) if re.search(r"[A-Za-z]{3}", s)):
+        words = _words(sentence)
+        key = (len(words & topical), len(words & wanted))
+        if key > best_key:  # strictly more: the first sentence wins a tie
+            best, best_key = sentence, key
+    return _clip(best) if best else ""
 
 
 def _clip(text: str) -> str:
