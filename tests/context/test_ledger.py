@@ -231,3 +231,28 @@ def test_a_page_says_the_sentence_that_answers_the_search_which_led_to_it(tmp_pa
     line = next(line for line in ledger_text(steps, "", 2000).splitlines() if page in line)
     assert "read at step 3 - says: He founded the Harlow Blue Star Line in 1864" in line
     assert "Blue Star" not in ledger_text(steps[:1], "", 2000)  # the first search's snippet answered another query
+
+
+def test_a_page_in_any_script_says_the_sentence_that_answers_the_search(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Words are letters of any script, case-folded: a Cyrillic page found and read by a Cyrillic search says its
+    answering sentence, not its lead (nor nothing, as when only ASCII letters made words)."""
+    pytest.importorskip("bm25s", reason="the browse corpus index needs bm25s (the eval extra)")
+    from comem.environment.browse.browser import open_browser
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harlow.md").write_text(
+        "---\ntitle: Силас Харлоу\nurl: https://ru.orrin.example/harlow\n---\n# Силас Харлоу\n\n"
+        "Силас Харлоу (1838–1911) был судовладельцем с побережья Оррин. Он ОСНОВАЛ пароходную КОМПАНИЮ "
+        "«Голубая звезда» в 1864 году. Его дом стоит на набережной.\n", encoding="utf-8")
+    (corpus / "quay.md").write_text("---\ntitle: Набережная\nurl: https://ru.orrin.example/quay\n---\n"
+                                    "Набережная Оррина построена в 1850 году.\n", encoding="utf-8")
+    env = open_browser(search="bm25", corpus=corpus)
+    calls = [ToolCall(name="search", arguments={"q": "Силас Харлоу основал компанию"}),
+             ToolCall(name="fetch", arguments={"url": "https://ru.orrin.example/harlow"})]
+    steps = [Step(index=i, thought="t", response="r", action=call,
+                  observation=asyncio.run(env.execute(call)).output) for i, call in enumerate(calls)]
+    line = next(line for line in ledger_text(steps, "", 2000).splitlines() if "ru.orrin.example/harlow" in line)
+    assert line.endswith("read at step 2 - says: Он ОСНОВАЛ пароходную КОМПАНИЮ «Голубая звезда» в 1864 году.")

@@ -96,7 +96,8 @@ class Ledger:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]{3,}", text.lower()) if w not in _STOPWORDS}
+    """Runs of 3+ letters or digits of any script, case-folded (`Straße` and `STRASSE` are one word)."""
+    return {w for w in re.findall(r"[^\W_]{3,}", text.casefold()) if w not in _STOPWORDS}
 
 
 def _says(text: str, query: str, title: str) -> str:
@@ -108,7 +109,7 @@ def _says(text: str, query: str, title: str) -> str:
     wanted = _words(query)
     topical = wanted - _words(title)
     best, best_key = "", (-1, -1)
-    for sentence in (s.strip() for s in _SENTENCE.split(prose) if re.search(r"[A-Za-z]{3}", s)):
+    for sentence in (s.strip() for s in _SENTENCE.split(prose) if re.search(r"[^\W\d_]{3}", s)):
         words = _words(sentence)
         key = (len(words & topical), len(words & wanted))
         if key > best_key:  # strictly more: the first sentence wins a tie
