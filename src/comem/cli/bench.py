@@ -60,6 +60,11 @@ def replay(
                                                    "stay quick).")] = default_of(ReplayConfig, "memory_max_tokens"),
     memory_input: Annotated[str, typer.Option(help="from_scratch (paper) or incremental.")]
     = default_of(ReplayConfig, "memory_input"),
+    memory_view: Annotated[str, typer.Option(help="What stands for summarised steps in sync and kso arms: summary, "
+                                             "ledger, both, or recent (ledger and recent call no memory model).")]
+    = default_of(ReplayConfig, "memory_view"),
+    ledger_tokens: Annotated[int, typer.Option(help="The ledger's token budget (memory_view ledger or both).")]
+    = default_of(ReplayConfig, "ledger_tokens"),
     tool_scale: Annotated[float, typer.Option(help="Multiply recorded tool times.")]
     = default_of(ReplayConfig, "tool_scale"),
     tool_time: Annotated[float | None, typer.Option(help="Use this tool time (s) for every step instead.")] = None,
@@ -102,7 +107,8 @@ def replay(
     try:
         config = ReplayConfig(
             source=source, trajectories=trajectories, steps=steps, repeats=repeats, output_tokens=output_tokens,
-            memory_max_tokens=memory_max_tokens, memory_input=memory_input, tool_scale=tool_scale,
+            memory_max_tokens=memory_max_tokens, memory_input=memory_input, memory_view=memory_view,
+            ledger_tokens=ledger_tokens, tool_scale=tool_scale,
             tool_time_s=tool_time, agent=agent, memory=memory, seed=seed, extra_hardware=extra_hardware,
             instant_star=instant_star,
             **{k: v for k, v in {"arms": csv_list(arms),

@@ -134,6 +134,23 @@ def test_the_instant_twin_never_calls_the_memory_model_and_gives_s_star() -> Non
     assert same_run["kso-k2"].s_star_same_run
 
 
+def test_a_ledger_view_replays_kso_without_a_memory_model() -> None:
+    """`memory_view: ledger` times the arm a user runs with the extracted ledger: no memory call, no twin, and
+    the ledger in the agent's prompt where the summary would be."""
+    config = ReplayConfig(arms=["full", "kso-k2"], memory_view="ledger", ledger_tokens=64)
+    arms = {a.label: a for a in config.replay_arms()}
+    assert set(arms) == {"full", "kso-k2"} and arms["kso-k2"].strategy.memory_view == "ledger"
+    agent, memory = ScriptedLLM(["x"], cycle=True), ScriptedLLM(["SUMMARY"], cycle=True)
+    steps, mem, run_ = asyncio.run(replay_run([recording(8)], arms["kso-k2"], 1, 0, agent, memory, config,
+                                              threads=(2, None)))
+    assert memory.requests == [] and run_.memory_threads is None
+    assert mem[0].status == "ok" and all(m.summary_tokens == 0 for m in mem)  # extracted, not generated
+    last = "\n".join(m.content for m in agent.requests[-1])
+    assert "<ledger steps=" in last and "SUMMARY" not in last
+    with pytest.raises(ValueError, match="memory_view"):
+        ReplayConfig(memory_view="everything")
+
+
 def test_the_extra_hardware_figure_is_against_the_confined_baseline() -> None:
     recs = [recording(4)]
     agent, memory = ScriptedLLM(["x"], cycle=True), ScriptedLLM(["SUMMARY"], cycle=True)

@@ -35,6 +35,7 @@ from comem.context.memory import MemorySettings
 from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import append_jsonl, check_resume, read_jsonl, read_settings
+from comem.core.records import MemoryView
 from comem.llm.base import LLM
 from comem.llm.endpoint import ModelConfig, on_agent_engine, thread_plan
 from comem.llm.open import engine_slots, open_memory, open_model
@@ -57,6 +58,8 @@ class ReplayConfig(StrictModel):
     output_tokens: int | None = Field(default=None, ge=1)  # forced agent output per call; None: recorded length
     memory_max_tokens: int = Field(default=64, ge=1)  # forced summary length
     memory_input: Literal["from_scratch", "incremental"] = default_of(MemorySettings, "memory_input")
+    memory_view: MemoryView = default_of(MemorySettings, "memory_view")  # ledger/recent: no memory model at all
+    ledger_tokens: int = Field(default=default_of(MemorySettings, "ledger_tokens"), ge=16)
     keep_last: int = Field(default=default_of(MaskConfig, "keep_last"), ge=0)
     tool_scale: float = Field(default=1.0, ge=0.0)
     tool_time_s: float | None = Field(default=None, ge=0.0)  # replace every recorded tool time
@@ -69,7 +72,7 @@ class ReplayConfig(StrictModel):
     def replay_arms(self) -> list[ReplayArm]:
         """The arms as asked, then the twins the report needs beside them (see the module docstring)."""
         options = {"memory_max_tokens": self.memory_max_tokens, "memory_input": self.memory_input,
-                   "keep_last": self.keep_last}
+                   "memory_view": self.memory_view, "ledger_tokens": self.ledger_tokens, "keep_last": self.keep_last}
         arms = [parse_arm(spec, options) for spec in self.arms]
         if len({a.label for a in arms}) != len(arms):
             raise ComemError(f"Arms repeat: {self.arms}.", fix="name each arm once.")
