@@ -203,6 +203,9 @@ def test_ledger_conditions_show_the_ledger_of_the_covered_steps(data: Path, reco
     settings = EvalSettings(data=data, memories=memories("echo"), baselines=["none", "ledger"], with_ledger=True)
     report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo})
     assert [r.condition for r in report.results] == ["none", "ledger", "echo", "echo+ledger"]
+    assert [(d.first, d.second) for d in report.paired] == [  # what each adds to the other, paired
+        ("ledger", "none"), ("echo", "none"), ("echo+ledger", "none"), ("echo+ledger", "echo"),
+        ("echo+ledger", "ledger")]
     assert all(r.n == len(records) for r in report.results) and len(echo.requests) == len(records)
     ordered = sorted(records, key=lambda r: (r.task_id, r.target_step))
     keys = [(c, r.record_id) for c in ("none", "ledger", "echo", "echo+ledger") for r in ordered]

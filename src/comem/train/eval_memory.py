@@ -327,10 +327,14 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
 
 def comparisons(settings: EvalSettings) -> list[tuple[str, str]]:
     """Every condition against `none` (what its memory adds), every later memory model against the first (an
-    adapter against its base, listed first), and `full` against every other (what it leaves)."""
+    adapter against its base, listed first), each summary with the ledger against the summary alone and against
+    the ledger alone (what each adds to the other), and `full` against every other (what it leaves)."""
     conditions, labels = settings.conditions(), [m.label for m in settings.memories]
     pairs = [(c, "none") for c in conditions if "none" in conditions and c != "none"]
     pairs += [(label, labels[0]) for label in labels[1:]]
+    if settings.with_ledger:
+        pairs += [(label + WITH_LEDGER, other) for label in labels
+                  for other in (label, "ledger") if other in conditions]
     return pairs + [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
 
 
