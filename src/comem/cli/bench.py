@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from comem.bench.replay.runner import ReplayConfig
-from comem.cli.common import console, csv_list, int_list, resumable
+from comem.cli.common import MEMORY_VIEW_HELP, console, csv_list, int_list, resumable
 from comem.context.arms import GRAMMAR
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
@@ -60,9 +60,7 @@ def replay(
                                                    "stay quick).")] = default_of(ReplayConfig, "memory_max_tokens"),
     memory_input: Annotated[str, typer.Option(help="from_scratch (paper) or incremental.")]
     = default_of(ReplayConfig, "memory_input"),
-    memory_view: Annotated[str, typer.Option(help="What stands for summarised steps in sync and kso arms: summary, "
-                                             "ledger, both, or recent (ledger and recent call no memory model).")]
-    = default_of(ReplayConfig, "memory_view"),
+    memory_view: Annotated[str, typer.Option(help=MEMORY_VIEW_HELP)] = default_of(ReplayConfig, "memory_view"),
     ledger_tokens: Annotated[int, typer.Option(help="The ledger's token budget (memory_view ledger or both).")]
     = default_of(ReplayConfig, "ledger_tokens"),
     tool_scale: Annotated[float, typer.Option(help="Multiply recorded tool times.")]

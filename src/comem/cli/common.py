@@ -6,7 +6,7 @@ import contextlib
 import functools
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import typer
 from rich.console import Console
@@ -22,8 +22,11 @@ from rich.progress import (
 )
 
 from comem.core.errors import ComemError
+from comem.core.records import MemoryView
 
 console = Console()
+MEMORY_VIEW_HELP = (f"What stands for summarised steps (sync, kso): {', '.join(get_args(MemoryView))}; ledger and "
+                    "recent (the newest steps a line each) are extracted, with no memory model.")
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from comem.agent.loop import AgentConfig
-from comem.cli.common import console, csv_list, drop_none, friendly
+from comem.cli.common import MEMORY_VIEW_HELP, console, csv_list, drop_none, friendly
 from comem.context import strategy_names
 from comem.context.kso import KsoConfig
 from comem.context.mask import MaskConfig
@@ -62,9 +62,7 @@ def run(
         help=f"Summary length budget (sync, kso). Default {default_of(KsoConfig, 'memory_max_tokens')}, or the "
              "budget a bundled memory adapter was trained for.")] = None,
     memory_view: Annotated[str | None, typer.Option(
-        help="What stands for summarised steps (sync, kso): summary, ledger, both, or recent (the newest steps a "
-             "line each); ledger and recent are extracted, with no memory model. "
-             f"Default {default_of(KsoConfig, 'memory_view')}.")] = None,
+        help=f"{MEMORY_VIEW_HELP} Default {default_of(KsoConfig, 'memory_view')}.")] = None,
     ledger_tokens: Annotated[int | None, typer.Option(
         help=f"The ledger's token budget. Default {default_of(KsoConfig, 'ledger_tokens')}.")] = None,
     keep_calls: Annotated[bool | None, typer.Option(
