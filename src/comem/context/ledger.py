@@ -30,6 +30,8 @@ _STOPWORDS = frozenset({"the", "and", "for", "was", "were", "with", "from", "tha
                         "she", "him", "are", "has", "had", "have", "not", "but", "into", "onto", "after",
                         "before", "about", "over", "under"})  # words a search query shares with any sentence
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[^\W_]{3,}")  # 3+ letters or digits of any script
+_PROSE = re.compile(r"[^\W\d_]{3}")  # a sentence has a word of 3 letters
 
 _EXIT = re.compile(r"\AExit code: (-?\d+)\n")
 _TOOL_ERROR = re.compile(r"\AExecution output of \[\w+\]:\nERROR: (.+)")
@@ -96,8 +98,8 @@ class Ledger:
 
 
 def _words(text: str) -> set[str]:
-    """Runs of 3+ letters or digits of any script, case-folded (`Straße` and `STRASSE` are one word)."""
-    return {w for w in re.findall(r"[^\W_]{3,}", text.casefold()) if w not in _STOPWORDS}
+    """Case-folded words (`Straße` and `STRASSE` are one), stop words left out."""
+    return {w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS}
 
 
 def _says(text: str, query: str, title: str) -> str:
@@ -109,7 +111,7 @@ def _says(text: str, query: str, title: str) -> str:
     wanted = _words(query)
     topical = wanted - _words(title)
     best, best_key = "", (-1, -1)
-    for sentence in (s.strip() for s in _SENTENCE.split(prose) if re.search(r"[^\W\d_]{3}", s)):
+    for sentence in (s.strip() for s in _SENTENCE.split(prose) if _PROSE.search(s)):
         words = _words(sentence)
         key = (len(words & topical), len(words & wanted))
         if key > best_key:  # strictly more: the first sentence wins a tie
