@@ -243,15 +243,16 @@ _register_eval()
 
 
 def _register_train() -> None:
-    """`comem train sft|grpo|export-verl|export-gguf`, `comem train data grpo|sft|oracle` and `comem eval-memory`."""
+    """`comem train sft|grpo|export-verl|export-gguf|curves`, `comem train data grpo|sft|oracle`, `eval-memory`."""
     from comem.cli.eval_memory import eval_memory_command
-    from comem.cli.train import export_gguf, export_verl, grpo, sft, train_app
+    from comem.cli.train import curves, export_gguf, export_verl, grpo, sft, train_app
     from comem.cli.train_data import data_app
     from comem.cli.train_data import grpo as data_grpo
     from comem.cli.train_data import oracle as data_oracle
     from comem.cli.train_data import sft as data_sft
 
-    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf)):
+    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf),
+                          ("curves", curves)):
         train_app.command(name)(friendly(command))
     for name, command in (("grpo", data_grpo), ("sft", data_sft), ("oracle", data_oracle)):
         data_app.command(name)(friendly(command))

@@ -1,9 +1,9 @@
-"""`comem train sft|grpo|export-verl|export-gguf`: train the memory model with TRL, export the GRPO data for verl,
-or export a trained LoRA adapter as a GGUF adapter for the embedded llama.cpp server.
+"""`comem train sft|grpo|export-verl|export-gguf|curves`: train the memory model with TRL, export the GRPO data for
+verl, export a trained LoRA adapter as a GGUF adapter for the embedded llama.cpp server, or draw training curves.
 
 The command functions are plain; cli/main.py registers them on `train_app` wrapped in `friendly` (as for `bench`):
-`sft`, `grpo`, `export_verl` under the name `export-verl` and `export_gguf` under `export-gguf`. Multi-GPU runs go
-through accelerate, e.g.
+`sft`, `grpo`, `curves`, `export_verl` under the name `export-verl` and `export_gguf` under `export-gguf`.
+Multi-GPU runs go through accelerate, e.g.
 `accelerate launch --config_file <trainers>/accelerate/zero3_8gpu.yaml -m comem.cli train grpo ...` (README.md).
 """
 
@@ -125,6 +125,28 @@ def export_gguf(
     console.print(f"{result.pairs} LoRA pairs (rank {result.rank}, alpha {result.alpha:g}, {result.architecture}) "
                   f"-> {result.path} ({result.size / 1e6:.1f} MB)")
     console.print(f"use it: --memory-model {result.spec}")
+
+
+def curves(
+    runs: Annotated[list[Path], typer.Argument(help="Output dirs of `comem train sft|grpo` runs, in the order they "
+                                               "were trained (a run continuing another's adapter comes after it).")],
+    metric: Annotated[str | None, typer.Option(
+        help="The logged value to follow, e.g. loss, mean_token_accuracy, reward. Default: each run's own curve "
+        "(SFT loss, GRPO reward).")] = None,
+    every: Annotated[int, typer.Option(min=1, help="Average each this many logged steps.")] = 10,
+    out: Annotated[Path | None, typer.Option(help="Also draw the runs end to end into this PNG (matplotlib, in "
+                                             "the bench extra).")] = None,
+) -> None:
+    """The training curve of one run or of stages chained: each run's means over windows of steps, and a figure."""
+    from comem.train.curves import plot_stages, read_stage
+
+    stages = [read_stage(run, metric) for run in runs]
+    for stage in stages:
+        means = ", ".join(f"{value:.4g}" for value in stage.window_means(every))
+        console.print(f"{stage.name}: {len(stage.values)} steps, {stage.metric} {stage.values[0]:.4g} -> "
+                      f"{stage.values[-1]:.4g}; means of {every}: {means}")
+    if out is not None:
+        console.print(f"figure: {plot_stages(stages, out, every)}")
 
 
 def _with_lora(overrides: list[str] | None, lora: bool | None, init_adapter: Path | None) -> list[str]:

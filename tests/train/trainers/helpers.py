@@ -81,10 +81,11 @@ def cli_app() -> Any:
     import typer
 
     from comem.cli.common import friendly
-    from comem.cli.train import export_gguf, export_verl, grpo, sft
+    from comem.cli.train import curves, export_gguf, export_verl, grpo, sft
 
     app = typer.Typer()
-    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf)):
+    for name, command in (("sft", sft), ("grpo", grpo), ("export-verl", export_verl), ("export-gguf", export_gguf),
+                          ("curves", curves)):
         app.command(name)(friendly(command))
     return app
 

@@ -40,6 +40,9 @@ def test_sft_cli_trains_logs_and_saves_a_loadable_checkpoint(tmp_path: Path, tin
 
     rows = [r for r in metrics(out) if "loss" in r]
     assert [r["step"] for r in rows] == [1, 2] and all(r["loss"] > 0 for r in rows)
+    curve = CliRunner().invoke(cli_app(), ["curves", str(out), "--every", "2"])  # the run's log, as TRL wrote it
+    assert curve.exit_code == 0, curve.output
+    assert f"means of 2: {(rows[0]['loss'] + rows[1]['loss']) / 2:.4g}" in curve.output
     manifest = json.loads((out / "train.json").read_text())
     assert manifest["kind"] == "sft" and manifest["records"] == 4 and manifest["settings"]["max_steps"] == 2
 

@@ -21,11 +21,10 @@ from typing import Any
 from transformers import TrainerCallback
 
 from comem.core.errors import ComemError
+from comem.train.curves import METRICS, read_curve
 from comem.train.data.records import R, read_parquet
 from comem.train.trainers.init_adapter import InitAdapter
 from comem.train.trainers.settings import CommonSettings, LoraSettings
-
-METRICS = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -121,9 +120,3 @@ def merge_lora(base_dir: Path, adapter: Path, final: Path, dtype: str) -> None:
         .save_pretrained(final)
 
 
-def read_curve(path: Path, metric: str) -> list[float]:
-    """One metric's values, in step order, from metrics.jsonl (the final summary line has none and is skipped)."""
-    if not path.is_file():
-        return []
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [float(row[metric]) for row in rows if isinstance(row.get(metric), int | float)]
