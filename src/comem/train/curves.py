@@ -109,4 +109,3 @@ def plot_stages(stages: list[Stage], out: Path, every: int) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
-

@@ -21,7 +21,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from comem.core.errors import ComemError
-from comem.train.curves import METRICS, read_curve
+from comem.train.curves import DEFAULT_METRIC, METRICS, read_curve
 from comem.train.data.records import R, read_parquet
 from comem.train.trainers.init_adapter import InitAdapter
 from comem.train.trainers.settings import CommonSettings, LoraSettings
@@ -84,9 +84,10 @@ class MetricsLog(TrainerCallback):
                 fh.write(json.dumps({"step": state.global_step, **logs}) + "\n")
 
 
-def run_training(trainer: Any, out: Path, manifest: dict[str, Any], settings: CommonSettings, base_dir: Path,
-                 metric: str) -> TrainResult:
-    """Train, then save `final/` as a plain checkpoint (merging LoRA); metrics.jsonl is started afresh."""
+def run_training(trainer: Any, out: Path, manifest: dict[str, Any], settings: CommonSettings,
+                 base_dir: Path) -> TrainResult:
+    """Train, then save `final/` as a plain checkpoint (merging LoRA); metrics.jsonl is started afresh. The
+    curve returned is the manifest's kind's metric (SFT loss, GRPO reward), as `comem train curves` reads it."""
     accelerator = trainer.accelerator
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
@@ -104,6 +105,7 @@ def run_training(trainer: Any, out: Path, manifest: dict[str, Any], settings: Co
     else:
         trainer.save_model(str(final))
     accelerator.wait_for_everyone()
+    metric = DEFAULT_METRIC[manifest["kind"]]
     return TrainResult(out=out, final=final, steps=trainer.state.global_step, wall_s=time.monotonic() - started,
                        metric=metric, curve=read_curve(out / METRICS, metric))
 

@@ -55,7 +55,7 @@ def train_grpo(data: Path, base: str, out: Path, settings: GrpoSettings, agent: 
         model, peft_config = trainer_model(base_dir, settings, init)
         trainer = GRPOTrainer(model=model, reward_funcs=[NeededNamesReward()], args=config, train_dataset=dataset,
                               peft_config=peft_config, callbacks=[MetricsLog(out)])
-        return run_training(trainer, out, manifest, settings, base_dir, metric="reward")
+        return run_training(trainer, out, manifest, settings, base_dir)
     # an embedded agent's KV cache grows with its slots: at most 4 keeps a CPU agent's memory modest
     with opened_agent(agent, out / "logs", agent_threads, min(settings.agent_max_concurrency, 4)) as client:
         reward = ActionConsistencyReward(
@@ -67,7 +67,7 @@ def train_grpo(data: Path, base: str, out: Path, settings: GrpoSettings, agent: 
             model, peft_config = trainer_model(base_dir, settings, init)
             trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=config, train_dataset=dataset,
                                   peft_config=peft_config, callbacks=[MetricsLog(out)])
-            return run_training(trainer, out, manifest, settings, base_dir, metric="reward")
+            return run_training(trainer, out, manifest, settings, base_dir)
         finally:
             reward.close()
 

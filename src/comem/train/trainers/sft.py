@@ -44,7 +44,7 @@ def train_sft(data: Path, base: str, out: Path, settings: SftSettings, *, init_a
     manifest = {"kind": "sft", "base": base, "base_dir": base_dir, "init_adapter": init and init.path,
                 "data": data, "records": len(dataset), "left_out_too_long": too_long,
                 "settings": settings.model_dump()}
-    result = run_training(trainer, out, manifest, settings, base_dir, metric="loss")
+    result = run_training(trainer, out, manifest, settings, base_dir)
     return replace(result, left_out=too_long)
 
 
