@@ -222,6 +222,37 @@ def test_ledger_conditions_show_the_ledger_of_the_covered_steps(data: Path, reco
     assert [m.content for m in sent[("ledger", record.record_id)][2:]] == raw and raw
 
 
+def test_asked_pairs_are_reported_after_the_default_ones(data: Path, records: list[GrpoRecord],
+                                                          tmp_path: Path) -> None:
+    """Two conditions the defaults do not pair (the second memory against the ledger, the ledger against
+    truncation), paired on the reward and on agreement with full; a pair the defaults hold is not repeated."""
+    agent = ScriptedLLM([agent_reply], cycle=True)
+    echo, forgetful = ScriptedLLM([echo_summary], cycle=True), ScriptedLLM(["Nothing happened."], cycle=True)
+    asked = [("forgetful", "ledger"), ("ledger", "truncate"), ("forgetful", "echo"), ("ledger", "truncate")]
+    settings = EvalSettings(data=data, memories=memories("echo", "forgetful"),
+                            baselines=["none", "truncate", "ledger", "full"], pairs=asked)
+    report = evaluate(settings, tmp_path, {"agent": agent, "memory-echo": echo, "memory-forgetful": forgetful})
+    pairs = [(d.first, d.second) for d in report.paired]
+    assert pairs[-2:] == [("forgetful", "ledger"), ("ledger", "truncate")] and pairs.count(("forgetful", "echo")) == 1
+    scores = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
+    reward = {(s["condition"], s["record_id"]): s["reward"] for s in scores}
+    diffs = [reward[("forgetful", r.record_id)] - reward[("ledger", r.record_id)] for r in records]
+    got = {(d.first, d.second): d for d in report.paired}[("forgetful", "ledger")]
+    assert got.n == len(records) and got.mean == pytest.approx(sum(diffs) / len(diffs))
+    assert (got.better, got.worse) == (sum(d > 0 for d in diffs), sum(d < 0 for d in diffs))
+    assert [(d.first, d.second) for d in report.paired_full][-2:] == [("forgetful", "ledger"), ("ledger", "truncate")]
+    assert "| forgetful - ledger | " in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize(("pair", "message"), [
+    (("echo", "oracle"), "oracle, not a condition of this run"),
+    (("full", "full"), "with itself"),
+])
+def test_a_pair_must_name_two_conditions_of_the_run(data: Path, pair: tuple[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EvalSettings(data=data, memories=memories("echo"), baselines=["none", "full"], pairs=[pair])
+
+
 def test_recent_baseline_is_the_recent_candidate_as_a_summary(data: Path, records: list[GrpoRecord],
                                                              tmp_path: Path) -> None:
     """`recent` shows, where a summary goes, exactly the view an extractive SFT candidate is under the same
@@ -437,6 +468,28 @@ def test_a_rerun_without_limit_scores_the_records_of_the_last_run(data: Path, re
         agent.close()
 
 
+def test_a_rerun_with_a_pair_reports_it_from_the_saved_scores(data: Path, tmp_path: Path) -> None:
+    agent = OpenAIStandIn(lambda req: agent_reply([Message(role=m["role"], content=m["content"])
+                                                   for m in req["messages"]]))
+
+    def run(*args: str) -> dict:
+        result = runner.invoke(app, [str(data), "--agent-url", agent.url, "--agent-model", "frozen",
+                                     "--baselines", "none,truncate,ledger", "--out", str(tmp_path / "o"), *args])
+        assert result.exit_code == 0, result.output
+        return json.loads((tmp_path / "o" / "results.json").read_text())
+
+    try:
+        first = run()
+        calls = len(agent.requests)
+        again = run("--pair", "ledger,truncate")
+    finally:
+        agent.close()
+    assert len(agent.requests) == calls  # no new agent call: the pair is a report on the scores kept
+    assert ("ledger", "truncate") not in {(p["first"], p["second"]) for p in first["paired"]}
+    assert again["paired"][-1]["first"] == "ledger" and again["paired"][-1]["second"] == "truncate"
+    assert again["settings"]["pairs"] == [["ledger", "truncate"]]
+
+
 def test_agent_grammar_asks_for_the_loops_tool_call_grammar(data: Path, tmp_path: Path) -> None:
     agent = OpenAIStandIn(lambda req: agent_reply([Message(role=m["role"], content=m["content"])
                                                    for m in req["messages"]]))
@@ -457,6 +510,8 @@ def test_agent_grammar_asks_for_the_loops_tool_call_grammar(data: Path, tmp_path
     (["/nonexistent/eval.parquet"], "does not exist"),
     (["DATA", "--baselines", "none,oracle"], "unknown baseline"),
     (["DATA", "--memory-model", "truncate=smollm2-135m"], "baseline"),
+    (["DATA", "--pair", "none"], "is not two conditions"),
+    (["DATA", "--pair", "none,mask"], "names mask"),
 ])
 def test_command_bad_input(data: Path, tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, [str(data) if a == "DATA" else a for a in args] + ["--out", str(tmp_path / "o")])

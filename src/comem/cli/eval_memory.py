@@ -68,6 +68,9 @@ def eval_memory_command(
     threads: Annotated[int | None, typer.Option(help="CPU threads of embedded servers (one runs at a time). "
                                                 "Default: all cores.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = default_of(EvalSettings, "seed"),
+    pair: Annotated[list[str] | None, typer.Option(help="Also report FIRST minus SECOND paired over records, for two "
+                                                   "conditions of this run: FIRST,SECOND. Repeatable; a rerun in "
+                                                   "the same --out adds it from the saved scores.")] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory (default runs/eval-memory-<time>); reusing "
                                              "one resumes it.")] = None,
 ) -> None:
@@ -85,7 +88,7 @@ def eval_memory_command(
             agent_grammar=agent_grammar,
             memory_max_tokens=memory_max_tokens, truncate_tokens=truncate_tokens, timeout_s=timeout_s,
             with_ledger=with_ledger, ledger_tokens=ledger_tokens, keep_calls=keep_calls,
-            concurrency=concurrency, seed=seed)
+            concurrency=concurrency, seed=seed, pairs=[parse_pair(p) for p in pair or []])
     except ValidationError as exc:
         raise ComemError(f"Invalid eval-memory settings: {first_error(exc)}.",
                          fix="see `comem eval-memory --help`.") from None
@@ -97,3 +100,12 @@ def eval_memory_command(
     for table in rich_paired_tables(report):
         console.print(table)
     console.print(f"results: {run_dir} (results.md, results.json)")
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """`--pair FIRST,SECOND` as the two condition names."""
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names):
+        raise ComemError(f"--pair {text!r} is not two conditions.", fix="write --pair FIRST,SECOND, e.g. "
+                                                                        "--pair adapter+ledger,base+ledger")
+    return names[0], names[1]

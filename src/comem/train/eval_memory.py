@@ -128,6 +128,7 @@ class EvalSettings(StrictModel):
     concurrency: int = Field(default=1, ge=1)
     resamples: int = Field(default=2000, ge=1)
     seed: int = 0
+    pairs: list[tuple[str, str]] = Field(default_factory=list)  # extra paired differences (FIRST, SECOND), reported
 
     @model_validator(mode="before")
     @classmethod
@@ -154,6 +155,13 @@ class EvalSettings(StrictModel):
             raise ValueError("no condition to evaluate: give a memory model or a baseline")
         if len(set(self.conditions())) != len(self.conditions()):
             raise ValueError(f"conditions repeat: {self.conditions()}; relabel the memory models")
+        for first, second in self.pairs:
+            unknown = [c for c in (first, second) if c not in self.conditions()]
+            if unknown:
+                raise ValueError(f"pair {first},{second} names {', '.join(unknown)}, not a condition of this run; "
+                                 f"pair two of {', '.join(self.conditions())}")
+            if first == second:
+                raise ValueError(f"pair {first},{second} pairs a condition with itself; name two conditions")
         return self
 
     def conditions(self) -> list[str]:
@@ -328,14 +336,16 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
 def comparisons(settings: EvalSettings) -> list[tuple[str, str]]:
     """Every condition against `none` (what its memory adds), every later memory model against the first (an
     adapter against its base, listed first), each summary with the ledger against the summary alone and against
-    the ledger alone (what each adds to the other), and `full` against every other (what it leaves)."""
+    the ledger alone (what each adds to the other), `full` against every other (what it leaves), then the pairs
+    the settings ask for that are not among these."""
     conditions, labels = settings.conditions(), [m.label for m in settings.memories]
     pairs = [(c, "none") for c in conditions if "none" in conditions and c != "none"]
     pairs += [(label, labels[0]) for label in labels[1:]]
     if settings.with_ledger:
         pairs += [(label + WITH_LEDGER, other) for label in labels
                   for other in (label, "ledger") if other in conditions]
-    return pairs + [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
+    pairs += [("full", c) for c in conditions if "full" in conditions and c not in ("none", "full")]
+    return pairs + [p for p in dict.fromkeys(settings.pairs) if p not in pairs]
 
 
 def paired_differences(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
