@@ -51,6 +51,23 @@ def test_chained_runs_are_drawn_end_to_end(tmp_path: Path) -> None:
     assert width > 600 and height > 250
 
 
+@needs("matplotlib")
+def test_sft_loss_and_grpo_reward_get_an_axis_each(tmp_path: Path) -> None:
+    from comem.train.curves import draw_stages, read_stage
+
+    sft = write_run(tmp_path / "sft", "sft", [{"loss": v} for v in (4.0, 2.0, 1.0, 0.5, 0.3)])
+    grpo = write_run(tmp_path / "grpo", "grpo", [{"loss": 0.0, "reward": v} for v in (0.0, 6.0, 3.0)])
+    fig = draw_stages([read_stage(sft), read_stage(grpo)], every=2)
+    loss, reward = fig.axes
+    assert (loss.get_ylabel(), loss.get_yscale()) == ("loss", "log")  # 4 -> 0.3 spans more than a decade
+    assert (reward.get_ylabel(), reward.get_yscale()) == ("reward", "linear")
+    assert max(y for line in reward.get_lines() for y in line.get_ydata()) == 6.0  # the reward on its own scale
+    assert [t.get_text() for t in loss.get_legend().get_texts()] == ["sft (loss)", "grpo (reward)"]
+    same = draw_stages([read_stage(sft, "loss"), read_stage(grpo, "loss")], every=2)
+    assert len(same.axes) == 1 and same.axes[0].get_yscale() == "linear"  # grpo's loss of 0: no log axis
+    assert [t.get_text() for t in same.axes[0].get_legend().get_texts()] == ["sft", "grpo"]
+
+
 def test_bad_runs_get_one_line_naming_the_fix(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", "sft", [{"loss": 1.0, "grad_norm": 0.5}])
     broken = tmp_path / "broken"

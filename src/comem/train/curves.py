@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from comem.core.errors import ComemError
 
@@ -76,8 +77,21 @@ def _kind(run: Path) -> str | None:
 
 
 def plot_stages(stages: list[Stage], out: Path, every: int) -> Path:
+    """`draw_stages` saved as a PNG at `out`."""
+    fig = draw_stages(stages, every)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return out
+
+
+def draw_stages(stages: list[Stage], every: int) -> Any:
     """Each logged value as a faint line and its window means as a bold one, stages end to end, a dashed line
-    where each next run starts."""
+    where each next run starts. Each metric has its own y axis (SFT loss on the left, GRPO reward on the right when
+    both are drawn: their scales have nothing in common), on a log scale where its values span a decade."""
     try:
         import matplotlib
     except ImportError:
@@ -86,26 +100,27 @@ def plot_stages(stages: list[Stage], out: Path, every: int) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    start = 0
+    fig, left = plt.subplots(figsize=(8, 3.5))
+    metrics = list(dict.fromkeys(stage.metric for stage in stages))  # one per run kind, or the one --metric named
+    axes = {metric: left if i == 0 else left.twinx() for i, metric in enumerate(metrics)}
+    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * len(stages))
+    start, handles = 0, []
     for stage in stages:
-        steps = range(start + 1, start + len(stage.values) + 1)
-        line, = ax.plot(steps, stage.values, alpha=0.3, linewidth=1)
+        ax, colour = axes[stage.metric], next(colours)
+        ax.plot(range(start + 1, start + len(stage.values) + 1), stage.values, color=colour, alpha=0.3, linewidth=1)
         means = stage.window_means(every)
         centres = [start + (i * every + 1 + min((i + 1) * every, len(stage.values))) / 2 for i in range(len(means))]
-        ax.plot(centres, means, color=line.get_color(), linewidth=2, marker="o", markersize=3, label=stage.name)
+        label = stage.name if len(metrics) == 1 else f"{stage.name} ({stage.metric})"
+        handles += ax.plot(centres, means, color=colour, linewidth=2, marker="o", markersize=3, label=label)
         if start:
-            ax.axvline(start + 0.5, color="grey", linestyle="--", linewidth=0.8)
+            left.axvline(start + 0.5, color="grey", linestyle="--", linewidth=0.8)
         start += len(stage.values)
-    metrics = sorted({stage.metric for stage in stages})
-    ax.set(xlabel="optimiser step (runs chained)", ylabel=" / ".join(metrics),
-           title=f"{' / '.join(metrics)} per step, bold: means of {every} steps")
-    values = [value for stage in stages for value in stage.values]
-    if min(values) > 0 and max(values) > 10 * min(values):  # a loss falling by decades: read it on a log axis
-        ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    for metric, ax in axes.items():
+        values = [value for stage in stages if stage.metric == metric for value in stage.values]
+        ax.set_ylabel(metric)
+        if min(values) > 0 and max(values) > 10 * min(values):  # a loss falling by decades: read it on a log axis
+            ax.set_yscale("log")
+    left.set(xlabel="optimiser step (runs chained)", title=f"{' and '.join(metrics)} per step, bold: means of "
+                                                           f"{every} steps")
+    left.legend(handles=handles, fontsize=8)
+    return fig
