@@ -153,7 +153,8 @@ ADAPTERS: dict[str, BundledAdapter] = {
             base="smollm2-135m",
             filename="comem-memory-135m.gguf",
             sha256="c1531fae1dec1a602bf3c94d2b5a8bbd0b6ce070c43a0e739f4c49bd233086c0",
-            summary="SmolLM2-135M + CoMem's memory LoRA (research courses; keeps the links found and what pages said)",
+            summary="SmolLM2-135M + CoMem's memory LoRA for research agents (keeps the links found and what pages "
+                    "said; not for coding work)",
             summary_tokens=256,
         ),
     )
