@@ -163,3 +163,25 @@ def test_ctrl_c_says_how_to_resume_after_the_live_bars_are_gone(tmp_path: Path) 
     assert proc.returncode == 130
     last = [line for line in text.splitlines() if line.strip()][-1]
     assert last == f"interrupted: finished work is kept in {out}; rerun with --out {out} to resume."
+
+
+@pytest.mark.parametrize(("settings", "noticed"), [
+    ({"tasks": ["bundled"], "arms": ["full", "kso"]}, "not on bundled"),
+    ({"tasks": ["browsecomp:mini", "bundled"], "arms": ["kso"]}, "not on bundled"),
+    ({"tasks": ["browsecomp:mini?combine=2"], "arms": ["kso"]}, None),  # the tasks it was trained on
+    ({"tasks": ["bundled"], "arms": ["full", {"name": "kso", "memory_view": "ledger"}]}, None),  # no memory model
+])
+def test_the_research_adapter_named_for_other_tasks_gets_a_note(settings: dict, noticed: str | None) -> None:
+    from comem.cli.eval import adapter_notices
+    from comem.eval.config import load_config
+    from comem.eval.suite import EvalConfig
+
+    config = load_config(None, {"memory": {"model": "comem-memory-135m"}, **settings}, EvalConfig)
+    notes = adapter_notices(config)
+    if noticed is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and noticed in notes[0] and "--memory-view ledger" in notes[0]
+        assert "browsecomp:mini" not in notes[0].partition("not on")[2]  # only the other sources are named
+    plain = load_config(None, {"memory": {"model": "smollm2-135m"}, **settings}, EvalConfig)
+    assert adapter_notices(plain) == []  # a base model without the adapter: nothing to say

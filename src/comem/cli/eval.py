@@ -93,6 +93,21 @@ def assembly_notices(config: EvalConfig) -> list[str]:
             "only, a few seconds)..." for name in sorted(names) if needs_assembly(name)]
 
 
+def adapter_notices(config: EvalConfig) -> list[str]:
+    """A line when the memory is a bundled adapter and some task source is not of the kind it was trained on."""
+    from comem.llm.models import adapter_at
+
+    adapter = adapter_at(config.memory.lora) if config.needs_memory() and not config.memory.url else None
+    if adapter is None or not adapter.task_sources:
+        return []
+    others = [source for source in config.tasks if source.partition(":")[0] not in adapter.task_sources]
+    if not others:
+        return []
+    return [f"Note: the memory adapter {adapter.name} was trained on {', '.join(adapter.task_sources)} tasks, not "
+            f"on {', '.join(others)}; on coding tasks it did worse than its base (docs/results.md §9.16). The "
+            "ledger (--memory-view ledger) needs no memory model and did best there."]
+
+
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:
     """Run the configured suite with progress, then write and print the report. Returns the run directory."""
     from comem.core.secrets import hide_secrets
@@ -113,7 +128,7 @@ def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_addr
     console.print(f"[bold]{title}[/] {len(tasks)} tasks x {len(arms)} arms ({', '.join(arms)}) x "
                   f"{len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''} = {len(episodes)} episodes, "
                   f"{config.concurrency} at a time ({executor}) -> {run_dir}")
-    for line in assembly_notices(config):
+    for line in assembly_notices(config) + adapter_notices(config):
         console.print(line)
     stopped, load_before = False, os.getloadavg()[0]
     with EpisodeProgress(arms, episodes) as progress:

@@ -123,6 +123,7 @@ class BundledAdapter:
     sha256: str
     summary: str
     summary_tokens: int  # the summary budget it was trained for: memory settings that set none take it
+    task_sources: tuple[str, ...] = ()  # the task sources (by prefix) it was trained on; () for any
 
     @property
     def path(self) -> Path:
@@ -156,6 +157,7 @@ ADAPTERS: dict[str, BundledAdapter] = {
             summary="SmolLM2-135M + CoMem's memory LoRA for research agents (keeps the links found and what pages "
                     "said; not for coding work)",
             summary_tokens=256,
+            task_sources=("browsecomp",),
         ),
     )
 }
