@@ -96,16 +96,17 @@ def assembly_notices(config: EvalConfig) -> list[str]:
 def adapter_notices(config: EvalConfig) -> list[str]:
     """A line when the memory is a bundled adapter and some task source is not of the kind it was trained on."""
     from comem.llm.models import adapter_at
+    from comem.tasks.sources import source_prefix
 
     adapter = adapter_at(config.memory.lora) if config.needs_memory() and not config.memory.url else None
     if adapter is None or not adapter.task_sources:
         return []
-    others = [source for source in config.tasks if source.partition(":")[0] not in adapter.task_sources]
+    others = [source for source in config.tasks if source_prefix(source) not in adapter.task_sources]
     if not others:
         return []
     return [f"Note: the memory adapter {adapter.name} was trained on {', '.join(adapter.task_sources)} tasks, not "
-            f"on {', '.join(others)}; on coding tasks it did worse than its base (docs/results.md §9.16). The "
-            "ledger (--memory-view ledger) needs no memory model and did best there."]
+            f"on {', '.join(others)}; on other tasks it can do worse than its base (docs/results.md §9.16). The "
+            "ledger (--memory-view ledger) needs no memory model."]
 
 
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:

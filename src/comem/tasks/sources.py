@@ -51,16 +51,22 @@ def _loader(prefix: str) -> TaskLoader | None:
     return _SOURCES.get(prefix)
 
 
+def source_prefix(source: str) -> str | None:
+    """The registry prefix of a `prefix:rest` source string; None for `bundled`, a path or a JSONL file."""
+    match = _PREFIX.match(source)
+    return match.group(1) if match and len(match.group(1)) > 1 else None  # one letter: a Windows drive
+
+
 def load_source(source: str) -> list[Any]:
     """The tasks of one source string (see the module docstring)."""
-    match = _PREFIX.match(source)
-    if match and len(match.group(1)) > 1:  # one letter before a colon is a Windows drive, not a prefix
-        loader = _loader(match.group(1))
+    prefix = source_prefix(source)
+    if prefix is not None:
+        loader = _loader(prefix)
         if loader is None:
             known = ", ".join(sorted(_SOURCES)) or "none"
-            raise ComemError(f"Unknown task source prefix {match.group(1)!r} in {source!r} (registered: {known}).",
+            raise ComemError(f"Unknown task source prefix {prefix!r} in {source!r} (registered: {known}).",
                              fix="use `bundled`, a task directory, a .jsonl file, or a registered prefix.")
-        tasks = loader(match.group(2))
+        tasks = loader(source[len(prefix) + 1:])
     else:
         tasks = load_local(source)
     if not tasks:

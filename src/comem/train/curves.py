@@ -8,6 +8,7 @@ chained curve (matplotlib, in the `bench` extra). Reads JSON only: no torch, no 
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def draw_stages(stages: list[Stage], every: int) -> Any:
     fig, left = plt.subplots(figsize=(8, 3.5))
     metrics = list(dict.fromkeys(stage.metric for stage in stages))  # one per run kind, or the one --metric named
     axes = {metric: left if i == 0 else left.twinx() for i, metric in enumerate(metrics)}
-    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * len(stages))
+    colours = itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     start, handles = 0, []
     for stage in stages:
         ax, colour = axes[stage.metric], next(colours)

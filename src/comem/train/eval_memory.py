@@ -151,15 +151,16 @@ class EvalSettings(StrictModel):
         labels = [m.label for m in self.memories]
         if len(set(labels)) != len(labels):
             raise ValueError(f"memory model labels repeat: {labels}; name each with LABEL=SPEC")
-        if not self.conditions():
+        conditions = self.conditions()
+        if not conditions:
             raise ValueError("no condition to evaluate: give a memory model or a baseline")
-        if len(set(self.conditions())) != len(self.conditions()):
-            raise ValueError(f"conditions repeat: {self.conditions()}; relabel the memory models")
+        if len(set(conditions)) != len(conditions):
+            raise ValueError(f"conditions repeat: {conditions}; relabel the memory models")
         for first, second in self.pairs:
-            unknown = [c for c in (first, second) if c not in self.conditions()]
+            unknown = [c for c in (first, second) if c not in conditions]
             if unknown:
                 raise ValueError(f"pair {first},{second} names {', '.join(unknown)}, not a condition of this run; "
-                                 f"pair two of {', '.join(self.conditions())}")
+                                 f"pair two of {', '.join(conditions)}")
             if first == second:
                 raise ValueError(f"pair {first},{second} pairs a condition with itself; name two conditions")
         return self
