@@ -28,7 +28,6 @@ from comem.train.data.build import build_grpo_records
 from comem.train.data.extractive import VIEWS
 from comem.train.data.records import GrpoRecord, read_parquet, write_parquet
 from comem.train.eval_memory import (
-    EvalReport,
     EvalSettings,
     MemoryCondition,
     baseline_messages,
@@ -36,6 +35,7 @@ from comem.train.eval_memory import (
     memory_messages,
     parse_memory_model,
 )
+from comem.train.eval_report import EvalReport
 from comem.train.reward import agent_messages
 from comem.trajectories.sources import load_recorded
 from tests.extras import needs_model, requires

@@ -14,14 +14,8 @@ from comem.cli.common import console, resumable
 from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
-from comem.train.eval_memory import (
-    EvalSettings,
-    eval_memory,
-    parse_memory_model,
-    rich_paired_tables,
-    saved_limit,
-    to_table,
-)
+from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, saved_limit
+from comem.train.eval_report import rich_paired_tables, to_table
 
 
 def eval_memory_command(
