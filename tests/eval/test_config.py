@@ -66,6 +66,20 @@ def test_a_run_refuses_an_adapter_retrained_at_the_same_path(tmp_path: Path) -> 
     write_config(run, config)
 
 
+def test_a_run_resumes_with_its_adapter_named_by_another_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "memory.gguf").write_bytes(b"GGUF weights")
+    (tmp_path / "other.gguf").write_bytes(b"GGUF weights")  # the same bytes, another file
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    write_config(run, load_config(None, {"memory": {"model": "smollm2-135m", "lora": "memory.gguf"}}))
+    for same in ("./memory.gguf", str(tmp_path / "memory.gguf")):  # one file, written otherwise
+        write_config(run, load_config(None, {"memory": {"model": "smollm2-135m", "lora": same}}))
+    with pytest.raises(ComemError, match="memory.lora"):
+        write_config(run, load_config(None, {"memory": {"model": "smollm2-135m", "lora": "other.gguf"}}))
+    with pytest.raises(ComemError, match="memory.lora"):  # the adapter dropped
+        write_config(run, load_config(None, {"memory": {"model": "smollm2-135m"}}))
+
+
 def test_a_directory_written_with_untyped_arm_options_resumes(tmp_path: Path) -> None:
     old = {"arms": [{"name": "full", "label": None, "options": {}},
                     {"name": "kso", "label": None, "options": {"k": 4, "memory_max_tokens": 128}}],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -112,10 +113,12 @@ def _flat(settings: dict[str, Any], section: str) -> dict[str, Any]:
 
 def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
     """Which weights played each role: a resumed run must not mix two agents' results (threads and URLs may move).
-    The memory model counts only where an arm used one: memory arms may join a run that had none."""
+    The memory model counts only where an arm used one: memory arms may join a run that had none. A LoRA path
+    counts as the absolute path it names (`./a.gguf` and `a.gguf` are one file; adapters.json has its content)."""
     roles = ("agent", "memory") if memory else ("agent",)
-    return {key: value for role in roles for key, value in _flat(settings, role).items()
-            if key.endswith((".model", ".lora"))}
+    flat = {key: value for role in roles for key, value in _flat(settings, role).items()}
+    return {**{key: value for key, value in flat.items() if key.endswith(".model")},
+            **{key: value and os.path.abspath(value) for key, value in flat.items() if key.endswith(".lora")}}
 
 
 def _adapters(config: EvalConfig) -> dict[str, str]:
