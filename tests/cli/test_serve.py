@@ -41,3 +41,18 @@ def test_a_bundled_adapter_by_name_reaches_the_gateway(captured: list[GatewayCon
     assert result.exit_code == 0, result.output
     assert (captured[0].memory.model, captured[0].memory.lora) == \
         ("smollm2-135m", ADAPTERS["comem-memory-135m"].path)
+
+
+def test_the_research_adapter_gets_a_note_at_start(captured: list[GatewayConfig], tmp_path: Path) -> None:
+    """The gateway cannot see its clients' tasks: naming the research adapter prints what it was trained for and
+    how to choose the ledger; the base alone, or an arm with no memory model, prints nothing of the kind."""
+    result = CliRunner().invoke(app, ["serve", "--memory-model", "comem-memory-135m", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "trained on browsecomp tasks" in result.output and "memory_view: ledger" in result.output
+    base = CliRunner().invoke(app, ["serve", "--memory-model", "smollm2-135m", "--out", str(tmp_path)])
+    assert base.exit_code == 0 and "trained on" not in base.output
+    config = tmp_path / "gateway.yaml"
+    config.write_text("memory: {model: comem-memory-135m}\narm: {name: kso, memory_view: ledger}\n")
+    ledger = CliRunner().invoke(app, ["serve", "--config", str(config), "--out", str(tmp_path)])
+    assert ledger.exit_code == 0, ledger.output
+    assert "trained on" not in ledger.output and captured[-1].arm.memory_view == "ledger"

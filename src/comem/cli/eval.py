@@ -104,9 +104,7 @@ def adapter_notices(config: EvalConfig) -> list[str]:
     others = [source for source in config.tasks if source_prefix(source) not in adapter.task_sources]
     if not others:
         return []
-    return [f"Note: the memory adapter {adapter.name} was trained on {', '.join(adapter.task_sources)} tasks, not "
-            f"on {', '.join(others)}; on other tasks it can do worse than its base (docs/results.md §9.16). The "
-            "ledger (--memory-view ledger) needs no memory model."]
+    return [adapter.other_work_note(f"not on {', '.join(others)}", "--memory-view ledger")]
 
 
 def execute(config: EvalConfig, title: str, *, executor: str = "local", ray_address: str | None = "auto") -> Path:

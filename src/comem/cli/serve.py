@@ -14,6 +14,18 @@ from comem.gateway.config import GatewayConfig
 from comem.llm.endpoint import ModelConfig
 
 
+def adapter_notices(settings: GatewayConfig) -> list[str]:
+    """A line when the memory is a bundled adapter trained on one kind of task: the gateway cannot see what its
+    clients do, so it says what the adapter is for."""
+    from comem.llm.models import adapter_at
+
+    adapter = adapter_at(settings.memory.lora) if settings.arm.needs_memory() and not settings.memory.url else None
+    if adapter is None or not adapter.task_sources:
+        return []
+    return [adapter.other_work_note("and the gateway cannot tell what its clients' tasks are",
+                                    "arm: {name: kso, memory_view: ledger} in the --config file")]
+
+
 def serve(
     config: Annotated[Path | None, typer.Option(help="YAML gateway config (see docs/gateway.md); flags override it.")
                       ] = None,
@@ -67,6 +79,8 @@ def serve(
         console.print(f"  OpenAI clients: base_url={url}   Anthropic clients: base_url={url.removesuffix('/v1')}")
 
     console.print("comem serve: starting the models ...")
+    for line in adapter_notices(settings):
+        console.print(line)
     try:
         asyncio.run(run_gateway(settings, ready))
     except KeyboardInterrupt:

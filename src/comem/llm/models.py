@@ -139,6 +139,13 @@ class BundledAdapter:
                                  f"{self.base!r} without it.")
         return self.path
 
+    def other_work_note(self, work: str, ledger: str) -> str:
+        """One line for a run or a gateway that may put the adapter to work it was not trained on: `work` says
+        what is known of that work, `ledger` how to choose the ledger there."""
+        return (f"Note: the memory adapter {self.name} was trained on {', '.join(self.task_sources)} tasks, {work}; "
+                "on other tasks it can do worse than its base (docs/results.md §9.16). The ledger "
+                f"({ledger}) needs no memory model.")
+
 
 @functools.lru_cache(maxsize=16)
 def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
