@@ -116,9 +116,8 @@ def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
     The memory model counts only where an arm used one: memory arms may join a run that had none. A LoRA path
     counts as the absolute path it names (`./a.gguf` and `a.gguf` are one file; adapters.json has its content)."""
     roles = ("agent", "memory") if memory else ("agent",)
-    flat = {key: value for role in roles for key, value in _flat(settings, role).items()}
-    return {**{key: value for key, value in flat.items() if key.endswith(".model")},
-            **{key: value and os.path.abspath(value) for key, value in flat.items() if key.endswith(".lora")}}
+    return {key: value and os.path.abspath(value) if key.endswith(".lora") else value
+            for role in roles for key, value in _flat(settings, role).items() if key.endswith((".model", ".lora"))}
 
 
 def _adapters(config: EvalConfig) -> dict[str, str]:
