@@ -11,6 +11,14 @@ import pytest
 from tests.standin import Reply, StubServer
 
 
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's rich console wraps at 80 columns where no terminal is attached, so a long temporary path in a
+    message can split the words a test looks for; read wide, each message stays on its lines (a test may set its
+    own COLUMNS)."""
+    monkeypatch.setenv("COLUMNS", "400")
+
+
 @pytest.fixture
 def stub() -> Iterator[Any]:
     """A loopback OpenAI-style stand-in factory: each server answers with the given replies in order (the last
