@@ -150,7 +150,7 @@ def test_recent_arm_shows_the_last_calls_and_their_results(repo: Path) -> None:
 
     async def go():
         with Workspace.create(repo) as ws:
-            arm = lookup("kso")[1](name="kso", k=2, memory_view="recent")
+            arm = lookup("kso")[1](name="kso", k=2, memory_view="recent", memory_max_tokens=256)
             strategy = build_strategy(arm, Pinned("sys", "task"), Clock(), memory_llm=None)
             return await Agent(agent_llm, ws, strategy, AgentConfig(), Clock()).run()
 
