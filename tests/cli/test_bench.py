@@ -52,7 +52,7 @@ def test_bench_curve_prints_the_bounds_of_saved_curves(tmp_path, monkeypatch: py
         curve = EngineCurve(model="m", threads=threads, new_tokens=300, output_tokens=80, append_s=10 * scale,
                             per_cached_s=1.5e-3 * scale, per_new_s=0.012 * scale, prefill_s=9 * scale)
         (tmp_path / f"curve-{threads}.json").write_text(CurveResult(curve=curve, points=[]).model_dump_json())
-    result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)], terminal_width=200)
+    result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)])
     assert result.exit_code == 0, result.output
     # each curve alone, then equal hardware with separate servers, then one engine for both roles
     assert result.output.count("S* bound 60 steps") == 4
@@ -100,7 +100,7 @@ def test_bench_curve_checks_the_memory_update_against_its_slack(tmp_path, monkey
     write_curve(tmp_path / "agent", 2, 6.0, 0.9e-3, 0.007)
     write_curve(tmp_path / "memory", 1, 2.0, 5e-4, 2e-3, model="small")
     result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path / "agent"), "--memory-from",
-                                      str(tmp_path / "memory"), "--k", "1,4"], terminal_width=250)
+                                      str(tmp_path / "memory"), "--k", "1,4"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # rich wraps titles and long lines
     assert "memory small on 1 threads, kso's agent m on 1 threads" in text
@@ -128,7 +128,7 @@ def test_bench_curve_checks_the_memory_update_against_its_slack(tmp_path, monkey
 def test_without_a_memory_curve_the_model_stands_in_for_its_memory(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     write_curve(tmp_path, 1, 5.5, 1.7e-3, 0.0139)
-    result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)], terminal_width=250)
+    result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "this model's own curve stands in; pass --memory-from" in text
@@ -139,7 +139,7 @@ def test_without_a_memory_curve_the_model_stands_in_for_its_memory(tmp_path, mon
 def test_a_bad_memory_curve_is_one_clear_error(tmp_path) -> None:
     write_curve(tmp_path, 1, 5.5, 1.7e-3, 0.0139)
     result = CliRunner().invoke(app, ["bench", "curve", "--from", str(tmp_path), "--memory-from",
-                                      str(tmp_path / "missing")], terminal_width=250)
+                                      str(tmp_path / "missing")])
     assert result.exit_code == 2, result.output
     assert "Cannot read an engine curve from" in result.output and "missing" in result.output
     assert "Traceback" not in result.output and "memory update" not in result.output

@@ -34,7 +34,7 @@ runner = CliRunner()
 
 
 def invoke(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "250"})
+    return runner.invoke(app, list(args))
 
 
 def flat(text: str) -> str:

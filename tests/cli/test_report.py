@@ -53,7 +53,7 @@ def test_a_directory_without_results_is_a_clear_error(tmp_path: Path) -> None:
 def test_views_prints_retention_of_summary_ledger_and_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = sample_run(tmp_path / "run")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # the figures are not what this test is about
-    result = runner.invoke(app, ["report", str(run), "--views", "--ledger-tokens", "128"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["report", str(run), "--views", "--ledger-tokens", "128"])
     assert result.exit_code == 0, result.output
     views = result.output.split("identifier retention by memory view")[1]
     rows = [line.split("│") for line in views.splitlines() if line.startswith("│ kso")]
@@ -70,7 +70,7 @@ def test_views_label_a_recent_arms_recorded_memory_recent(tmp_path: Path, monkey
                           launched_s=1.0, finished_s=1.0)
     write_episode(run, "kso-recent", "a", 0, [step(0, 1.0), step(1, 1.0)], 4.0, False, [recent])
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    result = runner.invoke(app, ["report", str(run), "--views"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["report", str(run), "--views"])
     assert result.exit_code == 0, result.output
     views = result.output.split("identifier retention by memory view")[1]
     labels = {(row[1].strip(), row[2].strip()) for row in (line.split("│") for line in views.splitlines())

@@ -84,7 +84,7 @@ def test_replay_with_the_memory_on_the_agents_engine(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [
         "bench", "replay", "--trajectories", "1", "--steps", "3", "--arms", "full,kso-k1", "--output-tokens", "8",
         "--memory-max-tokens", "8", "--tool-time", "0.2", "--n-ctx", "4096", "--agent-model", "smollm2-135m",
-        "--memory-model", "agent", "--curve", str(curves), "--out", str(out)], terminal_width=200)
+        "--memory-model", "agent", "--curve", str(curves), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "kso bound for these trajectories" in result.output
     assert "kso bound with its memory model on the agent's own engine" in result.output
