@@ -7,9 +7,9 @@ A 135M memory model trained on ledgers often writes to its token limit, repeatin
 1)`, `- (step 2)`, ...). llama.cpp's samplers can penalise repeats: DRY (penalises extending a sequence seen
 before), the OpenAI-standard `frequency_penalty`, and llama.cpp's `repeat_penalty`. This summarises the first
 `--limit` held-out records of DATA (a `comem train data grpo` directory) greedily, as `comem eval-memory` does,
-once per setting on one embedded server, and prints per setting the median summary length, how many summaries
-reach the limit, and how many repeat a line. No agent runs: whether the agent acts better on the shorter
-summaries is `comem eval-memory`'s question. Per-record summaries go to --out (JSON lines).
+once per setting, and prints per setting the median summary length, how many summaries reach the limit, and how
+many repeat a line (the figures of eval-memory's summaries table). No agent runs: whether the agent acts better on
+the shorter summaries is `comem eval-memory`'s question. Per-record summaries go to --out (JSON lines).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from comem.core.records import Message
 from comem.llm.endpoint import ModelConfig
 from comem.llm.open import open_model
-from comem.train.eval_memory import load_records
+from comem.train.eval_memory import load_records, repeats_a_line
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "plain": {},
@@ -34,11 +34,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "freq": {"frequency_penalty": 0.5},
     "rep": {"repeat_penalty": 1.15, "repeat_last_n": 128},
 }
-
-
-def repeats_a_line(text: str) -> bool:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return len(set(lines)) < len(lines)
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -315,6 +315,20 @@ def test_keep_calls_keeps_the_covered_calls_before_every_memory(data: Path, reco
         evaluate(settings.model_copy(update={"keep_calls": False}), tmp_path, {})
 
 
+def test_summaries_table_counts_cut_and_looping_summaries(data: Path, records: list[GrpoRecord],
+                                                           tmp_path: Path) -> None:
+    loop = "files:\n- a.py\n- b.py\n- a.py\n- b.py\n- a.py\n"  # 40 characters: 10 tokens from the scripted model
+    settings = EvalSettings(data=data, memories=memories("short", "loop"), baselines=["none"], memory_max_tokens=10)
+    report = evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),
+                                           "memory-short": ScriptedLLM(["files:\n- a.py"], cycle=True),
+                                           "memory-loop": ScriptedLLM([loop], cycle=True)})
+    stats = {s.label: s for s in report.summaries}
+    n = len(records)
+    assert [(s.n, s.median_tokens, s.at_budget, s.repeating) for s in stats.values()] == [(n, 3, 0, 0), (n, 10, n, n)]
+    assert f"| loop | {n} | 10 | {n} | {n} |" in (tmp_path / "results.md").read_text()
+    assert EvalReport.model_validate_json((tmp_path / "results.json").read_text()).summaries == report.summaries
+
+
 def test_rerun_resumes_and_new_models_add_conditions(data: Path, records: list[GrpoRecord], tmp_path: Path) -> None:
     settings = EvalSettings(data=data, memories=memories("echo"))
     first = evaluate(settings, tmp_path, {"agent": ScriptedLLM([agent_reply], cycle=True),
@@ -531,6 +545,10 @@ def test_real_embedded_models(data: Path, tmp_path: Path) -> None:
     assert all(r["n"] == 2 and r["errors"] == 0 and 0.0 <= r["mean_reward"] <= 10.0 for r in results)
     summaries = [json.loads(line) for line in (tmp_path / "o" / "summaries.jsonl").read_text().splitlines()]
     assert len(summaries) == 2 and all(s["summary_tokens"] > 0 for s in summaries)
+    # the base model says more than 16 tokens: both summaries were cut at the budget, and the table says so
+    stats = json.loads((tmp_path / "o" / "results.json").read_text())["summaries"]
+    assert [(s["label"], s["n"], s["at_budget"]) for s in stats] == [("smollm2-135m", 2, 2)]
+    assert "repeat a line" in result.output
     assert "smollm2-135m" in result.output and (tmp_path / "o" / "agent-server.log").exists()
     # the agent replies under the loop's grammar on llama.cpp: SmolLM2 cannot write a tool call without one
     scores = [json.loads(line) for line in (tmp_path / "o" / "scores.jsonl").read_text().splitlines()]

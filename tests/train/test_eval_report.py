@@ -24,6 +24,7 @@ def test_results_json_reads_back_and_markdown_has_each_table(tmp_path: Path) -> 
     assert "| full | 2 | 7.50 | 6.50-8.50 | 50% |" in markdown
     assert "| full - none | 2 | +3.50 | +1.00 to +6.00 | 2 / 0 |" in markdown
     assert "## Paired differences\n" in markdown and "## Paired differences in agreement" not in markdown
+    assert "## Summaries" not in markdown  # no memory model, no summaries table
 
 
 def test_paired_tables_only_those_with_rows() -> None:

@@ -15,7 +15,7 @@ from comem.core.config import default_of, first_error
 from comem.core.errors import ComemError
 from comem.llm.endpoint import ModelConfig
 from comem.train.eval_memory import EvalSettings, eval_memory, parse_memory_model, saved_limit
-from comem.train.eval_report import rich_paired_tables, to_table
+from comem.train.eval_report import rich_paired_tables, rich_summary_table, to_table
 
 
 def eval_memory_command(
@@ -91,8 +91,9 @@ def eval_memory_command(
     with resumable(run_dir, "loading") as tracker:
         report = asyncio.run(eval_memory(settings, run_dir, on_progress=tracker.labelled, on_error=tracker.failed))
     console.print(to_table(report))
-    for table in rich_paired_tables(report):
-        console.print(table)
+    for table in [*rich_paired_tables(report), rich_summary_table(report)]:
+        if table is not None:
+            console.print(table)
     console.print(f"results: {run_dir} (results.md, results.json)")
 
 

@@ -67,7 +67,7 @@ from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.needs import output_only_names
 from comem.train.data.records import GrpoRecord, read_parquet
 from comem.train.data.teacher import Judge
-from comem.train.eval_report import ConditionResult, EvalReport, PairedDifference, write_report
+from comem.train.eval_report import ConditionResult, EvalReport, PairedDifference, SummaryStats, write_report
 from comem.train.reward import agent_messages, score_actions
 from comem.train.reward.agent_reward import agent_turn, reply_grammar, variant_tool_names
 from comem.train.reward.needed_names import kept_share
@@ -290,6 +290,28 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
     return rows
 
 
+def repeats_a_line(text: str) -> bool:
+    """The same non-empty line twice or more: a small memory model looping, which fills its budget and crowds out
+    what it would have kept."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(set(lines)) < len(lines)
+
+
+def summary_stats(settings: EvalSettings, records: list[GrpoRecord],
+                  summaries: dict[Hashable, Summary]) -> list[SummaryStats]:
+    """A row per memory model with summaries of these records: median length, how many reached the budget, how
+    many repeat a line."""
+    rows = []
+    for memory in settings.memories:
+        got = [summaries[key] for r in records if (key := (memory.label, r.record_id)) in summaries]
+        if got:
+            rows.append(SummaryStats(
+                label=memory.label, n=len(got), median_tokens=statistics.median(s.summary_tokens for s in got),
+                at_budget=sum(s.summary_tokens >= settings.memory_max_tokens for s in got),
+                repeating=sum(repeats_a_line(s.summary) for s in got)))
+    return rows
+
+
 def comparisons(settings: EvalSettings) -> list[tuple[str, str]]:
     """Every condition against `none` (what its memory adds), every later memory model against the first (an
     adapter against its base, listed first), each summary with the ledger against the summary alone and against
@@ -442,7 +464,8 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
                         results=summarise(settings, records, scores.done, errors, kept, agreeing),
                         paired=paired_differences(settings, records, scores.done),
                         paired_full=paired_differences(settings, records, agreeing,
-                                                       [p for p in comparisons(settings) if "full" not in p]))
+                                                       [p for p in comparisons(settings) if "full" not in p]),
+                        summaries=summary_stats(settings, records, summaries.done))
     write_report(out, report)
     return report
 

@@ -47,6 +47,17 @@ class PairedDifference(BaseModel):
     worse: int
 
 
+class SummaryStats(BaseModel):
+    """What one memory model wrote: how long its summaries ran in its engine's tokens, how many reached the budget
+    (cut off, the rest of what it meant to keep lost) and how many repeat a line (a small model's loop)."""
+
+    label: str
+    n: int
+    median_tokens: float
+    at_budget: int
+    repeating: int
+
+
 class EvalReport(BaseModel):
     data: str
     records: int
@@ -54,6 +65,7 @@ class EvalReport(BaseModel):
     results: list[ConditionResult]
     paired: list[PairedDifference] = Field(default_factory=list)
     paired_full: list[PairedDifference] = Field(default_factory=list)  # the same, on agreement with `full`
+    summaries: list[SummaryStats] = Field(default_factory=list)  # a row per memory model with summaries
 
 
 PAIRED_HEADERS = ["difference", "n", "mean", "95% CI", "better / worse"]
@@ -97,6 +109,19 @@ def to_table(report: EvalReport) -> Table:
     return rich_table("comem eval-memory", HEADERS, table_rows(report.results), caption(report))
 
 
+SUMMARY_HEADERS = ["memory model", "summaries", "median tokens", "at the budget", "repeat a line"]
+
+
+def summary_rows(stats: list[SummaryStats]) -> list[list[str]]:
+    return [[s.label, str(s.n), f"{s.median_tokens:.0f}", str(s.at_budget), str(s.repeating)] for s in stats]
+
+
+def summary_caption(report: EvalReport) -> str:
+    return (f"What each memory model wrote, in its engine's tokens. At the budget: the summary reached "
+            f"memory_max_tokens ({report.settings['memory_max_tokens']}) and was cut there. Repeat a line: the "
+            "same non-empty line appears twice or more.")
+
+
 PAIRED_CAPTION = ("Paired over the records both conditions scored: the mean difference in reward, its 95% "
                   "percentile bootstrap over records, and on how many records the first did better / worse.")
 PAIRED_FULL_CAPTION = PAIRED_CAPTION.replace("in reward", "in agreement with the agent's own action under full")
@@ -114,10 +139,19 @@ def rich_paired_tables(report: EvalReport) -> list[Table]:
             for title, rows, text in paired_tables(report)]
 
 
+def rich_summary_table(report: EvalReport) -> Table | None:
+    if not report.summaries:
+        return None
+    return rich_table("summaries", SUMMARY_HEADERS, summary_rows(report.summaries), summary_caption(report))
+
+
 def write_report(out: Path, report: EvalReport) -> None:
     (out / "results.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     paired = "".join(f"\n\n## {title}\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(rows), text)
                      for title, rows, text in paired_tables(report))
+    if report.summaries:
+        paired += "\n\n## Summaries\n\n" + markdown_table(SUMMARY_HEADERS, summary_rows(report.summaries),
+                                                           summary_caption(report))
     (out / "results.md").write_text("# Memory model evaluation (action consistency)\n\n"
                                     + markdown_table(HEADERS, table_rows(report.results), caption(report)) + paired,
                                     encoding="utf-8")

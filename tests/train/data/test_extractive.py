@@ -40,7 +40,8 @@ def test_views_fit_the_budget_with_the_margin(view: str, max_tokens: int) -> Non
 
 def test_views_see_only_the_covered_steps() -> None:
     assert recent_view(record(STEPS, 4), 512) == recent_text(STEPS[:4], view_budget(512))
-    assert ledger_view(record(STEPS, 4), 256) == ledger_text(STEPS[:4], "Fix `divide` in calc/ops.py.", view_budget(256))
+    task = "Fix `divide` in calc/ops.py."
+    assert ledger_view(record(STEPS, 4), 256) == ledger_text(STEPS[:4], task, view_budget(256))
     assert "pytest" in ledger_view(record(STEPS, 4), 256) and "pytest" not in ledger_view(record(STEPS, 3), 256)
     assert "ZeroDivisionError: division by zero" in ledger_view(record(STEPS, 4), 256)
 
