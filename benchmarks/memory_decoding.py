@@ -9,23 +9,21 @@ before), the OpenAI-standard `frequency_penalty`, and llama.cpp's `repeat_penalt
 `--limit` held-out records of DATA (a `comem train data grpo` directory) greedily, as `comem eval-memory` does,
 once per setting, and prints per setting the median summary length, how many summaries reach the limit, and how
 many repeat a line (the figures of eval-memory's summaries table). No agent runs: whether the agent acts better on
-the shorter summaries is `comem eval-memory`'s question. Per-record summaries go to --out (JSON lines).
+the shorter summaries is `comem eval-memory`'s question. Per-record summaries go to --out (eval-memory's
+`summaries.jsonl` rows, the setting as their condition).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from comem.core.records import Message
 from comem.llm.endpoint import ModelConfig
 from comem.llm.open import open_model
-from comem.train.eval_memory import load_records, repeats_a_line
+from comem.train.eval_memory import load_records, stats_of, summarise_record
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "plain": {},
@@ -39,22 +37,15 @@ SETTINGS: dict[str, dict[str, Any]] = {
 async def main(args: argparse.Namespace) -> None:
     records = load_records(args.data, args.limit)
     spec = ModelConfig.parse(args.memory_model, n_ctx=args.n_ctx)
-    out = args.out.open("w", encoding="utf-8")
     print(f"{len(records)} records, {args.memory_model}, limit {args.max_tokens} tokens")
     print("| setting | median tokens | at the limit | repeat a line |\n|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as logs:
+    with tempfile.TemporaryDirectory() as logs, args.out.open("w", encoding="utf-8") as out:
         for name in args.settings.split(","):
             async with open_model(spec, "memory", Path(logs), args.threads, extra_body=SETTINGS[name]) as llm:
-                tokens, repeating = [], 0
-                for record in records:
-                    messages = [Message(role=t.role, content=t.content) for t in record.prompt]
-                    done = await llm.chat(messages, max_tokens=args.max_tokens, temperature=0.0)
-                    tokens.append(done.completion_tokens)
-                    repeating += repeats_a_line(done.text)
-                    out.write(json.dumps({"setting": name, "record_id": record.record_id, "summary": done.text.strip(),
-                                          "tokens": done.completion_tokens}) + "\n")
-            at_limit = sum(t >= args.max_tokens for t in tokens)
-            print(f"| {name} | {statistics.median(tokens):.0f} | {at_limit} | {repeating} |", flush=True)
+                summaries = [await summarise_record(llm, name, record, args.max_tokens) for record in records]
+            out.writelines(summary.model_dump_json() + "\n" for summary in summaries)
+            stats = stats_of(name, summaries, args.max_tokens)
+            print(f"| {name} | {stats.median_tokens:.0f} | {stats.at_budget} | {stats.repeating} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -299,17 +299,21 @@ def repeats_a_line(text: str) -> bool:
 
 def summary_stats(settings: EvalSettings, records: list[GrpoRecord],
                   summaries: dict[Hashable, Summary]) -> list[SummaryStats]:
-    """A row per memory model with summaries of these records: median length, how many reached the budget, how
-    many repeat a line."""
+    """A row per memory model with summaries of these records (`stats_of`)."""
     rows = []
     for memory in settings.memories:
         got = [summaries[key] for r in records if (key := (memory.label, r.record_id)) in summaries]
         if got:
-            rows.append(SummaryStats(
-                label=memory.label, n=len(got), median_tokens=statistics.median(s.summary_tokens for s in got),
-                at_budget=sum(s.summary_tokens >= settings.memory_max_tokens for s in got),
-                repeating=sum(repeats_a_line(s.summary) for s in got)))
+            rows.append(stats_of(memory.label, got, settings.memory_max_tokens))
     return rows
+
+
+def stats_of(label: str, summaries: list[Summary], budget: int) -> SummaryStats:
+    """What a memory model wrote: median length, how many reached `budget`, how many repeat a line."""
+    return SummaryStats(label=label, n=len(summaries),
+                        median_tokens=statistics.median(s.summary_tokens for s in summaries),
+                        at_budget=sum(s.summary_tokens >= budget for s in summaries),
+                        repeating=sum(repeats_a_line(s.summary) for s in summaries))
 
 
 def comparisons(settings: EvalSettings) -> list[tuple[str, str]]:
@@ -422,7 +426,7 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
             progress(label, len(keys), len(keys))
             continue
         async with open_llm(memory.model, f"memory-{memory.label}") as llm:
-            jobs = [(key, partial(_summarise, llm, memory.label, r, settings.memory_max_tokens))
+            jobs = [(key, partial(summarise_record, llm, memory.label, r, settings.memory_max_tokens))
                     for key, r in zip(keys, records, strict=True)]
             await run_jobs(jobs, summaries, concurrency=settings.concurrency,
                            on_progress=lambda d, t, label=label: progress(label, d, t), on_error=count_error)
@@ -470,7 +474,7 @@ async def eval_memory(settings: EvalSettings, out: Path, *, opener: Opener | Non
     return report
 
 
-async def _summarise(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) -> Summary:
+async def summarise_record(llm: LLM, label: str, record: GrpoRecord, max_tokens: int) -> Summary:
     """One record's memory prompt, summarised greedily. An empty summary is a result (the model's), not an error."""
     messages = [Message(role=t.role, content=t.content) for t in record.prompt]
     done = await llm.chat(messages, max_tokens=max_tokens, temperature=0.0)

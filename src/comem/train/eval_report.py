@@ -147,11 +147,11 @@ def rich_summary_table(report: EvalReport) -> Table | None:
 
 def write_report(out: Path, report: EvalReport) -> None:
     (out / "results.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    paired = "".join(f"\n\n## {title}\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(rows), text)
-                     for title, rows, text in paired_tables(report))
+    sections = "".join(f"\n\n## {title}\n\n" + markdown_table(PAIRED_HEADERS, paired_rows(rows), text)
+                       for title, rows, text in paired_tables(report))
     if report.summaries:
-        paired += "\n\n## Summaries\n\n" + markdown_table(SUMMARY_HEADERS, summary_rows(report.summaries),
-                                                           summary_caption(report))
+        sections += "\n\n## Summaries\n\n" + markdown_table(SUMMARY_HEADERS, summary_rows(report.summaries),
+                                                             summary_caption(report))
     (out / "results.md").write_text("# Memory model evaluation (action consistency)\n\n"
-                                    + markdown_table(HEADERS, table_rows(report.results), caption(report)) + paired,
+                                    + markdown_table(HEADERS, table_rows(report.results), caption(report)) + sections,
                                     encoding="utf-8")
