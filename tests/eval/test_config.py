@@ -52,6 +52,23 @@ def test_a_run_resumes_only_with_the_models_it_was_made_with(tmp_path: Path) -> 
     write_config(alone, load_config(None, {"memory": {"model": "smollm2-135m"}}))
 
 
+def test_a_run_resumes_only_with_the_request_options_it_was_made_with(tmp_path: Path) -> None:
+    plain = load_config(None, {"memory": {"model": "smollm2-135m"}})
+    write_config(tmp_path, plain)
+    penalised = load_config(None, {"memory": {"model": "smollm2-135m?frequency_penalty=0.5"}})
+    with pytest.raises(ComemError, match="memory.request_options"):
+        write_config(tmp_path, penalised)
+    before = yaml.safe_load((tmp_path / "config.yaml").read_text())  # a directory from before request options
+    for role in ("agent", "memory"):
+        del before[role]["request_options"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(before))
+    write_config(tmp_path, plain)
+    other = tmp_path / "penalised"
+    write_config(other, penalised)
+    with pytest.raises(ComemError, match="memory.request_options"):
+        write_config(other, load_config(None, {"memory": {"model": "smollm2-135m?frequency_penalty=0.3"}}))
+
+
 def test_a_run_refuses_an_adapter_retrained_at_the_same_path(tmp_path: Path) -> None:
     adapter = tmp_path / "memory.gguf"
     adapter.write_bytes(b"GGUF first training")

@@ -107,3 +107,31 @@ def test_the_agent_engine_has_no_adapter_or_threads_of_its_own(extra: dict) -> N
     with pytest.raises(ComemError, match="the agent's own engine") as err:
         ModelConfig(model="agent", **extra)
     assert "drop memory.lora / memory.threads" in err.value.fix
+
+
+def test_request_options_follow_a_question_mark_in_any_spec() -> None:
+    spec = ModelConfig.parse("smollm2-135m+lora:m.gguf?frequency_penalty=0.5&top_k=40&stop_word=END")
+    assert (spec.model, spec.lora) == ("smollm2-135m", Path("m.gguf"))
+    assert spec.request_options == {"frequency_penalty": 0.5, "top_k": 40, "stop_word": "END"}  # JSON, else text
+    served = ModelConfig.parse("http://h:8000/v1#memory?repeat_penalty=1.15")
+    assert (served.url, served.model) == ("http://h:8000/v1", "memory")
+    assert served.request_options == {"repeat_penalty": 1.15}
+    bundled = ModelConfig.parse("comem-memory-135m?frequency_penalty=0.5")
+    assert (bundled.lora, bundled.request_options) == (ADAPTERS["comem-memory-135m"].path, {"frequency_penalty": 0.5})
+    from_yaml = ModelConfig.model_validate({"model": "smollm2-135m?top_k=40", "request_options": {"min_p": 0.1}})
+    assert from_yaml.request_options == {"min_p": 0.1, "top_k": 40}  # the YAML field and the spec's options merge
+    assert ModelConfig.parse("smollm2-135m").request_options == {}
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"model": "smollm2-135m?temperature=0.7"}, "temperature: set by comem on each request"),
+    ({"model": "m", "request_options": {"max_tokens": 9, "grammar": "x"}}, "grammar, max_tokens: set by comem"),
+    ({"model": "smollm2-135m?top_k"}, "not key=value pairs"),
+    ({"model": "smollm2-135m?"}, "not key=value pairs"),
+    ({"model": "m?top_k=40", "request_options": {"top_k": 20}}, "top_k: given twice"),
+    ({"model": "agent?top_k=40"}, "no adapter, threads or request options of its own"),
+])
+def test_bad_request_options_are_one_comem_error(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ComemError, match=re.escape(message)) as info:
+        ModelConfig.model_validate(data)
+    assert info.value.fix

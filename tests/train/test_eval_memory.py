@@ -378,6 +378,9 @@ def test_changed_settings_are_refused(data: Path, tmp_path: Path) -> None:
     other = settings.model_copy(update={"memories": [MemoryCondition(label="m", model=ModelConfig(model="z"))]})
     with pytest.raises(ComemError, match="memory model 'm'"):
         evaluate(other, tmp_path, {})
+    decoded = MemoryCondition(label="m", model=ModelConfig(model="m", request_options={"frequency_penalty": 0.5}))
+    with pytest.raises(ComemError, match="frequency_penalty"):  # the same weights, decoded otherwise
+        evaluate(settings.model_copy(update={"memories": [decoded]}), tmp_path, {})
     adapter = tmp_path / "retrained.gguf"
     adapter.write_bytes(b"GGUF first training")
     adapted = MemoryCondition(label="m", model=ModelConfig(model="m", lora=adapter))
@@ -414,6 +417,10 @@ def test_memory_model_specs() -> None:
     adapted = parse_memory_model("smollm2-135m+lora:runs/grpo-memory.gguf")  # named after its adapter
     assert (adapted.label, adapted.model.model, str(adapted.model.lora)) == \
         ("grpo-memory", "smollm2-135m", "runs/grpo-memory.gguf")
+    penalised = parse_memory_model("smollm2-135m+lora:fit.gguf?frequency_penalty=0.5")  # `=` of an option
+    assert (penalised.label, penalised.model.request_options) == ("fit", {"frequency_penalty": 0.5})
+    served = parse_memory_model("fp=http://127.0.0.1:8000/v1#mem?top_k=4")
+    assert (served.label, served.model.model, served.model.request_options) == ("fp", "mem", {"top_k": 4})
     with pytest.raises(ComemError, match="baseline"):
         parse_memory_model("full=smollm2-135m")
     with pytest.raises(ValueError, match="repeat"):

@@ -23,7 +23,8 @@ def eval_memory_command(
                                          "`comem train data grpo` wrote.")],
     memory_model: Annotated[list[str] | None, typer.Option(help="A memory model to evaluate, [LABEL=]SPEC: a bundled "
                                                            "name or GGUF path (BASE+lora:FILE.gguf adds a LoRA "
-                                                           "adapter), hf:DIR, or a URL (served name after #). "
+                                                           "adapter), hf:DIR, or a URL (served name after #); engine "
+                                                           "options after ? (?frequency_penalty=0.5). "
                                                            "Repeatable.")] = None,
     agent_model: Annotated[str, typer.Option(help="Bundled name or GGUF path (embedded), or the served name with "
                                              "--agent-url.")] = default_of(ModelConfig, "model"),

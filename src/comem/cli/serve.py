@@ -47,8 +47,8 @@ def serve(
     agent_model: Annotated[str | None, typer.Option(help="Embedded agent model when there is no --upstream.")] = None,
     memory_model: Annotated[str | None, typer.Option(help="Memory model: a bundled name or GGUF path (embedded), "
                                                      "optionally with a LoRA adapter (BASE+lora:FILE.gguf), or a "
-                                                     "URL with the served name after # (http://h:8001/v1#name)."
-                                                     )] = None,
+                                                     "URL with the served name after # (http://h:8001/v1#name); "
+                                                     "engine options after ? (?frequency_penalty=0.5).")] = None,
     arm: Annotated[str | None, typer.Option(help="The kso arm, in the arm grammar (kso-k4-deadline) as in comem "
                                             "run. Default: kso with late_policy deadline.")] = None,
     min_tokens: Annotated[int | None, typer.Option(help="Requests smaller than this (estimated tokens) pass through "

@@ -112,12 +112,15 @@ def _flat(settings: dict[str, Any], section: str) -> dict[str, Any]:
 
 
 def _models(settings: dict[str, Any], *, memory: bool) -> dict[str, Any]:
-    """Which weights played each role: a resumed run must not mix two agents' results (threads and URLs may move).
-    The memory model counts only where an arm used one: memory arms may join a run that had none. A LoRA path
-    counts as the absolute path it names (`./a.gguf` and `a.gguf` are one file; adapters.json has its content)."""
+    """Which weights played each role, and how they decoded: a resumed run must not mix two agents' results
+    (threads and URLs may move). The memory model counts only where an arm used one: memory arms may join a run that
+    had none. A LoRA path counts as the absolute path it names (`./a.gguf` and `a.gguf` are one file; adapters.json
+    has its content). Request options missing from a directory saved before them were none."""
     roles = ("agent", "memory") if memory else ("agent",)
-    return {key: value and os.path.abspath(value) if key.endswith(".lora") else value
-            for role in roles for key, value in _flat(settings, role).items() if key.endswith((".model", ".lora"))}
+    models = {key: value and os.path.abspath(value) if key.endswith(".lora") else value
+              for role in roles for key, value in _flat(settings, role).items() if key.endswith((".model", ".lora"))}
+    return {**models, **{f"{role}.request_options": (settings.get(role) or {}).get("request_options") or {}
+                         for role in roles}}
 
 
 def _adapters(config: EvalConfig) -> dict[str, str]:

@@ -8,6 +8,9 @@ GGUF model may carry a LoRA adapter (`comem train export-gguf`): `lora: FILE` or
 `qwen2.5-coder-0.5b+lora:FILE.gguf`, or by the name of an adapter the package ships (`comem-memory-135m`:
 llm/models.py `ADAPTERS`). As the memory model, `agent` (`AGENT_ENGINE`) means the agent's own weights on
 the agent's engine: no second server; memory requests share the agent's engine (its cores, its batches).
+`request_options` are engine options sent with every request (`frequency_penalty`, llama.cpp's `repeat_penalty`,
+`top_k`, ...); in a SPEC they follow a `?`: `smollm2-135m+lora:m.gguf?frequency_penalty=0.5&top_k=40`. The fields
+comem sets on each request itself (messages, budget, temperature, tools, grammar, ...) cannot be overridden there.
 
 `Endpoint` is derived from it: the same settings resolved to the URL the model is served at (an embedded server's
 own once it started) and the body every request carries. It is picklable, so a Ray task or a reward function opens
@@ -20,11 +23,13 @@ the process environment first: core/secrets.py).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, JsonValue, SecretStr, field_validator, model_validator
 
 from comem.core.config import StrictModel
 from comem.core.errors import ComemError
@@ -37,6 +42,44 @@ __all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfi
 
 LORA_MARK = "+lora:"  # `BASE+lora:ADAPTER.gguf`: a bundled model or GGUF with a GGUF LoRA adapter on top
 AGENT_ENGINE = "agent"  # as the memory model: the agent's weights, served by the agent's engine
+OPTIONS_MARK = "?"  # `SPEC?key=value&key=value`: request options sent with every request
+# What comem sets on each request itself: an option may not change the messages, the budget, greedy decoding for
+# the reward and replays, the tool protocol or the streaming the timings come from.
+RESERVED_OPTIONS = frozenset({"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "n", "seed",
+                              "stream", "stream_options", "tools", "tool_choice", "response_format", "grammar"})
+
+
+def split_options(spec: str) -> tuple[str, dict[str, Any]]:
+    """`SPEC?key=value&...` -> (SPEC, {key: value}); a value is read as JSON where it parses (0.5, 40, true), else
+    kept as text."""
+    head, sep, query = spec.partition(OPTIONS_MARK)
+    if not sep:
+        return spec, {}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not pairs or any(not key or not value for key, value in pairs):
+        raise ComemError(f"model spec {spec!r} has request options that are not key=value pairs.",
+                         fix="write SPEC?key=value&key=value, e.g. smollm2-135m?frequency_penalty=0.5.")
+    return head, {key: _option_value(value) for key, value in pairs}
+
+
+def _option_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _with_options(data: Any) -> Any:
+    """A mapping whose `model` ends in `?key=value&...` as the bare model and its request options."""
+    if not (isinstance(data, dict) and isinstance(data.get("model"), str) and OPTIONS_MARK in data["model"]):
+        return data
+    model, options = split_options(data["model"])
+    given = data.get("request_options") or {}
+    clash = sorted(k for k in options.keys() & given.keys() if options[k] != given[k])
+    if clash:
+        raise ComemError(f"{', '.join(clash)}: given twice, with other values, in model {data['model']!r} and in "
+                         "request_options.", fix="give each request option once.")
+    return {**data, "model": model, "request_options": {**given, **options}}
 
 
 class ModelConfig(StrictModel):
@@ -50,17 +93,29 @@ class ModelConfig(StrictModel):
     threads: int | None = Field(default=None, ge=1)  # embedded only; default: see thread_plan
     timeout_s: float = Field(default=600.0, gt=0)  # per request
     max_retries: int = Field(default=3, ge=0)
+    request_options: dict[str, JsonValue] = Field(default_factory=dict)  # sent with every request, e.g. top_k
 
     @field_validator("api_key", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
+    @field_validator("request_options")
+    @classmethod
+    def _options_are_the_users(cls, options: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(RESERVED_OPTIONS & options.keys())
+        if taken:
+            raise ComemError(f"{', '.join(taken)}: set by comem on each request, not a request option.",
+                             fix="drop it from request_options (or the SPEC after `?`); comem sets each request's "
+                                 "messages, budget, temperature (loop.temperature for the agent), tools and grammar.")
+        return options
+
     @model_validator(mode="before")
     @classmethod
-    def _split_lora(cls, data: Any) -> Any:
-        """`BASE+lora:FILE` in `model` -> model BASE, lora FILE, so the spec works wherever a model name does; a
-        bundled adapter's name (`ADAPTERS`) is its base with its file."""
+    def _split_spec(cls, data: Any) -> Any:
+        """`BASE+lora:FILE?key=value` in `model` -> model BASE, lora FILE and the request options, so the spec works
+        wherever a model name does; a bundled adapter's name (`ADAPTERS`) is its base with its file."""
+        data = _with_options(data)
         if isinstance(data, dict) and not data.get("url") and data.get("model") in ADAPTERS:
             adapter = ADAPTERS[data["model"]]
             if data.get("lora") is not None:
@@ -86,10 +141,12 @@ class ModelConfig(StrictModel):
 
     @model_validator(mode="after")
     def _agent_engine_is_bare(self) -> ModelConfig:
-        if self.model == AGENT_ENGINE and self.url is None and (self.lora is not None or self.threads is not None):
-            raise ComemError("the memory model `agent` is the agent's own engine: it has no adapter or threads of "
-                             "its own.", fix="drop memory.lora / memory.threads, or name a model for a memory "
-                             "server of its own (e.g. qwen2.5-coder-0.5b+lora:FILE.gguf).")
+        if self.model == AGENT_ENGINE and self.url is None and (
+                self.lora is not None or self.threads is not None or self.request_options):
+            raise ComemError("the memory model `agent` is the agent's own engine: it has no adapter, threads or "
+                             "request options of its own.", fix="drop memory.lora / memory.threads / "
+                             "memory.request_options, or name a model for a memory server of its own (e.g. "
+                             "qwen2.5-coder-0.5b+lora:FILE.gguf).")
         return self
 
     @classmethod
@@ -117,7 +174,8 @@ class ModelConfig(StrictModel):
         honour it)."""
         if not self.url:
             raise ValueError(f"{self.model!r} has no URL; open embedded models with comem.llm.open.open_model")
-        body = {**getattr(self, "extra_body", {}), **(extra_body or {}), **({"seed": seed} if seed is not None else {})}
+        body = {**self.request_options, **getattr(self, "extra_body", {}), **(extra_body or {}),
+                **({"seed": seed} if seed is not None else {})}
         return OpenAIChatClient(self.url, self.model, api_key=self.secret(), timeout_s=self.timeout_s,
                                 max_retries=self.max_retries, extra_body=body)
 

@@ -82,6 +82,7 @@ async def open_model(spec: ModelConfig, role: str, log_dir: Path, threads: int, 
     if on_agent_engine(spec):
         raise ComemError(f"`{AGENT_ENGINE}` names the agent's own engine; it can only be the memory model of a run.",
                          fix="name a bundled model, a GGUF file or a URL here.")
+    extra_body = {**spec.request_options, **(extra_body or {})}
     if spec.url:
         client = spec.client(extra_body=extra_body)
         try:

@@ -62,7 +62,7 @@ from comem.core.jsonlog import check_resume, read_settings
 from comem.core.metrics import mean_ci
 from comem.core.records import Message, ToolCall
 from comem.llm.base import LLM, LLMError
-from comem.llm.endpoint import LORA_MARK, ModelConfig, summary_defaults
+from comem.llm.endpoint import LORA_MARK, OPTIONS_MARK, ModelConfig, summary_defaults
 from comem.train.data.checkpoint import Checkpoint, run_jobs
 from comem.train.data.needs import output_only_names
 from comem.train.data.records import GrpoRecord, read_parquet
@@ -86,19 +86,21 @@ class MemoryCondition(StrictModel):
 def parse_memory_model(text: str, **fields: Any) -> MemoryCondition:
     """`[LABEL=]SPEC`: SPEC is a model spec of `ModelConfig.parse` (a bundled name or GGUF path, either with an
     optional GGUF LoRA adapter `+lora:FILE.gguf`; `hf:DIR`; or an OpenAI-compatible URL whose served model name may
-    follow a `#`: `sft=http://127.0.0.1:8000/v1#comem-memory`; default: the label). `fields` are the other
-    ModelConfig settings (api_key, n_ctx, timeout_s, threads)."""
+    follow a `#`: `sft=http://127.0.0.1:8000/v1#comem-memory`; default: the label), each perhaps with request
+    options after a `?` (`fp=fit.gguf?frequency_penalty=0.5`). `fields` are the other ModelConfig settings
+    (api_key, n_ctx, timeout_s, threads)."""
     label, sep, spec = text.partition("=")
-    if not sep or "://" in label:
+    if not sep or "://" in label or OPTIONS_MARK in label:  # `=` of a URL or of a request option
         label, spec = "", text
     spec, label = spec.strip(), label.strip()
     if not spec:
         raise ComemError(f"--memory-model {text!r} names no model.", fix="e.g. --memory-model sft=path/to/model.gguf")
-    if "://" in spec:
-        url, _, served = spec.partition("#")
+    bare = spec.partition(OPTIONS_MARK)[0]
+    if "://" in bare:
+        url, _, served = bare.partition("#")
         label = label or served or url.split("://", 1)[1].split("/", 1)[0]
     else:  # a model with a LoRA adapter is named after the adapter
-        label = label or Path(spec.rpartition(LORA_MARK)[2]).stem
+        label = label or Path(bare.rpartition(LORA_MARK)[2]).stem
     if label in BASELINES:
         raise ComemError(f"A memory model cannot be labelled {label!r}: that names a baseline.",
                          fix=f"label it, e.g. --memory-model mine={spec}")
@@ -365,9 +367,11 @@ def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
 
 
 def _spec_key(spec: ModelConfig) -> dict[str, Any]:
-    """The weights a label stands for: model, URL and adapter by path and content (absent when none, as
-    directories before adapters saved)."""
+    """The weights a label stands for and how it decodes: model, URL, adapter by path and content, request options
+    (each absent when none, as directories saved before them have it)."""
     key = spec.model_dump(mode="json", include={"model", "url"})
+    if spec.request_options:
+        key["request_options"] = spec.model_dump(mode="json")["request_options"]
     if spec.lora is None:
         return key
     return {**key, "lora": str(spec.lora.expanduser().resolve()), "lora_sha256": spec.adapter_sha256()}
