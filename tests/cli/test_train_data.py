@@ -59,6 +59,26 @@ def test_grpo_writes_split_parquet_and_manifest(run_dir: Path, tmp_path: Path) -
     assert read_parquet(tmp_path / "again" / "train.parquet", GrpoRecord) == train
 
 
+@parquet
+def test_a_grown_set_keeps_its_held_out_tasks(run_dir: Path, tmp_path: Path) -> None:
+    """More trajectories, split with --keep-split: the first split's tasks stay on their sides and 2 of the 5 new
+    tasks are drawn for eval, so scores on the first held-out records stay comparable."""
+    first = tmp_path / "first"
+    assert invoke("grpo", str(run_dir), "--out", str(first), "--eval-fraction", "0.4").exit_code == 0
+    grown = write_run(tmp_path / "grown", {**TASKS, "zeta": 5, "eta": 6, "theta": 5, "iota": 5, "kappa": 6})
+    result = invoke("grpo", str(grown), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4", "--seed", "7",
+                    "--keep-split", str(first))
+    assert result.exit_code == 0, result.output
+    before = json.loads((first / "manifest.json").read_text())["tasks"]
+    after = json.loads((tmp_path / "d" / "manifest.json").read_text())["tasks"]
+    assert set(before["eval"]) <= set(after["eval"]) and set(before["train"]) <= set(after["train"])
+    assert len(set(after["eval"]) - set(before["eval"])) == 2 and len(set(after["train"]) - set(before["train"])) == 3
+    held_out = read_parquet(tmp_path / "d" / "eval.parquet", GrpoRecord)
+    assert {r.record_id for r in read_parquet(first / "eval.parquet", GrpoRecord)} <= {r.record_id for r in held_out}
+    result = invoke("grpo", str(grown), "--out", str(tmp_path / "e"), "--keep-split", str(tmp_path / "grown"))
+    assert result.exit_code == 2 and "holds no split" in result.output and "fix:" in result.output
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["/nonexistent/trajectories"], "does not exist"),
     (["RUN", "--retain", "many"], "Bad retain"),

@@ -22,7 +22,15 @@ from comem.core.config import default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import read_settings
 from comem.llm.endpoint import ModelConfig
-from comem.train.data.build import RETAIN_HELP, BuildOptions, build_grpo, parse_retain, shuffle_cap, split_by_task
+from comem.train.data.build import (
+    RETAIN_HELP,
+    BuildOptions,
+    TaskSplit,
+    build_grpo,
+    parse_retain,
+    shuffle_cap,
+    split_by_task,
+)
 from comem.train.data.records import GrpoRecord
 
 data_app = typer.Typer(help="Build the memory model's training data: GRPO prompts and SFT teacher summaries.",
@@ -53,7 +61,8 @@ def _options(retain: str, min_steps: int, max_steps: int, variant: str, seed: in
                         memory=memory)
 
 
-def _split_source(source: str, arm: str | None, options: BuildOptions, eval_fraction: float) -> dict[str, Any]:
+def _split_source(source: str, arm: str | None, options: BuildOptions, eval_fraction: float,
+                  keep: TaskSplit | None = None) -> dict[str, Any]:
     """Load, build and split by task; the pieces both commands need."""
     from comem.trajectories.sources import load_recorded
 
@@ -64,8 +73,19 @@ def _split_source(source: str, arm: str | None, options: BuildOptions, eval_frac
                          f"{built.short_trajectories} too short, {built.nothing_covered} with nothing to summarise, "
                          f"{built.no_action} targets without an action).",
                          fix="Pass longer trajectories, or lower --retain / --min-steps.")
-    train, held_out = split_by_task(built.records, eval_fraction, options.seed)
+    train, held_out = split_by_task(built.records, eval_fraction, options.seed, keep)
     return {"trajectories": len(trajectories), "built": built, "train": train, "eval": held_out}
+
+
+def _kept_split(directory: Path) -> TaskSplit:
+    """The split an earlier `comem train data grpo --out DIRECTORY` made (its manifest's task lists)."""
+    saved = read_settings(directory / "manifest.json")
+    tasks = (saved or {}).get("tasks")
+    if saved is None or saved.get("kind") != "grpo" or not isinstance(tasks, dict) or not all(
+            isinstance(tasks.get(side), list) for side in ("train", "eval")):
+        raise ComemError(f"{directory} holds no split of `comem train data grpo` (manifest.json with its tasks).",
+                         fix="pass the --out directory of an earlier `comem train data grpo` run to --keep-split.")
+    return TaskSplit(train=frozenset(tasks["train"]), eval=frozenset(tasks["eval"]))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -91,6 +111,10 @@ def grpo(
     needs_outputs: Annotated[bool, typer.Option(help="Keep only records whose next action uses a name that only "
                                                 "the summarised steps' outputs hold (a line number, a printed "
                                                 "name): the records where a memory can matter.")] = False,
+    keep_split: Annotated[Path | None, typer.Option(help="An earlier `comem train data grpo` output directory: its "
+                                                    "tasks stay on their side and only new tasks are drawn "
+                                                    "(--eval-fraction of them), so a grown set keeps its held-out "
+                                                    "tasks.")] = None,
 ) -> None:
     """One GRPO record per (trajectory, target step): the memory prompt for the history before it, and the
     recorded action the agent should take once it sees the summary. Writes train/eval parquet split by task."""
@@ -98,7 +122,7 @@ def grpo(
     from comem.train.data.records import write_parquet
 
     options = _options(retain, min_steps, max_steps, variant, seed, memory_prompt, memory_obs_chars)
-    split = _split_source(source, arm, options, eval_fraction)
+    split = _split_source(source, arm, options, eval_fraction, _kept_split(keep_split) if keep_split else None)
     across = len(split["built"].records) - len(split["train"]) - len(split["eval"])  # tasks of questions on both sides
     needing = {side: [r for r in split[side] if output_only_names(r)] for side in ("train", "eval")}
     if needs_outputs:
@@ -112,7 +136,8 @@ def grpo(
         "kind": "grpo",
         "source": source,
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
-                    "max_eval_records": max_eval_records, "arm": arm, "needs_outputs": needs_outputs},
+                    "max_eval_records": max_eval_records, "arm": arm, "needs_outputs": needs_outputs,
+                    "keep_split": str(keep_split) if keep_split else None},
         "trajectories": split["trajectories"],
         "skipped": {"short_trajectories": built.short_trajectories, "nothing_covered": built.nothing_covered,
                     "no_action": built.no_action},

@@ -17,6 +17,7 @@ from comem.core.errors import ComemError
 from comem.core.records import Step, ToolCall
 from comem.train.data.build import (
     BuildOptions,
+    TaskSplit,
     build_grpo,
     build_grpo_records,
     parse_retain,
@@ -137,6 +138,24 @@ def test_split_never_puts_a_task_on_both_sides(steps: list[int], fraction: float
     if fraction == 0:
         assert held_out == []
     assert split_by_task(records, fraction, seed) == (train, held_out)  # seeded
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.integers(min_value=2, max_value=6), min_size=2, max_size=12),
+       grown=st.lists(st.integers(min_value=2, max_value=6), min_size=0, max_size=8),
+       fraction=st.floats(min_value=0.05, max_value=0.95), seed=st.integers(0, 10_000))
+def test_a_kept_split_keeps_every_task_on_its_side(steps: list[int], grown: list[int], fraction: float,
+                                                   seed: int) -> None:
+    records = build_grpo_records(synthetic(steps))
+    train, held_out = split_by_task(records, fraction, seed)
+    keep = TaskSplit(train=frozenset(r.task_id for r in train), eval=frozenset(r.task_id for r in held_out))
+    more = build_grpo_records(synthetic(steps + grown))  # the same tasks first, then new ones
+    train2, held_out2 = split_by_task(more, fraction, seed + 1, keep)
+    assert {r.task_id for r in held_out2} & keep.train == set() and {r.task_id for r in train2} & keep.eval == set()
+    assert {r.record_id for r in held_out} <= {r.record_id for r in held_out2}
+    new = {r.task_id for r in more} - keep.train - keep.eval
+    if keep.eval:  # otherwise the draw's at-least-one rule applies, as in a first split
+        assert len({r.task_id for r in held_out2} & new) == round(len(new) * fraction)
 
 
 def test_combined_tasks_split_by_their_questions() -> None:

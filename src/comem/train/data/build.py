@@ -126,12 +126,14 @@ def build_grpo_records(trajectories: list[RecordedTrajectory], *, retain: str | 
     return build_grpo(trajectories, options, source).records
 
 
-def split_by_task(records: list[GrpoRecord], eval_fraction: float, seed: int) -> tuple[list[GrpoRecord],
-                                                                                         list[GrpoRecord]]:
+def split_by_task(records: list[GrpoRecord], eval_fraction: float, seed: int,
+                  keep: TaskSplit | None = None) -> tuple[list[GrpoRecord], list[GrpoRecord]]:
     """(train, eval), split by task, never by step: all of a task's records land on one side.
 
     round(tasks * eval_fraction) tasks, chosen by a seeded shuffle, go to eval — at least one and at most all
-    but one when the fraction is above 0 and there are two tasks or more. Record order is kept.
+    but one when the fraction is above 0 and there are two tasks or more. Record order is kept. With `keep` (an
+    earlier split), its tasks stay on their sides and only the tasks it never saw are drawn, so a set grown with
+    more trajectories holds out what it held out before.
 
     A task of combined questions (`browsecomp:...?combine=N`, id `q1+q2`) is split by its questions: the draw
     holds out questions, eval gets the tasks made only of held-out questions, train those made of none, and a
@@ -139,15 +141,30 @@ def split_by_task(records: list[GrpoRecord], eval_fraction: float, seed: int) ->
     """
     if not 0.0 <= eval_fraction < 1.0:
         raise ComemError(f"eval_fraction must be in [0, 1), got {eval_fraction}.", fix="e.g. --eval-fraction 0.2")
-    units = sorted({part for r in records for part in r.task_id.split("+")})
+    kept_eval, kept = (keep.eval_units(), keep.units()) if keep else (set(), set())
+    units = sorted({part for r in records for part in r.task_id.split("+")} - kept)
     n_eval = round(len(units) * eval_fraction)
-    if eval_fraction > 0 and len(units) >= 2:
+    if eval_fraction > 0 and len(units) >= 2 and not kept_eval:
         n_eval = min(max(n_eval, 1), len(units) - 1)
-    held_out = set(random.Random(seed).sample(units, n_eval))
+    held_out = kept_eval | set(random.Random(seed).sample(units, n_eval))
 
     parts = {r.task_id: set(r.task_id.split("+")) for r in records}
     return ([r for r in records if not parts[r.task_id] & held_out],
             [r for r in records if parts[r.task_id] <= held_out])
+
+
+@dataclass(frozen=True)
+class TaskSplit:
+    """The tasks an earlier `comem train data grpo` put on each side (its manifest's `tasks`)."""
+
+    train: frozenset[str]
+    eval: frozenset[str]
+
+    def eval_units(self) -> set[str]:
+        return {part for task in self.eval for part in task.split("+")}
+
+    def units(self) -> set[str]:
+        return self.eval_units() | {part for task in self.train for part in task.split("+")}
 
 
 def shuffle_cap(records: list[GrpoRecord], limit: int | None, seed: int) -> list[GrpoRecord]:
