@@ -34,6 +34,16 @@ def test_a_memory_model_with_a_lora_adapter_reaches_the_gateway(captured: list[G
     assert bad.exit_code == 2 and "embedded llama.cpp" in bad.output and len(captured) == 1
 
 
+def test_a_memory_models_request_options_reach_the_gateway(captured: list[GatewayConfig], tmp_path: Path) -> None:
+    args = ["serve", "--memory-model", "http://h:9001/v1#m?frequency_penalty=0.5", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (captured[0].memory.url, captured[0].memory.request_options) == ("http://h:9001/v1",
+                                                                            {"frequency_penalty": 0.5})
+    bad = CliRunner().invoke(app, ["serve", "--memory-model", "smollm2-135m?max_tokens=9", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "set by comem" in bad.output and "Traceback" not in bad.output
+
+
 def test_a_bundled_adapter_by_name_reaches_the_gateway(captured: list[GatewayConfig], tmp_path: Path) -> None:
     from comem.llm.models import ADAPTERS
 

@@ -67,7 +67,8 @@ def serve(
         overrides["upstream"]["model"] = {"model": agent_model}
     if memory_model is not None:
         memory = ModelConfig.parse(memory_model)
-        overrides["memory"] = {"model": memory.model, "url": memory.url, "lora": memory.lora}
+        overrides["memory"] = {"model": memory.model, "url": memory.url, "lora": memory.lora,
+                               "request_options": memory.request_options}
     settings = load_yaml_config(config, drop_none(overrides), GatewayConfig, command="comem serve")
     from comem.gateway.serve import serve as run_gateway
 
