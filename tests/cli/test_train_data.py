@@ -61,22 +61,27 @@ def test_grpo_writes_split_parquet_and_manifest(run_dir: Path, tmp_path: Path) -
 
 @parquet
 def test_a_grown_set_keeps_its_held_out_tasks(run_dir: Path, tmp_path: Path) -> None:
-    """More trajectories, split with --keep-split: the first split's tasks stay on their sides and 2 of the 5 new
-    tasks are drawn for eval, so scores on the first held-out records stay comparable."""
+    """A second trajectory set beside the first, split with --keep-split: the first split's tasks stay on their
+    sides and 2 of the 5 new tasks are drawn for eval, so scores on the first held-out records stay comparable."""
     first = tmp_path / "first"
     assert invoke("grpo", str(run_dir), "--out", str(first), "--eval-fraction", "0.4").exit_code == 0
-    grown = write_run(tmp_path / "grown", {**TASKS, "zeta": 5, "eta": 6, "theta": 5, "iota": 5, "kappa": 6})
-    result = invoke("grpo", str(grown), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4", "--seed", "7",
-                    "--keep-split", str(first))
+    more = write_run(tmp_path / "more", {"zeta": 5, "eta": 6, "theta": 5, "iota": 5, "kappa": 6})
+    result = invoke("grpo", str(run_dir), str(more), "--out", str(tmp_path / "d"), "--eval-fraction", "0.4",
+                    "--seed", "7", "--keep-split", str(first))
     assert result.exit_code == 0, result.output
     before = json.loads((first / "manifest.json").read_text())["tasks"]
-    after = json.loads((tmp_path / "d" / "manifest.json").read_text())["tasks"]
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    after = manifest["tasks"]
+    assert manifest["source"] == [str(run_dir), str(more)] and manifest["trajectories"] == len(TASKS) + 5
     assert set(before["eval"]) <= set(after["eval"]) and set(before["train"]) <= set(after["train"])
     assert len(set(after["eval"]) - set(before["eval"])) == 2 and len(set(after["train"]) - set(before["train"])) == 3
     held_out = read_parquet(tmp_path / "d" / "eval.parquet", GrpoRecord)
     assert {r.record_id for r in read_parquet(first / "eval.parquet", GrpoRecord)} <= {r.record_id for r in held_out}
-    result = invoke("grpo", str(grown), "--out", str(tmp_path / "e"), "--keep-split", str(tmp_path / "grown"))
+    assert {r.source for r in held_out} == {str(run_dir), str(more)}
+    result = invoke("grpo", str(more), "--out", str(tmp_path / "e"), "--keep-split", str(more))
     assert result.exit_code == 2 and "holds no split" in result.output and "fix:" in result.output
+    twice = invoke("grpo", str(more), str(more), "--out", str(tmp_path / "f"))
+    assert twice.exit_code == 2 and "has trajectories in both" in twice.output and "fix:" in twice.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

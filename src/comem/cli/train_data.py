@@ -25,6 +25,7 @@ from comem.llm.endpoint import ModelConfig
 from comem.train.data.build import (
     RETAIN_HELP,
     BuildOptions,
+    GrpoBuild,
     TaskSplit,
     build_grpo,
     parse_retain,
@@ -36,8 +37,6 @@ from comem.train.data.records import GrpoRecord
 data_app = typer.Typer(help="Build the memory model's training data: GRPO prompts and SFT teacher summaries.",
                        no_args_is_help=True)
 
-SourceArg = Annotated[str, typer.Argument(help="Recorded trajectories: a `comem run` directory, arm directory or "
-                                          "trajectory .jsonl, SWE-agent .traj files, or R2E-Gym-style JSONL.")]
 RetainOpt = Annotated[str, typer.Option(help=f"Raw steps the agent sees after the summary: {RETAIN_HELP}.")]
 FractionOpt = Annotated[float, typer.Option(help="Share of tasks held out for eval (split by task, never by step).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for the split, the shuffles and random retain.")]
@@ -61,20 +60,33 @@ def _options(retain: str, min_steps: int, max_steps: int, variant: str, seed: in
                         memory=memory)
 
 
-def _split_source(source: str, arm: str | None, options: BuildOptions, eval_fraction: float,
+def _split_source(sources: list[str], arm: str | None, options: BuildOptions, eval_fraction: float,
                   keep: TaskSplit | None = None) -> dict[str, Any]:
-    """Load, build and split by task; the pieces both commands need."""
+    """Load, build and split by task; the pieces both commands need. Several sources (trajectory sets recorded
+    apart) make one set, so long as no task is in two of them."""
     from comem.trajectories.sources import load_recorded
 
-    trajectories = load_recorded(source, arm=arm)
-    built = build_grpo(trajectories, options, source)
+    built, trajectories, seen = GrpoBuild(), 0, {}
+    for index, source in enumerate(sources):
+        loaded = load_recorded(source, arm=arm)
+        part = build_grpo(loaded, options, source)
+        for task in {r.task_id for r in part.records}:
+            if seen.setdefault(task, index) != index:
+                raise ComemError(f"task {task} has trajectories in both {sources[seen[task]]} and {source}.",
+                                 fix="pass each trajectory set once, or sets of different tasks.")
+        trajectories += len(loaded)
+        built.records += part.records
+        built.short_trajectories += part.short_trajectories
+        built.nothing_covered += part.nothing_covered
+        built.no_action += part.no_action
     if not built.records:
-        raise ComemError(f"{source} yields no GRPO records ({len(trajectories)} trajectories; "
+        raise ComemError(f"{' and '.join(sources)} yield{'s' * (len(sources) == 1)} no GRPO records "
+                         f"({trajectories} trajectories; "
                          f"{built.short_trajectories} too short, {built.nothing_covered} with nothing to summarise, "
                          f"{built.no_action} targets without an action).",
                          fix="Pass longer trajectories, or lower --retain / --min-steps.")
     train, held_out = split_by_task(built.records, eval_fraction, options.seed, keep)
-    return {"trajectories": len(trajectories), "built": built, "train": train, "eval": held_out}
+    return {"trajectories": trajectories, "built": built, "train": train, "eval": held_out}
 
 
 def _kept_split(directory: Path) -> TaskSplit:
@@ -94,7 +106,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def grpo(
-    source: SourceArg,
+    source: Annotated[list[str], typer.Argument(help="Recorded trajectories: `comem run` directories, arm "
+                                                "directories or trajectory .jsonl, SWE-agent .traj files, or "
+                                                "R2E-Gym-style JSONL; several sets of other tasks make one.")],
     out: Annotated[Path, typer.Option(help="Output directory: train.parquet, eval.parquet, manifest.json.")],
     retain: RetainOpt = "1",
     eval_fraction: FractionOpt = 0.2,
@@ -134,7 +148,7 @@ def grpo(
     built = split["built"]
     _write_json(out / "manifest.json", {
         "kind": "grpo",
-        "source": source,
+        "source": source[0] if len(source) == 1 else source,
         "options": {**options.model_dump(mode="json"), "eval_fraction": eval_fraction, "max_records": max_records,
                     "max_eval_records": max_eval_records, "arm": arm, "needs_outputs": needs_outputs,
                     "keep_split": str(keep_split) if keep_split else None},
@@ -173,7 +187,7 @@ def _sft_inputs(source: str, arm: str | None, options: BuildOptions,
         return read_parquet(path, GrpoRecord), _origin(path.parent / "manifest.json")
     if path.is_dir() and (path / "manifest.json").is_file() and (path / "train.parquet").is_file():
         return read_parquet(path / "train.parquet", GrpoRecord), _origin(path / "manifest.json")
-    return _split_source(source, arm, options, eval_fraction)["train"], None
+    return _split_source([source], arm, options, eval_fraction)["train"], None
 
 
 def _origin(manifest: Path) -> dict[str, Any]:
