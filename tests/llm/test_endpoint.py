@@ -116,6 +116,8 @@ def test_request_options_follow_a_question_mark_in_any_spec() -> None:
     served = ModelConfig.parse("http://h:8000/v1#memory?repeat_penalty=1.15")
     assert (served.url, served.model) == ("http://h:8000/v1", "memory")
     assert served.request_options == {"repeat_penalty": 1.15}
+    unnamed = ModelConfig.parse("http://h:8000/v1?top_k=4", model="mem")  # no `#`: the options still come off
+    assert (unnamed.url, unnamed.model, unnamed.request_options) == ("http://h:8000/v1", "mem", {"top_k": 4})
     bundled = ModelConfig.parse("comem-memory-135m?frequency_penalty=0.5")
     assert (bundled.lora, bundled.request_options) == (ADAPTERS["comem-memory-135m"].path, {"frequency_penalty": 0.5})
     from_yaml = ModelConfig.model_validate({"model": "smollm2-135m?top_k=40", "request_options": {"min_p": 0.1}})

@@ -38,7 +38,8 @@ from comem.llm.hf_server import HF_PREFIX
 from comem.llm.models import ADAPTERS, DEFAULT_MODEL, adapter_at, resolve_adapter, sha256_file
 from comem.llm.openai_http import OpenAIChatClient
 
-__all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "Endpoint", "ModelConfig", "on_agent_engine", "thread_plan"]
+__all__ = ["AGENT_ENGINE", "DEFAULT_MODEL", "LORA_MARK", "OPTIONS_MARK", "Endpoint", "ModelConfig", "on_agent_engine",
+           "thread_plan"]
 
 LORA_MARK = "+lora:"  # `BASE+lora:ADAPTER.gguf`: a bundled model or GGUF with a GGUF LoRA adapter on top
 AGENT_ENGINE = "agent"  # as the memory model: the agent's weights, served by the agent's engine
@@ -49,7 +50,7 @@ RESERVED_OPTIONS = frozenset({"model", "messages", "max_tokens", "max_completion
                               "stream", "stream_options", "tools", "tool_choice", "response_format", "grammar"})
 
 
-def split_options(spec: str) -> tuple[str, dict[str, Any]]:
+def _split_options(spec: str) -> tuple[str, dict[str, Any]]:
     """`SPEC?key=value&...` -> (SPEC, {key: value}); a value is read as JSON where it parses (0.5, 40, true), else
     kept as text."""
     head, sep, query = spec.partition(OPTIONS_MARK)
@@ -73,7 +74,7 @@ def _with_options(data: Any) -> Any:
     """A mapping whose `model` ends in `?key=value&...` as the bare model and its request options."""
     if not (isinstance(data, dict) and isinstance(data.get("model"), str) and OPTIONS_MARK in data["model"]):
         return data
-    model, options = split_options(data["model"])
+    model, options = _split_options(data["model"])
     given = data.get("request_options") or {}
     clash = sorted(k for k in options.keys() & given.keys() if options[k] != given[k])
     if clash:
@@ -153,8 +154,11 @@ class ModelConfig(StrictModel):
     def parse(cls, spec: str, **fields: Any) -> ModelConfig:
         """A model from one string: a bundled name, a GGUF path or `hf:DIR` (embedded), or an OpenAI-compatible URL
         with the served model name after `#` (`http://127.0.0.1:8000/v1#comem-memory`; without it, `model` from
-        `fields`). `fields` are the other settings (api_key, n_ctx, timeout_s, ...)."""
-        spec = spec.strip()
+        `fields`), each perhaps with request options after a `?`. `fields` are the other settings (api_key, n_ctx,
+        timeout_s, ...)."""
+        spec, options = _split_options(spec.strip())
+        if options:
+            fields = {**fields, "request_options": {**(fields.get("request_options") or {}), **options}}
         if "://" in spec:
             url, _, served = spec.partition("#")
             return cls(**{**fields, "url": url, "model": served or fields.get("model") or DEFAULT_MODEL})
