@@ -75,10 +75,7 @@ def _split_source(sources: list[str], arm: str | None, options: BuildOptions, ev
                 raise ComemError(f"task {task} has trajectories in both {sources[seen[task]]} and {source}.",
                                  fix="pass each trajectory set once, or sets of different tasks.")
         trajectories += len(loaded)
-        built.records += part.records
-        built.short_trajectories += part.short_trajectories
-        built.nothing_covered += part.nothing_covered
-        built.no_action += part.no_action
+        built.extend(part)
     if not built.records:
         raise ComemError(f"{' and '.join(sources)} yield{'s' * (len(sources) == 1)} no GRPO records "
                          f"({trajectories} trajectories; "

@@ -156,12 +156,12 @@ class ModelConfig(StrictModel):
         with the served model name after `#` (`http://127.0.0.1:8000/v1#comem-memory`; without it, `model` from
         `fields`), each perhaps with request options after a `?`. `fields` are the other settings (api_key, n_ctx,
         timeout_s, ...)."""
-        spec, options = _split_options(spec.strip())
-        if options:
-            fields = {**fields, "request_options": {**(fields.get("request_options") or {}), **options}}
+        fallback = fields.get("model")
+        fields = _with_options({**fields, "model": spec.strip()})  # options come off a URL without `#name` too
+        spec = fields.pop("model")
         if "://" in spec:
             url, _, served = spec.partition("#")
-            return cls(**{**fields, "url": url, "model": served or fields.get("model") or DEFAULT_MODEL})
+            return cls(**{**fields, "url": url, "model": served or fallback or DEFAULT_MODEL})
         return cls(**{**fields, "model": spec, "url": None})
 
     def adapter_sha256(self) -> str | None:

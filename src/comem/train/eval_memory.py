@@ -369,9 +369,8 @@ def load_records(data: Path, limit: int | None) -> list[GrpoRecord]:
 def _spec_key(spec: ModelConfig) -> dict[str, Any]:
     """The weights a label stands for and how it decodes: model, URL, adapter by path and content, request options
     (each absent when none, as directories saved before them have it)."""
-    key = spec.model_dump(mode="json", include={"model", "url"})
-    if spec.request_options:
-        key["request_options"] = spec.model_dump(mode="json")["request_options"]
+    named = {"model", "url", "request_options"} if spec.request_options else {"model", "url"}
+    key = spec.model_dump(mode="json", include=named)
     if spec.lora is None:
         return key
     return {**key, "lora": str(spec.lora.expanduser().resolve()), "lora_sha256": spec.adapter_sha256()}

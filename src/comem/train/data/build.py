@@ -70,6 +70,13 @@ class GrpoBuild:
     nothing_covered: int = 0  # t - r <= 0
     no_action: int = 0  # the target step's action did not parse
 
+    def extend(self, other: GrpoBuild) -> None:
+        """Add another set's records and counts (a source made of several trajectory sets)."""
+        self.records += other.records
+        self.short_trajectories += other.short_trajectories
+        self.nothing_covered += other.nothing_covered
+        self.no_action += other.no_action
+
 
 class BuildOptions(StrictModel):
     """Everything that shapes the records; written to the manifest."""
