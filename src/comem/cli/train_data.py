@@ -307,7 +307,9 @@ def sft(
     if scored:
         console.print(f"agent reward of the kept summaries {statistics.fmean(r.reward or 0.0 for r in scored):.2f} "
                       f"vs {statistics.fmean(r.first_reward or 0.0 for r in scored):.2f} for the greedy ones "
-                      f"({len(scored)} records)")
+                      f"({len(scored)} records; {sum(r.scored or r.candidates for r in scored)} of "
+                      f"{sum(r.candidates for r in scored)} candidates made and scored, as a finished one at 10 "
+                      "ends its record)")
     won = collections.Counter(r.kept for r in result.records if r.kept)
     if views and won:
         console.print("kept: " + ", ".join(f"{label} {n}" for label, n in won.most_common()))

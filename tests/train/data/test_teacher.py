@@ -149,6 +149,7 @@ def test_best_of_samples_by_the_judge(records: list[GrpoRecord], servers: Any, t
     assert len(judged) == 9  # every candidate scored
     first, *others = result.records
     assert first.completion[0].content == "greedy summary" and first.reward == first.first_reward == 3.0
+    assert all(r.scored == 3 for r in result.records)
     for sft in others:
         assert sft.completion[0].content.startswith("sampled summary") and sft.candidates == 3
         assert (sft.reward, sft.first_reward) == (7.0, 2.0)
@@ -161,6 +162,26 @@ def test_best_of_samples_by_the_judge(records: list[GrpoRecord], servers: Any, t
     # a checkpoint written with other sampling settings is refused, not mixed in
     with pytest.raises(ComemError, match="3 candidate"):
         run(records[:3], servers(), out, samples=2, temperature=0.9, judge=judge)
+
+
+def test_a_perfect_score_ends_the_record(records: list[GrpoRecord], servers: Any, tmp_path: Path) -> None:
+    """A finished summary at the maximum reward cannot lose (ties keep the first): nothing after it is asked for."""
+    server = servers(by_temperature)
+    judged: list[str] = []
+
+    async def judge(record: GrpoRecord, summary: str) -> float:
+        judged.append(summary)
+        if record.record_id == records[0].record_id:
+            return 10.0  # the greedy summary is perfect: no sample is drawn, no view scored
+        return 10.0 if summary.startswith("sampled") else 6.0  # the first sample is perfect: the view is not scored
+
+    result = run(records[:2], server, tmp_path / "sft.parquet", samples=3, temperature=0.9, extractive=["ledger"],
+                 judge=judge, concurrency=1)
+    assert [r["temperature"] for r in server.requests] == [0.0, 0.0, 0.9]
+    assert judged[:2] == ["greedy summary"] * 2 and judged[2].startswith("sampled summary") and len(judged) == 3
+    first, second = result.records
+    assert (first.kept, first.reward, first.candidates, first.scored) == ("teacher:0", 10.0, 4, 1)
+    assert (second.kept, second.reward, second.first_reward, second.scored) == ("teacher:1", 10.0, 6.0, 2)
 
 
 def cut_when_greedy(request: dict[str, Any]) -> tuple[str, str]:

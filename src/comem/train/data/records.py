@@ -28,8 +28,10 @@ SFT record — the same memory prompt with a teacher's summary (TRL SFTTrainer's
     prompt             list  [{"role": "user", "content": <memory prompt>}]
     completion         list  [{"role": "assistant", "content": <teacher summary>}]
     teacher_model      str   the model name the teacher server answered to
-    candidates         int   summaries scored for this prompt: the teacher's (the first greedy) and any extractive
+    candidates         int   summaries in this prompt's pool: the teacher's (the first greedy) and any extractive
                              views (comem.train.data.extractive); the best is kept
+    scored             int   of those, how many were made and scored (fewer when one reached the maximum reward:
+                             a later one could only tie; null: not scored or old data)
     reward             float the judge's reward for the kept summary (null: not scored)
     first_reward       float the judge's reward for the greedy summary (null: not scored)
     finished           bool  the kept summary ended on its own (false: cut at the budget; null: not recorded)
@@ -105,6 +107,7 @@ class SftRecord(BaseModel):
     completion: list[ChatTurn]
     teacher_model: str
     candidates: int = Field(default=1, ge=1)
+    scored: int | None = Field(default=None, ge=1)
     reward: float | None = None
     first_reward: float | None = None
     finished: bool | None = None  # the summary ended on its own; False: cut at the token budget; None: not recorded
@@ -126,8 +129,8 @@ def require_pyarrow() -> tuple[ModuleType, ModuleType]:
 def _schema(kind: type[BaseModel]) -> Any:
     pa, _ = require_pyarrow()
     turns = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-    types = {str: pa.string(), int: pa.int64(), float | None: pa.float64(), bool | None: pa.bool_(),
-             str | None: pa.string(), list[ChatTurn]: turns, Variant: pa.string()}
+    types = {str: pa.string(), int: pa.int64(), int | None: pa.int64(), float | None: pa.float64(),
+             bool | None: pa.bool_(), str | None: pa.string(), list[ChatTurn]: turns, Variant: pa.string()}
     return pa.schema([(name, types[field.annotation]) for name, field in kind.model_fields.items()])
 
 

@@ -9,7 +9,9 @@ unless every attempted record failed.
 
 Reward-filtered data (`samples` > 1 with a `judge`): the teacher writes one greedy summary and `samples - 1`
 sampled ones, the judge (the frozen agent's action-consistency reward, `comem.train.eval_memory.action_judge`)
-scores each, and the best is kept, the first on ties, so the greedy summary wins unless a sample does better. The
+scores each, and the best is kept, the first on ties, so the greedy summary wins unless a sample does better.
+Candidates are made and scored in turn, and a finished one at the maximum reward ends the record's turn: a later
+candidate could only tie, and ties keep the first, so its teacher and agent calls would change nothing. The
 SFT target is then the summary that kept the agent on course, not just the teacher's first try: rejection-sampling
 fine-tuning, GRPO's objective in its cheapest offline form. Both rewards are recorded; `min_reward` leaves records
 whose best is below it out of the written file (they stay in the checkpoint).
@@ -25,6 +27,7 @@ record whose kept summary was still cut is left out of the written file (it stay
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,7 @@ from comem.llm.base import LLM, LLMError
 from comem.train.data.checkpoint import Checkpoint, JobReport, run_jobs
 from comem.train.data.extractive import VIEWS
 from comem.train.data.records import ChatTurn, GrpoRecord, SftRecord, write_parquet
+from comem.train.reward.action_match import SCALE
 
 Judge = Callable[[GrpoRecord, str], Awaitable[float]]  # (record, summary) -> reward in [0, 10]
 
@@ -111,27 +115,38 @@ async def teacher_summaries(
                          fix="Use a fresh --out, or the same --samples, --extractive and agent as the first run.")
 
     def job(record: GrpoRecord) -> Callable[[], Awaitable[SftRecord]]:
+        messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
+
+        async def teacher_sample(i: int) -> tuple[str, bool]:
+            done = await teacher.chat(messages, max_tokens=max_tokens,
+                                      temperature=temperature if samples == 1 or i else 0.0)
+            if not done.text.strip():
+                raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
+            return done.text.strip(), done.finish_reason != "length"
+
+        async def view_of(name: str) -> tuple[str, bool]:
+            return VIEWS[name](record, max_tokens), True
+
+        makers = [(f"teacher:{i}", functools.partial(teacher_sample, i))
+                  for i in range(samples if teacher is not None else 0)]
+        makers += [(view, functools.partial(view_of, view)) for view in extractive]
+
         async def summarise() -> SftRecord:
-            messages = [Message(role=turn.role, content=turn.content) for turn in record.prompt]
-            candidates, finished, labels = [], [], []
-            for i in range(samples if teacher is not None else 0):  # in turn: the prefix cache keeps the prompt
-                done = await teacher.chat(messages, max_tokens=max_tokens,
-                                          temperature=temperature if samples == 1 or i else 0.0)
-                if not done.text.strip():
-                    raise LLMError(f"the teacher returned an empty summary (finish_reason={done.finish_reason})")
-                candidates.append(done.text.strip())
-                finished.append(done.finish_reason != "length")
-                labels.append(f"teacher:{i}")
-            for view in extractive:
-                candidates.append(VIEWS[view](record, max_tokens))
-                finished.append(True)
-                labels.append(view)
-            rewards = [await judge(record, summary) for summary in candidates] if judge else [None] * len(candidates)
+            candidates, finished, rewards, labels = [], [], [], []
+            for label, make in makers:  # in turn: the teacher's prefix cache keeps the prompt
+                text, whole = await make()
+                reward = await judge(record, text) if judge else None
+                candidates.append(text)
+                finished.append(whole)
+                rewards.append(reward)
+                labels.append(label)
+                if whole and reward is not None and reward >= SCALE:
+                    break  # a finished summary at the maximum: a later one can only tie, and ties keep the first
             best = max(range(len(candidates)), key=lambda i: (finished[i], rewards[i] or 0.0, -i))
             return SftRecord(record_id=record.record_id, task_id=record.task_id, prompt=record.prompt,
                              completion=[ChatTurn(role="assistant", content=candidates[best])], teacher_model=name,
-                             candidates=len(candidates), reward=rewards[best],
-                             first_reward=rewards[0] if samples else None,
+                             candidates=len(makers), scored=len(candidates) if judge else None,
+                             reward=rewards[best], first_reward=rewards[0] if samples else None,
                              finished=finished[best], kept=labels[best])
 
         return summarise
