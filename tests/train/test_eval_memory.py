@@ -142,6 +142,10 @@ def test_conditions_see_what_they_promise(data: Path, records: list[GrpoRecord],
     assert all(rows[c].agrees_full == pytest.approx(rows[c].mean_reward) for c in rows if c != "full")
     assert [(d.first, d.second) for d in report.paired_full] == [
         ("truncate", "none"), ("echo", "none"), ("forgetful", "none"), ("forgetful", "echo")]
+    # how near each comes to the full-history bound: its mean reward over full's, paired over records
+    assert rows["echo"].of_full == 1.0 and rows["echo"].of_full_ci == (1.0, 1.0) and rows["full"].of_full is None
+    assert rows["none"].of_full == pytest.approx(rows["none"].mean_reward / 10.0)
+    assert rows["none"].of_full_ci[0] <= rows["none"].of_full <= rows["none"].of_full_ci[1] < 1.0
 
 
 def recall_reply(messages: list[Message]) -> str:

@@ -107,10 +107,11 @@ def mean_ci(values: Sequence[float], *, seed: int = 0, resamples: int = RESAMPLE
 
 
 def ratio_of_means_ci(numerator: Sequence[float], denominator: Sequence[float], *, paired: bool,
-                      seed: int = 0) -> Interval | None:
-    """mean(numerator) / mean(denominator); paired: element i of both belongs to one unit (same task, seed)."""
+                      seed: int = 0, resamples: int = RESAMPLES) -> Interval | None:
+    """mean(numerator) / mean(denominator); paired: element i of both belongs to one unit (same task, seed; the
+    same held-out record in eval-memory's share of full)."""
     groups = [[numerator, denominator]] if paired else [[numerator], [denominator]]
-    return bootstrap(groups, lambda a, b: a.mean(axis=-1) / b.mean(axis=-1), seed=seed)
+    return bootstrap(groups, lambda a, b: a.mean(axis=-1) / b.mean(axis=-1), seed=seed, resamples=resamples)
 
 
 def per_step_ratio_ci(base: tuple[Sequence[float], Sequence[float]], other: tuple[Sequence[float], Sequence[float]],

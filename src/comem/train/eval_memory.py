@@ -59,7 +59,7 @@ from comem.context.policies import POLICIES, policy_messages
 from comem.core.config import StrictModel, default_of
 from comem.core.errors import ComemError
 from comem.core.jsonlog import check_resume, read_settings
-from comem.core.metrics import mean_ci
+from comem.core.metrics import Interval, mean_ci, ratio_of_means_ci
 from comem.core.records import Message, ToolCall
 from comem.llm.base import LLM, LLMError
 from comem.llm.endpoint import LORA_MARK, OPTIONS_MARK, ModelConfig, summary_defaults
@@ -277,6 +277,7 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
         got = [scores[(condition, r.record_id)] for r in records if (condition, r.record_id) in scores]
         rewards = [s.reward for s in got]
         ci = mean_ci(rewards, resamples=settings.resamples, seed=settings.seed)
+        of_full = share_of_full(settings, records, scores, condition)
         rows.append(ConditionResult(
             condition=condition, n=len(got), mean_reward=statistics.fmean(rewards) if got else None,
             ci_low=ci.low if ci else None, ci_high=ci.high if ci else None,
@@ -287,9 +288,22 @@ def summarise(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Ha
             needed_kept=statistics.fmean(shares) if shares else None,
             needed_kept_ci=kept_ci.bounds if kept_ci else None,
             agrees_full=agree_ci.value if agree_ci else None, agrees_full_ci=agree_ci.bounds if agree_ci else None,
-            agrees_full_n=len(agreement),
+            agrees_full_n=len(agreement), of_full=of_full.value if of_full else None,
+            of_full_ci=of_full.bounds if of_full else None,
         ))
     return rows
+
+
+def share_of_full(settings: EvalSettings, records: list[GrpoRecord], scores: dict[Hashable, Score],
+                  condition: str) -> Interval | None:
+    """How near a condition comes to the full-history bound: its mean reward over full's on the records both
+    scored, records resampled in pairs (`ratio_of_means_ci`). None for `full` itself, without `full`, or when
+    full's mean is 0."""
+    if condition == "full":
+        return None
+    both = [r.record_id for r in records if (condition, r.record_id) in scores and ("full", r.record_id) in scores]
+    return ratio_of_means_ci([scores[(condition, i)].reward for i in both], [scores[("full", i)].reward for i in both],
+                             paired=True, seed=settings.seed, resamples=settings.resamples)
 
 
 def repeats_a_line(text: str) -> bool:

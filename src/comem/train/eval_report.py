@@ -31,6 +31,8 @@ class ConditionResult(BaseModel):
     agrees_full: float | None = None  # mean reward of its action against the agent's own under `full`
     agrees_full_ci: tuple[float, float] | None = None
     agrees_full_n: int = 0  # records scored so: both called, and the full-history call gave an action
+    of_full: float | None = None  # its mean reward over full's, on the records both scored (how near the bound)
+    of_full_ci: tuple[float, float] | None = None  # its 95% paired bootstrap interval over those records
 
 
 class PairedDifference(BaseModel):
@@ -77,7 +79,7 @@ def paired_rows(paired: list[PairedDifference]) -> list[list[str]]:
 
 
 HEADERS = ["condition", "n", "reward (0-10)", "95% CI", "tool-name match", "no action", "context tok", "errors",
-           "needed names kept", "agrees with full (95% CI)"]
+           "needed names kept", "agrees with full (95% CI)", "share of full (95% CI)"]
 
 
 def table_rows(results: list[ConditionResult]) -> list[list[str]]:
@@ -90,7 +92,8 @@ def table_rows(results: list[ConditionResult]) -> list[list[str]]:
              "-" if r.needed_kept is None else f"{r.needed_kept:.0%} of {r.needing}" + (
                  f" ({r.needed_kept_ci[0]:.0%}-{r.needed_kept_ci[1]:.0%})" if r.needed_kept_ci else ""),
              "-" if r.agrees_full is None else f"{r.agrees_full:.2f} ({r.agrees_full_ci[0]:.2f}-"
-                                               f"{r.agrees_full_ci[1]:.2f})"]
+                                               f"{r.agrees_full_ci[1]:.2f})",
+             "-" if r.of_full is None else f"{r.of_full:.0%} ({r.of_full_ci[0]:.0%}-{r.of_full_ci[1]:.0%})"]
             for r in results]
 
 
@@ -102,7 +105,8 @@ def caption(report: EvalReport) -> str:
             "held, the mean share of those names the condition's context shows, with its 95% bootstrap interval "
             "over those records (no agent involved). Agrees with full: the same reward, of the condition's action "
             "against the agent's own action under the full history (the paper's reference), over the records "
-            "where that action exists.")
+            "where that action exists. Share of full: the condition's mean reward over full's on the records both "
+            "scored, with its paired bootstrap interval over records.")
 
 
 def to_table(report: EvalReport) -> Table:
