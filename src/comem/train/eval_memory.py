@@ -301,9 +301,15 @@ def share_of_full(settings: EvalSettings, records: list[GrpoRecord], scores: dic
     full's mean is 0."""
     if condition == "full":
         return None
-    both = [r.record_id for r in records if (condition, r.record_id) in scores and ("full", r.record_id) in scores]
-    return ratio_of_means_ci([scores[(condition, i)].reward for i in both], [scores[("full", i)].reward for i in both],
-                             paired=True, seed=settings.seed, resamples=settings.resamples)
+    mine, full = paired_rewards(records, scores, condition, "full")
+    return ratio_of_means_ci(mine, full, paired=True, seed=settings.seed, resamples=settings.resamples)
+
+
+def paired_rewards(records: list[GrpoRecord], scores: dict[Hashable, Score], first: str,
+                   second: str) -> tuple[list[float], list[float]]:
+    """The two conditions' rewards on the records both scored, in record order (element i: the same record)."""
+    both = [r.record_id for r in records if (first, r.record_id) in scores and (second, r.record_id) in scores]
+    return [scores[(first, i)].reward for i in both], [scores[(second, i)].reward for i in both]
 
 
 def repeats_a_line(text: str) -> bool:
@@ -353,8 +359,7 @@ def paired_differences(settings: EvalSettings, records: list[GrpoRecord], scores
     not."""
     out = []
     for first, second in comparisons(settings) if pairs is None else pairs:
-        diffs = [scores[(first, r.record_id)].reward - scores[(second, r.record_id)].reward for r in records
-                 if (first, r.record_id) in scores and (second, r.record_id) in scores]
+        diffs = [a - b for a, b in zip(*paired_rewards(records, scores, first, second), strict=True)]
         ci = mean_ci(diffs, resamples=settings.resamples, seed=settings.seed)
         if ci is not None:
             out.append(PairedDifference(first=first, second=second, n=len(diffs), mean=ci.value, ci_low=ci.low,
